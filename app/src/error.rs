@@ -1,0 +1,49 @@
+//! The one error type server functions return to the browser and to HTTP clients.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// What a server function tells its caller when it fails. The variants carry only text that is
+/// safe to show: database and internal errors are logged on the server and reach the caller as
+/// a bare [`AppError::Internal`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// No valid session.
+    #[error("sign in first")]
+    Unauthenticated,
+    /// The session's role may not do this.
+    #[error("your role may not {0}")]
+    Forbidden(String),
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request itself is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The request lost a race or acted on a stale view.
+    #[error("{0}")]
+    Conflict(String),
+    /// Something failed on the server; details are in the server log only.
+    #[error("internal error: the server log has the details")]
+    Internal,
+    /// The request never reached the function (network, encoding).
+    #[error("request failed: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::error!(error = %error, "database error");
+        AppError::Internal
+    }
+}

@@ -1,0 +1,20 @@
+//! Schemagate's shared crate: the pure domain core, the Leptos UI, and (behind `ssr`) the
+//! server-side modules the UI's server functions and the `schemagate` binary use.
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod domain;
+pub mod error;
+pub mod page;
+pub mod shell;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+
+/// Browser entry point: attaches the server-rendered page to the reactive runtime.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(shell::App);
+}

@@ -1,0 +1,256 @@
+//! The command line: every subcommand and option of the CLI contract, in one place.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Schemagate decides which database schema changes reach production.
+#[derive(Debug, Parser)]
+#[command(name = "schemagate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonOptions,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every subcommand understands (flag or environment).
+#[derive(Debug, Clone, Args)]
+pub struct CommonOptions {
+    /// Directory whose subdirectories are packages, each with seed/schema/entities.yaml.
+    #[arg(long, env = "SCHEMAGATE_PACKAGES", global = true)]
+    pub packages: Option<PathBuf>,
+    /// Prisma schema with datasource, generator and core models (Tenant, User).
+    #[arg(long, env = "SCHEMAGATE_BASE_SCHEMA", global = true)]
+    pub base_schema: Option<PathBuf>,
+    /// Data directory for the embedded PostgreSQL cluster (used without DATABASE_URL).
+    #[arg(long, env = "SCHEMAGATE_DATA_DIR", default_value = ".schemagate", global = true)]
+    pub data_dir: PathBuf,
+    /// PostgreSQL connection URL; absent, a private cluster runs in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// The subcommands. No subcommand means `serve`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve(ServeArgs),
+    /// Parse and validate every package without a database; exit 1 on errors or conflicts.
+    Check(JsonFlag),
+    /// Render one package as Prisma, without a database.
+    Preview {
+        /// The package id (its directory name).
+        package: String,
+    },
+    /// Print the full merged Prisma schema.
+    Generate(GenerateArgs),
+    /// Sync packages on disk into the registry.
+    Scan(JsonFlag),
+    /// List schema changes.
+    List(ListArgs),
+    /// Show one schema change: items, risk, conflicts, diff.
+    Show(ShowArgs),
+    /// Approve schema changes.
+    Approve(ApproveArgs),
+    /// Reject a schema change.
+    Reject(RejectArgs),
+    /// Registry state: counts per status, last scan, last apply.
+    Status(JsonFlag),
+    /// The restart job: apply approved changes.
+    Apply(ApplyArgs),
+    /// Retry a failed change.
+    Retry(RetryArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Read and verify the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Evaluate entity access rules.
+    #[command(subcommand)]
+    Acl(AclCommand),
+    /// Run the embedded PostgreSQL cluster for a command (used by the test suite).
+    #[command(subcommand, hide = true)]
+    Db(DbCommand),
+}
+
+/// `--json` alone.
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCHEMAGATE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: std::net::SocketAddr,
+}
+
+/// `generate` options.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Write the schema to this file (atomically) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Render the packages on disk instead of the registry's applied and approved state.
+    #[arg(long)]
+    pub from_packages: bool,
+}
+
+/// `list` options.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only changes in this state.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `show` options.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Change id or a unique prefix of at least 8 characters.
+    pub change: String,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `approve` options.
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// Change ids or unique prefixes.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub changes: Vec<String>,
+    /// Every pending change that is not destructive, security-relevant or conflicted.
+    #[arg(long)]
+    pub all: bool,
+    /// The admin account deciding.
+    #[arg(long = "as", env = "SCHEMAGATE_USER")]
+    pub actor: Option<String>,
+    /// A note stored with the decision.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `reject` options.
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    /// Change id or unique prefix.
+    pub change: String,
+    /// Why it is rejected.
+    #[arg(long)]
+    pub reason: String,
+    /// The admin account deciding.
+    #[arg(long = "as", env = "SCHEMAGATE_USER")]
+    pub actor: Option<String>,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `apply` options.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Where the merged Prisma schema is written.
+    #[arg(long, env = "SCHEMAGATE_SCHEMA_OUT", default_value = "schema.prisma")]
+    pub schema_out: PathBuf,
+    /// Run through `sh -c` after the schema is written, with SCHEMAGATE_SCHEMA set.
+    #[arg(long, env = "SCHEMAGATE_MIGRATE_CMD")]
+    pub migrate_cmd: Option<String>,
+    /// Seconds to wait for another runner's lease.
+    #[arg(long, default_value_t = 0)]
+    pub wait: u64,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `retry` options.
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// Change id or unique prefix.
+    pub change: String,
+    /// The admin account deciding.
+    #[arg(long = "as", env = "SCHEMAGATE_USER")]
+    pub actor: Option<String>,
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (password from stdin, or prompted twice on a terminal).
+    Add {
+        username: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Change an account's password.
+    Passwd { username: String },
+    /// Change an account's role.
+    Role { username: String, role: String },
+    /// Disable an account.
+    Disable { username: String },
+    /// List accounts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List events.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the hash chain.
+    Verify,
+    /// Export every event.
+    Export {
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
+}
+
+/// `acl` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AclCommand {
+    /// Whether ROLE may do OP on ENTITY under the applied policy.
+    Check { role: String, op: String, entity: String },
+}
+
+/// `db` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Start the embedded cluster, run COMMAND with DATABASE_URL set, stop the cluster.
+    Run {
+        /// The command and its arguments.
+        #[arg(trailing_var_arg = true, required = true)]
+        command: Vec<String>,
+    },
+}
+
+impl ServeArgs {
+    /// The serve options from the environment alone, for `schemagate` with no subcommand.
+    pub fn from_env() -> ServeArgs {
+        #[derive(Parser)]
+        struct ServeOnly {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        ServeOnly::parse_from(["schemagate"]).args
+    }
+}

@@ -1,0 +1,38 @@
+//! Dispatch: one module per subcommand.
+
+mod db;
+mod serve;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// Exit code for usage or environment errors.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Runs the chosen subcommand (default `serve`) and turns its outcome into an exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let common = cli.common;
+    let outcome = match cli.command {
+        None => serve::run(&common, &crate::cli::ServeArgs::from_env()).await,
+        Some(Command::Serve(args)) => serve::run(&common, &args).await,
+        Some(Command::Db(command)) => db::run(&common, command).await,
+        Some(other) => {
+            eprintln!("error: `{}` is not implemented yet", subcommand_name(&other));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn subcommand_name(command: &Command) -> String {
+    let debug = format!("{command:?}");
+    debug.split(|c: char| !c.is_alphanumeric()).next().unwrap_or_default().to_lowercase()
+}

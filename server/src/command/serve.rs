@@ -1,0 +1,46 @@
+//! `schemagate serve`: the web server.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use leptos::config::get_configuration;
+
+use crate::cli::{CommonOptions, ServeArgs};
+use crate::database::Database;
+use crate::startup::{router, AppState};
+
+/// Serves the app until Ctrl-C or SIGTERM, then stops the embedded cluster (if any).
+///
+/// # Errors
+/// Fails when the database cannot be opened or the address cannot be bound.
+pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let database = Database::open(common).await?;
+    let mut leptos_options = get_configuration(None)
+        .context("while reading the Leptos site configuration (LEPTOS_* variables)")?
+        .leptos_options;
+    leptos_options.site_addr = args.addr;
+    let state = AppState { leptos_options, pool: database.pool.clone() };
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("while binding {}", args.addr))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tracing::info!(%url, "schemagate is listening");
+    eprintln!("Schemagate is running at {url}");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("while serving HTTP")?;
+    database.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {},
+    }
+    tracing::info!("shutting down");
+}
