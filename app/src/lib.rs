@@ -10,6 +10,10 @@ pub mod shell;
 
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod password;
+#[cfg(feature = "ssr")]
+pub mod registry;
 
 /// Browser entry point: attaches the server-rendered page to the reactive runtime.
 #[cfg(feature = "hydrate")]

@@ -1,7 +1,9 @@
 //! Dispatch: one module per subcommand.
 
+mod audit;
 mod db;
 mod serve;
+mod user;
 
 use std::process::ExitCode;
 
@@ -17,6 +19,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         None => serve::run(&common, &crate::cli::ServeArgs::from_env()).await,
         Some(Command::Serve(args)) => serve::run(&common, &args).await,
         Some(Command::Db(command)) => db::run(&common, command).await,
+        Some(Command::User(command)) => user::run(&common, command).await,
+        Some(Command::Audit(command)) => audit::run(&common, command).await,
         Some(other) => {
             eprintln!("error: `{}` is not implemented yet", subcommand_name(&other));
             return ExitCode::from(EXIT_USAGE);

@@ -107,3 +107,67 @@ pub fn http_get(base_url: &str, path: &str) -> (u16, String) {
     let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default();
     (status, body)
 }
+
+/// A new, empty database on the server named by `DATABASE_URL` (which `make test` provides),
+/// returned as a URL. Each test gets its own, so tests never see each other's data.
+pub fn fresh_database(name: &str) -> String {
+    let url = std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must name a PostgreSQL server for database tests (make test sets it)");
+    let database = format!("sg_{name}_{}", std::process::id());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect to DATABASE_URL");
+        sqlx::query(&format!("drop database if exists {database} with (force)"))
+            .execute(&mut conn)
+            .await
+            .expect("drop old test database");
+        sqlx::query(&format!("create database {database}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+    });
+    with_database(&url, &database)
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    format!("{server}/{database}{query}")
+}
+
+/// Runs the binary against `database_url` with `args`, feeding `stdin`.
+pub fn run_cli(database_url: &str, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = schemagate()
+        .env("DATABASE_URL", database_url)
+        .env("USER", "operator")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn schemagate");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("wait for schemagate")
+}
+
+/// Stdout of a run that must succeed.
+#[track_caller]
+pub fn stdout_of(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

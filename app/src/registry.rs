@@ -1,0 +1,13 @@
+//! The registry in PostgreSQL: accounts, schema changes, the applied state, and the audit log.
+//! Every state change is one transaction that also appends its audit event.
+
+pub mod account;
+pub mod audit;
+
+/// Whether `error` is a violation of the named constraint (unique, check, ...).
+pub(crate) fn violates(error: &sqlx::Error, constraint: &str) -> bool {
+    error
+        .as_database_error()
+        .and_then(|db| db.constraint())
+        .is_some_and(|name| name == constraint)
+}

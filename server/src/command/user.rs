@@ -1,0 +1,110 @@
+//! `schemagate user add|passwd|role|disable|list`: account management for operators.
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use app::domain::review::Role;
+use app::registry::account::{self, AccountError};
+
+use crate::cli::{CommonOptions, UserCommand};
+use crate::database::Database;
+
+/// The actor recorded in the audit log for account changes made from the command line.
+pub fn cli_actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_string());
+    format!("cli:{user}")
+}
+
+/// Runs one `user` subcommand.
+///
+/// # Errors
+/// Database and input errors; a refused change (unknown account, taken name) exits 1.
+pub async fn run(common: &CommonOptions, command: UserCommand) -> anyhow::Result<ExitCode> {
+    // Read the password before touching the database, so a bad one changes nothing.
+    let password = match &command {
+        UserCommand::Add { .. } | UserCommand::Passwd { .. } => Some(read_password()?),
+        _ => None,
+    };
+    let database = Database::open(common).await?;
+    let pool = &database.pool;
+    let actor = cli_actor();
+    let outcome = match command {
+        UserCommand::Add { username, role } => {
+            let role: Role = role.parse()?;
+            let hash = hash_password(password.unwrap_or_default()).await?;
+            account::create(pool, &actor, &username, &hash, role)
+                .await
+                .map(|a| format!("created {} ({})", a.username, a.role))
+        }
+        UserCommand::Passwd { username } => {
+            let hash = hash_password(password.unwrap_or_default()).await?;
+            account::set_password_hash(pool, &actor, &username, &hash)
+                .await
+                .map(|a| format!("password changed for {}", a.username))
+        }
+        UserCommand::Role { username, role } => {
+            let role: Role = role.parse()?;
+            account::set_role(pool, &actor, &username, role)
+                .await
+                .map(|a| format!("{} is now {}", a.username, a.role))
+        }
+        UserCommand::Disable { username } => account::disable(pool, &actor, &username)
+            .await
+            .map(|a| format!("{} is disabled", a.username)),
+        UserCommand::List { json } => {
+            let accounts = account::list(pool).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&accounts)?);
+            } else {
+                for a in &accounts {
+                    let state = if a.disabled { "disabled" } else { "active" };
+                    println!("{:<24} {:<9} {state}", a.username, a.role.as_str());
+                }
+            }
+            Ok(String::new())
+        }
+    };
+    database.close().await;
+    match outcome {
+        Ok(message) => {
+            if !message.is_empty() {
+                println!("{message}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(AccountError::Database(error)) => Err(error.into()),
+        Err(refused) => {
+            eprintln!("error: {refused}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+async fn hash_password(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || app::password::hash(&password))
+        .await
+        .context("while hashing the password")?
+        .map_err(Into::into)
+}
+
+/// The new password: the whole of stdin when it is not a terminal (one trailing newline
+/// removed), otherwise prompted twice without echo.
+fn read_password() -> anyhow::Result<String> {
+    if !std::io::stdin().is_terminal() {
+        let mut input = String::new();
+        std::io::stdin().read_to_string(&mut input).context("while reading the password from stdin")?;
+        let password = input.strip_suffix('\n').unwrap_or(&input);
+        let password = password.strip_suffix('\r').unwrap_or(password);
+        if password.contains('\n') {
+            bail!("the password read from stdin spans several lines: pass exactly one line");
+        }
+        return Ok(password.to_string());
+    }
+    let first = rpassword::prompt_password("New password: ").context("while reading the password")?;
+    let second = rpassword::prompt_password("Repeat it: ").context("while reading the password")?;
+    if first != second {
+        bail!("the two passwords differ: nothing changed");
+    }
+    Ok(first)
+}
