@@ -27,6 +27,8 @@ create table schema_change (
     yaml_snapshot   text not null,
     fragment_before text not null,
     fragment_after  text not null,
+    -- SHA-256 of fragment_after: the restart job refuses a fragment that no longer matches.
+    fragment_sha256 text not null default '',
     items           jsonb not null default '[]',
     conflicts       jsonb not null default '[]',
     created_at      timestamptz not null default now(),

@@ -14,6 +14,8 @@ pub mod db;
 pub mod password;
 #[cfg(feature = "ssr")]
 pub mod registry;
+#[cfg(feature = "ssr")]
+pub mod scanner;
 
 /// Browser entry point: attaches the server-rendered page to the reactive runtime.
 #[cfg(feature = "hydrate")]

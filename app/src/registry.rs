@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod audit;
+pub mod change;
+pub mod scan;
 
 /// Whether `error` is a violation of the named constraint (unique, check, ...).
 pub(crate) fn violates(error: &sqlx::Error, constraint: &str) -> bool {

@@ -1,8 +1,14 @@
 //! Dispatch: one module per subcommand.
 
+mod approve;
 mod audit;
 mod db;
+mod list;
+mod lookup;
+mod reject;
 mod serve;
+mod show;
+mod status;
 mod user;
 
 use std::process::ExitCode;
@@ -21,6 +27,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Db(command)) => db::run(&common, command).await,
         Some(Command::User(command)) => user::run(&common, command).await,
         Some(Command::Audit(command)) => audit::run(&common, command).await,
+        Some(Command::List(args)) => list::run(&common, &args).await,
+        Some(Command::Show(args)) => show::run(&common, &args).await,
+        Some(Command::Approve(args)) => approve::run(&common, &args).await,
+        Some(Command::Reject(args)) => reject::run(&common, &args).await,
+        Some(Command::Status(args)) => status::run(&common, &args).await,
         Some(other) => {
             eprintln!("error: `{}` is not implemented yet", subcommand_name(&other));
             return ExitCode::from(EXIT_USAGE);
@@ -28,6 +39,10 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     match outcome {
         Ok(code) => code,
+        Err(error) if error.is::<lookup::Refused>() => {
+            eprintln!("error: {error}");
+            ExitCode::from(1)
+        }
         Err(error) => {
             tracing::error!("{error:#}");
             eprintln!("error: {error:#}");

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A 1-based line and column in a source file. `0:0` means "no position known".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -32,7 +32,7 @@ impl Position {
 }
 
 /// Whether a diagnostic fails the check or only informs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Fails `schemagate check` and blocks rendering.
@@ -48,9 +48,9 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaError {
     /// The file is larger than the configured limit; it was not parsed.
-    #[error("file is {size} bytes, more than the limit of {limit} bytes")]
+    #[error("file is larger than the limit of {limit} bytes")]
     FileTooLarge {
-        /// Size of the file in bytes.
+        /// Bytes seen (readers may stop at `limit + 1`, so this is a lower bound).
         size: u64,
         /// Configured limit in bytes.
         limit: u64,

@@ -276,7 +276,7 @@ impl Reader<'_, '_> {
         for (index, item) in items.iter().enumerate() {
             let before = self.error_count();
             let entity = self.entity(item, index);
-            let name = entity.as_ref().map(|e| e.name.clone()).or_else(|| entity_name(item));
+            let name = entity.as_ref().map(|e| e.name.clone()).or_else(|| name_value(item));
             if let Some(name) = &name {
                 if let Some(first_line) = seen.get(name) {
                     let error = SchemaError::DuplicateEntity { name: name.clone(), first_line: *first_line };
@@ -294,7 +294,9 @@ impl Reader<'_, '_> {
 
     fn entity(&mut self, node: &Node, index: usize) -> Option<Entity> {
         let fallback_path = format!("entities[{index}]");
-        let keys = self.keys(node, &fallback_path, &ENTITY_KEYS, "an entity mapping")?;
+        // Name the entity in paths as early as possible, even for errors among its keys.
+        let early_path = name_value(node).filter(|n| is_pascal_identifier(n)).unwrap_or_else(|| fallback_path.clone());
+        let keys = self.keys(node, &early_path, &ENTITY_KEYS, "an entity mapping")?;
         let Some(name_node) = keys.get("name") else {
             self.error(node.position, fallback_path, SchemaError::MissingKey { key: "name".to_owned() });
             return None;
@@ -744,7 +746,8 @@ impl Reader<'_, '_> {
     }
 
     fn relation(&mut self, node: &Node, index_path: &str, list_path: &str, entity: &str, fields: &[Field]) -> Option<Relation> {
-        let keys = self.keys(node, index_path, &RELATION_KEYS, "a relation mapping")?;
+        let early_path = name_value(node).map_or_else(|| index_path.to_owned(), |n| join(list_path, &n));
+        let keys = self.keys(node, &early_path, &RELATION_KEYS, "a relation mapping")?;
         let before = self.error_count();
         let explicit_name = self.optional_string(&keys, "name", index_path);
         // Until the name is known, paths use the list index.
@@ -986,7 +989,7 @@ struct FieldFlags {
     position: Position,
 }
 
-fn entity_name(node: &Node) -> Option<String> {
+fn name_value(node: &Node) -> Option<String> {
     let Value::Map(entries) = &node.value else {
         return None;
     };

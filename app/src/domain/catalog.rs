@@ -1,0 +1,349 @@
+//! The catalog: every package parsed, validated and checksummed, with cross-package findings
+//! (conflicts, shared entities, global constraint and table names, the ownership DAG).
+//!
+//! Its serialized form is the `schemagate check --json` document.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use super::base_schema::BaseSchema;
+use super::checksum::{entity_checksum, package_checksum};
+use super::config::Config;
+use super::diagnostic::{Diagnostic, Severity, SchemaError};
+use super::dialect::parse_entities;
+use super::model::Entity;
+use super::ownership;
+use super::prisma::{render_full_schema, render_package_fragment, Fragment, PackageModels, RenderError};
+use super::validate::{validate_package, Environment};
+
+/// Why a directory name is not a package id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackageIdError {
+    /// Empty name.
+    #[error("package id is empty")]
+    Empty,
+    /// Longer than 100 characters.
+    #[error("package id \"{0}\" is longer than 100 characters")]
+    TooLong(String),
+    /// A character outside `a-z 0-9 _ -`, or a leading `-`/`_`.
+    #[error("package id \"{0}\" must be lowercase letters, digits, _ and -, starting with a letter or digit")]
+    InvalidCharacters(String),
+}
+
+/// A validated package id: lowercase letters, digits, `_` and `-`, starting with a letter or
+/// digit (so it is a safe directory name and never an option like `-x`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PackageId(String);
+
+impl PackageId {
+    /// Validates a package id.
+    ///
+    /// # Errors
+    /// [`PackageIdError`] naming the rule that `id` breaks.
+    pub fn parse(id: &str) -> Result<Self, PackageIdError> {
+        if id.is_empty() {
+            return Err(PackageIdError::Empty);
+        }
+        if id.len() > 100 {
+            return Err(PackageIdError::TooLong(id.to_owned()));
+        }
+        let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+        let valid_start = id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if !valid_start || !id.chars().all(valid_char) {
+            return Err(PackageIdError::InvalidCharacters(id.to_owned()));
+        }
+        Ok(Self(id.to_owned()))
+    }
+
+    /// The id as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PackageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One package's schema file, as read by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageSource {
+    /// Package id.
+    pub id: PackageId,
+    /// The file name shown in diagnostics.
+    pub file: String,
+    /// The file's text.
+    pub text: String,
+}
+
+/// An entity name with its checksum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntitySummary {
+    /// Entity name.
+    pub name: String,
+    /// `v1:` checksum.
+    pub checksum: String,
+}
+
+/// Everything known about one package.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PackageReport {
+    /// Package id.
+    pub package: PackageId,
+    /// The file as named in diagnostics.
+    pub file: String,
+    /// Hash of the entity checksums in name order; `None` while the package has errors.
+    pub checksum: Option<String>,
+    /// Entities that parsed, in file order, with checksums.
+    pub entities: Vec<EntitySummary>,
+    /// Errors; any error fails `check`.
+    pub errors: Vec<Diagnostic>,
+    /// Warnings (ownership DAG findings by default).
+    pub warnings: Vec<Diagnostic>,
+    /// The normalized entities.
+    #[serde(skip)]
+    pub model: Vec<Entity>,
+}
+
+/// One package declaring a conflicting entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Declaration {
+    /// Package id.
+    pub package: PackageId,
+    /// Its checksum of the entity.
+    pub checksum: String,
+}
+
+/// An entity declared differently by several packages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    /// Entity name.
+    pub entity: String,
+    /// Every declaring package, by id.
+    pub declarations: Vec<Declaration>,
+}
+
+/// An entity declared identically by several packages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SharedEntity {
+    /// Entity name.
+    pub entity: String,
+    /// The common checksum.
+    pub checksum: String,
+    /// The declaring packages, by id.
+    pub packages: Vec<PackageId>,
+}
+
+/// The result of checking a set of packages against a base schema.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Catalog {
+    /// Packages by id.
+    pub packages: Vec<PackageReport>,
+    /// Entities declared differently by several packages.
+    pub conflicts: Vec<Conflict>,
+    /// Entities declared identically by several packages.
+    pub shared: Vec<SharedEntity>,
+    /// The base schema everything renders against.
+    #[serde(skip)]
+    pub base: BaseSchema,
+}
+
+impl Catalog {
+    /// Parses, validates and checksums every package; never stops at a bad one.
+    #[must_use]
+    pub fn build(sources: Vec<PackageSource>, base: BaseSchema, config: &Config) -> Self {
+        let mut sources = sources;
+        sources.sort_by(|a, b| a.id.cmp(&b.id));
+        let parsed: Vec<_> = sources.iter().map(|s| parse_entities(&s.text, &s.file, config)).collect();
+
+        let env_input: Vec<(&[Entity], &[String])> =
+            parsed.iter().map(|p| (p.entities.as_slice(), p.broken_entities.as_slice())).collect();
+        let env = Environment::new(&base, &env_input);
+        let mut reports: Vec<PackageReport> = sources
+            .iter()
+            .zip(&parsed)
+            .map(|(source, file)| {
+                let mut errors = file.diagnostics.clone();
+                errors.extend(validate_package(&file.entities, &source.file, &env, config));
+                PackageReport {
+                    package: source.id.clone(),
+                    file: source.file.clone(),
+                    checksum: None,
+                    entities: file
+                        .entities
+                        .iter()
+                        .map(|e| EntitySummary { name: e.name.clone(), checksum: entity_checksum(e) })
+                        .collect(),
+                    errors,
+                    warnings: Vec::new(),
+                    model: file.entities.clone(),
+                }
+            })
+            .collect();
+        drop(env);
+
+        global_names(&mut reports, &base);
+        ownership_findings(&mut reports, &base, config);
+        for report in &mut reports {
+            if report.errors.is_empty() {
+                report.checksum = Some(package_checksum(report.entities.iter().map(|e| (e.name.as_str(), e.checksum.as_str()))));
+            }
+        }
+        let (conflicts, shared) = declarations(&reports);
+        Self { packages: reports, conflicts, shared, base }
+    }
+
+    /// The report of package `id`.
+    #[must_use]
+    pub fn package(&self, id: &str) -> Option<&PackageReport> {
+        self.packages.iter().find(|p| p.package.as_str() == id)
+    }
+
+    /// Whether any package has errors or any entity is in conflict (`check` exits 1).
+    #[must_use]
+    pub fn has_failures(&self) -> bool {
+        !self.conflicts.is_empty() || self.packages.iter().any(|p| !p.errors.is_empty())
+    }
+
+    fn renderable(&self) -> Result<Vec<PackageModels<'_>>, RenderError> {
+        let broken: Vec<String> =
+            self.packages.iter().filter(|p| !p.errors.is_empty()).map(|p| p.package.to_string()).collect();
+        if !broken.is_empty() {
+            return Err(RenderError::PackagesHaveErrors { packages: broken });
+        }
+        if !self.conflicts.is_empty() {
+            return Err(RenderError::Conflicts { entities: self.conflicts.iter().map(|c| c.entity.clone()).collect() });
+        }
+        Ok(self.packages.iter().map(|p| PackageModels { package: p.package.as_str(), entities: &p.model }).collect())
+    }
+
+    /// The full merged Prisma schema of every package.
+    ///
+    /// # Errors
+    /// [`RenderError::PackagesHaveErrors`] or [`RenderError::Conflicts`] naming the culprits;
+    /// nothing is rendered from a catalog that fails its check.
+    pub fn render_schema(&self) -> Result<String, RenderError> {
+        render_full_schema(&self.base, &self.renderable()?)
+    }
+
+    /// The fragment of package `id` within the full schema.
+    ///
+    /// # Errors
+    /// As [`Catalog::render_schema`], plus [`RenderError::UnknownPackage`].
+    pub fn render_fragment(&self, id: &str) -> Result<Fragment, RenderError> {
+        render_package_fragment(&self.base, &self.renderable()?, id)
+    }
+}
+
+/// Constraint names and table names are global in the database.
+fn global_names(reports: &mut [PackageReport], base: &BaseSchema) {
+    let mut tables: BTreeMap<String, String> =
+        base.models().map(|m| (m.table_name(), format!("base model {}", m.name))).collect();
+    let mut constraints: BTreeMap<String, String> = BTreeMap::new();
+    // Entities named like base models are already reported as shadowing them.
+    let mut seen_entities: BTreeSet<String> = base.type_names();
+    for report in reports.iter_mut() {
+        let mut new_errors = Vec::new();
+        for entity in &report.model {
+            // A shared entity is one table; its declarations are compared as conflicts instead.
+            if !seen_entities.insert(entity.name.clone()) {
+                continue;
+            }
+            let owner = format!("entity {} (package {})", entity.name, report.package);
+            let table = entity.table_name.clone().unwrap_or_else(|| entity.name.clone());
+            if let Some(other) = tables.get(&table) {
+                let error = SchemaError::DuplicateTableName { table: table.clone(), other: other.clone() };
+                new_errors.push(Diagnostic::error(&report.file, entity.origin, entity.name.clone(), error));
+            } else {
+                tables.insert(table, owner.clone());
+            }
+            for index in &entity.indexes {
+                let Some(name) = &index.name else { continue };
+                if let Some(other) = constraints.get(name) {
+                    let error = SchemaError::DuplicateConstraintName { name: name.clone(), other: other.clone() };
+                    new_errors.push(Diagnostic::error(&report.file, entity.origin, format!("{}.indexes", entity.name), error));
+                } else {
+                    constraints.insert(name.clone(), owner.clone());
+                }
+            }
+        }
+        report.errors.extend(new_errors);
+    }
+}
+
+fn ownership_findings(reports: &mut [PackageReport], base: &BaseSchema, config: &Config) {
+    let mut unique: BTreeMap<&str, &Entity> = BTreeMap::new();
+    for report in reports.iter() {
+        for entity in &report.model {
+            unique.entry(entity.name.as_str()).or_insert(entity);
+        }
+    }
+    let entities: Vec<&Entity> = unique.into_values().collect();
+    let findings = ownership::check(base, &entities, &config.root_model);
+    for report in reports.iter_mut() {
+        for finding in &findings {
+            let Some(entity) = report.model.iter().find(|e| e.name == finding.entity) else { continue };
+            let mut diagnostic = Diagnostic::error(&report.file, entity.origin, entity.name.clone(), finding.error.clone());
+            diagnostic.severity = config.ownership_severity;
+            match config.ownership_severity {
+                Severity::Error => report.errors.push(diagnostic),
+                Severity::Warning => report.warnings.push(diagnostic),
+            }
+        }
+    }
+}
+
+fn declarations(reports: &[PackageReport]) -> (Vec<Conflict>, Vec<SharedEntity>) {
+    let mut by_name: BTreeMap<&str, Vec<(&PackageId, &str)>> = BTreeMap::new();
+    for report in reports {
+        for entity in &report.entities {
+            by_name.entry(entity.name.as_str()).or_default().push((&report.package, entity.checksum.as_str()));
+        }
+    }
+    let mut conflicts = Vec::new();
+    let mut shared = Vec::new();
+    for (name, declarations) in by_name {
+        if declarations.len() < 2 {
+            continue;
+        }
+        let distinct: BTreeSet<&str> = declarations.iter().map(|(_, c)| *c).collect();
+        if distinct.len() > 1 {
+            conflicts.push(Conflict {
+                entity: name.to_owned(),
+                declarations: declarations
+                    .iter()
+                    .map(|(p, c)| Declaration { package: (*p).clone(), checksum: (*c).to_owned() })
+                    .collect(),
+            });
+        } else {
+            shared.push(SharedEntity {
+                entity: name.to_owned(),
+                checksum: declarations[0].1.to_owned(),
+                packages: declarations.iter().map(|(p, _)| (*p).clone()).collect(),
+            });
+        }
+    }
+    (conflicts, shared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_ids_are_lowercase_directory_names() {
+        assert!(PackageId::parse("audit_log").is_ok());
+        assert!(PackageId::parse("a-1").is_ok());
+        assert_eq!(PackageId::parse(""), Err(PackageIdError::Empty));
+        assert_eq!(PackageId::parse("Audit"), Err(PackageIdError::InvalidCharacters("Audit".to_owned())));
+        assert_eq!(PackageId::parse("-x"), Err(PackageIdError::InvalidCharacters("-x".to_owned())));
+        assert_eq!(PackageId::parse("../x"), Err(PackageIdError::InvalidCharacters("../x".to_owned())));
+        assert_eq!(PackageId::parse("a b"), Err(PackageIdError::InvalidCharacters("a b".to_owned())));
+    }
+}

@@ -1,0 +1,454 @@
+//! Schema changes in the registry: reading them, and deciding them. Each decision is one
+//! transaction that locks the row, asks the domain whether the transition is legal, guards the
+//! expected state in SQL, and appends its audit event.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool, Row};
+use time::OffsetDateTime;
+
+use super::account::Account;
+use super::audit::{self, NewEvent};
+use crate::domain::change::{ChangeItem, Risk};
+use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition, Role};
+
+/// The shortest id prefix accepted in place of a full id.
+pub const MIN_PREFIX_LEN: usize = 8;
+
+/// An entity this change declares that another package declares differently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeConflict {
+    /// The entity.
+    pub entity: String,
+    /// Every declaring package with its checksum of the entity.
+    pub declarations: Vec<ConflictDeclaration>,
+}
+
+/// One package's declaration of a conflicted entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictDeclaration {
+    /// The package.
+    pub package: String,
+    /// Its checksum of the entity.
+    pub checksum: String,
+}
+
+/// A schema change as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaChange {
+    /// Change id (a UUID).
+    pub id: String,
+    /// The package.
+    pub package: String,
+    /// `upsert` (new or changed content) or `drop` (the package is gone).
+    pub kind: String,
+    /// Where it is in its life.
+    pub status: ChangeStatus,
+    /// Its riskiest item's class.
+    pub risk: Risk,
+    /// The package's applied checksum when the change was made (none: never applied).
+    pub base_checksum: Option<String>,
+    /// The checksum of the content to apply; approvals are pinned to it.
+    pub target_checksum: String,
+    /// The `entities.yaml` as scanned.
+    pub yaml_snapshot: String,
+    /// The package's Prisma fragment as applied.
+    pub fragment_before: String,
+    /// The package's Prisma fragment after this change.
+    pub fragment_after: String,
+    /// SHA-256 of `fragment_after`.
+    pub fragment_sha256: String,
+    /// Entity-level items.
+    pub items: Vec<ChangeItem>,
+    /// Conflicts touching this package's entities (refreshed by every scan).
+    pub conflicts: Vec<ChangeConflict>,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last state change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Who scanned it in.
+    pub created_by: String,
+    /// When it was approved or rejected.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decided_at: Option<OffsetDateTime>,
+    /// Who approved or rejected it.
+    pub decided_by: Option<String>,
+    /// The approval note or rejection reason.
+    pub note: Option<String>,
+    /// Position in approval order (the restart job's order).
+    pub approval_seq: Option<i64>,
+    /// When it was applied.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub applied_at: Option<OffsetDateTime>,
+    /// Output of the migrate command.
+    pub apply_log: Option<String>,
+    /// Why applying failed.
+    pub failure_reason: Option<String>,
+}
+
+pub(crate) const SELECT_CHANGE: &str = "select id::text as id, package, kind, status, risk,
+    base_checksum, target_checksum, yaml_snapshot, fragment_before, fragment_after,
+    fragment_sha256, items, conflicts, created_at, updated_at, created_by, decided_at,
+    decided_by, note, approval_seq, applied_at, apply_log, failure_reason from schema_change";
+
+fn decode<T: std::str::FromStr>(row: &sqlx::postgres::PgRow, column: &str) -> Result<T, sqlx::Error>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|error| sqlx::Error::Decode(Box::new(error)))
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &sqlx::postgres::PgRow, column: &str) -> Result<T, sqlx::Error> {
+    let value: serde_json::Value = row.try_get(column)?;
+    serde_json::from_value(value).map_err(|error| sqlx::Error::Decode(Box::new(error)))
+}
+
+pub(crate) fn from_row(row: &sqlx::postgres::PgRow) -> Result<SchemaChange, sqlx::Error> {
+    Ok(SchemaChange {
+        id: row.try_get("id")?,
+        package: row.try_get("package")?,
+        kind: row.try_get("kind")?,
+        status: decode(row, "status")?,
+        risk: decode(row, "risk")?,
+        base_checksum: row.try_get("base_checksum")?,
+        target_checksum: row.try_get("target_checksum")?,
+        yaml_snapshot: row.try_get("yaml_snapshot")?,
+        fragment_before: row.try_get("fragment_before")?,
+        fragment_after: row.try_get("fragment_after")?,
+        fragment_sha256: row.try_get("fragment_sha256")?,
+        items: json(row, "items")?,
+        conflicts: json(row, "conflicts")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        created_by: row.try_get("created_by")?,
+        decided_at: row.try_get("decided_at")?,
+        decided_by: row.try_get("decided_by")?,
+        note: row.try_get("note")?,
+        approval_seq: row.try_get("approval_seq")?,
+        applied_at: row.try_get("applied_at")?,
+        apply_log: row.try_get("apply_log")?,
+        failure_reason: row.try_get("failure_reason")?,
+    })
+}
+
+/// Why a change could not be found from what the caller typed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// Too short to be a safe prefix.
+    #[error("change id prefix \"{0}\" is too short: give at least {MIN_PREFIX_LEN} characters")]
+    TooShort(String),
+    /// Nothing matches.
+    #[error("no change matches \"{0}\"")]
+    NotFound(String),
+    /// Several match.
+    #[error("change id prefix \"{prefix}\" is ambiguous: it matches {}", ids.join(", "))]
+    Ambiguous {
+        /// What was typed.
+        prefix: String,
+        /// The matching ids.
+        ids: Vec<String>,
+    },
+}
+
+/// The full id of the change whose id is `prefix` or starts with it.
+///
+/// # Errors
+/// [`LookupError`] inside `Ok(Err(..))`; database errors outside.
+pub async fn resolve_id(pool: &PgPool, prefix: &str) -> Result<Result<String, LookupError>, sqlx::Error> {
+    let prefix = prefix.trim().to_ascii_lowercase();
+    if prefix.len() < MIN_PREFIX_LEN {
+        return Ok(Err(LookupError::TooShort(prefix)));
+    }
+    if !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Ok(Err(LookupError::NotFound(prefix)));
+    }
+    let ids: Vec<String> = sqlx::query_scalar(
+        "select id::text from schema_change where id::text like $1 || '%' order by id limit 5",
+    )
+    .bind(&prefix)
+    .fetch_all(pool)
+    .await?;
+    Ok(match ids.len() {
+        0 => Err(LookupError::NotFound(prefix)),
+        1 => Ok(ids.into_iter().next().unwrap_or_default()),
+        _ => Err(LookupError::Ambiguous { prefix, ids }),
+    })
+}
+
+/// One change by full id.
+///
+/// # Errors
+/// Database errors.
+pub async fn get(pool: &PgPool, id: &str) -> Result<Option<SchemaChange>, sqlx::Error> {
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid")).bind(id).fetch_optional(pool).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Which changes to list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ChangeFilter {
+    /// Only this state.
+    pub status: Option<ChangeStatus>,
+    /// Only this risk.
+    pub risk: Option<Risk>,
+    /// Only this package.
+    pub package: Option<String>,
+    /// Text search in the package name and item summaries.
+    pub search: Option<String>,
+    /// Page size (default all).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+/// Changes matching `filter`, newest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(pool: &PgPool, filter: &ChangeFilter) -> Result<Vec<SchemaChange>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "{SELECT_CHANGE}
+         where ($1::text is null or status = $1)
+           and ($2::text is null or risk = $2)
+           and ($3::text is null or package = $3)
+           and ($4::text is null or package ilike '%' || $4 || '%' or items::text ilike '%' || $4 || '%')
+         order by created_at desc, id
+         limit $5 offset $6"
+    ))
+    .bind(filter.status.map(ChangeStatus::as_str))
+    .bind(filter.risk.map(Risk::as_str))
+    .bind(&filter.package)
+    .bind(&filter.search)
+    .bind(filter.limit.unwrap_or(i64::MAX))
+    .bind(filter.offset.unwrap_or(0))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Changes per state, every state present, in lifecycle order.
+///
+/// # Errors
+/// Database errors.
+pub async fn counts(pool: &PgPool) -> Result<Vec<(ChangeStatus, i64)>, sqlx::Error> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("select status, count(*) from schema_change group by status").fetch_all(pool).await?;
+    Ok(ChangeStatus::ALL
+        .into_iter()
+        .map(|status| {
+            let n = rows.iter().find(|(s, _)| s == status.as_str()).map_or(0, |(_, n)| *n);
+            (status, n)
+        })
+        .collect())
+}
+
+/// An admin's decision on a pending change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Approve, with an optional note.
+    Approve {
+        /// Stored with the decision.
+        note: Option<String>,
+    },
+    /// Reject, with a reason.
+    Reject {
+        /// Why; required.
+        reason: String,
+    },
+}
+
+impl Decision {
+    fn event(&self) -> ChangeEvent {
+        match self {
+            Decision::Approve { .. } => ChangeEvent::Approve,
+            Decision::Reject { .. } => ChangeEvent::Reject,
+        }
+    }
+
+    fn note(&self) -> Option<&str> {
+        match self {
+            Decision::Approve { note } => note.as_deref(),
+            Decision::Reject { reason } => Some(reason),
+        }
+    }
+}
+
+/// Why a decision was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    /// The account may not decide (role or disabled).
+    #[error("{account} may not decide changes: {why}")]
+    Forbidden {
+        /// Who tried.
+        account: String,
+        /// Why not.
+        why: String,
+    },
+    /// No such change.
+    #[error("no change {0}")]
+    NotFound(String),
+    /// The change is not pending (decided meanwhile, superseded, applied...).
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    /// The caller saw other content than the change now has.
+    #[error("stale view: the change now targets {current}, not {seen}; reload and review again")]
+    Stale {
+        /// What the caller saw.
+        seen: String,
+        /// What the change targets now.
+        current: String,
+    },
+    /// The change touches an entity that packages define differently.
+    #[error("cannot approve: {0} is defined differently by several packages; resolve the conflict first")]
+    Conflicted(String),
+    /// A rejection needs a reason.
+    #[error("a rejection needs a reason")]
+    MissingReason,
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Records `decision` on change `id` by `account`. `seen_target` is the target checksum the
+/// admin reviewed; a different current target is refused as stale. Exactly one of any number
+/// of concurrent decisions on a change succeeds.
+///
+/// # Errors
+/// [`DecideError`]; refusals for lack of authority are audited.
+pub async fn decide(
+    pool: &PgPool,
+    account: &Account,
+    id: &str,
+    seen_target: Option<&str>,
+    decision: &Decision,
+) -> Result<SchemaChange, DecideError> {
+    if let Some(why) = authority_problem(account) {
+        audit::append_alone(
+            pool,
+            NewEvent {
+                actor: &account.username,
+                action: "change.decision_refused",
+                change_id: Some(id),
+                package: None,
+                details: serde_json::json!({"attempted": decision.event().as_str(), "why": why}),
+            },
+        )
+        .await?;
+        return Err(DecideError::Forbidden { account: account.username.clone(), why });
+    }
+    if let Decision::Reject { reason } = decision {
+        if reason.trim().is_empty() {
+            return Err(DecideError::MissingReason);
+        }
+    }
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| DecideError::NotFound(id.to_string()))?;
+    let change = from_row(&row)?;
+    let next = change.status.next(decision.event())?;
+    if let Some(seen) = seen_target {
+        if seen != change.target_checksum {
+            return Err(DecideError::Stale { seen: seen.to_string(), current: change.target_checksum });
+        }
+    }
+    if matches!(decision, Decision::Approve { .. }) {
+        if let Some(conflict) = change.conflicts.first() {
+            return Err(DecideError::Conflicted(conflict.entity.clone()));
+        }
+    }
+    let updated = transition(&mut tx, &change, next, decision, &account.username).await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Why `account` may not decide, if it may not.
+pub fn authority_problem(account: &Account) -> Option<String> {
+    if account.disabled {
+        Some("the account is disabled".to_string())
+    } else if !account.role.allows(Role::Admin) {
+        Some(format!("the {} role cannot approve or reject; only admins can", account.role))
+    } else {
+        None
+    }
+}
+
+async fn transition(
+    conn: &mut PgConnection,
+    change: &SchemaChange,
+    next: ChangeStatus,
+    decision: &Decision,
+    actor: &str,
+) -> Result<SchemaChange, DecideError> {
+    let approval = matches!(decision, Decision::Approve { .. });
+    let row = sqlx::query(&format!(
+        "update schema_change set status = $2, decided_at = now(), decided_by = $3, note = $4,
+             approval_seq = case when $5 then nextval('schema_change_approval_seq') else approval_seq end,
+             updated_at = now()
+         where id = $1::uuid and status = $6
+         returning id"
+    ))
+    .bind(&change.id)
+    .bind(next.as_str())
+    .bind(actor)
+    .bind(decision.note())
+    .bind(approval)
+    .bind(change.status.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if row.is_none() {
+        return Err(DecideError::Illegal(IllegalTransition { from: next, event: decision.event() }));
+    }
+    let action = if approval { "change.approved" } else { "change.rejected" };
+    let mut details = serde_json::json!({"target_checksum": change.target_checksum, "risk": change.risk.as_str()});
+    if let Some(note) = decision.note() {
+        details["note"] = serde_json::Value::String(note.to_string());
+    }
+    audit::append(conn, NewEvent { actor, action, change_id: Some(&change.id), package: Some(&change.package), details })
+        .await?;
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid")).bind(&change.id).fetch_one(&mut *conn).await?;
+    Ok(from_row(&row)?)
+}
+
+/// What `approve --all` did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BulkApproval {
+    /// Changes approved.
+    pub approved: Vec<SchemaChange>,
+    /// `(change, why it was left out)`.
+    pub skipped: Vec<(SchemaChange, String)>,
+}
+
+/// Approves every pending change that is neither destructive, security-relevant, breaking nor
+/// conflicted; those need a decision of their own.
+///
+/// # Errors
+/// Database errors and [`DecideError::Forbidden`].
+pub async fn approve_all(pool: &PgPool, account: &Account, note: Option<String>) -> Result<BulkApproval, DecideError> {
+    let pending = list(pool, &ChangeFilter { status: Some(ChangeStatus::Pending), ..ChangeFilter::default() }).await?;
+    let mut outcome = BulkApproval::default();
+    for change in pending.into_iter().rev() {
+        if change.risk.needs_confirmation() {
+            let why = format!("{} risk needs a decision of its own", change.risk);
+            outcome.skipped.push((change, why));
+            continue;
+        }
+        if let Some(conflict) = change.conflicts.first() {
+            let why = format!("conflict on {}", conflict.entity);
+            outcome.skipped.push((change, why));
+            continue;
+        }
+        let decision = Decision::Approve { note: note.clone() };
+        match decide(pool, account, &change.id, Some(&change.target_checksum), &decision).await {
+            Ok(approved) => outcome.approved.push(approved),
+            Err(DecideError::Database(error)) => return Err(DecideError::Database(error)),
+            Err(forbidden @ DecideError::Forbidden { .. }) => return Err(forbidden),
+            Err(other) => outcome.skipped.push((change, other.to_string())),
+        }
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,403 @@
+//! Syncing the packages on disk into the registry. Content-addressed and idempotent: the same
+//! content never queues twice, a rejected checksum stays rejected until the content changes,
+//! newer content supersedes an open change, and a removed package yields a drop change. One
+//! transaction: a scan is recorded whole or not at all.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool, Row};
+
+use super::audit::{self, NewEvent};
+use super::change::{ChangeConflict, ConflictDeclaration};
+use crate::domain::base_schema::BaseSchema;
+use crate::domain::catalog::{Catalog, PackageReport, PackageSource};
+use crate::domain::change::{diff_entities, overall_risk, ChangeItem, ItemKind, Risk};
+use crate::domain::checksum::package_checksum;
+use crate::domain::config::Config;
+use crate::domain::dialect::parse_entities;
+use crate::domain::model::Entity;
+use crate::domain::prisma::{render_package_fragment, PackageModels};
+
+/// Scans serialize on this transaction-level advisory lock.
+const SCAN_LOCK: i64 = 0x5343_4845_4d41_0002;
+
+/// One package's line in a scan report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanEntry {
+    /// The package.
+    pub package: String,
+    /// The change concerned (created, superseded, or the open/rejected one that matched).
+    pub change: Option<String>,
+    /// The content's checksum.
+    pub checksum: String,
+    /// Its risk, for created changes.
+    pub risk: Option<Risk>,
+    /// Why, in a few words.
+    pub note: String,
+}
+
+/// A package that could not be scanned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanProblem {
+    /// The package.
+    pub package: String,
+    /// The file.
+    pub file: String,
+    /// The problems, one line each (`file:line:column: path: message`).
+    pub messages: Vec<String>,
+}
+
+/// What a scan did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanReport {
+    /// New changes for new or changed content.
+    pub created: Vec<ScanEntry>,
+    /// Open changes replaced by newer content (or whose package vanished).
+    pub superseded: Vec<ScanEntry>,
+    /// Packages whose content is applied or already queued.
+    pub unchanged: Vec<ScanEntry>,
+    /// New drop changes for packages removed from disk.
+    pub drops: Vec<ScanEntry>,
+    /// Content that was rejected before and stays rejected.
+    pub rejected: Vec<ScanEntry>,
+    /// Packages left alone because the restart job is applying them.
+    pub deferred: Vec<ScanEntry>,
+    /// Packages with validation errors (skipped; their open changes are left alone).
+    pub errors: Vec<ScanProblem>,
+}
+
+struct Applied {
+    checksum: String,
+    yaml: String,
+    fragment: String,
+}
+
+struct Open {
+    id: String,
+    status: String,
+    target: String,
+}
+
+/// Compares the packages on disk (`sources`, rendered against `base`) with the registry and
+/// records the differences, as `actor`.
+///
+/// # Errors
+/// Database errors; nothing is written then.
+pub async fn scan(
+    pool: &PgPool,
+    actor: &str,
+    sources: Vec<PackageSource>,
+    base: BaseSchema,
+    config: &Config,
+) -> Result<ScanReport, sqlx::Error> {
+    let yaml: BTreeMap<String, String> = sources.iter().map(|s| (s.id.to_string(), s.text.clone())).collect();
+    let catalog = Catalog::build(sources, base, config);
+    let catalog = &catalog;
+    let mut tx = pool.begin().await?;
+    sqlx::query("select pg_advisory_xact_lock($1)").bind(SCAN_LOCK).execute(&mut *tx).await?;
+    let applied = load_applied(&mut tx).await?;
+    let open = load_open(&mut tx).await?;
+    let rejected: BTreeSet<(String, String)> =
+        sqlx::query_as("select package, target_checksum from schema_change where status = 'rejected'")
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+
+    let mut report = ScanReport::default();
+    let on_disk: BTreeSet<&str> = catalog.packages.iter().map(|p| p.package.as_str()).collect();
+    let healthy: Vec<&PackageReport> = catalog.packages.iter().filter(|p| p.errors.is_empty()).collect();
+
+    for package in &catalog.packages {
+        let id = package.package.as_str();
+        let Some(target) = package.checksum.clone().filter(|_| package.errors.is_empty()) else {
+            report.errors.push(ScanProblem {
+                package: id.to_string(),
+                file: package.file.clone(),
+                messages: package.errors.iter().map(ToString::to_string).collect(),
+            });
+            continue;
+        };
+        let conflicts = conflicts_of(catalog, id);
+        let fragment = match render_in_context(catalog, &healthy, package) {
+            Ok(fragment) => fragment,
+            Err(message) => {
+                report.errors.push(ScanProblem { package: id.to_string(), file: package.file.clone(), messages: vec![message] });
+                continue;
+            }
+        };
+        let current = applied.get(id);
+        let before = current.map(|a| parse_entities(&a.yaml, &package.file, config).entities).unwrap_or_default();
+        let proposal = Proposal {
+            package: id,
+            kind: "upsert",
+            target: &target,
+            yaml: yaml.get(id).map(String::as_str).unwrap_or_default(),
+            fragment_after: &fragment,
+            items: items_or_generic(diff_entities(&before, &package.model), id),
+            conflicts,
+        };
+        decide_package(&mut tx, actor, current, open.get(id), &rejected, proposal, &mut report).await?;
+    }
+
+    // Packages that are live but gone from disk: their tables would be dropped.
+    let drop_target = package_checksum(std::iter::empty());
+    for (id, current) in &applied {
+        if on_disk.contains(id.as_str()) || current.checksum == drop_target {
+            continue;
+        }
+        let before = parse_entities(&current.yaml, id, config).entities;
+        let proposal = Proposal {
+            package: id,
+            kind: "drop",
+            target: &drop_target,
+            yaml: "",
+            fragment_after: "",
+            items: diff_entities(&before, &[]),
+            conflicts: Vec::new(),
+        };
+        decide_package(&mut tx, actor, Some(current), open.get(id.as_str()), &rejected, proposal, &mut report).await?;
+    }
+
+    // Open changes of packages that are neither on disk nor live have nothing left to do.
+    for (id, change) in &open {
+        if !on_disk.contains(id.as_str()) && !applied.contains_key(id) && change.status != "applying" {
+            supersede(&mut tx, actor, change, id, "the package is gone from disk").await?;
+            report.superseded.push(entry(id, Some(&change.id), &change.target, None, "package removed before it was applied"));
+        }
+    }
+
+    let details = serde_json::json!({
+        "created": report.created.len(),
+        "superseded": report.superseded.len(),
+        "unchanged": report.unchanged.len(),
+        "drops": report.drops.len(),
+        "rejected": report.rejected.len(),
+        "errors": report.errors.len(),
+    });
+    audit::append(&mut tx, NewEvent { actor, action: "scan", change_id: None, package: None, details }).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// A change the scan may create.
+struct Proposal<'a> {
+    package: &'a str,
+    kind: &'a str,
+    target: &'a str,
+    yaml: &'a str,
+    fragment_after: &'a str,
+    items: Vec<ChangeItem>,
+    conflicts: Vec<ChangeConflict>,
+}
+
+async fn decide_package(
+    conn: &mut PgConnection,
+    actor: &str,
+    current: Option<&Applied>,
+    open: Option<&Open>,
+    rejected: &BTreeSet<(String, String)>,
+    proposal: Proposal<'_>,
+    report: &mut ScanReport,
+) -> Result<(), sqlx::Error> {
+    let id = proposal.package;
+    let target = proposal.target;
+    let live = current.is_some_and(|a| a.checksum == target);
+    if let Some(open) = open {
+        if open.status == "applying" {
+            report.deferred.push(entry(id, Some(&open.id), target, None, "the restart job is applying a change"));
+            return Ok(());
+        }
+        if open.target == target {
+            refresh_conflicts(conn, &open.id, &proposal.conflicts).await?;
+            report.unchanged.push(entry(id, Some(&open.id), target, None, &format!("already {}", open.status)));
+            return Ok(());
+        }
+        // The content moved on: the open change (and any approval of it) no longer holds.
+        let why = if live { "the content went back to what is applied" } else { "newer content was scanned" };
+        supersede(conn, actor, open, id, why).await?;
+        report.superseded.push(entry(id, Some(&open.id), &open.target, None, why));
+    }
+    if live {
+        report.unchanged.push(entry(id, None, target, None, "applied"));
+        return Ok(());
+    }
+    if rejected.contains(&(id.to_string(), target.to_string())) {
+        report.rejected.push(entry(id, None, target, None, "this content was rejected; change it to queue again"));
+        return Ok(());
+    }
+    let risk = overall_risk(&proposal.items);
+    let fragment_sha256 = sha256_hex(proposal.fragment_after);
+    let created: String = sqlx::query_scalar(
+        "insert into schema_change (package, kind, status, risk, base_checksum, target_checksum,
+             yaml_snapshot, fragment_before, fragment_after, fragment_sha256, items, conflicts, created_by)
+         values ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         returning id::text",
+    )
+    .bind(id)
+    .bind(proposal.kind)
+    .bind(risk.as_str())
+    .bind(current.map(|a| a.checksum.as_str()))
+    .bind(target)
+    .bind(proposal.yaml)
+    .bind(current.map_or("", |a| a.fragment.as_str()))
+    .bind(proposal.fragment_after)
+    .bind(&fragment_sha256)
+    .bind(serde_json::to_value(&proposal.items).unwrap_or_default())
+    .bind(serde_json::to_value(&proposal.conflicts).unwrap_or_default())
+    .bind(actor)
+    .fetch_one(&mut *conn)
+    .await?;
+    audit::append(
+        conn,
+        NewEvent {
+            actor,
+            action: "change.created",
+            change_id: Some(&created),
+            package: Some(id),
+            details: serde_json::json!({
+                "kind": proposal.kind,
+                "target_checksum": target,
+                "risk": risk.as_str(),
+                "items": proposal.items.len(),
+            }),
+        },
+    )
+    .await?;
+    let line = entry(id, Some(&created), target, Some(risk), &format!("{} item(s)", proposal.items.len()));
+    if proposal.kind == "drop" {
+        report.drops.push(line);
+    } else {
+        report.created.push(line);
+    }
+    Ok(())
+}
+
+async fn supersede(conn: &mut PgConnection, actor: &str, open: &Open, package: &str, why: &str) -> Result<(), sqlx::Error> {
+    let updated = sqlx::query(
+        "update schema_change set status = 'superseded', updated_at = now()
+         where id = $1::uuid and status in ('pending', 'approved')",
+    )
+    .bind(&open.id)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 1 {
+        audit::append(
+            conn,
+            NewEvent {
+                actor,
+                action: "change.superseded",
+                change_id: Some(&open.id),
+                package: Some(package),
+                details: serde_json::json!({"was": open.status, "why": why}),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn refresh_conflicts(conn: &mut PgConnection, id: &str, conflicts: &[ChangeConflict]) -> Result<(), sqlx::Error> {
+    sqlx::query("update schema_change set conflicts = $2 where id = $1::uuid and conflicts <> $2")
+        .bind(id)
+        .bind(serde_json::to_value(conflicts).unwrap_or_default())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn load_applied(conn: &mut PgConnection) -> Result<BTreeMap<String, Applied>, sqlx::Error> {
+    let rows = sqlx::query("select package, checksum, yaml_snapshot, fragment from applied_package").fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("package")?,
+                Applied { checksum: row.try_get("checksum")?, yaml: row.try_get("yaml_snapshot")?, fragment: row.try_get("fragment")? },
+            ))
+        })
+        .collect()
+}
+
+async fn load_open(conn: &mut PgConnection) -> Result<BTreeMap<String, Open>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select package, id::text as id, status, target_checksum from schema_change
+         where status in ('pending', 'approved', 'applying') for update",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("package")?,
+                Open { id: row.try_get("id")?, status: row.try_get("status")?, target: row.try_get("target_checksum")? },
+            ))
+        })
+        .collect()
+}
+
+fn entry(package: &str, change: Option<&str>, checksum: &str, risk: Option<Risk>, note: &str) -> ScanEntry {
+    ScanEntry {
+        package: package.to_string(),
+        change: change.map(str::to_string),
+        checksum: checksum.to_string(),
+        risk,
+        note: note.to_string(),
+    }
+}
+
+fn conflicts_of(catalog: &Catalog, package: &str) -> Vec<ChangeConflict> {
+    catalog
+        .conflicts
+        .iter()
+        .filter(|c| c.declarations.iter().any(|d| d.package.as_str() == package))
+        .map(|c| ChangeConflict {
+            entity: c.entity.clone(),
+            declarations: c
+                .declarations
+                .iter()
+                .map(|d| ConflictDeclaration { package: d.package.to_string(), checksum: d.checksum.clone() })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The package's fragment within the schema of every healthy package. Where packages declare
+/// an entity differently, this package's declaration is the one rendered.
+fn render_in_context(catalog: &Catalog, healthy: &[&PackageReport], package: &PackageReport) -> Result<String, String> {
+    // First declaration wins, this package's own first: the schema needs each model once.
+    let mut taken: BTreeSet<String> = package.model.iter().map(|e| e.name.clone()).collect();
+    let mut others: Vec<(&str, Vec<Entity>)> = Vec::new();
+    for other in healthy.iter().filter(|p| p.package != package.package) {
+        let entities: Vec<Entity> = other.model.iter().filter(|e| !taken.contains(&e.name)).cloned().collect();
+        taken.extend(entities.iter().map(|e| e.name.clone()));
+        others.push((other.package.as_str(), entities));
+    }
+    let mut models = vec![PackageModels { package: package.package.as_str(), entities: &package.model }];
+    models.extend(others.iter().map(|(id, entities)| PackageModels { package: id, entities }));
+    render_package_fragment(&catalog.base, &models, package.package.as_str())
+        .map(|fragment| fragment.to_text())
+        .map_err(|error| format!("cannot render the Prisma fragment: {error}"))
+}
+
+/// A changed checksum always gets at least one item, even for edits the item rules do not name.
+fn items_or_generic(items: Vec<ChangeItem>, package: &str) -> Vec<ChangeItem> {
+    if !items.is_empty() {
+        return items;
+    }
+    vec![ChangeItem {
+        entity: String::new(),
+        kind: ItemKind::AlterField,
+        path: package.to_string(),
+        summary: "structural change".to_string(),
+        risk: Risk::Hygiene,
+        reason: "the checksum changed without a field, index, relation or ACL difference".to_string(),
+        advice: None,
+    }]
+}
+
+/// Lowercase hex SHA-256 of `text`.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+}

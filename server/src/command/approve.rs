@@ -1,0 +1,76 @@
+//! `schemagate approve CHANGE... | --all --as USER [--note TEXT]`.
+
+use std::process::ExitCode;
+
+use app::registry::change::{self, DecideError, Decision};
+
+use crate::cli::{ApproveArgs, CommonOptions};
+use crate::command::lookup;
+use crate::database::Database;
+
+/// Approves the named changes (or every routine pending one); exit 1 when any is refused.
+///
+/// # Errors
+/// Database errors; refusals are reported and exit 1.
+pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
+    let database = Database::open(common).await?;
+    let pool = &database.pool;
+    let account = lookup::actor_account(pool, args.actor.as_deref()).await?;
+    let mut approved = Vec::new();
+    let mut refused = Vec::new();
+    if args.all {
+        match change::approve_all(pool, &account, args.note.clone()).await {
+            Ok(outcome) => {
+                approved = outcome.approved.iter().map(|c| (c.id.clone(), c.package.clone())).collect();
+                refused = outcome.skipped.iter().map(|(c, why)| (c.id.clone(), why.clone())).collect();
+                // Skipped changes are not failures of `--all`; they wait for their own decision.
+                print_outcome(args.json, &approved, &refused, "skipped")?;
+                database.close().await;
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(DecideError::Database(error)) => return Err(error.into()),
+            Err(error) => refused.push((String::new(), error.to_string())),
+        }
+    } else {
+        for prefix in &args.changes {
+            let id = match lookup::change_id(pool, prefix).await {
+                Ok(id) => id,
+                Err(error) => {
+                    refused.push((prefix.clone(), error.to_string()));
+                    continue;
+                }
+            };
+            let decision = Decision::Approve { note: args.note.clone() };
+            match change::decide(pool, &account, &id, None, &decision).await {
+                Ok(change) => approved.push((change.id, change.package)),
+                Err(DecideError::Database(error)) => return Err(error.into()),
+                Err(error) => refused.push((id, error.to_string())),
+            }
+        }
+    }
+    database.close().await;
+    print_outcome(args.json, &approved, &refused, "refused")?;
+    Ok(if refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn print_outcome(json: bool, approved: &[(String, String)], refused: &[(String, String)], label: &str) -> anyhow::Result<()> {
+    if json {
+        let value = serde_json::json!({
+            "approved": approved.iter().map(|(id, package)| serde_json::json!({"id": id, "package": package})).collect::<Vec<_>>(),
+            label: refused.iter().map(|(id, why)| serde_json::json!({"id": id, "reason": why})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        for (id, package) in approved {
+            println!("approved {id} ({package})");
+        }
+        for (id, why) in refused {
+            if id.is_empty() {
+                eprintln!("{label}: {why}");
+            } else {
+                eprintln!("{label} {id}: {why}");
+            }
+        }
+    }
+    Ok(())
+}
