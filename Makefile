@@ -27,7 +27,7 @@ run: site server
 ## test: every test: Rust unit and database tests, Prisma's parser, the browser
 test: site server e2e-deps postgres
 	rm -rf $(TEST_DB) target/prisma-oracle
-	$(BIN) --data-dir $(TEST_DB) db run -- $(MAKE) --no-print-directory unit-tests e2e
+	$(BIN) --data-dir $(TEST_DB) db run -- $(MAKE) --no-print-directory unit-tests oracle e2e
 
 unit-tests:
 	cargo test --workspace --no-fail-fast

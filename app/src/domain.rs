@@ -13,6 +13,7 @@ pub mod change;
 pub mod checksum;
 pub mod config;
 pub mod diagnostic;
+pub mod fragment;
 pub mod dialect;
 pub mod model;
 mod naming;

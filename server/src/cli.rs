@@ -254,3 +254,15 @@ impl ServeArgs {
         ServeOnly::parse_from(["schemagate"]).args
     }
 }
+
+impl CommonOptions {
+    /// The packages directory, which every command reading packages needs.
+    ///
+    /// # Errors
+    /// When neither `--packages` nor `SCHEMAGATE_PACKAGES` is given.
+    pub fn packages_dir(&self) -> anyhow::Result<&std::path::Path> {
+        self.packages
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("no packages directory: pass --packages DIR or set SCHEMAGATE_PACKAGES"))
+    }
+}

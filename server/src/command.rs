@@ -2,10 +2,14 @@
 
 mod approve;
 mod audit;
+mod check;
 mod db;
+mod generate;
 mod list;
 mod lookup;
+mod preview;
 mod reject;
+mod scan;
 mod serve;
 mod show;
 mod status;
@@ -27,6 +31,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Db(command)) => db::run(&common, command).await,
         Some(Command::User(command)) => user::run(&common, command).await,
         Some(Command::Audit(command)) => audit::run(&common, command).await,
+        Some(Command::Check(args)) => check::run(&common, &args),
+        Some(Command::Preview { package }) => preview::run(&common, &package),
+        Some(Command::Generate(args)) => generate::run(&common, &args).await,
+        Some(Command::Scan(args)) => scan::run(&common, &args).await,
         Some(Command::List(args)) => list::run(&common, &args).await,
         Some(Command::Show(args)) => show::run(&common, &args).await,
         Some(Command::Approve(args)) => approve::run(&common, &args).await,

@@ -12,13 +12,11 @@ use sqlx::{PgConnection, PgPool, Row};
 use super::audit::{self, NewEvent};
 use super::change::{ChangeConflict, ConflictDeclaration};
 use crate::domain::base_schema::BaseSchema;
-use crate::domain::catalog::{Catalog, PackageReport, PackageSource};
+use crate::domain::catalog::{Catalog, PackageSource};
 use crate::domain::change::{diff_entities, overall_risk, ChangeItem, ItemKind, Risk};
 use crate::domain::checksum::package_checksum;
 use crate::domain::config::Config;
 use crate::domain::dialect::parse_entities;
-use crate::domain::model::Entity;
-use crate::domain::prisma::{render_package_fragment, PackageModels};
 
 /// Scans serialize on this transaction-level advisory lock.
 const SCAN_LOCK: i64 = 0x5343_4845_4d41_0002;
@@ -108,7 +106,6 @@ pub async fn scan(
 
     let mut report = ScanReport::default();
     let on_disk: BTreeSet<&str> = catalog.packages.iter().map(|p| p.package.as_str()).collect();
-    let healthy: Vec<&PackageReport> = catalog.packages.iter().filter(|p| p.errors.is_empty()).collect();
 
     for package in &catalog.packages {
         let id = package.package.as_str();
@@ -121,9 +118,10 @@ pub async fn scan(
             continue;
         };
         let conflicts = conflicts_of(catalog, id);
-        let fragment = match render_in_context(catalog, &healthy, package) {
-            Ok(fragment) => fragment,
-            Err(message) => {
+        let fragment = match catalog.render_fragment_in_context(id) {
+            Ok(fragment) => fragment.to_text(),
+            Err(error) => {
+                let message = format!("cannot render the Prisma fragment: {error}");
                 report.errors.push(ScanProblem { package: id.to_string(), file: package.file.clone(), messages: vec![message] });
                 continue;
             }
@@ -361,24 +359,6 @@ fn conflicts_of(catalog: &Catalog, package: &str) -> Vec<ChangeConflict> {
                 .collect(),
         })
         .collect()
-}
-
-/// The package's fragment within the schema of every healthy package. Where packages declare
-/// an entity differently, this package's declaration is the one rendered.
-fn render_in_context(catalog: &Catalog, healthy: &[&PackageReport], package: &PackageReport) -> Result<String, String> {
-    // First declaration wins, this package's own first: the schema needs each model once.
-    let mut taken: BTreeSet<String> = package.model.iter().map(|e| e.name.clone()).collect();
-    let mut others: Vec<(&str, Vec<Entity>)> = Vec::new();
-    for other in healthy.iter().filter(|p| p.package != package.package) {
-        let entities: Vec<Entity> = other.model.iter().filter(|e| !taken.contains(&e.name)).cloned().collect();
-        taken.extend(entities.iter().map(|e| e.name.clone()));
-        others.push((other.package.as_str(), entities));
-    }
-    let mut models = vec![PackageModels { package: package.package.as_str(), entities: &package.model }];
-    models.extend(others.iter().map(|(id, entities)| PackageModels { package: id, entities }));
-    render_package_fragment(&catalog.base, &models, package.package.as_str())
-        .map(|fragment| fragment.to_text())
-        .map_err(|error| format!("cannot render the Prisma fragment: {error}"))
 }
 
 /// A changed checksum always gets at least one item, even for edits the item rules do not name.

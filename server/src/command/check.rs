@@ -1,0 +1,51 @@
+//! `schemagate check [--json]`: parse and validate every package, no database needed.
+
+use std::process::ExitCode;
+
+use app::domain::{Catalog, Config};
+
+use crate::cli::{CommonOptions, JsonFlag};
+
+/// Prints each package's entities with checksums, its errors and warnings, and the conflicts;
+/// exit 1 when any package has errors or any entity is in conflict.
+///
+/// # Errors
+/// A missing packages directory or unreadable base schema.
+pub fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<ExitCode> {
+    let catalog = app::scanner::scan_dir(common.packages_dir()?, common.base_schema.as_deref(), &Config::default())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&catalog)?);
+    } else {
+        print_text(&catalog);
+    }
+    Ok(if catalog.has_failures() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn print_text(catalog: &Catalog) {
+    for package in &catalog.packages {
+        let state = if package.errors.is_empty() { "ok" } else { "FAILED" };
+        println!("{} {} ({} entities) {}", package.package, state, package.entities.len(), package.checksum.as_deref().unwrap_or(""));
+        for entity in &package.entities {
+            println!("  {:<32} {}", entity.name, entity.checksum);
+        }
+        for error in &package.errors {
+            println!("  error: {error}");
+        }
+        for warning in &package.warnings {
+            println!("  warning: {warning}");
+        }
+    }
+    for conflict in &catalog.conflicts {
+        println!("conflict: {} is declared differently by:", conflict.entity);
+        for declaration in &conflict.declarations {
+            println!("  {:<24} {}", declaration.package, declaration.checksum);
+        }
+    }
+    let failed = catalog.packages.iter().filter(|p| !p.errors.is_empty()).count();
+    println!(
+        "{} packages, {} with errors, {} conflicts",
+        catalog.packages.len(),
+        failed,
+        catalog.conflicts.len()
+    );
+}
