@@ -26,7 +26,8 @@ run: site server
 
 ## test: every test: Rust unit and database tests, Prisma's parser, the browser
 test: site server e2e-deps postgres
-	rm -rf $(TEST_DB) target/prisma-oracle
+	rm -rf $(TEST_DB) target/prisma-oracle target/e2e-packages target/test-dirs
+	mkdir -p target/e2e-packages
 	$(BIN) --data-dir $(TEST_DB) db run -- $(MAKE) --no-print-directory unit-tests oracle e2e
 
 unit-tests:

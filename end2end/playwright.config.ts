@@ -8,6 +8,7 @@ const baseURL = `http://127.0.0.1:${port}`;
 
 export default defineConfig({
   testDir: "./tests",
+  globalSetup: "./global-setup.ts",
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
@@ -33,7 +34,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `../target/debug/schemagate serve --addr 127.0.0.1:${port}`,
+    command: `../target/debug/schemagate --packages ../target/e2e-packages serve --addr 127.0.0.1:${port}`,
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

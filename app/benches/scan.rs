@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use app::domain::{parse_entities, BaseSchema, Catalog, Config, PackageId, PackageSource};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/metabuilder");
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/corpus/metabuilder"
+);
 const PACKAGES: usize = 2_000;
 
 /// Replaces whole identifier tokens: entity names get a per-copy suffix, and so do index names
@@ -42,19 +45,27 @@ fn rename(text: &str, entities: &BTreeSet<String>, copy: usize) -> String {
 
 fn main() {
     let config = Config::default();
-    let mut originals: Vec<(String, String, BTreeSet<String>)> = std::fs::read_dir(Path::new(CORPUS))
-        .unwrap_or_else(|e| panic!("cannot read the corpus: {e}"))
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
-            let stem = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let id = stem.split("__").next().unwrap_or_default().to_owned();
-            let names = parse_entities(&text, &stem, &config).entities.into_iter().map(|e| e.name).collect();
-            (id, text, names)
-        })
-        .collect();
+    let mut originals: Vec<(String, String, BTreeSet<String>)> =
+        std::fs::read_dir(Path::new(CORPUS))
+            .unwrap_or_else(|e| panic!("cannot read the corpus: {e}"))
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+            .map(|path| {
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+                let stem = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let id = stem.split("__").next().unwrap_or_default().to_owned();
+                let names = parse_entities(&text, &stem, &config)
+                    .entities
+                    .into_iter()
+                    .map(|e| e.name)
+                    .collect();
+                (id, text, names)
+            })
+            .collect();
     originals.sort();
 
     let sources: Vec<PackageSource> = (0..PACKAGES)
@@ -83,10 +94,32 @@ fn main() {
     let rendered = render_started.elapsed();
     let total = started.elapsed();
 
-    let per_second = |count: usize, seconds: f64| if seconds > 0.0 { count as f64 / seconds } else { f64::INFINITY };
-    println!("packages:  {PACKAGES} ({:.1} MiB of YAML)", bytes as f64 / (1024.0 * 1024.0));
+    let per_second = |count: usize, seconds: f64| {
+        if seconds > 0.0 {
+            count as f64 / seconds
+        } else {
+            f64::INFINITY
+        }
+    };
+    println!(
+        "packages:  {PACKAGES} ({:.1} MiB of YAML)",
+        bytes as f64 / (1024.0 * 1024.0)
+    );
     println!("entities:  {entities}");
-    println!("parse + validate + checksum: {:>8.1} ms  ({:.0} entities/s)", built.as_secs_f64() * 1e3, per_second(entities, built.as_secs_f64()));
-    println!("render merged schema:        {:>8.1} ms  ({:.0} entities/s, {:.1} MiB)", rendered.as_secs_f64() * 1e3, per_second(entities, rendered.as_secs_f64()), schema.len() as f64 / (1024.0 * 1024.0));
-    println!("total:                       {:>8.1} ms  ({:.0} entities/s)", total.as_secs_f64() * 1e3, per_second(entities, total.as_secs_f64()));
+    println!(
+        "parse + validate + checksum: {:>8.1} ms  ({:.0} entities/s)",
+        built.as_secs_f64() * 1e3,
+        per_second(entities, built.as_secs_f64())
+    );
+    println!(
+        "render merged schema:        {:>8.1} ms  ({:.0} entities/s, {:.1} MiB)",
+        rendered.as_secs_f64() * 1e3,
+        per_second(entities, rendered.as_secs_f64()),
+        schema.len() as f64 / (1024.0 * 1024.0)
+    );
+    println!(
+        "total:                       {:>8.1} ms  ({:.0} entities/s)",
+        total.as_secs_f64() * 1e3,
+        per_second(entities, total.as_secs_f64())
+    );
 }

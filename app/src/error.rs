@@ -12,6 +12,9 @@ pub enum AppError {
     /// No valid session.
     #[error("sign in first")]
     Unauthenticated,
+    /// Wrong credentials (the same answer whatever was wrong).
+    #[error("wrong username or password")]
+    SignInFailed,
     /// The session's role may not do this.
     #[error("your role may not {0}")]
     Forbidden(String),
@@ -24,6 +27,9 @@ pub enum AppError {
     /// The request lost a race or acted on a stale view.
     #[error("{0}")]
     Conflict(String),
+    /// Too many attempts; try again later.
+    #[error("{0}")]
+    Throttled(String),
     /// Something failed on the server; details are in the server log only.
     #[error("internal error: the server log has the details")]
     Internal,
@@ -37,6 +43,21 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Transport(value.to_string())
+    }
+}
+
+impl AppError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated | AppError::SignInFailed => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Invalid(_) => 400,
+            AppError::Conflict(_) => 409,
+            AppError::Throttled(_) => 429,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod auth;
+pub mod component;
 pub mod domain;
 pub mod error;
 pub mod page;

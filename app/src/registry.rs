@@ -2,6 +2,7 @@
 //! Every state change is one transaction that also appends its audit event.
 
 pub mod account;
+pub mod apply;
 pub mod audit;
 pub mod change;
 pub mod scan;

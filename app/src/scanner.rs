@@ -8,7 +8,9 @@ use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use crate::domain::{BaseSchema, BaseSchemaError, Catalog, Config, PackageId, PackageIdError, PackageSource};
+use crate::domain::{
+    BaseSchema, BaseSchemaError, Catalog, Config, PackageId, PackageIdError, PackageSource,
+};
 
 /// Where a package keeps its schema, relative to the package directory.
 pub const SCHEMA_FILE: &str = "seed/schema/entities.yaml";
@@ -63,7 +65,10 @@ pub enum ScanError {
 }
 
 fn read_error(path: &Path) -> impl FnOnce(std::io::Error) -> ScanError + '_ {
-    move |source| ScanError::Read { path: path.to_owned(), source }
+    move |source| ScanError::Read {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Reads every package of `packages_dir`, sorted by id. Entries starting with `.` and
@@ -73,12 +78,19 @@ fn read_error(path: &Path) -> impl FnOnce(std::io::Error) -> ScanError + '_ {
 /// # Errors
 /// [`ScanError`] when the directory is missing or unreadable, a package directory has an
 /// invalid name, or a schema file cannot be read.
-pub fn read_packages(packages_dir: &Path, max_file_bytes: u64) -> Result<Vec<PackageSource>, ScanError> {
+pub fn read_packages(
+    packages_dir: &Path,
+    max_file_bytes: u64,
+) -> Result<Vec<PackageSource>, ScanError> {
     if !packages_dir.exists() {
-        return Err(ScanError::PackagesDirMissing { path: packages_dir.to_owned() });
+        return Err(ScanError::PackagesDirMissing {
+            path: packages_dir.to_owned(),
+        });
     }
     if !packages_dir.is_dir() {
-        return Err(ScanError::NotADirectory { path: packages_dir.to_owned() });
+        return Err(ScanError::NotADirectory {
+            path: packages_dir.to_owned(),
+        });
     }
     let mut sources = Vec::new();
     for entry in std::fs::read_dir(packages_dir).map_err(read_error(packages_dir))? {
@@ -92,9 +104,16 @@ pub fn read_packages(packages_dir: &Path, max_file_bytes: u64) -> Result<Vec<Pac
         if !schema.is_file() {
             continue;
         }
-        let id = PackageId::parse(&name).map_err(|source| ScanError::InvalidPackageId { path: path.clone(), source })?;
+        let id = PackageId::parse(&name).map_err(|source| ScanError::InvalidPackageId {
+            path: path.clone(),
+            source,
+        })?;
         let text = read_bounded(&schema, max_file_bytes)?;
-        sources.push(PackageSource { id, file: schema.display().to_string(), text });
+        sources.push(PackageSource {
+            id,
+            file: schema.display().to_string(),
+            text,
+        });
     }
     sources.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(sources)
@@ -105,7 +124,9 @@ pub fn read_packages(packages_dir: &Path, max_file_bytes: u64) -> Result<Vec<Pac
 fn read_bounded(path: &Path, limit: u64) -> Result<String, ScanError> {
     let file = File::open(path).map_err(read_error(path))?;
     let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(read_error(path))?;
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(read_error(path))?;
     // Invalid UTF-8 becomes U+FFFD and then fails validation at the offending name or value.
     Ok(match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -122,7 +143,10 @@ pub fn read_base_schema(path: Option<&Path>) -> Result<BaseSchema, ScanError> {
         return Ok(BaseSchema::default());
     };
     let text = std::fs::read_to_string(path).map_err(read_error(path))?;
-    BaseSchema::parse(&text).map_err(|source| ScanError::InvalidBaseSchema { path: path.to_owned(), source })
+    BaseSchema::parse(&text).map_err(|source| ScanError::InvalidBaseSchema {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Reads every package and the base schema, and builds the catalog: per package its entities
@@ -131,7 +155,11 @@ pub fn read_base_schema(path: Option<&Path>) -> Result<BaseSchema, ScanError> {
 ///
 /// # Errors
 /// [`ScanError`] for environment problems; problems inside packages are in the catalog.
-pub fn scan_dir(packages_dir: &Path, base_schema_path: Option<&Path>, config: &Config) -> Result<Catalog, ScanError> {
+pub fn scan_dir(
+    packages_dir: &Path,
+    base_schema_path: Option<&Path>,
+    config: &Config,
+) -> Result<Catalog, ScanError> {
     let base = read_base_schema(base_schema_path)?;
     let sources = read_packages(packages_dir, config.limits.max_file_bytes)?;
     Ok(Catalog::build(sources, base, config))
@@ -145,7 +173,8 @@ mod tests {
 
     impl TempDir {
         fn new(name: &str) -> Self {
-            let path = std::env::temp_dir().join(format!("schemagate-scanner-{name}-{}", std::process::id()));
+            let path = std::env::temp_dir()
+                .join(format!("schemagate-scanner-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&path);
             std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("{e}"));
             Self(path)
@@ -164,7 +193,8 @@ mod tests {
         }
     }
 
-    const VALID: &str = "entities:\n  - name: Thing\n    fields: { id: { type: cuid, primary: true } }\n";
+    const VALID: &str =
+        "entities:\n  - name: Thing\n    fields: { id: { type: cuid, primary: true } }\n";
 
     #[test]
     fn a_packages_directory_is_scanned_into_a_catalog() {
@@ -174,7 +204,11 @@ mod tests {
         std::fs::create_dir_all(dir.0.join("no_schema")).unwrap_or_else(|e| panic!("{e}"));
         std::fs::create_dir_all(dir.0.join(".git")).unwrap_or_else(|e| panic!("{e}"));
         let catalog = scan_dir(&dir.0, None, &Config::default()).unwrap_or_else(|e| panic!("{e}"));
-        let ids: Vec<&str> = catalog.packages.iter().map(|p| p.package.as_str()).collect();
+        let ids: Vec<&str> = catalog
+            .packages
+            .iter()
+            .map(|p| p.package.as_str())
+            .collect();
         assert_eq!(ids, ["alpha", "beta"]);
         assert!(!catalog.has_failures());
         let schema = catalog.render_schema().unwrap_or_else(|e| panic!("{e}"));
@@ -183,7 +217,11 @@ mod tests {
 
     #[test]
     fn a_missing_directory_is_an_environment_error() {
-        let error = scan_dir(Path::new("/nonexistent/schemagate/packages"), None, &Config::default());
+        let error = scan_dir(
+            Path::new("/nonexistent/schemagate/packages"),
+            None,
+            &Config::default(),
+        );
         assert_eq!(
             error.map(|_| ()).map_err(|e| e.to_string()),
             Err("packages directory /nonexistent/schemagate/packages does not exist".to_owned())
@@ -194,8 +232,15 @@ mod tests {
     fn an_invalid_package_directory_name_is_an_error() {
         let dir = TempDir::new("bad-name");
         dir.package("Bad Name", VALID);
-        let error = scan_dir(&dir.0, None, &Config::default()).map(|_| ()).map_err(|e| e.to_string());
-        assert!(error.as_ref().is_err_and(|e| e.contains("has an invalid name")), "{error:?}");
+        let error = scan_dir(&dir.0, None, &Config::default())
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(
+            error
+                .as_ref()
+                .is_err_and(|e| e.contains("has an invalid name")),
+            "{error:?}"
+        );
     }
 
     #[test]
@@ -209,15 +254,23 @@ mod tests {
         let big = catalog.package("big").unwrap_or_else(|| panic!("no big"));
         assert_eq!(big.errors.len(), 1);
         assert_eq!(big.errors[0].error.code(), "file_too_large");
-        assert!(catalog.package("small").is_some_and(|p| p.errors.is_empty()));
+        assert!(catalog
+            .package("small")
+            .is_some_and(|p| p.errors.is_empty()));
     }
 
     #[test]
     fn a_base_schema_file_is_read_and_validated() {
         let dir = TempDir::new("base");
         let path = dir.0.join("base.prisma");
-        std::fs::write(&path, "model Tenant {\n  id String @id\n").unwrap_or_else(|e| panic!("{e}"));
-        let error = read_base_schema(Some(&path)).map(|_| ()).map_err(|e| e.to_string());
-        assert!(error.as_ref().is_err_and(|e| e.contains("is never closed")), "{error:?}");
+        std::fs::write(&path, "model Tenant {\n  id String @id\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let error = read_base_schema(Some(&path))
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(
+            error.as_ref().is_err_and(|e| e.contains("is never closed")),
+            "{error:?}"
+        );
     }
 }

@@ -1,14 +1,26 @@
-//! The HTML document and the router.
+//! The HTML document, the router, and the signed-in layout around every page.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
 
+use crate::api::session::{whoami, Logout};
+use crate::auth::SignedIn;
+use crate::domain::review::Role;
+use crate::page::accounts::AccountsPage;
+use crate::page::audit::AuditPage;
+use crate::page::change::ChangePage;
+use crate::page::changes::ChangesPage;
 use crate::page::dashboard::DashboardPage;
+use crate::page::entities::EntitiesPage;
+use crate::page::login::LoginPage;
+use crate::page::packages::PackagesPage;
 
 /// The full HTML document the server renders around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -26,8 +38,26 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The application: header and routes. Pages render fully on the server (`SsrMode::Async`) so
-/// they read the same with JavaScript disabled.
+/// Pages may run only our own scripts: the hydration script by its per-response nonce, the
+/// module and wasm from our origin.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    use axum::http::{header, HeaderValue};
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; \
+         form-action 'self'; object-src 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// The application. Pages render fully on the server (`SsrMode::Async`) so they read the same
+/// with JavaScript disabled, and so redirects to the sign-in page happen before any byte is sent.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -35,14 +65,71 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="schemagate" href="/pkg/schemagate.css"/>
         <Title text="Schemagate"/>
         <Router>
-            <header class="top">
-                <a class="brand" href="/">"Schemagate"</a>
-            </header>
-            <main>
-                <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
-                    <Route path=StaticSegment("") view=DashboardPage ssr=SsrMode::Async/>
-                </Routes>
-            </main>
+            <Routes fallback=|| view! { <main><h1>"Page not found"</h1></main> }>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=SignedInLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("changes") view=ChangesPage ssr=SsrMode::Async/>
+                    <Route path=path!("changes/:id") view=ChangePage ssr=SsrMode::Async/>
+                    <Route path=path!("packages") view=PackagesPage ssr=SsrMode::Async/>
+                    <Route path=path!("entities") view=EntitiesPage ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("accounts") view=AccountsPage ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
         </Router>
+    }
+}
+
+/// Header, navigation and the page. Visitors without a session are sent to the sign-in page.
+#[component]
+fn SignedInLayout() -> impl IntoView {
+    let me = Resource::new(|| (), |_| whoami());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(account)) => view! { <Header account=account.clone()/><SignedInPage account/> }.into_any(),
+                    Ok(None) => {
+                        // On the server, answer with a redirect before any byte is sent.
+                        #[cfg(feature = "ssr")]
+                        leptos_axum::redirect("/login");
+                        view! { <Redirect path="/login"/> }.into_any()
+                    }
+                    Err(error) => view! { <main><p role="alert">{error.to_string()}</p></main> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SignedInPage(account: SignedIn) -> impl IntoView {
+    provide_context(account);
+    view! { <main id="main"><Outlet/></main> }
+}
+
+#[component]
+fn Header(account: SignedIn) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    let is_admin = account.role.allows(Role::Admin);
+    view! {
+        <header class="top">
+            <a class="skip" href="#main">"Skip to content"</a>
+            <a class="brand" href="/">"Schemagate"</a>
+            <nav aria-label="Main">
+                <a href="/changes">"Changes"</a>
+                <a href="/packages">"Packages"</a>
+                <a href="/entities">"Entities"</a>
+                <a href="/audit">"Audit"</a>
+                {is_admin.then(|| view! { <a href="/accounts">"Accounts"</a> })}
+            </nav>
+            <span class="who" data-testid="signed-in">
+                {account.username.clone()}" "<span class="role">{format!("({})", account.role)}</span>
+            </span>
+            <ActionForm action=logout attr:class="signout">
+                <button type="submit">"Sign out"</button>
+            </ActionForm>
+        </header>
     }
 }

@@ -61,36 +61,62 @@ struct Style {
 
 fn default_for(type_index: usize, choice: u8, enum_values: Option<&[String]>) -> Option<String> {
     if let Some(values) = enum_values {
-        return values.get(usize::from(choice) % values.len()).map(|v| format!("\"{v}\""));
+        return values
+            .get(usize::from(choice) % values.len())
+            .map(|v| format!("\"{v}\""));
     }
     Some(match TYPES[type_index].1 {
         "String" => format!("\"t{}\"", choice % 10),
         "Int" | "BigInt" => format!("{}", i16::from(choice) - 5),
         "Float" => format!("{}.5", choice),
-        "Boolean" => (choice % 2 == 0).to_string(),
+        "Boolean" => choice.is_multiple_of(2).to_string(),
         "DateTime" => "now".to_owned(),
         _ => return None,
     })
 }
 
 fn field_spec(index: usize) -> impl Strategy<Value = FieldSpec> {
-    (0..TYPES.len(), any::<bool>(), any::<Option<u8>>(), any::<bool>(), any::<bool>(), any::<Option<u16>>(), any::<bool>(), any::<bool>())
-        .prop_map(move |(type_index, optional, default_choice, unique, index_flag, max_length, with_enum, with_column)| {
-            let is_string = TYPES[type_index].1 == "String";
-            let enum_values = (is_string && with_enum).then(|| vec!["alpha".to_owned(), "beta".to_owned(), "gamma".to_owned()]);
-            let default = default_choice.and_then(|c| default_for(type_index, c, enum_values.as_deref()));
-            FieldSpec {
-                name: format!("field{index}"),
+    (
+        0..TYPES.len(),
+        any::<bool>(),
+        any::<Option<u8>>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<Option<u16>>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            move |(
                 type_index,
                 optional,
-                default,
+                default_choice,
                 unique,
-                index: index_flag,
-                max_length: max_length.filter(|_| is_string && enum_values.is_none()).map(|n| n % 500 + 2),
-                enum_values,
-                column_name: with_column.then(|| format!("col_{index}")),
-            }
-        })
+                index_flag,
+                max_length,
+                with_enum,
+                with_column,
+            )| {
+                let is_string = TYPES[type_index].1 == "String";
+                let enum_values = (is_string && with_enum)
+                    .then(|| vec!["alpha".to_owned(), "beta".to_owned(), "gamma".to_owned()]);
+                let default =
+                    default_choice.and_then(|c| default_for(type_index, c, enum_values.as_deref()));
+                FieldSpec {
+                    name: format!("field{index}"),
+                    type_index,
+                    optional,
+                    default,
+                    unique,
+                    index: index_flag,
+                    max_length: max_length
+                        .filter(|_| is_string && enum_values.is_none())
+                        .map(|n| n % 500 + 2),
+                    enum_values,
+                    column_name: with_column.then(|| format!("col_{index}")),
+                }
+            },
+        )
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -99,7 +125,10 @@ fn spec() -> impl Strategy<Value = Spec> {
             let fields: Vec<_> = (0..count).map(field_spec).collect();
             (
                 fields,
-                proptest::collection::vec((proptest::collection::vec(0..count, 1..3), any::<bool>()), 0..3),
+                proptest::collection::vec(
+                    (proptest::collection::vec(0..count, 1..3), any::<bool>()),
+                    0..3,
+                ),
                 proptest::option::of(0..ACTIONS.len()),
                 proptest::option::of("[a-z]{3,8}"),
                 proptest::collection::vec(proptest::collection::vec(0..ROLES.len(), 0..3), 4),
@@ -119,7 +148,14 @@ fn spec() -> impl Strategy<Value = Spec> {
                 roles.sort_unstable();
                 roles.dedup();
             }
-            Spec { fields, indexes, on_delete, table_name, acl, row_level }
+            Spec {
+                fields,
+                indexes,
+                on_delete,
+                table_name,
+                acl,
+                row_level,
+            }
         })
 }
 
@@ -137,7 +173,18 @@ fn style(field_count: usize) -> impl Strategy<Value = Style> {
         any::<bool>(),
     )
         .prop_map(
-            |(list_dialect, key_order, field_order, crlf, prose, id_as_cuid_alias, optional_as_nullable, explicit_required, indent, predicate_spacing)| {
+            |(
+                list_dialect,
+                key_order,
+                field_order,
+                crlf,
+                prose,
+                id_as_cuid_alias,
+                optional_as_nullable,
+                explicit_required,
+                indent,
+                predicate_spacing,
+            )| {
                 Style {
                     list_dialect,
                     key_order,
@@ -169,7 +216,10 @@ fn shuffle<T>(mut items: Vec<T>, seed: u64) -> Vec<T> {
 
 /// A mapping written as block lines at `indent`, keys in shuffled order.
 fn block(pairs: Vec<(String, String)>, indent: usize, seed: u64) -> String {
-    shuffle(pairs, seed).into_iter().map(|(k, v)| format!("{}{k}:{v}\n", " ".repeat(indent))).collect()
+    shuffle(pairs, seed)
+        .into_iter()
+        .map(|(k, v)| format!("{}{k}:{v}\n", " ".repeat(indent)))
+        .collect()
 }
 
 fn scalar(value: &str) -> String {
@@ -196,12 +246,23 @@ fn write(spec: &Spec, style: &Style) -> String {
         id.push(("type".to_owned(), scalar("cuid")));
         id.push(("generated".to_owned(), scalar("true")));
     } else {
-        let string = if style.list_dialect { "String" } else { "string" };
+        let string = if style.list_dialect {
+            "String"
+        } else {
+            "string"
+        };
         id.push(("type".to_owned(), scalar(string)));
         id.push(("default".to_owned(), scalar("cuid")));
     }
     fields.push(("id".to_owned(), id));
-    let mut owner: Vec<(String, String)> = vec![("type".to_owned(), scalar(if style.list_dialect { "String" } else { "string" }))];
+    let mut owner: Vec<(String, String)> = vec![(
+        "type".to_owned(),
+        scalar(if style.list_dialect {
+            "String"
+        } else {
+            "string"
+        }),
+    )];
     if spec.on_delete == Some(3) {
         owner.push(("required".to_owned(), scalar("false")));
     }
@@ -209,9 +270,20 @@ fn write(spec: &Spec, style: &Style) -> String {
     for &i in &style.field_order {
         let field = &spec.fields[i];
         let (map_name, list_name) = TYPES[field.type_index];
-        let mut pairs = vec![("type".to_owned(), scalar(if style.list_dialect { list_name } else { map_name }))];
+        let mut pairs = vec![(
+            "type".to_owned(),
+            scalar(if style.list_dialect {
+                list_name
+            } else {
+                map_name
+            }),
+        )];
         if field.optional {
-            let key = if style.optional_as_nullable { ("nullable", "true") } else { ("required", "false") };
+            let key = if style.optional_as_nullable {
+                ("nullable", "true")
+            } else {
+                ("required", "false")
+            };
             pairs.push((key.0.to_owned(), scalar(key.1)));
         } else if style.explicit_required {
             pairs.push(("required".to_owned(), scalar("true")));
@@ -235,7 +307,10 @@ fn write(spec: &Spec, style: &Style) -> String {
             pairs.push(("columnName".to_owned(), scalar(column)));
         }
         if style.prose {
-            pairs.push(("description".to_owned(), scalar("\"prose that never matters\"")));
+            pairs.push((
+                "description".to_owned(),
+                scalar("\"prose that never matters\""),
+            ));
         }
         fields.push((field.name.clone(), pairs));
     }
@@ -249,27 +324,50 @@ fn write(spec: &Spec, style: &Style) -> String {
             let body = body.trim_start().to_owned();
             fields_text.push_str(&format!("{}- {body}", " ".repeat(field_indent)));
         } else {
-            fields_text.push_str(&format!("{}{name}:\n{}", " ".repeat(field_indent), block(pairs, field_indent + step, seed)));
+            fields_text.push_str(&format!(
+                "{}{name}:\n{}",
+                " ".repeat(field_indent),
+                block(pairs, field_indent + step, seed)
+            ));
         }
         if style.prose {
-            fields_text.push_str(&format!("{}# a comment between fields\n\n", " ".repeat(field_indent)));
+            fields_text.push_str(&format!(
+                "{}# a comment between fields\n\n",
+                " ".repeat(field_indent)
+            ));
         }
     }
-    entity.push(("fields".to_owned(), fields_text.trim_end_matches('\n').to_owned()));
+    entity.push((
+        "fields".to_owned(),
+        fields_text.trim_end_matches('\n').to_owned(),
+    ));
 
     if !spec.indexes.is_empty() {
         let list: Vec<String> = spec
             .indexes
             .iter()
             .map(|(columns, unique)| {
-                let names: Vec<String> = columns.iter().map(|c| spec.fields[*c].name.clone()).collect();
-                format!("{}- {{ fields: [{}], unique: {unique} }}", " ".repeat(field_indent), names.join(", "))
+                let names: Vec<String> = columns
+                    .iter()
+                    .map(|c| spec.fields[*c].name.clone())
+                    .collect();
+                format!(
+                    "{}- {{ fields: [{}], unique: {unique} }}",
+                    " ".repeat(field_indent),
+                    names.join(", ")
+                )
             })
             .collect();
         entity.push(("indexes".to_owned(), format!("\n{}", list.join("\n"))));
     }
-    let (target_key, fk_key) = if style.list_dialect { ("target", "foreignKey") } else { ("entity", "field") };
-    let action = spec.on_delete.map_or_else(String::new, |a| format!(", onDelete: {}", ACTIONS[a]));
+    let (target_key, fk_key) = if style.list_dialect {
+        ("target", "foreignKey")
+    } else {
+        ("entity", "field")
+    };
+    let action = spec
+        .on_delete
+        .map_or_else(String::new, |a| format!(", onDelete: {}", ACTIONS[a]));
     entity.push((
         "relations".to_owned(),
         format!("\n{}- {{ name: owner, type: belongsTo, {target_key}: User, {fk_key}: ownerRef{action} }}", " ".repeat(field_indent)),
@@ -280,10 +378,20 @@ fn write(spec: &Spec, style: &Style) -> String {
         acl.push(((*op).to_owned(), format!(" [{}]", names.join(", "))));
     }
     if spec.row_level {
-        let predicate = if style.predicate_spacing { "\"ownerRef=$user.id  or  (id != 'x')\"" } else { "\"ownerRef = $user.id OR id != 'x'\"" };
+        let predicate = if style.predicate_spacing {
+            "\"ownerRef=$user.id  or  (id != 'x')\""
+        } else {
+            "\"ownerRef = $user.id OR id != 'x'\""
+        };
         acl.push(("rowLevel".to_owned(), scalar(predicate)));
     }
-    entity.push(("acl".to_owned(), format!("\n{}", block(acl, field_indent, style.key_order).trim_end_matches('\n'))));
+    entity.push((
+        "acl".to_owned(),
+        format!(
+            "\n{}",
+            block(acl, field_indent, style.key_order).trim_end_matches('\n')
+        ),
+    ));
 
     let body = block(entity, entity_indent, style.key_order);
     let mut text = String::new();
@@ -335,10 +443,12 @@ fn mutate(spec: &Spec, kind: usize, pick: Pick) -> (Spec, Spec) {
         2 => {
             field.default = match &field.default {
                 Some(_) => None,
-                None => default_for(field.type_index, 3, field.enum_values.as_deref()).or_else(|| {
-                    field.type_index = 1;
-                    Some("7".to_owned())
-                }),
+                None => {
+                    default_for(field.type_index, 3, field.enum_values.as_deref()).or_else(|| {
+                        field.type_index = 1;
+                        Some("7".to_owned())
+                    })
+                }
             }
         }
         3 => field.unique = !field.unique,
@@ -359,8 +469,21 @@ fn mutate(spec: &Spec, kind: usize, pick: Pick) -> (Spec, Spec) {
             });
         }
         7 => changed.on_delete = Some(changed.on_delete.map_or(0, |a| (a + 1) % 3)),
-        8 => changed.table_name = Some(changed.table_name.map_or_else(|| "widgets".to_owned(), |t| format!("{t}_v2"))),
-        9 => field.column_name = Some(field.column_name.take().map_or_else(|| "renamed".to_owned(), |c| format!("{c}_v2"))),
+        8 => {
+            changed.table_name = Some(
+                changed
+                    .table_name
+                    .map_or_else(|| "widgets".to_owned(), |t| format!("{t}_v2")),
+            )
+        }
+        9 => {
+            field.column_name = Some(
+                field
+                    .column_name
+                    .take()
+                    .map_or_else(|| "renamed".to_owned(), |c| format!("{c}_v2")),
+            )
+        }
         10 => {
             let op = pick.index(OPS.len());
             let roles = &mut changed.acl[op];
@@ -413,7 +536,10 @@ fn the_same_entity_in_both_dialects_has_one_checksum() {
 #[test]
 fn a_field_type_change_changes_the_checksum() {
     let base = "entities:\n  - name: A\n    fields:\n      id: { type: cuid, primary: true }\n      n: { type: int }\n";
-    assert_ne!(checksum_of(base), checksum_of(&base.replace("type: int", "type: bigint")));
+    assert_ne!(
+        checksum_of(base),
+        checksum_of(&base.replace("type: int", "type: bigint"))
+    );
 }
 
 #[test]
@@ -425,7 +551,9 @@ fn descriptions_and_versions_do_not_change_the_checksum() {
 
 #[test]
 fn checksums_are_v1_followed_by_sixty_four_lowercase_hex_digits() {
-    let checksum = checksum_of("entities:\n  - name: A\n    fields:\n      id: { type: cuid, primary: true }\n");
+    let checksum = checksum_of(
+        "entities:\n  - name: A\n    fields:\n      id: { type: cuid, primary: true }\n",
+    );
     assert!(is_checksum(&checksum), "{checksum}");
     assert_eq!(checksum.len(), 67);
 }

@@ -8,7 +8,10 @@ use std::process::Command;
 
 use app::domain::{BaseSchema, Catalog, Config, PackageId, PackageSource};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/metabuilder");
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/corpus/metabuilder"
+);
 /// Hand-written packages exercising every rendering feature the corpus does not use.
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -20,9 +23,13 @@ fn corpus_files(dir: &Path) -> Vec<(String, String, String)> {
         .map(|entry| entry.path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
         .map(|path| {
-            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let file_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let id = file_name.split("__").next().unwrap_or_default().to_owned();
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
             (id, file_name, text)
         })
         .collect();
@@ -44,9 +51,21 @@ fn catalog(sources: Vec<PackageSource>) -> Catalog {
 
 #[track_caller]
 fn assert_no_errors(catalog: &Catalog) {
-    let errors: Vec<String> = catalog.packages.iter().flat_map(|p| p.errors.iter().map(|e| format!("{}: {e}", e.file))).collect();
-    assert!(errors.is_empty(), "unexpected errors:\n{}", errors.join("\n"));
-    assert!(catalog.conflicts.is_empty(), "unexpected conflicts: {:?}", catalog.conflicts);
+    let errors: Vec<String> = catalog
+        .packages
+        .iter()
+        .flat_map(|p| p.errors.iter().map(|e| format!("{}: {e}", e.file)))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "unexpected errors:\n{}",
+        errors.join("\n")
+    );
+    assert!(
+        catalog.conflicts.is_empty(),
+        "unexpected conflicts: {:?}",
+        catalog.conflicts
+    );
 }
 
 /// Every schema the corpus renders: one per package, plus all packages together.
@@ -56,16 +75,46 @@ fn rendered_schemas() -> Vec<(String, String)> {
     for (id, file, text) in &files {
         let catalog = catalog(vec![source(id, file, text)]);
         assert_no_errors(&catalog);
-        let schema = catalog.render_schema().unwrap_or_else(|e| panic!("{id}: {e}"));
+        let schema = catalog
+            .render_schema()
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
         schemas.push((id.clone(), schema));
     }
-    let all = catalog(files.iter().map(|(id, file, text)| source(id, file, text)).collect());
+    let all = catalog(
+        files
+            .iter()
+            .map(|(id, file, text)| source(id, file, text))
+            .collect(),
+    );
     assert_no_errors(&all);
-    schemas.push(("all_packages".to_owned(), all.render_schema().unwrap_or_else(|e| panic!("all: {e}"))));
+    schemas.push((
+        "all_packages".to_owned(),
+        all.render_schema().unwrap_or_else(|e| panic!("all: {e}")),
+    ));
+    let custom = std::fs::read_to_string(Path::new(FIXTURES).join("custom_base.prisma"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let custom = BaseSchema::parse(&custom).unwrap_or_else(|e| panic!("{e}"));
+    let with_custom_base = Catalog::build(
+        files
+            .iter()
+            .map(|(id, file, text)| source(id, file, text))
+            .collect(),
+        custom,
+        &Config::default(),
+    );
+    assert_no_errors(&with_custom_base);
+    schemas.push((
+        "all_packages_custom_base".to_owned(),
+        with_custom_base
+            .render_schema()
+            .unwrap_or_else(|e| panic!("{e}")),
+    ));
     for (id, file, text) in corpus_files(Path::new(FIXTURES)) {
         let catalog = catalog(vec![source(&id, &file, &text)]);
         assert_no_errors(&catalog);
-        let schema = catalog.render_schema().unwrap_or_else(|e| panic!("{id}: {e}"));
+        let schema = catalog
+            .render_schema()
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
         schemas.push((format!("fixture_{id}"), schema));
     }
     schemas
@@ -83,7 +132,9 @@ fn every_corpus_file_parses_and_validates_without_errors() {
         for (id, file, text) in corpus_files(&dir) {
             let catalog = catalog(vec![source(&id, &file, &text)]);
             assert_no_errors(&catalog);
-            let report = catalog.package(&id).unwrap_or_else(|| panic!("no report for {id}"));
+            let report = catalog
+                .package(&id)
+                .unwrap_or_else(|| panic!("no report for {id}"));
             assert!(!report.entities.is_empty(), "{file} has no entities");
             assert!(report.checksum.is_some(), "{file} has no package checksum");
         }
@@ -93,18 +144,27 @@ fn every_corpus_file_parses_and_validates_without_errors() {
 #[test]
 fn all_corpus_packages_validate_together_without_errors_or_conflicts() {
     let files = corpus_files(Path::new(CORPUS));
-    let all = catalog(files.iter().map(|(id, file, text)| source(id, file, text)).collect());
+    let all = catalog(
+        files
+            .iter()
+            .map(|(id, file, text)| source(id, file, text))
+            .collect(),
+    );
     assert_no_errors(&all);
     assert_eq!(all.packages.len(), 15);
 }
 
 #[test]
 fn crlf_copies_have_the_same_checksums_as_their_lf_originals() {
-    let originals: BTreeMap<String, String> =
-        corpus_files(Path::new(CORPUS)).into_iter().map(|(id, _, text)| (id, text)).collect();
+    let originals: BTreeMap<String, String> = corpus_files(Path::new(CORPUS))
+        .into_iter()
+        .map(|(id, _, text)| (id, text))
+        .collect();
     for (id, file, crlf_text) in corpus_files(&Path::new(CORPUS).join("crlf")) {
         assert!(crlf_text.contains("\r\n"), "{file} is not CRLF");
-        let lf_text = originals.get(&id).unwrap_or_else(|| panic!("no LF original for {id}"));
+        let lf_text = originals
+            .get(&id)
+            .unwrap_or_else(|| panic!("no LF original for {id}"));
         let crlf = catalog(vec![source(&id, &file, &crlf_text)]);
         let lf = catalog(vec![source(&id, &file, lf_text)]);
         let (crlf, lf) = (&crlf.packages[0], &lf.packages[0]);
@@ -116,13 +176,25 @@ fn crlf_copies_have_the_same_checksums_as_their_lf_originals() {
 #[test]
 fn the_corpus_checksums_are_stable() {
     let files = corpus_files(Path::new(CORPUS));
-    let all = catalog(files.iter().map(|(id, file, text)| source(id, file, text)).collect());
+    let all = catalog(
+        files
+            .iter()
+            .map(|(id, file, text)| source(id, file, text))
+            .collect(),
+    );
     let checksums: BTreeMap<String, BTreeMap<String, String>> = all
         .packages
         .iter()
         .map(|p| {
-            let mut entities: BTreeMap<String, String> = p.entities.iter().map(|e| (e.name.clone(), e.checksum.clone())).collect();
-            entities.insert("(package)".to_owned(), p.checksum.clone().unwrap_or_default());
+            let mut entities: BTreeMap<String, String> = p
+                .entities
+                .iter()
+                .map(|e| (e.name.clone(), e.checksum.clone()))
+                .collect();
+            entities.insert(
+                "(package)".to_owned(),
+                p.checksum.clone().unwrap_or_default(),
+            );
             (p.package.to_string(), entities)
         })
         .collect();
@@ -138,15 +210,18 @@ fn every_corpus_package_renders_the_snapshotted_prisma_schema() {
 
 /// Where `make test` finds the schemas for the oracle: `<target dir>/prisma-oracle/`.
 fn oracle_output_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"), PathBuf::from);
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
     target.join("prisma-oracle")
 }
 
 #[test]
 fn rendered_schemas_are_written_for_the_oracle_and_prisma_accepts_them() {
     let dir = oracle_output_dir();
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         if entry.path().extension().is_some_and(|ext| ext == "prisma") {
             let _ = std::fs::remove_file(entry.path());
@@ -154,12 +229,18 @@ fn rendered_schemas_are_written_for_the_oracle_and_prisma_accepts_them() {
     }
     for (name, schema) in rendered_schemas() {
         let path = dir.join(format!("{name}.prisma"));
-        std::fs::write(&path, schema).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        std::fs::write(&path, schema)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     }
 
     let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/oracle");
-    let installed = oracle.join("node_modules/@prisma/prisma-schema-wasm").is_dir();
-    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    let installed = oracle
+        .join("node_modules/@prisma/prisma-schema-wasm")
+        .is_dir();
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !(installed && node) {
         let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
         assert!(!in_ci, "CI=true but the Prisma oracle is missing: run `npm ci` in end2end/oracle (node needed)");
@@ -172,7 +253,19 @@ fn rendered_schemas_are_written_for_the_oracle_and_prisma_accepts_them() {
         .output()
         .unwrap_or_else(|e| panic!("cannot run node: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let expected = format!("{} passed, 0 failed", std::fs::read_dir(&dir).into_iter().flatten().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "prisma")).count());
-    assert!(output.status.success(), "Prisma rejected rendered schemas:\n{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let expected = format!(
+        "{} passed, 0 failed",
+        std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "prisma"))
+            .count()
+    );
+    assert!(
+        output.status.success(),
+        "Prisma rejected rendered schemas:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains(&expected), "{stdout}");
 }

@@ -5,7 +5,11 @@ use std::time::{Duration, Instant};
 use app::domain::{BaseSchema, Catalog, Config, Diagnostic, PackageId, PackageSource, Severity};
 
 fn package(id: &str, text: &str) -> PackageSource {
-    PackageSource { id: PackageId::parse(id).unwrap_or_else(|e| panic!("{e}")), file: format!("{id}.yaml"), text: text.to_owned() }
+    PackageSource {
+        id: PackageId::parse(id).unwrap_or_else(|e| panic!("{e}")),
+        file: format!("{id}.yaml"),
+        text: text.to_owned(),
+    }
 }
 
 fn build(packages: Vec<PackageSource>, config: &Config) -> Catalog {
@@ -58,13 +62,26 @@ fn an_unknown_field_type_is_an_error_at_the_type_value() {
 
 #[test]
 fn an_unknown_field_type_says_which_types_exist() {
-    let catalog = build(vec![package("forum", &thread_with("      meta:\n        type: jsonb\n"))], &Config::default());
+    let catalog = build(
+        vec![package(
+            "forum",
+            &thread_with("      meta:\n        type: jsonb\n"),
+        )],
+        &Config::default(),
+    );
     let error = &catalog.packages[0].errors[0];
     assert_eq!(
         error.to_string(),
         "unknown field type \"jsonb\" at ForumThread.fields.meta.type (line 8, column 15); expected one of cuid, uuid, string, int, bigint, float, boolean, json, datetime (or String, Int, BigInt, Float, Boolean, DateTime, Json)"
     );
-    assert_eq!((error.file.as_str(), error.position.line, error.position.column), ("forum.yaml", 8, 15));
+    assert_eq!(
+        (
+            error.file.as_str(),
+            error.position.line,
+            error.position.column
+        ),
+        ("forum.yaml", 8, 15)
+    );
     assert_eq!(error.path, "ForumThread.fields.meta.type");
     assert_eq!(error.error.code(), "unknown_field_type");
 }
@@ -79,7 +96,13 @@ fn an_unknown_type_in_the_list_dialect_is_an_error_too() {
 
 #[test]
 fn an_unknown_field_key_is_an_error_naming_the_allowed_keys() {
-    let catalog = build(vec![package("forum", &thread_with("      title:\n        type: string\n        requried: true\n"))], &Config::default());
+    let catalog = build(
+        vec![package(
+            "forum",
+            &thread_with("      title:\n        type: string\n        requried: true\n"),
+        )],
+        &Config::default(),
+    );
     assert_eq!(
         catalog.packages[0].errors[0].to_string(),
         "unknown key \"requried\" at ForumThread.fields.title.requried (line 9, column 9); expected one of type, required, nullable, primary, generated, unique, index, default, maxLength, enum, min, max, description, columnName"
@@ -88,7 +111,13 @@ fn an_unknown_field_key_is_an_error_naming_the_allowed_keys() {
 
 #[test]
 fn unknown_keys_at_every_level_are_errors() {
-    assert_errors("entitys: []\n", &["unknown key \"entitys\" at entitys (line 1, column 1)", "missing key \"entities\" (line 1, column 1)"]);
+    assert_errors(
+        "entitys: []\n",
+        &[
+            "unknown key \"entitys\" at entitys (line 1, column 1)",
+            "missing key \"entities\" (line 1, column 1)",
+        ],
+    );
     assert_errors(
         "entities:\n  - name: A\n    colour: red\n    fields:\n      id: { type: cuid, primary: true }\n",
         &["unknown key \"colour\" at A.colour (line 3, column 5)"],
@@ -136,6 +165,22 @@ fn an_entity_name_must_be_pascal_case() {
 }
 
 #[test]
+fn an_entity_may_not_take_a_prisma_type_name() {
+    assert_errors(
+        "entities:\n  - name: DateTime\n    fields: { id: { type: cuid, primary: true } }\n",
+        &["invalid entity name \"DateTime\" at DateTime.name (line 2, column 11)"],
+    );
+}
+
+#[test]
+fn two_fields_may_not_share_a_column() {
+    assert_errors(
+        &thread_with("      title: { type: string }\n      heading: { type: string, columnName: title }\n"),
+        &["invalid value \"title\" for \"columnName\" at ForumThread.fields.heading (line 8, column 7)"],
+    );
+}
+
+#[test]
 fn an_index_naming_a_missing_field_is_an_error() {
     assert_errors(
         &thread_with("    indexes:\n      - fields: [id, titel]\n"),
@@ -171,13 +216,30 @@ fn relations_to_base_models_and_to_other_packages_are_valid() {
     let thread = thread_with(
         "      boardId: { type: string }\n      userId: { type: string }\n    relations:\n      - { name: board, type: belongsTo, target: Board, foreignKey: boardId }\n      - { name: user, type: belongsTo, target: User, foreignKey: userId }\n",
     );
-    let catalog = build(vec![package("boards", board), package("forum", &thread)], &Config::default());
-    assert!(!catalog.has_failures(), "{:?}", catalog.packages.iter().map(|p| &p.errors).collect::<Vec<_>>());
+    let catalog = build(
+        vec![package("boards", board), package("forum", &thread)],
+        &Config::default(),
+    );
+    assert!(
+        !catalog.has_failures(),
+        "{:?}",
+        catalog
+            .packages
+            .iter()
+            .map(|p| &p.errors)
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
 fn two_primary_keys_without_a_composite_declaration_are_an_error() {
-    let catalog = build(vec![package("forum", &thread_with("      slug:\n        type: string\n        primary: true\n"))], &Config::default());
+    let catalog = build(
+        vec![package(
+            "forum",
+            &thread_with("      slug:\n        type: string\n        primary: true\n"),
+        )],
+        &Config::default(),
+    );
     assert_eq!(
         catalog.packages[0].errors[0].to_string(),
         "entity \"ForumThread\" has 2 primary keys (id, slug) but no composite declaration at ForumThread.fields.slug (line 7, column 7); declare `primaryKey: [id, slug]` on the entity for a composite key, or keep one primary field"
@@ -189,7 +251,10 @@ fn a_composite_primary_key_declaration_allows_several_primary_fields() {
     let text = "entities:\n  - name: Like\n    primaryKey: [postId, userId]\n    fields:\n      postId: { type: string, primary: true }\n      userId: { type: string, primary: true }\n";
     assert_valid(text);
     let text = "entities:\n  - name: Like\n    primaryKey: [postId, userId]\n    fields:\n      postId: { type: string }\n      userId: { type: string, nullable: true }\n";
-    assert_errors(text, &["primary key field \"userId\" is optional at Like.fields.userId (line 6, column 7)"]);
+    assert_errors(
+        text,
+        &["primary key field \"userId\" is optional at Like.fields.userId (line 6, column 7)"],
+    );
 }
 
 #[test]
@@ -275,7 +340,13 @@ fn generated_needs_a_type_with_a_generator() {
 
 #[test]
 fn an_unknown_acl_role_is_an_error_naming_the_vocabulary() {
-    let catalog = build(vec![package("forum", &thread_with("    acl:\n      read: [public, superadmin]\n"))], &Config::default());
+    let catalog = build(
+        vec![package(
+            "forum",
+            &thread_with("    acl:\n      read: [public, superadmin]\n"),
+        )],
+        &Config::default(),
+    );
     assert_eq!(
         catalog.packages[0].errors[0].to_string(),
         "unknown acl role \"superadmin\" at ForumThread.acl.read (line 8, column 22); expected one of admin, god, moderator, none, owner, public, public_if_public, public_if_shared, self, supergod, system, user"
@@ -286,7 +357,13 @@ fn an_unknown_acl_role_is_an_error_naming_the_vocabulary() {
 fn the_role_vocabulary_is_configuration() {
     let mut config = Config::default();
     config.roles.insert("superadmin".to_owned());
-    assert_eq!(errors_with(&thread_with("    acl:\n      read: [superadmin]\n"), &config), Vec::<String>::new());
+    assert_eq!(
+        errors_with(
+            &thread_with("    acl:\n      read: [superadmin]\n"),
+            &config
+        ),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -298,7 +375,9 @@ fn self_and_owner_roles_need_an_owner_field() {
             "acl role \"self\" needs an owner field on entity \"ForumThread\" at ForumThread.acl.delete (line 9, column 16)",
         ],
     );
-    assert_valid(&thread_with("      authorId: { type: string }\n    acl:\n      update: [owner]\n"));
+    assert_valid(&thread_with(
+        "      authorId: { type: string }\n    acl:\n      update: [owner]\n",
+    ));
 }
 
 #[test]
@@ -392,7 +471,10 @@ fn a_relation_name_used_by_a_field_is_an_error() {
 fn a_has_one_needs_a_unique_foreign_key() {
     let text = "entities:\n  - name: Account\n    fields: { id: { type: cuid, primary: true } }\n    relations:\n      - { name: profile, type: hasOne, entity: Profile, field: accountId }\n  - name: Profile\n    fields:\n      id: { type: cuid, primary: true }\n      accountId: { type: string }\n";
     assert_errors(text, &["hasOne relation \"profile\" needs Profile.accountId to be unique at Account.relations.profile (line 5, column 64)"]);
-    assert_valid(&text.replace("accountId: { type: string }", "accountId: { type: string, unique: true }"));
+    assert_valid(&text.replace(
+        "accountId: { type: string }",
+        "accountId: { type: string, unique: true }",
+    ));
 }
 
 #[test]
@@ -407,7 +489,10 @@ fn an_entity_may_not_redeclare_a_base_model() {
 fn an_index_name_used_by_two_packages_is_an_error_in_the_second() {
     let a = "entities:\n  - name: A\n    fields: { id: { type: cuid, primary: true }, k: { type: string } }\n    indexes:\n      - { fields: [k], name: k_idx }\n";
     let b = "entities:\n  - name: B\n    fields: { id: { type: cuid, primary: true }, k: { type: string } }\n    indexes:\n      - { fields: [k], name: k_idx }\n";
-    let catalog = build(vec![package("alpha", a), package("beta", b)], &Config::default());
+    let catalog = build(
+        vec![package("alpha", a), package("beta", b)],
+        &Config::default(),
+    );
     assert!(catalog.packages[0].errors.is_empty());
     assert_eq!(
         catalog.packages[1].errors.iter().map(short).collect::<Vec<_>>(),
@@ -417,7 +502,10 @@ fn an_index_name_used_by_two_packages_is_an_error_in_the_second() {
 
 #[test]
 fn invalid_yaml_is_reported_with_its_position() {
-    assert_errors("entities:\n  - name: A\n    fields: [\n", &["invalid yaml: unclosed bracket '[' (line 3, column 13)"]);
+    assert_errors(
+        "entities:\n  - name: A\n    fields: [\n",
+        &["invalid yaml: unclosed bracket '[' (line 3, column 13)"],
+    );
 }
 
 #[test]
@@ -425,12 +513,26 @@ fn one_bad_package_never_hides_the_others() {
     let good = "entities:\n  - name: Good\n    fields: { id: { type: cuid, primary: true } }\n";
     let bad = "entities:\n  - name: Bad\n    fields: { id: { type: cuid, primary: true }, x: { type: jsonb } }\n  - name: AlsoFine\n    fields: { id: { type: cuid, primary: true } }\n";
     let worse = "entities: [\n";
-    let catalog = build(vec![package("good", good), package("bad", bad), package("worse", worse)], &Config::default());
+    let catalog = build(
+        vec![
+            package("good", good),
+            package("bad", bad),
+            package("worse", worse),
+        ],
+        &Config::default(),
+    );
     let by_id = |id: &str| catalog.package(id).unwrap_or_else(|| panic!("no {id}"));
     assert!(by_id("good").errors.is_empty());
     assert!(by_id("good").checksum.is_some());
     assert_eq!(by_id("bad").errors.len(), 1);
-    assert_eq!(by_id("bad").entities.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["AlsoFine"]);
+    assert_eq!(
+        by_id("bad")
+            .entities
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>(),
+        ["AlsoFine"]
+    );
     assert_eq!(by_id("bad").checksum, None);
     assert_eq!(by_id("worse").errors.len(), 1);
     assert!(catalog.has_failures());
@@ -451,32 +553,65 @@ fn errors_from_several_entities_are_all_collected() {
 #[test]
 fn a_relation_to_an_entity_with_errors_does_not_cascade() {
     let text = "entities:\n  - name: A\n    fields: { id: { type: cuid, primary: true }, x: { type: jsonb } }\n  - name: B\n    fields: { id: { type: cuid, primary: true }, aId: { type: string } }\n    relations:\n      - { name: a, type: belongsTo, entity: A, field: aId }\n";
-    assert_errors(text, &["unknown field type \"jsonb\" at A.fields.x.type (line 3, column 61)"]);
+    assert_errors(
+        text,
+        &["unknown field type \"jsonb\" at A.fields.x.type (line 3, column 61)"],
+    );
 }
 
 #[test]
 fn the_same_entity_with_different_checksums_is_a_conflict_naming_every_package() {
     let one = "entities:\n  - name: Shared\n    fields: { id: { type: cuid, primary: true }, n: { type: int } }\n";
     let two = "entities:\n  - name: Shared\n    fields: { id: { type: cuid, primary: true }, n: { type: bigint } }\n";
-    let catalog = build(vec![package("two", two), package("one", one), package("three", one)], &Config::default());
+    let catalog = build(
+        vec![
+            package("two", two),
+            package("one", one),
+            package("three", one),
+        ],
+        &Config::default(),
+    );
     assert_eq!(catalog.conflicts.len(), 1);
     let conflict = &catalog.conflicts[0];
     assert_eq!(conflict.entity, "Shared");
-    let packages: Vec<&str> = conflict.declarations.iter().map(|d| d.package.as_str()).collect();
+    let packages: Vec<&str> = conflict
+        .declarations
+        .iter()
+        .map(|d| d.package.as_str())
+        .collect();
     assert_eq!(packages, ["one", "three", "two"]);
-    assert_eq!(conflict.declarations[0].checksum, conflict.declarations[1].checksum);
-    assert_ne!(conflict.declarations[0].checksum, conflict.declarations[2].checksum);
+    assert_eq!(
+        conflict.declarations[0].checksum,
+        conflict.declarations[1].checksum
+    );
+    assert_ne!(
+        conflict.declarations[0].checksum,
+        conflict.declarations[2].checksum
+    );
     assert!(catalog.has_failures());
-    assert_eq!(catalog.render_schema().map_err(|e| e.to_string()), Err("conflicting entities: Shared".to_owned()));
+    assert_eq!(
+        catalog.render_schema().map_err(|e| e.to_string()),
+        Err("conflicting entities: Shared".to_owned())
+    );
 }
 
 #[test]
 fn the_same_entity_with_equal_checksums_is_shared_and_rendered_once() {
     let one = "entities:\n  - name: Shared\n    fields: { id: { type: cuid, primary: true } }\n";
-    let catalog = build(vec![package("one", one), package("two", one)], &Config::default());
+    let catalog = build(
+        vec![package("one", one), package("two", one)],
+        &Config::default(),
+    );
     assert!(catalog.conflicts.is_empty());
     assert_eq!(catalog.shared.len(), 1);
-    assert_eq!(catalog.shared[0].packages.iter().map(PackageId::as_str).collect::<Vec<_>>(), ["one", "two"]);
+    assert_eq!(
+        catalog.shared[0]
+            .packages
+            .iter()
+            .map(PackageId::as_str)
+            .collect::<Vec<_>>(),
+        ["one", "two"]
+    );
     let schema = catalog.render_schema().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(schema.matches("model Shared {").count(), 1);
 }
@@ -486,7 +621,11 @@ fn entities_that_cannot_reach_the_root_are_warnings_by_default() {
     let text = "entities:\n  - name: Orphan\n    fields: { id: { type: cuid, primary: true }, tenantId: { type: string } }\n";
     let catalog = build(vec![package("forum", text)], &Config::default());
     assert!(catalog.packages[0].errors.is_empty());
-    let warnings: Vec<String> = catalog.packages[0].warnings.iter().map(ToString::to_string).collect();
+    let warnings: Vec<String> = catalog.packages[0]
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(
         warnings,
         ["entity \"Orphan\" cannot reach the ownership root \"Tenant\" through belongsTo relations at Orphan (line 2, column 5); add a belongsTo relation to Tenant on field tenantId, or to an entity that reaches it"]
@@ -496,7 +635,10 @@ fn entities_that_cannot_reach_the_root_are_warnings_by_default() {
 
 #[test]
 fn ownership_findings_can_be_configured_as_errors() {
-    let config = Config { ownership_severity: Severity::Error, ..Config::default() };
+    let config = Config {
+        ownership_severity: Severity::Error,
+        ..Config::default()
+    };
     let text = "entities:\n  - name: Orphan\n    fields: { id: { type: cuid, primary: true } }\n";
     assert_eq!(
         errors_with(text, &config),
@@ -508,9 +650,16 @@ fn ownership_findings_can_be_configured_as_errors() {
 fn relation_cycles_are_reported_but_self_relations_are_not() {
     let text = "entities:\n  - name: A\n    fields: { id: { type: cuid, primary: true }, bId: { type: string, nullable: true }, tenantId: { type: string } }\n    relations:\n      - { name: b, type: belongsTo, entity: B, field: bId }\n      - { name: tenant, type: belongsTo, entity: Tenant, field: tenantId }\n  - name: B\n    fields: { id: { type: cuid, primary: true }, aId: { type: string }, parentId: { type: string, nullable: true } }\n    relations:\n      - { name: a, type: belongsTo, entity: A, field: aId }\n      - { name: parent, type: belongsTo, entity: B, field: parentId }\n";
     let catalog = build(vec![package("forum", text)], &Config::default());
-    assert!(catalog.packages[0].errors.is_empty(), "{:?}", catalog.packages[0].errors);
+    assert!(
+        catalog.packages[0].errors.is_empty(),
+        "{:?}",
+        catalog.packages[0].errors
+    );
     let warnings: Vec<String> = catalog.packages[0].warnings.iter().map(short).collect();
-    assert_eq!(warnings, ["relation cycle A -> B -> A at A (line 2, column 5)"]);
+    assert_eq!(
+        warnings,
+        ["relation cycle A -> B -> A at A (line 2, column 5)"]
+    );
 }
 
 #[test]
@@ -521,7 +670,9 @@ fn header_comments_checksum_null_and_crlf_line_endings_are_accepted() {
 
 #[test]
 fn a_yaml_bomb_fails_fast_with_a_clear_error() {
-    let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut text = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
     for level in 1..10u8 {
         let (previous, current) = (char::from(b'a' + level - 1), char::from(b'a' + level));
         let refs = vec![format!("*{previous}"); 9].join(",");
@@ -530,9 +681,16 @@ fn a_yaml_bomb_fails_fast_with_a_clear_error() {
     text.push_str("entities: []\n");
     let started = Instant::now();
     let found = errors(&text);
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(found.len(), 1);
-    assert!(found[0].starts_with("yaml aliases expand to more than 10000 nodes"), "{found:?}");
+    assert!(
+        found[0].starts_with("yaml aliases expand to more than 10000 nodes"),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -540,7 +698,11 @@ fn a_twenty_megabyte_file_fails_fast_with_a_clear_error() {
     let text = format!("entities: []\n# {}\n", "x".repeat(20 * 1024 * 1024));
     let started = Instant::now();
     let found = errors(&text);
-    assert!(started.elapsed() < Duration::from_millis(500), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(found, ["file is larger than the limit of 1048576 bytes"]);
 }
 
@@ -548,13 +710,24 @@ fn a_twenty_megabyte_file_fails_fast_with_a_clear_error() {
 fn ten_thousand_levels_of_nesting_fail_fast_with_a_clear_error() {
     for text in [
         format!("entities: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)),
-        format!("entities: {}1{}\n", "{a: ".repeat(10_000), "}".repeat(10_000)),
+        format!(
+            "entities: {}1{}\n",
+            "{a: ".repeat(10_000),
+            "}".repeat(10_000)
+        ),
     ] {
         let started = Instant::now();
         let found = errors(&text);
-        assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].starts_with("yaml nesting is deeper than the limit of 20 levels"), "{found:?}");
+        assert!(
+            found[0].starts_with("yaml nesting is deeper than the limit of 20 levels"),
+            "{found:?}"
+        );
     }
 }
 
@@ -564,7 +737,10 @@ fn too_many_entities_or_fields_are_errors() {
     config.limits.max_entities = 1;
     config.limits.max_fields_per_entity = 1;
     let two = "entities:\n  - name: A\n    fields: { id: { type: cuid, primary: true } }\n  - name: B\n    fields: { id: { type: cuid, primary: true } }\n";
-    assert_eq!(errors_with(two, &config), ["2 entities, more than the limit of 1 at entities (line 2, column 3)"]);
+    assert_eq!(
+        errors_with(two, &config),
+        ["2 entities, more than the limit of 1 at entities (line 2, column 3)"]
+    );
     assert_eq!(
         errors_with(&thread_with("      x: { type: int }\n"), &config),
         ["2 fields, more than the limit of 1 at ForumThread.fields (line 4, column 7)"]
@@ -573,7 +749,13 @@ fn too_many_entities_or_fields_are_errors() {
 
 #[test]
 fn diagnostics_serialize_to_the_check_json_shape() {
-    let catalog = build(vec![package("forum", &thread_with("      meta:\n        type: jsonb\n"))], &Config::default());
+    let catalog = build(
+        vec![package(
+            "forum",
+            &thread_with("      meta:\n        type: jsonb\n"),
+        )],
+        &Config::default(),
+    );
     let json = serde_json::to_value(&catalog).unwrap_or_else(|e| panic!("{e}"));
     let error = &json["packages"][0]["errors"][0];
     assert_eq!(json["packages"][0]["package"], "forum");
@@ -582,6 +764,8 @@ fn diagnostics_serialize_to_the_check_json_shape() {
     assert_eq!(error["column"], 15);
     assert_eq!(error["path"], "ForumThread.fields.meta.type");
     assert_eq!(error["code"], "unknown_field_type");
-    assert!(error["message"].as_str().is_some_and(|m| m.starts_with("unknown field type \"jsonb\"")));
+    assert!(error["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("unknown field type \"jsonb\"")));
     assert_eq!(json["conflicts"], serde_json::json!([]));
 }

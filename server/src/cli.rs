@@ -89,6 +89,21 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SCHEMAGATE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: std::net::SocketAddr,
+    /// Mark session cookies `Secure` (set this when users reach the app over HTTPS).
+    #[arg(long, env = "SCHEMAGATE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Minutes without a request after which a session ends.
+    #[arg(long, env = "SCHEMAGATE_SESSION_IDLE_MINUTES", default_value_t = 60)]
+    pub session_idle_minutes: i64,
+    /// Failed sign-ins for one username, within the window, that lock it.
+    #[arg(long, env = "SCHEMAGATE_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: i64,
+    /// Minutes over which failed sign-ins are counted.
+    #[arg(long, env = "SCHEMAGATE_LOGIN_WINDOW_MINUTES", default_value_t = 15)]
+    pub login_window_minutes: i64,
+    /// Minutes a locked username stays locked after its last failure.
+    #[arg(long, env = "SCHEMAGATE_LOGIN_LOCKOUT_MINUTES", default_value_t = 15)]
+    pub login_lockout_minutes: i64,
 }
 
 /// `generate` options.
@@ -171,6 +186,13 @@ pub struct ApplyArgs {
     /// Seconds to wait for another runner's lease.
     #[arg(long, default_value_t = 0)]
     pub wait: u64,
+    /// Seconds the migrate command may run before it (and everything it started) is killed.
+    #[arg(long, env = "SCHEMAGATE_MIGRATE_TIMEOUT", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub migrate_timeout: u64,
+    /// Seconds the apply lease lives without a heartbeat (heartbeats come every third of it);
+    /// a crashed runner's lease is taken over after this long.
+    #[arg(long, env = "SCHEMAGATE_LEASE_TTL", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lease_ttl: u64,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -184,6 +206,9 @@ pub struct RetryArgs {
     /// The admin account deciding.
     #[arg(long = "as", env = "SCHEMAGATE_USER")]
     pub actor: Option<String>,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `user` subcommands.

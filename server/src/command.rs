@@ -1,5 +1,6 @@
 //! Dispatch: one module per subcommand.
 
+mod apply;
 mod approve;
 mod audit;
 mod check;
@@ -9,6 +10,7 @@ mod list;
 mod lookup;
 mod preview;
 mod reject;
+mod retry;
 mod scan;
 mod serve;
 mod show;
@@ -40,6 +42,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Approve(args)) => approve::run(&common, &args).await,
         Some(Command::Reject(args)) => reject::run(&common, &args).await,
         Some(Command::Status(args)) => status::run(&common, &args).await,
+        Some(Command::Apply(args)) => apply::run(&common, &args).await,
+        Some(Command::Retry(args)) => retry::run(&common, &args).await,
         Some(other) => {
             eprintln!("error: `{}` is not implemented yet", subcommand_name(&other));
             return ExitCode::from(EXIT_USAGE);

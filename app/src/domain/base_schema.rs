@@ -97,7 +97,9 @@ impl BaseField {
     /// Whether the field carries a field-level attribute such as `@id` or `@unique`.
     #[must_use]
     pub fn has_attribute(&self, attribute: &str) -> bool {
-        attribute_names(&self.attributes).iter().any(|a| a == attribute)
+        attribute_names(&self.attributes)
+            .iter()
+            .any(|a| a == attribute)
     }
 
     /// The `fields: [...]` of an `@relation(...)` attribute, if any.
@@ -165,16 +167,28 @@ impl BaseModel {
     #[must_use]
     pub fn is_unique_set(&self, fields: &[String]) -> bool {
         let wanted: BTreeSet<&str> = fields.iter().map(String::as_str).collect();
-        let same = |candidate: &[String]| candidate.iter().map(String::as_str).collect::<BTreeSet<_>>() == wanted;
+        let same = |candidate: &[String]| {
+            candidate
+                .iter()
+                .map(String::as_str)
+                .collect::<BTreeSet<_>>()
+                == wanted
+        };
         if same(&self.primary_key()) {
             return true;
         }
         if let [single] = fields {
-            if self.field(single).is_some_and(|f| f.has_attribute("@unique")) {
+            if self
+                .field(single)
+                .is_some_and(|f| f.has_attribute("@unique"))
+            {
                 return true;
             }
         }
-        self.block_attributes.iter().filter(|a| a.starts_with("@@unique")).any(|a| same(&first_list(a)))
+        self.block_attributes
+            .iter()
+            .filter(|a| a.starts_with("@@unique"))
+            .any(|a| same(&first_list(a)))
     }
 
     /// The table name (`@@map("...")`, else the model name).
@@ -222,7 +236,10 @@ pub struct BaseSchema {
 impl Default for BaseSchema {
     fn default() -> Self {
         // The constant is tested to parse; an empty schema is the harmless fallback.
-        Self::parse(DEFAULT_BASE_SCHEMA).unwrap_or(Self { blocks: Vec::new(), trailing_comments: Vec::new() })
+        Self::parse(DEFAULT_BASE_SCHEMA).unwrap_or(Self {
+            blocks: Vec::new(),
+            trailing_comments: Vec::new(),
+        })
     }
 }
 
@@ -250,7 +267,10 @@ impl BaseSchema {
                 continue;
             }
             let Some((keyword, name)) = block_header(line) else {
-                return Err(BaseSchemaError::UnexpectedLine { line: line_number, text: line.to_owned() });
+                return Err(BaseSchemaError::UnexpectedLine {
+                    line: line_number,
+                    text: line.to_owned(),
+                });
             };
             let mut body = Vec::new();
             let mut closed = false;
@@ -264,22 +284,41 @@ impl BaseSchema {
                 body.push((i, inner.to_owned()));
             }
             if !closed {
-                return Err(BaseSchemaError::UnclosedBlock { name, line: line_number });
+                return Err(BaseSchemaError::UnclosedBlock {
+                    name,
+                    line: line_number,
+                });
             }
-            let namespace = if matches!(keyword.as_str(), "model" | "view" | "type" | "enum") { "type" } else { keyword.as_str() };
+            let namespace = if matches!(keyword.as_str(), "model" | "view" | "type" | "enum") {
+                "type"
+            } else {
+                keyword.as_str()
+            };
             if !names.insert((namespace.to_owned(), name.clone())) {
-                return Err(BaseSchemaError::DuplicateBlock { keyword, name, line: line_number });
+                return Err(BaseSchemaError::DuplicateBlock {
+                    keyword,
+                    name,
+                    line: line_number,
+                });
             }
             let leading_comments = std::mem::take(&mut comments);
             let block = if matches!(keyword.as_str(), "model" | "view" | "type") {
                 Block::Model(parse_model(keyword, name, &body, leading_comments)?)
             } else {
                 let lines = collapse_blanks(body.into_iter().map(|(_, l)| l).collect());
-                Block::Other(OtherBlock { keyword, name, lines, leading_comments })
+                Block::Other(OtherBlock {
+                    keyword,
+                    name,
+                    lines,
+                    leading_comments,
+                })
             };
             blocks.push(block);
         }
-        Ok(Self { blocks, trailing_comments: comments })
+        Ok(Self {
+            blocks,
+            trailing_comments: comments,
+        })
     }
 
     /// The model-like blocks.
@@ -319,7 +358,10 @@ fn block_header(line: &str) -> Option<(String, String)> {
     if words.next().is_some() {
         return None;
     }
-    let known = matches!(keyword, "model" | "view" | "type" | "enum" | "datasource" | "generator");
+    let known = matches!(
+        keyword,
+        "model" | "view" | "type" | "enum" | "datasource" | "generator"
+    );
     known.then(|| (keyword.to_owned(), name.to_owned()))
 }
 
@@ -358,11 +400,17 @@ fn parse_model(
             let (field_name, rest) = split_word(line);
             let (type_text, attributes) = split_type(rest.trim_start());
             if type_text.is_empty() {
-                return Err(BaseSchemaError::FieldWithoutType { name: field_name.to_owned(), line: *line_number });
+                return Err(BaseSchemaError::FieldWithoutType {
+                    name: field_name.to_owned(),
+                    line: *line_number,
+                });
             }
             let list = type_text.ends_with("[]");
             let optional = type_text.ends_with('?');
-            let type_name = type_text.trim_end_matches("[]").trim_end_matches('?').to_owned();
+            let type_name = type_text
+                .trim_end_matches("[]")
+                .trim_end_matches('?')
+                .to_owned();
             items.push(ModelItem::Field(BaseField {
                 name: field_name.to_owned(),
                 type_name,
@@ -375,7 +423,13 @@ fn parse_model(
     while matches!(items.last(), Some(ModelItem::Blank)) {
         items.pop();
     }
-    Ok(BaseModel { keyword, name, items, block_attributes, leading_comments })
+    Ok(BaseModel {
+        keyword,
+        name,
+        items,
+        block_attributes,
+        leading_comments,
+    })
 }
 
 fn split_word(text: &str) -> (&str, &str) {
@@ -394,7 +448,9 @@ fn split_type(text: &str) -> (&str, &str) {
             '"' => in_string = !in_string,
             '(' if !in_string => depth += 1,
             ')' if !in_string => depth = depth.saturating_sub(1),
-            c if c.is_whitespace() && depth == 0 && !in_string => return (&text[..at], &text[at..]),
+            c if c.is_whitespace() && depth == 0 && !in_string => {
+                return (&text[..at], &text[at..])
+            }
             _ => {}
         }
     }
@@ -467,7 +523,10 @@ mod tests {
         assert_eq!(names, ["Tenant", "User"]);
         let user = base.model("User").unwrap_or_else(|| panic!("no User"));
         assert_eq!(user.primary_key(), ["id"]);
-        assert_eq!(user.field("id").map(BaseField::type_text).as_deref(), Some("String"));
+        assert_eq!(
+            user.field("id").map(BaseField::type_text).as_deref(),
+            Some("String")
+        );
     }
 
     #[test]
@@ -480,7 +539,10 @@ mod tests {
         assert!(a.is_unique_set(&["email".to_owned()]));
         assert!(a.is_unique_set(&["email".to_owned(), "tId".to_owned()]));
         assert!(!a.is_unique_set(&["tId".to_owned()]));
-        assert_eq!(a.field("t").map(BaseField::relation_fields), Some(vec!["tId".to_owned()]));
+        assert_eq!(
+            a.field("t").map(BaseField::relation_fields),
+            Some(vec!["tId".to_owned()])
+        );
         assert_eq!(a.field("email").map(|f| f.optional), Some(true));
         assert_eq!(a.table_name(), "a_table");
     }
@@ -489,11 +551,17 @@ mod tests {
     fn an_unclosed_block_is_an_error() {
         assert_eq!(
             BaseSchema::parse("model A {\n  id Int @id\n"),
-            Err(BaseSchemaError::UnclosedBlock { name: "A".to_owned(), line: 1 })
+            Err(BaseSchemaError::UnclosedBlock {
+                name: "A".to_owned(),
+                line: 1
+            })
         );
         assert_eq!(
             BaseSchema::parse("hello\n"),
-            Err(BaseSchemaError::UnexpectedLine { line: 1, text: "hello".to_owned() })
+            Err(BaseSchemaError::UnexpectedLine {
+                line: 1,
+                text: "hello".to_owned()
+            })
         );
     }
 }

@@ -11,11 +11,13 @@ use serde::Serialize;
 use super::base_schema::BaseSchema;
 use super::checksum::{entity_checksum, package_checksum};
 use super::config::Config;
-use super::diagnostic::{Diagnostic, Severity, SchemaError};
+use super::diagnostic::{Diagnostic, SchemaError, Severity};
 use super::dialect::parse_entities;
 use super::model::Entity;
 use super::ownership;
-use super::prisma::{render_full_schema, render_package_fragment, Fragment, PackageModels, RenderError};
+use super::prisma::{
+    render_full_schema, render_package_fragment, Fragment, PackageModels, RenderError,
+};
 use super::validate::{validate_package, Environment};
 
 /// Why a directory name is not a package id.
@@ -50,7 +52,8 @@ impl PackageId {
         if id.len() > 100 {
             return Err(PackageIdError::TooLong(id.to_owned()));
         }
-        let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+        let valid_char =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
         let valid_start = id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
         if !valid_start || !id.chars().all(valid_char) {
             return Err(PackageIdError::InvalidCharacters(id.to_owned()));
@@ -160,10 +163,15 @@ impl Catalog {
     pub fn build(sources: Vec<PackageSource>, base: BaseSchema, config: &Config) -> Self {
         let mut sources = sources;
         sources.sort_by(|a, b| a.id.cmp(&b.id));
-        let parsed: Vec<_> = sources.iter().map(|s| parse_entities(&s.text, &s.file, config)).collect();
+        let parsed: Vec<_> = sources
+            .iter()
+            .map(|s| parse_entities(&s.text, &s.file, config))
+            .collect();
 
-        let env_input: Vec<(&[Entity], &[String])> =
-            parsed.iter().map(|p| (p.entities.as_slice(), p.broken_entities.as_slice())).collect();
+        let env_input: Vec<(&[Entity], &[String])> = parsed
+            .iter()
+            .map(|p| (p.entities.as_slice(), p.broken_entities.as_slice()))
+            .collect();
         let env = Environment::new(&base, &env_input);
         let mut reports: Vec<PackageReport> = sources
             .iter()
@@ -178,7 +186,10 @@ impl Catalog {
                     entities: file
                         .entities
                         .iter()
-                        .map(|e| EntitySummary { name: e.name.clone(), checksum: entity_checksum(e) })
+                        .map(|e| EntitySummary {
+                            name: e.name.clone(),
+                            checksum: entity_checksum(e),
+                        })
                         .collect(),
                     errors,
                     warnings: Vec::new(),
@@ -192,11 +203,21 @@ impl Catalog {
         ownership_findings(&mut reports, &base, config);
         for report in &mut reports {
             if report.errors.is_empty() {
-                report.checksum = Some(package_checksum(report.entities.iter().map(|e| (e.name.as_str(), e.checksum.as_str()))));
+                report.checksum = Some(package_checksum(
+                    report
+                        .entities
+                        .iter()
+                        .map(|e| (e.name.as_str(), e.checksum.as_str())),
+                ));
             }
         }
         let (conflicts, shared) = declarations(&reports);
-        Self { packages: reports, conflicts, shared, base }
+        Self {
+            packages: reports,
+            conflicts,
+            shared,
+            base,
+        }
     }
 
     /// The report of package `id`.
@@ -212,15 +233,28 @@ impl Catalog {
     }
 
     fn renderable(&self) -> Result<Vec<PackageModels<'_>>, RenderError> {
-        let broken: Vec<String> =
-            self.packages.iter().filter(|p| !p.errors.is_empty()).map(|p| p.package.to_string()).collect();
+        let broken: Vec<String> = self
+            .packages
+            .iter()
+            .filter(|p| !p.errors.is_empty())
+            .map(|p| p.package.to_string())
+            .collect();
         if !broken.is_empty() {
             return Err(RenderError::PackagesHaveErrors { packages: broken });
         }
         if !self.conflicts.is_empty() {
-            return Err(RenderError::Conflicts { entities: self.conflicts.iter().map(|c| c.entity.clone()).collect() });
+            return Err(RenderError::Conflicts {
+                entities: self.conflicts.iter().map(|c| c.entity.clone()).collect(),
+            });
         }
-        Ok(self.packages.iter().map(|p| PackageModels { package: p.package.as_str(), entities: &p.model }).collect())
+        Ok(self
+            .packages
+            .iter()
+            .map(|p| PackageModels {
+                package: p.package.as_str(),
+                entities: &p.model,
+            })
+            .collect())
     }
 
     /// The full merged Prisma schema of every package.
@@ -243,8 +277,10 @@ impl Catalog {
 
 /// Constraint names and table names are global in the database.
 fn global_names(reports: &mut [PackageReport], base: &BaseSchema) {
-    let mut tables: BTreeMap<String, String> =
-        base.models().map(|m| (m.table_name(), format!("base model {}", m.name))).collect();
+    let mut tables: BTreeMap<String, String> = base
+        .models()
+        .map(|m| (m.table_name(), format!("base model {}", m.name)))
+        .collect();
     let mut constraints: BTreeMap<String, String> = BTreeMap::new();
     // Entities named like base models are already reported as shadowing them.
     let mut seen_entities: BTreeSet<String> = base.type_names();
@@ -256,18 +292,37 @@ fn global_names(reports: &mut [PackageReport], base: &BaseSchema) {
                 continue;
             }
             let owner = format!("entity {} (package {})", entity.name, report.package);
-            let table = entity.table_name.clone().unwrap_or_else(|| entity.name.clone());
+            let table = entity
+                .table_name
+                .clone()
+                .unwrap_or_else(|| entity.name.clone());
             if let Some(other) = tables.get(&table) {
-                let error = SchemaError::DuplicateTableName { table: table.clone(), other: other.clone() };
-                new_errors.push(Diagnostic::error(&report.file, entity.origin, entity.name.clone(), error));
+                let error = SchemaError::DuplicateTableName {
+                    table: table.clone(),
+                    other: other.clone(),
+                };
+                new_errors.push(Diagnostic::error(
+                    &report.file,
+                    entity.origin,
+                    entity.name.clone(),
+                    error,
+                ));
             } else {
                 tables.insert(table, owner.clone());
             }
             for index in &entity.indexes {
                 let Some(name) = &index.name else { continue };
                 if let Some(other) = constraints.get(name) {
-                    let error = SchemaError::DuplicateConstraintName { name: name.clone(), other: other.clone() };
-                    new_errors.push(Diagnostic::error(&report.file, entity.origin, format!("{}.indexes", entity.name), error));
+                    let error = SchemaError::DuplicateConstraintName {
+                        name: name.clone(),
+                        other: other.clone(),
+                    };
+                    new_errors.push(Diagnostic::error(
+                        &report.file,
+                        entity.origin,
+                        format!("{}.indexes", entity.name),
+                        error,
+                    ));
                 } else {
                     constraints.insert(name.clone(), owner.clone());
                 }
@@ -285,11 +340,31 @@ fn ownership_findings(reports: &mut [PackageReport], base: &BaseSchema, config: 
         }
     }
     let entities: Vec<&Entity> = unique.into_values().collect();
-    let findings = ownership::check(base, &entities, &config.root_model);
+    let mut findings: BTreeMap<String, Vec<ownership::OwnershipFinding>> = BTreeMap::new();
+    for finding in ownership::check(base, &entities, &config.root_model) {
+        findings
+            .entry(finding.entity.clone())
+            .or_default()
+            .push(finding);
+    }
     for report in reports.iter_mut() {
-        for finding in &findings {
-            let Some(entity) = report.model.iter().find(|e| e.name == finding.entity) else { continue };
-            let mut diagnostic = Diagnostic::error(&report.file, entity.origin, entity.name.clone(), finding.error.clone());
+        let mut found = Vec::new();
+        for entity in &report.model {
+            found.extend(
+                findings
+                    .get(&entity.name)
+                    .into_iter()
+                    .flatten()
+                    .map(|f| (entity, f)),
+            );
+        }
+        for (entity, finding) in found {
+            let mut diagnostic = Diagnostic::error(
+                &report.file,
+                entity.origin,
+                entity.name.clone(),
+                finding.error.clone(),
+            );
             diagnostic.severity = config.ownership_severity;
             match config.ownership_severity {
                 Severity::Error => report.errors.push(diagnostic),
@@ -303,7 +378,10 @@ fn declarations(reports: &[PackageReport]) -> (Vec<Conflict>, Vec<SharedEntity>)
     let mut by_name: BTreeMap<&str, Vec<(&PackageId, &str)>> = BTreeMap::new();
     for report in reports {
         for entity in &report.entities {
-            by_name.entry(entity.name.as_str()).or_default().push((&report.package, entity.checksum.as_str()));
+            by_name
+                .entry(entity.name.as_str())
+                .or_default()
+                .push((&report.package, entity.checksum.as_str()));
         }
     }
     let mut conflicts = Vec::new();
@@ -318,7 +396,10 @@ fn declarations(reports: &[PackageReport]) -> (Vec<Conflict>, Vec<SharedEntity>)
                 entity: name.to_owned(),
                 declarations: declarations
                     .iter()
-                    .map(|(p, c)| Declaration { package: (*p).clone(), checksum: (*c).to_owned() })
+                    .map(|(p, c)| Declaration {
+                        package: (*p).clone(),
+                        checksum: (*c).to_owned(),
+                    })
                     .collect(),
             });
         } else {
@@ -341,9 +422,21 @@ mod tests {
         assert!(PackageId::parse("audit_log").is_ok());
         assert!(PackageId::parse("a-1").is_ok());
         assert_eq!(PackageId::parse(""), Err(PackageIdError::Empty));
-        assert_eq!(PackageId::parse("Audit"), Err(PackageIdError::InvalidCharacters("Audit".to_owned())));
-        assert_eq!(PackageId::parse("-x"), Err(PackageIdError::InvalidCharacters("-x".to_owned())));
-        assert_eq!(PackageId::parse("../x"), Err(PackageIdError::InvalidCharacters("../x".to_owned())));
-        assert_eq!(PackageId::parse("a b"), Err(PackageIdError::InvalidCharacters("a b".to_owned())));
+        assert_eq!(
+            PackageId::parse("Audit"),
+            Err(PackageIdError::InvalidCharacters("Audit".to_owned()))
+        );
+        assert_eq!(
+            PackageId::parse("-x"),
+            Err(PackageIdError::InvalidCharacters("-x".to_owned()))
+        );
+        assert_eq!(
+            PackageId::parse("../x"),
+            Err(PackageIdError::InvalidCharacters("../x".to_owned()))
+        );
+        assert_eq!(
+            PackageId::parse("a b"),
+            Err(PackageIdError::InvalidCharacters("a b".to_owned()))
+        );
     }
 }

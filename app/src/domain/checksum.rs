@@ -1,6 +1,6 @@
 //! Structural checksums: `v1:` + SHA-256 (lowercase hex) over a canonical encoding.
 //!
-//! The encoding is a JSON text written by hand (not serde_json, whose key order depends on a
+//! The encoding is a JSON text written by hand (not `serde_json`, whose key order depends on a
 //! cargo feature that any crate in the build may switch on) from the normalized [`Entity`]:
 //! - included: name, tableName, every field's type, optionality, default, maxLength, enum
 //!   values, min/max and columnName; the primary key; indexes; relations (kind, target, foreign
@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
-use super::model::{Acl, DefaultValue, Entity, Field, Number, Relation};
+use super::model::{Acl, DefaultValue, Entity, Field, Number, ReferentialAction, Relation};
 
 /// The algorithm tag in front of every checksum.
 pub const CHECKSUM_PREFIX: &str = "v1:";
@@ -48,7 +48,12 @@ impl Canon {
     }
 
     fn map<const N: usize>(entries: [(&str, Canon); N]) -> Self {
-        Self::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+        Self::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
     }
 
     fn write(&self, out: &mut String) {
@@ -123,9 +128,23 @@ fn field(field: &Field) -> Canon {
     Canon::map([
         ("type", Canon::str(field.field_type.prisma_name())),
         ("optional", Canon::Bool(field.optional)),
-        ("default", field.default.as_ref().map_or(Canon::Null, default_value)),
-        ("maxLength", field.max_length.map_or(Canon::Null, |n| Canon::Str(n.to_string()))),
-        ("enum", field.enum_values.as_deref().map_or(Canon::Null, Canon::strings)),
+        (
+            "default",
+            field.default.as_ref().map_or(Canon::Null, default_value),
+        ),
+        (
+            "maxLength",
+            field
+                .max_length
+                .map_or(Canon::Null, |n| Canon::Str(n.to_string())),
+        ),
+        (
+            "enum",
+            field
+                .enum_values
+                .as_deref()
+                .map_or(Canon::Null, Canon::strings),
+        ),
         ("min", field.min.map_or(Canon::Null, number)),
         ("max", field.max.map_or(Canon::Null, number)),
         ("column", Canon::opt_str(field.column_name.as_deref())),
@@ -137,9 +156,21 @@ fn relation(relation: &Relation) -> Canon {
         ("kind", Canon::str(relation.kind.as_str())),
         ("target", Canon::str(&relation.target)),
         ("fields", Canon::strings(&relation.fields)),
-        ("references", relation.references.as_deref().map_or(Canon::Null, Canon::strings)),
-        ("onDelete", Canon::opt_str(relation.on_delete.map(|a| a.as_str()))),
-        ("onUpdate", Canon::opt_str(relation.on_update.map(|a| a.as_str()))),
+        (
+            "references",
+            relation
+                .references
+                .as_deref()
+                .map_or(Canon::Null, Canon::strings),
+        ),
+        (
+            "onDelete",
+            Canon::opt_str(relation.on_delete.map(ReferentialAction::as_str)),
+        ),
+        (
+            "onUpdate",
+            Canon::opt_str(relation.on_update.map(ReferentialAction::as_str)),
+        ),
     ])
 }
 
@@ -151,7 +182,10 @@ fn acl(acl: &Acl) -> Canon {
         names.dedup();
         entries.insert(op.as_str().to_owned(), Canon::strings(&names));
     }
-    let row_level = acl.row_level.as_ref().map_or(Canon::Null, |r| Canon::Str(r.predicate.to_string()));
+    let row_level = acl
+        .row_level
+        .as_ref()
+        .map_or(Canon::Null, |r| Canon::Str(r.predicate.to_string()));
     entries.insert("rowLevel".to_owned(), row_level);
     Canon::Map(entries)
 }
@@ -159,8 +193,16 @@ fn acl(acl: &Acl) -> Canon {
 /// The canonical encoding the checksum hashes (exposed for debugging and tests).
 #[must_use]
 pub fn canonical_encoding(entity: &Entity) -> String {
-    let fields: BTreeMap<String, Canon> = entity.fields.iter().map(|f| (f.name.clone(), field(f))).collect();
-    let relations: BTreeMap<String, Canon> = entity.relations.iter().map(|r| (r.name.clone(), relation(r))).collect();
+    let fields: BTreeMap<String, Canon> = entity
+        .fields
+        .iter()
+        .map(|f| (f.name.clone(), field(f)))
+        .collect();
+    let relations: BTreeMap<String, Canon> = entity
+        .relations
+        .iter()
+        .map(|r| (r.name.clone(), relation(r)))
+        .collect();
     let mut indexes = entity.indexes.clone();
     indexes.sort();
     let indexes = indexes
@@ -191,7 +233,7 @@ fn tagged_sha256(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(CHECKSUM_PREFIX.len() + 64);
     out.push_str(CHECKSUM_PREFIX);
-    for byte in digest.iter() {
+    for byte in &digest {
         let _ = write!(out, "{byte:02x}");
     }
     out
@@ -221,6 +263,10 @@ pub fn package_checksum<'a>(entities: impl IntoIterator<Item = (&'a str, &'a str
 /// Whether `text` is a well-formed checksum (`v1:` + 64 lowercase hex digits).
 #[must_use]
 pub fn is_checksum(text: &str) -> bool {
-    text.strip_prefix(CHECKSUM_PREFIX)
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    text.strip_prefix(CHECKSUM_PREFIX).is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }

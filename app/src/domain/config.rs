@@ -56,7 +56,14 @@ pub const DEFAULT_ROLES: [&str; 12] = [
 ];
 
 /// Field names that identify the owning user of a row, for the `self` and `owner` roles.
-pub const DEFAULT_OWNER_FIELDS: [&str; 6] = ["userId", "ownerId", "createdBy", "creatorId", "authorId", "hostId"];
+pub const DEFAULT_OWNER_FIELDS: [&str; 6] = [
+    "userId",
+    "ownerId",
+    "createdBy",
+    "creatorId",
+    "authorId",
+    "hostId",
+];
 
 /// Configuration for parsing, validation and the ownership check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,7 +92,10 @@ impl Default for Config {
             limits: Limits::default(),
             roles: DEFAULT_ROLES.iter().map(|r| (*r).to_owned()).collect(),
             owner_roles: ["self", "owner"].iter().map(|r| (*r).to_owned()).collect(),
-            owner_fields: DEFAULT_OWNER_FIELDS.iter().map(|f| (*f).to_owned()).collect(),
+            owner_fields: DEFAULT_OWNER_FIELDS
+                .iter()
+                .map(|f| (*f).to_owned())
+                .collect(),
             user_model: "User".to_owned(),
             root_model: "Tenant".to_owned(),
             ownership_severity: Severity::Warning,

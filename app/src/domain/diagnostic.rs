@@ -27,7 +27,10 @@ impl Position {
     /// The same position moved `chars` characters to the right (for tokens inside a scalar).
     #[must_use]
     pub const fn shifted(self, chars: u64) -> Self {
-        Self { line: self.line, column: self.column + chars }
+        Self {
+            line: self.line,
+            column: self.column + chars,
+        }
     }
 }
 
@@ -184,7 +187,9 @@ pub enum SchemaError {
         field: String,
     },
     /// Several fields marked `primary: true` without a composite declaration.
-    #[error("entity \"{entity}\" has {count} primary keys ({fields}) but no composite declaration")]
+    #[error(
+        "entity \"{entity}\" has {count} primary keys ({fields}) but no composite declaration"
+    )]
     MultiplePrimaryKeys {
         /// Entity name.
         entity: String,
@@ -655,8 +660,19 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at `position` / `path` in `file`.
     #[must_use]
-    pub fn error(file: &str, position: Position, path: impl Into<String>, error: SchemaError) -> Self {
-        Self { file: file.to_owned(), position, path: path.into(), severity: Severity::Error, error }
+    pub fn error(
+        file: &str,
+        position: Position,
+        path: impl Into<String>,
+        error: SchemaError,
+    ) -> Self {
+        Self {
+            file: file.to_owned(),
+            position,
+            path: path.into(),
+            severity: Severity::Error,
+            error,
+        }
     }
 
     /// The full human-readable message: problem, path, position, and help.
@@ -673,7 +689,11 @@ impl fmt::Display for Diagnostic {
             write!(f, " at {}", self.path)?;
         }
         if self.position.line > 0 {
-            write!(f, " (line {}, column {})", self.position.line, self.position.column)?;
+            write!(
+                f,
+                " (line {}, column {})",
+                self.position.line, self.position.column
+            )?;
         }
         if let Some(help) = self.error.help() {
             write!(f, "; {help}")?;
@@ -709,10 +729,19 @@ pub(crate) struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     pub(crate) fn new(file: &'a str) -> Self {
-        Self { file, diagnostics: Vec::new() }
+        Self {
+            file,
+            diagnostics: Vec::new(),
+        }
     }
 
-    pub(crate) fn error(&mut self, position: Position, path: impl Into<String>, error: SchemaError) {
-        self.diagnostics.push(Diagnostic::error(self.file, position, path, error));
+    pub(crate) fn error(
+        &mut self,
+        position: Position,
+        path: impl Into<String>,
+        error: SchemaError,
+    ) {
+        self.diagnostics
+            .push(Diagnostic::error(self.file, position, path, error));
     }
 }

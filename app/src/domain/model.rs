@@ -53,11 +53,13 @@ pub enum TypeAlias {
 
 impl FieldType {
     /// Type names of the map dialect, in documentation order.
-    pub const MAP_DIALECT_NAMES: [&'static str; 9] =
-        ["cuid", "uuid", "string", "int", "bigint", "float", "boolean", "json", "datetime"];
+    pub const MAP_DIALECT_NAMES: [&'static str; 9] = [
+        "cuid", "uuid", "string", "int", "bigint", "float", "boolean", "json", "datetime",
+    ];
     /// Type names of the list dialect (Prisma's names).
-    pub const LIST_DIALECT_NAMES: [&'static str; 7] =
-        ["String", "Int", "BigInt", "Float", "Boolean", "DateTime", "Json"];
+    pub const LIST_DIALECT_NAMES: [&'static str; 7] = [
+        "String", "Int", "BigInt", "Float", "Boolean", "DateTime", "Json",
+    ];
 
     /// Resolves a type name of either dialect; `None` for anything else (never a silent String).
     #[must_use]

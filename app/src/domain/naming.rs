@@ -3,7 +3,8 @@
 /// Whether `name` is a Prisma identifier: an ASCII letter, then letters, digits or `_`.
 pub(crate) fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Whether `name` is a PascalCase identifier (entity names).
@@ -25,7 +26,13 @@ pub(crate) fn lower_first(name: &str) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < lower_count { c.to_ascii_lowercase() } else { *c })
+        .map(|(i, c)| {
+            if i < lower_count {
+                c.to_ascii_lowercase()
+            } else {
+                *c
+            }
+        })
         .collect()
 }
 
@@ -43,12 +50,19 @@ pub(crate) fn upper_first(name: &str) -> String {
 pub(crate) fn plural(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
     let ends_with_consonant_y = lower.ends_with('y')
-        && lower.chars().rev().nth(1).is_some_and(|c| !matches!(c, 'a' | 'e' | 'i' | 'o' | 'u'));
+        && lower
+            .chars()
+            .rev()
+            .nth(1)
+            .is_some_and(|c| !matches!(c, 'a' | 'e' | 'i' | 'o' | 'u'));
     if ends_with_consonant_y {
         format!("{}ies", &name[..name.len() - 1])
     } else if lower.ends_with("is") {
         format!("{}es", &name[..name.len() - 2])
-    } else if ["s", "x", "z", "ch", "sh"].iter().any(|suffix| lower.ends_with(suffix)) {
+    } else if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|suffix| lower.ends_with(suffix))
+    {
         format!("{name}es")
     } else {
         format!("{name}s")

@@ -34,10 +34,16 @@ fn edges(base: &BaseSchema, entities: &[&Entity]) -> BTreeMap<String, BTreeSet<S
         for relation in &entity.relations {
             match relation.kind {
                 RelationKind::BelongsTo => {
-                    graph.entry(entity.name.clone()).or_default().insert(relation.target.clone());
+                    graph
+                        .entry(entity.name.clone())
+                        .or_default()
+                        .insert(relation.target.clone());
                 }
                 RelationKind::HasMany | RelationKind::HasOne => {
-                    graph.entry(relation.target.clone()).or_default().insert(entity.name.clone());
+                    graph
+                        .entry(relation.target.clone())
+                        .or_default()
+                        .insert(entity.name.clone());
                 }
                 RelationKind::ManyToMany => {}
             }
@@ -55,7 +61,10 @@ pub(crate) fn check(base: &BaseSchema, entities: &[&Entity], root: &str) -> Vec<
     let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (child, parents) in &graph {
         for parent in parents {
-            children.entry(parent.as_str()).or_default().push(child.as_str());
+            children
+                .entry(parent.as_str())
+                .or_default()
+                .push(child.as_str());
         }
     }
     let mut reaches: BTreeSet<&str> = BTreeSet::from([root]);
@@ -82,10 +91,16 @@ pub(crate) fn check(base: &BaseSchema, entities: &[&Entity], root: &str) -> Vec<
         }
     }
 
-    let origins: BTreeMap<&str, Position> = entities.iter().map(|e| (e.name.as_str(), e.origin)).collect();
+    let origins: BTreeMap<&str, Position> = entities
+        .iter()
+        .map(|e| (e.name.as_str(), e.origin))
+        .collect();
     for cycle in cycles(&graph) {
         // Report at the first package entity of the cycle (base models have no file).
-        let Some(first) = cycle.iter().find(|name| origins.contains_key(name.as_str())) else {
+        let Some(first) = cycle
+            .iter()
+            .find(|name| origins.contains_key(name.as_str()))
+        else {
             continue;
         };
         let mut text = cycle.join(" -> ");
@@ -108,7 +123,13 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
     let successors: Vec<Vec<usize>> = names
         .iter()
         .map(|n| {
-            graph.get(*n).into_iter().flatten().filter(|p| p.as_str() != *n).filter_map(|p| id.get(p.as_str()).copied()).collect()
+            graph
+                .get(*n)
+                .into_iter()
+                .flatten()
+                .filter(|p| p.as_str() != *n)
+                .filter_map(|p| id.get(p.as_str()).copied())
+                .collect()
         })
         .collect();
     let count = names.len();
@@ -167,7 +188,10 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
         .into_iter()
         .map(|component| {
             let members: BTreeSet<usize> = component.into_iter().collect();
-            cycle_through(&members, &successors).into_iter().map(|i| names[i].to_owned()).collect()
+            cycle_through(&members, &successors)
+                .into_iter()
+                .map(|i| names[i].to_owned())
+                .collect()
         })
         .collect();
     result.sort();
@@ -214,7 +238,9 @@ mod tests {
     fn graph(edges: &[(&str, &str)]) -> BTreeMap<String, BTreeSet<String>> {
         let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (child, parent) in edges {
-            g.entry((*child).to_owned()).or_default().insert((*parent).to_owned());
+            g.entry((*child).to_owned())
+                .or_default()
+                .insert((*parent).to_owned());
             g.entry((*parent).to_owned()).or_default();
         }
         g
@@ -229,6 +255,9 @@ mod tests {
     #[test]
     fn a_longer_cycle_is_reported_in_edge_order() {
         let g = graph(&[("A", "C"), ("C", "B"), ("B", "A"), ("B", "X")]);
-        assert_eq!(cycles(&g), vec![vec!["A".to_owned(), "C".to_owned(), "B".to_owned()]]);
+        assert_eq!(
+            cycles(&g),
+            vec![vec!["A".to_owned(), "C".to_owned(), "B".to_owned()]]
+        );
     }
 }

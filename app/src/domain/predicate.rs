@@ -142,13 +142,21 @@ impl Predicate {
     /// Returns a [`PredicateError`] naming the first unexpected token and its offset.
     pub fn parse(source: &str) -> Result<Self, PredicateError> {
         let tokens = tokenize(source)?;
-        let mut parser = Parser { tokens, position: 0, depth: 0, end: source.chars().count() };
+        let mut parser = Parser {
+            tokens,
+            position: 0,
+            depth: 0,
+            end: source.chars().count(),
+        };
         let predicate = parser.or()?;
         match parser.peek() {
             None => Ok(predicate),
             Some(token) => Err(PredicateError {
                 offset: token.offset,
-                detail: format!("unexpected {} after the end of the predicate", token.kind.describe()),
+                detail: format!(
+                    "unexpected {} after the end of the predicate",
+                    token.kind.describe()
+                ),
             }),
         }
     }
@@ -190,7 +198,9 @@ impl Predicate {
                 visit(right);
             }
             Self::IsNull { operand, .. } => visit(operand),
-            Self::In { operand, values, .. } => {
+            Self::In {
+                operand, values, ..
+            } => {
                 visit(operand);
                 for value in values {
                     visit(value);
@@ -227,9 +237,9 @@ impl fmt::Display for Predicate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Or { parts } => write_joined(f, parts, " OR ", |p| matches!(p, Self::Or { .. })),
-            Self::And { parts } => {
-                write_joined(f, parts, " AND ", |p| matches!(p, Self::Or { .. } | Self::And { .. }))
-            }
+            Self::And { parts } => write_joined(f, parts, " AND ", |p| {
+                matches!(p, Self::Or { .. } | Self::And { .. })
+            }),
             Self::Not { inner } => {
                 if matches!(**inner, Self::Or { .. } | Self::And { .. }) {
                     write!(f, "NOT ({inner})")
@@ -241,7 +251,11 @@ impl fmt::Display for Predicate {
             Self::IsNull { operand, negated } => {
                 write!(f, "{operand} IS {}NULL", if *negated { "NOT " } else { "" })
             }
-            Self::In { operand, values, negated } => {
+            Self::In {
+                operand,
+                values,
+                negated,
+            } => {
                 write!(f, "{operand} {}IN (", if *negated { "NOT " } else { "" })?;
                 for (i, value) in values.iter().enumerate() {
                     if i > 0 {
@@ -360,7 +374,10 @@ fn tokenize(source: &str) -> Result<Vec<Token>, PredicateError> {
                 loop {
                     match chars.get(j) {
                         None => {
-                            return Err(PredicateError { offset: start, detail: "unterminated string".to_owned() })
+                            return Err(PredicateError {
+                                offset: start,
+                                detail: "unterminated string".to_owned(),
+                            })
                         }
                         Some('\\') => {
                             if let Some(next) = chars.get(j + 1) {
@@ -378,10 +395,15 @@ fn tokenize(source: &str) -> Result<Vec<Token>, PredicateError> {
                 (TokenKind::Str(value), j + 1 - i)
             }
             '$' => {
-                let name: String =
-                    chars[i + 1..].iter().take_while(|ch| ch.is_alphanumeric() || **ch == '_').collect();
+                let name: String = chars[i + 1..]
+                    .iter()
+                    .take_while(|ch| ch.is_alphanumeric() || **ch == '_')
+                    .collect();
                 if name.is_empty() {
-                    return Err(PredicateError { offset: start, detail: "\"$\" without a variable name".to_owned() });
+                    return Err(PredicateError {
+                        offset: start,
+                        detail: "\"$\" without a variable name".to_owned(),
+                    });
                 }
                 let width = 1 + name.chars().count();
                 (TokenKind::Variable(name), width)
@@ -390,17 +412,25 @@ fn tokenize(source: &str) -> Result<Vec<Token>, PredicateError> {
                 let text: String = chars[i..]
                     .iter()
                     .enumerate()
-                    .take_while(|(k, ch)| ch.is_ascii_digit() || **ch == '.' || (*k == 0 && **ch == '-'))
+                    .take_while(|(k, ch)| {
+                        ch.is_ascii_digit() || **ch == '.' || (*k == 0 && **ch == '-')
+                    })
                     .map(|(_, ch)| *ch)
                     .collect();
                 if text == "-" || text.parse::<f64>().is_err() {
-                    return Err(PredicateError { offset: start, detail: format!("invalid number \"{text}\"") });
+                    return Err(PredicateError {
+                        offset: start,
+                        detail: format!("invalid number \"{text}\""),
+                    });
                 }
                 let width = text.chars().count();
                 (TokenKind::Number(text), width)
             }
             _ if c.is_alphabetic() || c == '_' => {
-                let word: String = chars[i..].iter().take_while(|ch| ch.is_alphanumeric() || **ch == '_').collect();
+                let word: String = chars[i..]
+                    .iter()
+                    .take_while(|ch| ch.is_alphanumeric() || **ch == '_')
+                    .collect();
                 let width = word.chars().count();
                 let kind = match word.to_ascii_uppercase().as_str() {
                     "AND" => TokenKind::And,
@@ -416,10 +446,16 @@ fn tokenize(source: &str) -> Result<Vec<Token>, PredicateError> {
                 (kind, width)
             }
             other => {
-                return Err(PredicateError { offset: start, detail: format!("unexpected character \"{other}\"") })
+                return Err(PredicateError {
+                    offset: start,
+                    detail: format!("unexpected character \"{other}\""),
+                })
             }
         };
-        tokens.push(Token { kind, offset: start });
+        tokens.push(Token {
+            kind,
+            offset: start,
+        });
         i += width;
     }
     Ok(tokens)
@@ -458,7 +494,10 @@ impl Parser {
                 offset: token.offset,
                 detail: format!("expected {expected}, found {}", token.kind.describe()),
             },
-            None => PredicateError { offset: self.end, detail: format!("expected {expected}, found the end") },
+            None => PredicateError {
+                offset: self.end,
+                detail: format!("expected {expected}, found the end"),
+            },
         }
     }
 
@@ -483,7 +522,9 @@ impl Parser {
             self.descend()?;
             let inner = self.unary()?;
             self.depth -= 1;
-            return Ok(Predicate::Not { inner: Box::new(inner) });
+            return Ok(Predicate::Not {
+                inner: Box::new(inner),
+            });
         }
         if self.eat(&TokenKind::Open) {
             self.descend()?;
@@ -501,7 +542,10 @@ impl Parser {
         self.depth += 1;
         if self.depth > MAX_NESTING {
             let offset = self.peek().map_or(self.end, |t| t.offset);
-            return Err(PredicateError { offset, detail: format!("nested deeper than {MAX_NESTING} levels") });
+            return Err(PredicateError {
+                offset,
+                detail: format!("nested deeper than {MAX_NESTING} levels"),
+            });
         }
         Ok(())
     }
@@ -513,10 +557,16 @@ impl Parser {
             if !self.eat(&TokenKind::Null) {
                 return Err(self.error_here("NULL"));
             }
-            return Ok(Predicate::IsNull { operand: left, negated });
+            return Ok(Predicate::IsNull {
+                operand: left,
+                negated,
+            });
         }
         let negated_in = self.peek().is_some_and(|t| t.kind == TokenKind::Not)
-            && self.tokens.get(self.position + 1).is_some_and(|t| t.kind == TokenKind::In);
+            && self
+                .tokens
+                .get(self.position + 1)
+                .is_some_and(|t| t.kind == TokenKind::In);
         if negated_in {
             self.position += 1;
         }
@@ -531,7 +581,11 @@ impl Parser {
             if !self.eat(&TokenKind::Close) {
                 return Err(self.error_here("\")\""));
             }
-            return Ok(Predicate::In { operand: left, values, negated: negated_in });
+            return Ok(Predicate::In {
+                operand: left,
+                values,
+                negated: negated_in,
+            });
         }
         match self.peek().map(|t| t.kind.clone()) {
             Some(TokenKind::Op(op)) => {
@@ -545,10 +599,16 @@ impl Parser {
 
     fn operand(&mut self) -> Result<Operand, PredicateError> {
         let Some(token) = self.next() else {
-            return Err(PredicateError { offset: self.end, detail: "expected a value, found the end".to_owned() });
+            return Err(PredicateError {
+                offset: self.end,
+                detail: "expected a value, found the end".to_owned(),
+            });
         };
         let operand = match token.kind {
-            TokenKind::Ident(first) => Operand::Path(PathRef { segments: self.dotted(first)?, offset: token.offset }),
+            TokenKind::Ident(first) => Operand::Path(PathRef {
+                segments: self.dotted(first)?,
+                offset: token.offset,
+            }),
             TokenKind::Variable(first) => Operand::Variable(self.dotted(first)?),
             TokenKind::Str(s) => Operand::Str(s),
             TokenKind::Number(n) => Operand::Number(n),
@@ -569,7 +629,10 @@ impl Parser {
         let mut segments = vec![first];
         while self.eat(&TokenKind::Dot) {
             match self.next() {
-                Some(Token { kind: TokenKind::Ident(name), .. }) => segments.push(name),
+                Some(Token {
+                    kind: TokenKind::Ident(name),
+                    ..
+                }) => segments.push(name),
                 _ => {
                     self.position -= 1;
                     return Err(self.error_here("a name after \".\""));
@@ -583,7 +646,10 @@ impl Parser {
 /// Folds `a OR (b OR c)` into one list so equivalent groupings share a canonical form.
 fn flatten(parts: Vec<Predicate>, is_or: bool) -> Predicate {
     if parts.len() == 1 {
-        return parts.into_iter().next().unwrap_or(Predicate::Or { parts: Vec::new() });
+        return parts
+            .into_iter()
+            .next()
+            .unwrap_or(Predicate::Or { parts: Vec::new() });
     }
     let mut flat = Vec::new();
     for part in parts {
@@ -624,21 +690,36 @@ mod tests {
     fn the_corpus_predicates_parse() {
         assert_eq!(canonical("userId = $user.id"), "userId = $user.id");
         assert_eq!(canonical("createdBy = $user.id"), "createdBy = $user.id");
-        assert_eq!(canonical("userId = $user.id OR isPublic = true"), "userId = $user.id OR isPublic = true");
-        assert_eq!(canonical("calculator.userId = $user.id"), "calculator.userId = $user.id");
+        assert_eq!(
+            canonical("userId = $user.id OR isPublic = true"),
+            "userId = $user.id OR isPublic = true"
+        );
+        assert_eq!(
+            canonical("calculator.userId = $user.id"),
+            "calculator.userId = $user.id"
+        );
     }
 
     #[test]
     fn whitespace_case_and_redundant_parentheses_do_not_change_the_canonical_form() {
-        assert_eq!(canonical("(a = 1)  or (b = 2 Or c=3)"), "a = 1 OR b = 2 OR c = 3");
-        assert_eq!(canonical("a == 1 && (b != 2 || c <> 3)"), "a = 1 AND (b != 2 OR c != 3)");
+        assert_eq!(
+            canonical("(a = 1)  or (b = 2 Or c=3)"),
+            "a = 1 OR b = 2 OR c = 3"
+        );
+        assert_eq!(
+            canonical("a == 1 && (b != 2 || c <> 3)"),
+            "a = 1 AND (b != 2 OR c != 3)"
+        );
         assert_eq!(canonical("not (a = 1 and b = 2)"), "NOT (a = 1 AND b = 2)");
     }
 
     #[test]
     fn null_tests_and_in_lists_parse() {
         assert_eq!(canonical("deletedAt is null"), "deletedAt IS NULL");
-        assert_eq!(canonical("a is not null and b not in ('x', \"y\", 3)"), "a IS NOT NULL AND b NOT IN ('x', 'y', 3)");
+        assert_eq!(
+            canonical("a is not null and b not in ('x', \"y\", 3)"),
+            "a IS NOT NULL AND b NOT IN ('x', 'y', 3)"
+        );
     }
 
     #[test]
@@ -651,11 +732,26 @@ mod tests {
 
     #[test]
     fn malformed_predicates_name_the_culprit() {
-        assert_eq!(parse_error("userId ="), "expected a value, found the end (at character 8)");
-        assert_eq!(parse_error("userId $user.id"), "expected a comparison operator, found variable \"$user\" (at character 7)");
-        assert_eq!(parse_error("a = 'x"), "unterminated string (at character 4)");
-        assert_eq!(parse_error("a = 1 b = 2"), "unexpected name \"b\" after the end of the predicate (at character 6)");
-        assert_eq!(parse_error("a = 1 # x"), "unexpected character \"#\" (at character 6)");
+        assert_eq!(
+            parse_error("userId ="),
+            "expected a value, found the end (at character 8)"
+        );
+        assert_eq!(
+            parse_error("userId $user.id"),
+            "expected a comparison operator, found variable \"$user\" (at character 7)"
+        );
+        assert_eq!(
+            parse_error("a = 'x"),
+            "unterminated string (at character 4)"
+        );
+        assert_eq!(
+            parse_error("a = 1 b = 2"),
+            "unexpected name \"b\" after the end of the predicate (at character 6)"
+        );
+        assert_eq!(
+            parse_error("a = 1 # x"),
+            "unexpected character \"#\" (at character 6)"
+        );
     }
 
     #[test]

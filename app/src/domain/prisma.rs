@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::base_schema::{Block, BaseSchema, ModelItem};
+use super::base_schema::{BaseSchema, Block, ModelItem};
 use super::model::{DefaultValue, Entity};
 use layout::Line;
 pub use plan::PackageModels;
@@ -119,7 +119,10 @@ impl Fragment {
 /// # Errors
 /// [`RenderError`] for conflicting entities, entities shadowing base models, and relations the
 /// schema cannot resolve (input that did not pass validation).
-pub fn render_full_schema(base: &BaseSchema, packages: &[PackageModels<'_>]) -> Result<String, RenderError> {
+pub fn render_full_schema(
+    base: &BaseSchema,
+    packages: &[PackageModels<'_>],
+) -> Result<String, RenderError> {
     let plan = Plan::build(base, packages)?;
     let mut blocks: Vec<String> = Vec::new();
     for block in &base.blocks {
@@ -131,9 +134,21 @@ pub fn render_full_schema(base: &BaseSchema, packages: &[PackageModels<'_>]) -> 
                 }
             }
             Block::Other(other) if matches!(other.keyword.as_str(), "datasource" | "generator") => {
-                layout::write_key_values(&mut out, &other.leading_comments, &other.keyword, &other.name, &other.lines);
+                layout::write_key_values(
+                    &mut out,
+                    &other.leading_comments,
+                    &other.keyword,
+                    &other.name,
+                    &other.lines,
+                );
             }
-            Block::Other(other) => layout::write_plain(&mut out, &other.leading_comments, &other.keyword, &other.name, &other.lines),
+            Block::Other(other) => layout::write_plain(
+                &mut out,
+                &other.leading_comments,
+                &other.keyword,
+                &other.name,
+                &other.lines,
+            ),
         }
         blocks.push(out);
     }
@@ -160,15 +175,24 @@ pub fn render_full_schema(base: &BaseSchema, packages: &[PackageModels<'_>]) -> 
 /// # Errors
 /// [`RenderError::UnknownPackage`] when `package` is not among `packages`, and everything
 /// [`render_full_schema`] can fail with.
-pub fn render_package_fragment(base: &BaseSchema, packages: &[PackageModels<'_>], package: &str) -> Result<Fragment, RenderError> {
+pub fn render_package_fragment(
+    base: &BaseSchema,
+    packages: &[PackageModels<'_>],
+    package: &str,
+) -> Result<Fragment, RenderError> {
     if !packages.iter().any(|p| p.package == package) {
-        return Err(RenderError::UnknownPackage { package: package.to_owned() });
+        return Err(RenderError::UnknownPackage {
+            package: package.to_owned(),
+        });
     }
     let plan = Plan::build(base, packages)?;
     let mut model_blocks = Vec::new();
     let mut back_relations = BTreeMap::new();
-    let declared: Vec<&str> =
-        packages.iter().filter(|p| p.package == package).flat_map(|p| p.entities.iter().map(|e| e.name.as_str())).collect();
+    let declared: Vec<&str> = packages
+        .iter()
+        .filter(|p| p.package == package)
+        .flat_map(|p| p.entities.iter().map(|e| e.name.as_str()))
+        .collect();
     for name in declared {
         if let Some(planned) = plan.models.get(name) {
             let mut out = String::new();
@@ -180,20 +204,36 @@ pub fn render_package_fragment(base: &BaseSchema, packages: &[PackageModels<'_>]
         if planned.owners.contains(package) {
             continue;
         }
-        let rows: Vec<Line> =
-            planned.added.iter().chain(planned.declared.values()).filter(|r| r.contributors.contains(package)).map(relation_line).collect();
+        let rows: Vec<Line> = planned
+            .added
+            .iter()
+            .chain(planned.declared.values())
+            .filter(|r| r.contributors.contains(package))
+            .map(relation_line)
+            .collect();
         if rows.is_empty() {
             continue;
         }
         let mut text = String::new();
         layout::write_rows(&mut text, &rows);
-        back_relations.insert(name.clone(), text.lines().map(|l| l.trim_start().to_owned()).collect());
+        back_relations.insert(
+            name.clone(),
+            text.lines().map(|l| l.trim_start().to_owned()).collect(),
+        );
     }
-    Ok(Fragment { package: package.to_owned(), models: model_blocks.join("\n"), back_relations })
+    Ok(Fragment {
+        package: package.to_owned(),
+        models: model_blocks.join("\n"),
+        back_relations,
+    })
 }
 
 fn relation_line(row: &RelationRow) -> Line {
-    Line::Row { name: row.name.clone(), type_text: row.type_text.clone(), attributes: row.attributes.clone() }
+    Line::Row {
+        name: row.name.clone(),
+        type_text: row.type_text.clone(),
+        attributes: row.attributes.clone(),
+    }
 }
 
 /// Writes a planned model; with `only`, just the relation rows that package contributes.
@@ -202,22 +242,46 @@ fn write_planned_model(out: &mut String, planned: &PlannedModel<'_>, only: Optio
     match planned.source {
         Source::Entity(entity) => {
             let mut lines = scalar_lines(entity);
-            lines.extend(planned.declared.values().filter(|r| keep(r)).map(relation_line));
+            lines.extend(
+                planned
+                    .declared
+                    .values()
+                    .filter(|r| keep(r))
+                    .map(relation_line),
+            );
             lines.extend(planned.added.iter().filter(|r| keep(r)).map(relation_line));
-            layout::write_model(out, &[], "model", &entity.name, &lines, &block_attributes(entity));
+            layout::write_model(
+                out,
+                &[],
+                "model",
+                &entity.name,
+                &lines,
+                &block_attributes(entity),
+            );
         }
         Source::Base(model) => {
             let mut lines: Vec<Line> = model
                 .items
                 .iter()
                 .map(|item| match item {
-                    ModelItem::Field(f) => Line::Row { name: f.name.clone(), type_text: f.type_text(), attributes: f.attributes.clone() },
+                    ModelItem::Field(f) => Line::Row {
+                        name: f.name.clone(),
+                        type_text: f.type_text(),
+                        attributes: f.attributes.clone(),
+                    },
                     ModelItem::Comment(c) => Line::Comment(c.clone()),
                     ModelItem::Blank => Line::Blank,
                 })
                 .collect();
             lines.extend(planned.added.iter().filter(|r| keep(r)).map(relation_line));
-            layout::write_model(out, &model.leading_comments, &model.keyword, &model.name, &lines, &model.block_attributes);
+            layout::write_model(
+                out,
+                &model.leading_comments,
+                &model.keyword,
+                &model.name,
+                &lines,
+                &model.block_attributes,
+            );
         }
     }
 }
@@ -253,7 +317,11 @@ fn scalar_lines(entity: &Entity) -> Vec<Line> {
         }
         lines.push(Line::Row {
             name: field.name.clone(),
-            type_text: format!("{}{}", field.field_type.prisma_name(), if field.optional { "?" } else { "" }),
+            type_text: format!(
+                "{}{}",
+                field.field_type.prisma_name(),
+                if field.optional { "?" } else { "" }
+            ),
             attributes: attributes.join(" "),
         });
     }
@@ -271,7 +339,10 @@ fn block_attributes(entity: &Entity) -> Vec<String> {
                 continue; // rendered as @unique on the field
             }
             let keyword = if index.unique { "@@unique" } else { "@@index" };
-            let map = index.name.as_ref().map_or_else(String::new, |n| format!(", map: {}", prisma_string(n)));
+            let map = index
+                .name
+                .as_ref()
+                .map_or_else(String::new, |n| format!(", map: {}", prisma_string(n)));
             attributes.push(format!("{keyword}([{}]{map})", index.fields.join(", ")));
         }
     }

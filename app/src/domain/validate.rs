@@ -25,11 +25,17 @@ struct Column {
     optional: bool,
 }
 
-impl<'a> ModelRef<'a> {
+impl ModelRef<'_> {
     fn column(self, name: &str) -> Option<Column> {
         match self {
-            Self::Entity(e) => e.field(name).map(|f| Column { type_name: f.field_type.prisma_name().to_owned(), optional: f.optional }),
-            Self::Base(m) => m.field(name).map(|f| Column { type_name: f.type_name.clone(), optional: f.optional }),
+            Self::Entity(e) => e.field(name).map(|f| Column {
+                type_name: f.field_type.prisma_name().to_owned(),
+                optional: f.optional,
+            }),
+            Self::Base(m) => m.field(name).map(|f| Column {
+                type_name: f.type_name.clone(),
+                optional: f.optional,
+            }),
             Self::Broken => None,
         }
     }
@@ -78,10 +84,15 @@ impl<'a> Environment<'a> {
         let mut reverse_links: BTreeMap<&'a str, Vec<(&'a str, &'a [String])>> = BTreeMap::new();
         for (entities, broken) in packages {
             for entity in *entities {
-                models.entry(&entity.name).or_insert(ModelRef::Entity(entity));
+                models
+                    .entry(&entity.name)
+                    .or_insert(ModelRef::Entity(entity));
                 for relation in &entity.relations {
                     if matches!(relation.kind, RelationKind::HasMany | RelationKind::HasOne) {
-                        reverse_links.entry(&relation.target).or_default().push((&entity.name, &relation.fields));
+                        reverse_links
+                            .entry(&relation.target)
+                            .or_default()
+                            .push((&entity.name, &relation.fields));
                     }
                 }
             }
@@ -89,15 +100,27 @@ impl<'a> Environment<'a> {
                 models.entry(name).or_insert(ModelRef::Broken);
             }
         }
-        Self { models, reverse_links, base }
+        Self {
+            models,
+            reverse_links,
+            base,
+        }
     }
 
     fn resolve(&self, name: &str, own: &'a [Entity]) -> Option<ModelRef<'a>> {
-        own.iter().find(|e| e.name == name).map(ModelRef::Entity).or_else(|| self.models.get(name).copied())
+        own.iter()
+            .find(|e| e.name == name)
+            .map(ModelRef::Entity)
+            .or_else(|| self.models.get(name).copied())
     }
 
     /// The target of relation `name` on `model` (declared relations; relation fields of base models).
-    fn relation_target(&self, model: ModelRef<'a>, name: &str, own: &'a [Entity]) -> Option<ModelRef<'a>> {
+    fn relation_target(
+        &self,
+        model: ModelRef<'a>,
+        name: &str,
+        own: &'a [Entity],
+    ) -> Option<ModelRef<'a>> {
         match model {
             ModelRef::Entity(e) => e.relation(name).and_then(|r| self.resolve(&r.target, own)),
             ModelRef::Base(m) => m.field(name).and_then(|f| self.resolve(&f.type_name, own)),
@@ -107,14 +130,28 @@ impl<'a> Environment<'a> {
 
     /// Whether rows of `entity` have an owning user: an owner field, a belongsTo to the user
     /// model, or a required belongsTo chain to an entity that has one.
-    fn has_owner(&self, entity: &'a Entity, own: &'a [Entity], config: &Config, visiting: &mut BTreeSet<String>) -> bool {
+    fn has_owner(
+        &self,
+        entity: &'a Entity,
+        own: &'a [Entity],
+        config: &Config,
+        visiting: &mut BTreeSet<String>,
+    ) -> bool {
         if !visiting.insert(entity.name.clone()) {
             return false;
         }
-        if entity.fields.iter().any(|f| config.owner_fields.contains(&f.name)) {
+        if entity
+            .fields
+            .iter()
+            .any(|f| config.owner_fields.contains(&f.name))
+        {
             return true;
         }
-        let required = |fields: &[String]| fields.iter().all(|n| entity.field(n).is_some_and(|f| !f.optional));
+        let required = |fields: &[String]| {
+            fields
+                .iter()
+                .all(|n| entity.field(n).is_some_and(|f| !f.optional))
+        };
         let mut parents: Vec<(&str, bool)> = entity
             .relations
             .iter()
@@ -122,7 +159,11 @@ impl<'a> Environment<'a> {
             .map(|r| (r.target.as_str(), required(&r.fields)))
             .collect();
         if let Some(links) = self.reverse_links.get(entity.name.as_str()) {
-            parents.extend(links.iter().map(|(parent, fields)| (*parent, required(fields))));
+            parents.extend(
+                links
+                    .iter()
+                    .map(|(parent, fields)| (*parent, required(fields))),
+            );
         }
         for (parent, is_required) in parents {
             if parent == config.user_model {
@@ -133,7 +174,9 @@ impl<'a> Environment<'a> {
             }
             let owned = match self.resolve(parent, own) {
                 Some(ModelRef::Entity(p)) => self.has_owner(p, own, config, visiting),
-                Some(ModelRef::Base(m)) => m.fields().any(|f| config.owner_fields.contains(&f.name)),
+                Some(ModelRef::Base(m)) => {
+                    m.fields().any(|f| config.owner_fields.contains(&f.name))
+                }
                 Some(ModelRef::Broken) => true,
                 None => false,
             };
@@ -146,12 +189,23 @@ impl<'a> Environment<'a> {
 }
 
 /// Validates one package's entities against everything else in the catalog.
-pub(crate) fn validate_package(entities: &[Entity], file: &str, env: &Environment<'_>, config: &Config) -> Vec<Diagnostic> {
+pub(crate) fn validate_package(
+    entities: &[Entity],
+    file: &str,
+    env: &Environment<'_>,
+    config: &Config,
+) -> Vec<Diagnostic> {
     let mut sink = Sink::new(file);
     let base_names = env.base.type_names();
     for entity in entities {
         if base_names.contains(&entity.name) {
-            sink.error(entity.origin, entity.name.clone(), SchemaError::EntityShadowsBaseModel { name: entity.name.clone() });
+            sink.error(
+                entity.origin,
+                entity.name.clone(),
+                SchemaError::EntityShadowsBaseModel {
+                    name: entity.name.clone(),
+                },
+            );
             continue;
         }
         relations(entity, entities, env, &mut sink);
@@ -160,19 +214,35 @@ pub(crate) fn validate_package(entities: &[Entity], file: &str, env: &Environmen
     sink.diagnostics
 }
 
-fn relations<'a>(entity: &'a Entity, own: &'a [Entity], env: &Environment<'a>, sink: &mut Sink<'_>) {
+fn relations<'a>(
+    entity: &'a Entity,
+    own: &'a [Entity],
+    env: &Environment<'a>,
+    sink: &mut Sink<'_>,
+) {
     let mut seen_keys: BTreeMap<(bool, &str, &[String]), &str> = BTreeMap::new();
     for relation in &entity.relations {
         let path = format!("{}.relations.{}", entity.name, relation.name);
         let Some(target) = env.resolve(&relation.target, own) else {
-            let error = SchemaError::UnknownRelationTarget { relation: relation.name.clone(), target: relation.target.clone() };
+            let error = SchemaError::UnknownRelationTarget {
+                relation: relation.name.clone(),
+                target: relation.target.clone(),
+            };
             sink.error(relation.target_origin, path, error);
             continue;
         };
         if relation.kind != RelationKind::ManyToMany {
-            let key = (relation.kind == RelationKind::BelongsTo, relation.target.as_str(), relation.fields.as_slice());
+            let key = (
+                relation.kind == RelationKind::BelongsTo,
+                relation.target.as_str(),
+                relation.fields.as_slice(),
+            );
             if let Some(first) = seen_keys.insert(key, &relation.name) {
-                let holder = if relation.kind == RelationKind::BelongsTo { &entity.name } else { &relation.target };
+                let holder = if relation.kind == RelationKind::BelongsTo {
+                    &entity.name
+                } else {
+                    &relation.target
+                };
                 let error = SchemaError::SharedForeignKey {
                     first: first.to_owned(),
                     second: relation.name.clone(),
@@ -209,7 +279,8 @@ fn relations<'a>(entity: &'a Entity, own: &'a [Entity], env: &Environment<'a>, s
                     continue;
                 }
                 foreign_key(relation, &path, target, this, &entity.name, sink);
-                if relation.kind == RelationKind::HasOne && !target.is_unique_set(&relation.fields) {
+                if relation.kind == RelationKind::HasOne && !target.is_unique_set(&relation.fields)
+                {
                     let error = SchemaError::HasOneNeedsUnique {
                         relation: relation.name.clone(),
                         target: relation.target.clone(),
@@ -219,8 +290,15 @@ fn relations<'a>(entity: &'a Entity, own: &'a [Entity], env: &Environment<'a>, s
                 }
                 for action in [relation.on_delete, relation.on_update] {
                     if action == Some(ReferentialAction::SetNull) {
-                        if let Some(required) = relation.fields.iter().find(|f| target.column(f).is_some_and(|c| !c.optional)) {
-                            let error = SchemaError::SetNullOnRequired { relation: relation.name.clone(), field: required.clone() };
+                        if let Some(required) = relation
+                            .fields
+                            .iter()
+                            .find(|f| target.column(f).is_some_and(|c| !c.optional))
+                        {
+                            let error = SchemaError::SetNullOnRequired {
+                                relation: relation.name.clone(),
+                                field: required.clone(),
+                            };
                             sink.error(relation.origin, path.clone(), error);
                         }
                     }
@@ -250,7 +328,10 @@ fn foreign_key(
     parent_name: &str,
     sink: &mut Sink<'_>,
 ) {
-    let references = relation.references.clone().unwrap_or_else(|| parent.primary_key());
+    let references = relation
+        .references
+        .clone()
+        .unwrap_or_else(|| parent.primary_key());
     if references.len() != relation.fields.len() {
         let error = SchemaError::RelationShape {
             relation: relation.name.clone(),
@@ -297,21 +378,35 @@ fn foreign_key(
     }
 }
 
-fn acl<'a>(entity: &'a Entity, own: &'a [Entity], env: &Environment<'a>, config: &Config, sink: &mut Sink<'_>) {
+fn acl<'a>(
+    entity: &'a Entity,
+    own: &'a [Entity],
+    env: &Environment<'a>,
+    config: &Config,
+    sink: &mut Sink<'_>,
+) {
     let Some(acl) = &entity.acl else {
         return;
     };
     let mut owner_checked: Option<bool> = None;
     for (op, roles) in &acl.rules {
-        for role in roles.iter().filter(|r| config.owner_roles.contains(&r.name)) {
-            let owned = *owner_checked.get_or_insert_with(|| env.has_owner(entity, own, config, &mut BTreeSet::new()));
+        for role in roles
+            .iter()
+            .filter(|r| config.owner_roles.contains(&r.name))
+        {
+            let owned = *owner_checked
+                .get_or_insert_with(|| env.has_owner(entity, own, config, &mut BTreeSet::new()));
             if !owned {
                 let error = SchemaError::OwnerFieldMissing {
                     role: role.name.clone(),
                     entity: entity.name.clone(),
                     owner_fields: config.owner_fields.clone(),
                 };
-                sink.error(role.origin, format!("{}.acl.{}", entity.name, op.as_str()), error);
+                sink.error(
+                    role.origin,
+                    format!("{}.acl.{}", entity.name, op.as_str()),
+                    error,
+                );
             }
         }
     }
@@ -321,22 +416,41 @@ fn acl<'a>(entity: &'a Entity, own: &'a [Entity], env: &Environment<'a>, config:
     let path = format!("{}.acl.rowLevel", entity.name);
     for reference in row_level.predicate.paths() {
         if let Some((error, offset)) = resolve_path(reference, entity, own, env) {
-            sink.error(shift_within(&row_level.source, row_level.origin, offset), path.clone(), error);
+            sink.error(
+                shift_within(&row_level.source, row_level.origin, offset),
+                path.clone(),
+                error,
+            );
         }
     }
     for variable in row_level.predicate.variables() {
         let root = variable.first().map(String::as_str).unwrap_or_default();
         if !config.context_variables.contains(root) {
             let known = config.context_variables.iter().cloned().collect();
-            let offset = row_level.source.find(&format!("${root}")).map_or(0, |b| row_level.source[..b].chars().count());
+            let offset = row_level
+                .source
+                .find(&format!("${root}"))
+                .map_or(0, |b| row_level.source[..b].chars().count());
             let at = shift_within(&row_level.source, row_level.origin, offset);
-            sink.error(at, path.clone(), SchemaError::PredicateUnknownVariable { name: root.to_owned(), known });
+            sink.error(
+                at,
+                path.clone(),
+                SchemaError::PredicateUnknownVariable {
+                    name: root.to_owned(),
+                    known,
+                },
+            );
         }
     }
 }
 
 /// Walks `relation.relation.field`; returns the first unknown segment and its offset.
-fn resolve_path<'a>(reference: &PathRef, entity: &'a Entity, own: &'a [Entity], env: &Environment<'a>) -> Option<(SchemaError, usize)> {
+fn resolve_path<'a>(
+    reference: &PathRef,
+    entity: &'a Entity,
+    own: &'a [Entity],
+    env: &Environment<'a>,
+) -> Option<(SchemaError, usize)> {
     let mut model = ModelRef::Entity(entity);
     let mut model_name = entity.name.clone();
     let mut offset = reference.offset;
@@ -349,11 +463,19 @@ fn resolve_path<'a>(reference: &PathRef, entity: &'a Entity, own: &'a [Entity], 
             if model.column(segment).is_some() {
                 return None;
             }
-            let error = SchemaError::PredicateUnknownReference { what: "field", name: segment.clone(), entity: model_name };
+            let error = SchemaError::PredicateUnknownReference {
+                what: "field",
+                name: segment.clone(),
+                entity: model_name,
+            };
             return Some((error, offset));
         }
         let Some(next) = env.relation_target(model, segment, own) else {
-            let error = SchemaError::PredicateUnknownReference { what: "relation", name: segment.clone(), entity: model_name };
+            let error = SchemaError::PredicateUnknownReference {
+                what: "relation",
+                name: segment.clone(),
+                entity: model_name,
+            };
             return Some((error, offset));
         };
         model_name = match next {

@@ -72,10 +72,18 @@ impl fmt::Display for Value {
 ///
 /// # Errors
 /// Returns the position and [`SchemaError`] of the first syntax error or exceeded budget.
+// Called once per file and the error is moved once; boxing would buy nothing.
+#[allow(clippy::result_large_err)]
 pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Node, (Position, SchemaError)> {
     let size = text.len() as u64;
     if size > limits.max_file_bytes {
-        return Err((Position::default(), SchemaError::FileTooLarge { size, limit: limits.max_file_bytes }));
+        return Err((
+            Position::default(),
+            SchemaError::FileTooLarge {
+                size,
+                limit: limits.max_file_bytes,
+            },
+        ));
     }
     let options = serde_saphyr::options! {
         // Fields named `y`, `n`, `on` or `off` must stay strings: YAML 1.2 booleans only.
@@ -101,20 +109,37 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Node, (Position, Sche
 }
 
 fn translate_error(error: &serde_saphyr::Error, limits: &Limits) -> (Position, SchemaError) {
-    let position = error.location().map_or_else(Position::default, |l| Position::new(l.line(), l.column()));
+    let position = error
+        .location()
+        .map_or_else(Position::default, |l| Position::new(l.line(), l.column()));
     let text = error.to_string();
     // The parser appends " at line N, column M ..."; the diagnostic carries the position itself.
-    let detail = text.split(" at line ").next().unwrap_or(&text).trim().to_owned();
+    let detail = text
+        .split(" at line ")
+        .next()
+        .unwrap_or(&text)
+        .trim()
+        .to_owned();
     let lower = detail.to_lowercase();
-    let schema_error = if lower.contains("alias replay") || lower.contains("alias") && lower.contains("limit") {
-        SchemaError::AliasExpansionTooLarge { limit: limits.max_alias_replays }
-    } else if lower.contains("depth") || lower.contains("recursion limit") || lower.contains("nesting") {
-        SchemaError::NestingTooDeep { limit: limits.max_depth }
-    } else if lower.contains("budget") {
-        SchemaError::BudgetExceeded { detail }
-    } else {
-        SchemaError::InvalidYaml { detail: lowercase_first(&detail) }
-    };
+    let schema_error =
+        if lower.contains("alias replay") || lower.contains("alias") && lower.contains("limit") {
+            SchemaError::AliasExpansionTooLarge {
+                limit: limits.max_alias_replays,
+            }
+        } else if lower.contains("depth")
+            || lower.contains("recursion limit")
+            || lower.contains("nesting")
+        {
+            SchemaError::NestingTooDeep {
+                limit: limits.max_depth,
+            }
+        } else if lower.contains("budget") {
+            SchemaError::BudgetExceeded { detail }
+        } else {
+            SchemaError::InvalidYaml {
+                detail: lowercase_first(&detail),
+            }
+        };
     (position, schema_error)
 }
 
@@ -141,11 +166,18 @@ impl From<Spanned<RawNode>> for Node {
         let value = match spanned.value {
             RawNode::Scalar(value) => value,
             RawNode::Seq(items) => Value::Seq(items.into_iter().map(Node::from).collect()),
-            RawNode::Map(entries) => {
-                Value::Map(entries.into_iter().map(|(k, v)| (Node::from(k), Node::from(v))).collect())
-            }
+            RawNode::Map(entries) => Value::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (Node::from(k), Node::from(v)))
+                    .collect(),
+            ),
         };
-        Self { position, offset, value }
+        Self {
+            position,
+            offset,
+            value,
+        }
     }
 }
 
@@ -179,15 +211,21 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawNode, E> {
-        Ok(RawNode::Scalar(i64::try_from(v).map_or_else(|_| Value::BigInt(v.to_string()), Value::Int)))
+        Ok(RawNode::Scalar(
+            i64::try_from(v).map_or_else(|_| Value::BigInt(v.to_string()), Value::Int),
+        ))
     }
 
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<RawNode, E> {
-        Ok(RawNode::Scalar(i64::try_from(v).map_or_else(|_| Value::BigInt(v.to_string()), Value::Int)))
+        Ok(RawNode::Scalar(
+            i64::try_from(v).map_or_else(|_| Value::BigInt(v.to_string()), Value::Int),
+        ))
     }
 
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<RawNode, E> {
-        Ok(RawNode::Scalar(i64::try_from(v).map_or_else(|_| Value::BigInt(v.to_string()), Value::Int)))
+        Ok(RawNode::Scalar(
+            i64::try_from(v).map_or_else(|_| Value::BigInt(v.to_string()), Value::Int),
+        ))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawNode, E> {

@@ -2,37 +2,66 @@
 
 use leptos::prelude::*;
 
-use crate::api::status_counts;
+use crate::api::change::{dashboard, EventView, ScanNow};
+use crate::component::flash::{ActionOutcome, QueryError};
 
-/// Counts per state, refreshable in place once the page is hydrated.
+fn when(event: Option<EventView>) -> String {
+    event.map_or("never".to_string(), |e| format!("{} by {}", e.at, e.actor))
+}
+
+/// Counts per state, conflicts, last scan and apply, and "Scan now" for admins.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
+    let scan = ServerAction::<ScanNow>::new();
     let (refreshes, set_refreshes) = signal(0u32);
-    let counts = Resource::new(move || refreshes.get(), |_| status_counts());
+    let data = Resource::new(move || (scan.version().get(), refreshes.get()), |_| dashboard());
 
     view! {
         <h1>"Schema changes"</h1>
-        <Suspense fallback=|| view! { <p>"Loading counts…"</p> }>
+        <QueryError/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match counts.await {
-                    Ok(status) => view! {
+                match data.await {
+                    Ok(d) => view! {
                         <dl class="counts" aria-label="Changes per state">
-                            {status.counts.into_iter().map(|(state, n)| view! {
+                            {d.counts.into_iter().map(|(state, n)| view! {
                                 <div class="count" data-state=state.clone()>
-                                    <dt>{state.clone()}</dt>
+                                    <dt><a href=format!("/changes?status={state}")>{state.clone()}</a></dt>
                                     <dd>{n}</dd>
                                 </div>
                             }).collect_view()}
                         </dl>
+                        <section aria-labelledby="conflicts-h">
+                            <h2 id="conflicts-h">"Conflicts"</h2>
+                            {if d.conflicts.is_empty() {
+                                view! { <p class="muted">"No open change is blocked by a conflict."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="conflicts">
+                                        {d.conflicts.into_iter().map(|(id, package, entity)| view! {
+                                            <li><a href=format!("/changes/{id}")>{package}</a>": "{entity}" is declared differently by several packages"</li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </section>
+                        <section class="runs">
+                            <p>"Last scan: "<span data-testid="last-scan">{when(d.last_scan)}</span></p>
+                            <p>"Last apply: "<span data-testid="last-apply">{when(d.last_apply)}</span></p>
+                        </section>
+                        {d.can_scan.then(|| view! {
+                            <ActionForm action=scan>
+                                <button type="submit">"Scan now"</button>
+                            </ActionForm>
+                        })}
                     }.into_any(),
                     Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
                 }
             })}
         </Suspense>
+        <ActionOutcome value=scan.value()/>
         <p>
-            <button type="button" on:click=move |_| set_refreshes.update(|n| *n += 1)>
-                "Refresh"
-            </button>
+            <button type="button" on:click=move |_| set_refreshes.update(|n| *n += 1)>"Refresh"</button>
             <span class="refreshed" aria-live="polite">
                 {move || match refreshes.get() {
                     0 => String::new(),

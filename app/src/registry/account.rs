@@ -140,6 +140,15 @@ pub async fn find(pool: &PgPool, username: &str) -> Result<Option<Account>, sqlx
     row.as_ref().map(from_row).transpose()
 }
 
+/// The account with id `id`, if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_by_id(pool: &PgPool, id: i64) -> Result<Option<Account>, sqlx::Error> {
+    let row = sqlx::query(&format!("{SELECT_ACCOUNT} where id = $1")).bind(id).fetch_optional(pool).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// The account and its password hash, for signing in.
 ///
 /// # Errors

@@ -30,6 +30,9 @@ pub struct ConflictDeclaration {
     pub package: String,
     /// Its checksum of the entity.
     pub checksum: String,
+    /// Its definition as the checksum sees it, one key per line, for diffing declarations.
+    #[serde(default)]
+    pub definition: String,
 }
 
 /// A schema change as stored.
@@ -226,6 +229,43 @@ pub async fn list(pool: &PgPool, filter: &ChangeFilter) -> Result<Vec<SchemaChan
     .fetch_all(pool)
     .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// The YAML of the content `change` was made against (what was live then), if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn base_yaml(pool: &PgPool, change: &SchemaChange) -> Result<Option<String>, sqlx::Error> {
+    let Some(base) = &change.base_checksum else { return Ok(None) };
+    sqlx::query_scalar(
+        "select yaml_snapshot from schema_change
+         where package = $1 and target_checksum = $2 and status = 'applied'
+         order by applied_at desc nulls last limit 1",
+    )
+    .bind(&change.package)
+    .bind(base)
+    .fetch_optional(pool)
+    .await
+}
+
+/// How many changes match `filter` (its limit and offset ignored).
+///
+/// # Errors
+/// Database errors.
+pub async fn count(pool: &PgPool, filter: &ChangeFilter) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from schema_change
+         where ($1::text is null or status = $1)
+           and ($2::text is null or risk = $2)
+           and ($3::text is null or package = $3)
+           and ($4::text is null or package ilike '%' || $4 || '%' or items::text ilike '%' || $4 || '%')",
+    )
+    .bind(filter.status.map(ChangeStatus::as_str))
+    .bind(filter.risk.map(Risk::as_str))
+    .bind(&filter.package)
+    .bind(&filter.search)
+    .fetch_one(pool)
+    .await
 }
 
 /// Changes per state, every state present, in lifecycle order.

@@ -355,10 +355,63 @@ fn conflicts_of(catalog: &Catalog, package: &str) -> Vec<ChangeConflict> {
             declarations: c
                 .declarations
                 .iter()
-                .map(|d| ConflictDeclaration { package: d.package.to_string(), checksum: d.checksum.clone() })
+                .map(|d| ConflictDeclaration {
+                    package: d.package.to_string(),
+                    checksum: d.checksum.clone(),
+                    definition: catalog
+                        .package(d.package.as_str())
+                        .and_then(|p| p.model.iter().find(|e| e.name == c.entity))
+                        .map(readable_definition)
+                        .unwrap_or_default(),
+                })
                 .collect(),
         })
         .collect()
+}
+
+/// The entity's canonical encoding (what its checksum covers), laid out one key per line so
+/// that two declarations can be diffed.
+fn readable_definition(entity: &crate::domain::model::Entity) -> String {
+    let encoded = crate::domain::checksum::canonical_encoding(entity);
+    serde_json::from_str::<serde_json::Value>(&encoded)
+        .and_then(|value| serde_json::to_string_pretty(&value))
+        .unwrap_or(encoded)
+}
+
+/// Where a scan reads from: the packages directory and the base schema.
+#[derive(Debug, Clone, Default)]
+pub struct ScanInputs {
+    /// `DIR/<package>/seed/schema/entities.yaml`.
+    pub packages_dir: Option<std::path::PathBuf>,
+    /// The Prisma base schema (the built-in one when absent).
+    pub base_schema: Option<std::path::PathBuf>,
+}
+
+/// Why a scan could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanInputError {
+    /// No packages directory is configured.
+    #[error("no packages directory is configured (--packages or SCHEMAGATE_PACKAGES)")]
+    NoPackagesDir,
+    /// Reading the packages or the base schema failed.
+    #[error(transparent)]
+    Read(#[from] crate::scanner::ScanError),
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+impl ScanInputs {
+    /// Reads the packages and base schema from disk and scans them into the registry.
+    ///
+    /// # Errors
+    /// [`ScanInputError`].
+    pub async fn scan(&self, pool: &PgPool, actor: &str, config: &Config) -> Result<ScanReport, ScanInputError> {
+        let dir = self.packages_dir.as_deref().ok_or(ScanInputError::NoPackagesDir)?;
+        let base = crate::scanner::read_base_schema(self.base_schema.as_deref())?;
+        let sources = crate::scanner::read_packages(dir, config.limits.max_file_bytes)?;
+        Ok(scan(pool, actor, sources, base, config).await?)
+    }
 }
 
 /// A changed checksum always gets at least one item, even for edits the item rules do not name.

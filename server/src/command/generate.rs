@@ -1,24 +1,38 @@
-//! `schemagate generate [--out FILE] [--from-packages]`: the full merged Prisma schema.
+//! `schemagate generate [--out FILE] [--from-packages]`: the full merged Prisma schema. By
+//! default the registry's applied and approved state (the text `schemagate apply` leaves behind
+//! once it applied everything approved); with `--from-packages`, the packages on disk (no
+//! database needed).
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use app::domain::Config;
+use app::registry::apply;
 
 use crate::cli::{CommonOptions, GenerateArgs};
+use crate::database::Database;
 
 /// Renders the schema and prints it or writes it atomically; exit 1 while packages have
 /// errors or conflicts (they are named).
 ///
 /// # Errors
-/// Unreadable inputs, an unwritable output.
+/// Unreadable inputs, an unreachable registry, an unwritable output.
 pub async fn run(common: &CommonOptions, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
-    if !args.from_packages {
-        bail!("rendering the registry's applied and approved state needs the restart job; pass --from-packages");
-    }
-    let catalog = app::scanner::scan_dir(common.packages_dir()?, common.base_schema.as_deref(), &Config::default())?;
-    let schema = match catalog.render_schema() {
+    let config = Config::default();
+    let rendered = if args.from_packages {
+        let catalog = app::scanner::scan_dir(common.packages_dir()?, common.base_schema.as_deref(), &config)?;
+        catalog.render_schema().map_err(|error| error.to_string())
+    } else {
+        let base = app::scanner::read_base_schema(common.base_schema.as_deref()).context("while reading the base schema")?;
+        let database = Database::open(common).await?;
+        let rendered = apply::render_desired(&database.pool, &base, &config)
+            .await
+            .context("while reading the applied and approved state")?;
+        database.close().await;
+        rendered.map_err(|error| error.to_string())
+    };
+    let schema = match rendered {
         Ok(schema) => schema,
         Err(error) => {
             eprintln!("error: {error}");
@@ -38,13 +52,5 @@ pub async fn run(common: &CommonOptions, args: &GenerateArgs) -> anyhow::Result<
 /// # Errors
 /// I/O errors, with the path.
 pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().context("the output path has no file name")?;
-    let temp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let mut file = std::fs::File::create(&temp).with_context(|| format!("while creating {}", temp.display()))?;
-    file.write_all(text.as_bytes()).with_context(|| format!("while writing {}", temp.display()))?;
-    file.sync_all().with_context(|| format!("while syncing {}", temp.display()))?;
-    std::fs::rename(&temp, path).with_context(|| format!("while replacing {}", path.display()))?;
-    Ok(())
+    apply::write_atomically(path, text).with_context(|| format!("while writing {}", path.display()))
 }

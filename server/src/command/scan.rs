@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use app::domain::Config;
-use app::registry::scan::{scan, ScanEntry, ScanReport};
+use app::registry::scan::{ScanEntry, ScanInputs, ScanReport};
 
 use crate::cli::{CommonOptions, JsonFlag};
 use crate::command::user::cli_actor;
@@ -15,11 +15,10 @@ use crate::database::Database;
 /// # Errors
 /// Unreadable packages or base schema; database errors.
 pub async fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<ExitCode> {
-    let config = Config::default();
-    let base = app::scanner::read_base_schema(common.base_schema.as_deref())?;
-    let sources = app::scanner::read_packages(common.packages_dir()?, config.limits.max_file_bytes)?;
+    let inputs = ScanInputs { packages_dir: Some(common.packages_dir()?.to_path_buf()), base_schema: common.base_schema.clone() };
     let database = Database::open(common).await?;
-    let report = scan(&database.pool, &cli_actor(), sources, base, &config).await?;
+    let report = inputs.scan(&database.pool, &cli_actor(), &Config::default()).await;
+    let report = report?;
     database.close().await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

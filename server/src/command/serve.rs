@@ -19,14 +19,29 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         .context("while reading the Leptos site configuration (LEPTOS_* variables)")?
         .leptos_options;
     leptos_options.site_addr = args.addr;
-    let state = AppState { leptos_options, pool: database.pool.clone() };
+    let store = crate::startup::session_store(&database.pool).await.context("while preparing the session store")?;
+    let state = AppState {
+        leptos_options,
+        pool: database.pool.clone(),
+        auth: app::auth::AuthSettings {
+            max_failures: args.login_max_failures,
+            failure_window: time::Duration::minutes(args.login_window_minutes),
+            lockout: time::Duration::minutes(args.login_lockout_minutes),
+        },
+        secure_cookies: args.secure_cookies,
+        session_idle: time::Duration::minutes(args.session_idle_minutes),
+        scan_inputs: app::registry::scan::ScanInputs {
+            packages_dir: common.packages.clone(),
+            base_schema: common.base_schema.clone(),
+        },
+    };
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("while binding {}", args.addr))?;
     let url = format!("http://{}", listener.local_addr()?);
     tracing::info!(%url, "schemagate is listening");
     eprintln!("Schemagate is running at {url}");
-    axum::serve(listener, router(state))
+    axum::serve(listener, router(state, store))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("while serving HTTP")?;

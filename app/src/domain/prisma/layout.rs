@@ -4,11 +4,17 @@
 //! `key = value` lines of datasource/generator blocks aligned on `=`; one empty line between
 //! blocks.
 
+use std::fmt::Write as _;
+
 /// One line of a model body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Line {
     /// A field: name, type, attributes (may be empty).
-    Row { name: String, type_text: String, attributes: String },
+    Row {
+        name: String,
+        type_text: String,
+        attributes: String,
+    },
     /// A comment line, written as is.
     Comment(String),
     /// An empty line, ending an alignment group.
@@ -26,14 +32,32 @@ fn push_comments(out: &mut String, comments: &[String]) {
 pub(crate) fn write_rows(out: &mut String, lines: &[Line]) {
     let mut start = 0;
     while start < lines.len() {
-        let end = lines[start..].iter().position(|l| *l == Line::Blank).map_or(lines.len(), |p| start + p);
+        let end = lines[start..]
+            .iter()
+            .position(|l| *l == Line::Blank)
+            .map_or(lines.len(), |p| start + p);
         let group = &lines[start..end];
-        let name_width = group.iter().filter_map(row_name).map(|n| n.chars().count()).max().unwrap_or(0);
-        let type_width = group.iter().filter_map(row_type).map(|t| t.chars().count()).max().unwrap_or(0);
+        let name_width = group
+            .iter()
+            .filter_map(row_name)
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(0);
+        let type_width = group
+            .iter()
+            .filter_map(row_type)
+            .map(|t| t.chars().count())
+            .max()
+            .unwrap_or(0);
         for line in group {
             match line {
-                Line::Row { name, type_text, attributes } => {
-                    let mut text = format!("  {name:<name_width$} {type_text:<type_width$} {attributes}");
+                Line::Row {
+                    name,
+                    type_text,
+                    attributes,
+                } => {
+                    let mut text =
+                        format!("  {name:<name_width$} {type_text:<type_width$} {attributes}");
                     text.truncate(text.trim_end().len());
                     out.push_str(&text);
                     out.push('\n');
@@ -82,8 +106,14 @@ pub(crate) fn write_model(
     out.push_str(name);
     out.push_str(" {\n");
     // Leading and trailing blank lines inside a block are dropped by the formatter.
-    let first = lines.iter().position(|l| *l != Line::Blank).unwrap_or(lines.len());
-    let last = lines.iter().rposition(|l| *l != Line::Blank).map_or(first, |p| p + 1);
+    let first = lines
+        .iter()
+        .position(|l| *l != Line::Blank)
+        .unwrap_or(lines.len());
+    let last = lines
+        .iter()
+        .rposition(|l| *l != Line::Blank)
+        .map_or(first, |p| p + 1);
     let body = &lines[first..last.max(first)];
     write_rows(out, body);
     if !block_attributes.is_empty() {
@@ -100,7 +130,13 @@ pub(crate) fn write_model(
 }
 
 /// Writes a `datasource`/`generator` block with `key = value` lines aligned on `=`.
-pub(crate) fn write_key_values(out: &mut String, leading_comments: &[String], keyword: &str, name: &str, lines: &[String]) {
+pub(crate) fn write_key_values(
+    out: &mut String,
+    leading_comments: &[String],
+    keyword: &str,
+    name: &str,
+    lines: &[String],
+) {
     push_comments(out, leading_comments);
     out.push_str(keyword);
     out.push(' ');
@@ -108,17 +144,35 @@ pub(crate) fn write_key_values(out: &mut String, leading_comments: &[String], ke
     out.push_str(" {\n");
     let mut start = 0;
     while start < lines.len() {
-        let end = lines[start..].iter().position(String::is_empty).map_or(lines.len(), |p| start + p);
+        let end = lines[start..]
+            .iter()
+            .position(String::is_empty)
+            .map_or(lines.len(), |p| start + p);
         let group = &lines[start..end];
         let pairs: Vec<Option<(&str, &str)>> = group
             .iter()
-            .map(|l| if l.starts_with("//") { None } else { l.split_once('=').map(|(k, v)| (k.trim(), v.trim())) })
+            .map(|l| {
+                if l.starts_with("//") {
+                    None
+                } else {
+                    l.split_once('=').map(|(k, v)| (k.trim(), v.trim()))
+                }
+            })
             .collect();
-        let width = pairs.iter().flatten().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+        let width = pairs
+            .iter()
+            .flatten()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0);
         for (line, pair) in group.iter().zip(&pairs) {
             match pair {
-                Some((key, value)) => out.push_str(&format!("  {key:<width$} = {value}\n")),
-                None => out.push_str(&format!("  {line}\n")),
+                Some((key, value)) => {
+                    let _ = writeln!(out, "  {key:<width$} = {value}");
+                }
+                None => {
+                    let _ = writeln!(out, "  {line}");
+                }
             }
         }
         if end < lines.len() {
@@ -130,7 +184,13 @@ pub(crate) fn write_key_values(out: &mut String, leading_comments: &[String], ke
 }
 
 /// Writes any other block (`enum`, ...) with its lines indented.
-pub(crate) fn write_plain(out: &mut String, leading_comments: &[String], keyword: &str, name: &str, lines: &[String]) {
+pub(crate) fn write_plain(
+    out: &mut String,
+    leading_comments: &[String],
+    keyword: &str,
+    name: &str,
+    lines: &[String],
+) {
     push_comments(out, leading_comments);
     out.push_str(keyword);
     out.push(' ');
@@ -153,7 +213,11 @@ mod tests {
     use super::*;
 
     fn row(name: &str, type_text: &str, attributes: &str) -> Line {
-        Line::Row { name: name.to_owned(), type_text: type_text.to_owned(), attributes: attributes.to_owned() }
+        Line::Row {
+            name: name.to_owned(),
+            type_text: type_text.to_owned(),
+            attributes: attributes.to_owned(),
+        }
     }
 
     #[test]
@@ -166,7 +230,14 @@ mod tests {
             Line::Blank,
             row("a", "Int", "@default(1)"),
         ];
-        write_model(&mut out, &[], "model", "M", &lines, &["@@index([a])".to_owned()]);
+        write_model(
+            &mut out,
+            &[],
+            "model",
+            "M",
+            &lines,
+            &["@@index([a])".to_owned()],
+        );
         assert_eq!(
             out,
             "model M {\n  id       String @id\n  /// doc\n  longName Int?\n\n  a Int @default(1)\n\n  @@index([a])\n}\n"
@@ -176,8 +247,14 @@ mod tests {
     #[test]
     fn datasource_keys_align_on_the_equals_sign() {
         let mut out = String::new();
-        let lines = vec!["provider = \"postgresql\"".to_owned(), "url = env(\"DATABASE_URL\")".to_owned()];
+        let lines = vec![
+            "provider = \"postgresql\"".to_owned(),
+            "url = env(\"DATABASE_URL\")".to_owned(),
+        ];
         write_key_values(&mut out, &[], "datasource", "db", &lines);
-        assert_eq!(out, "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n");
+        assert_eq!(
+            out,
+            "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n"
+        );
     }
 }

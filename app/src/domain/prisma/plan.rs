@@ -7,6 +7,7 @@
 //!   singular `ModelName?` when the foreign key is unique (one-to-one);
 //! - the belongsTo side of a hasMany without one is named after its foreign key (`channelId`
 //!   → `channel`), or after the parent model.
+//!
 //! Links between the same two models (or a model and itself) get a relation name
 //! (`@relation("Post_author")`), and their synthesized back sides say which relation they
 //! mirror (`postsAsAuthor`). Names never collide with existing fields: a number is appended.
@@ -93,14 +94,23 @@ impl<'a> Plan<'a> {
     /// # Errors
     /// Conflicting or shadowing entities, and relations the plan cannot resolve (only possible
     /// for input that did not pass validation).
-    pub(crate) fn build(base: &'a BaseSchema, packages: &[PackageModels<'a>]) -> Result<Self, RenderError> {
+    pub(crate) fn build(
+        base: &'a BaseSchema,
+        packages: &[PackageModels<'a>],
+    ) -> Result<Self, RenderError> {
         let mut models: BTreeMap<String, PlannedModel<'a>> = BTreeMap::new();
         let base_types = base.type_names();
         for model in base.models() {
             let taken = model.fields().map(|f| f.name.clone()).collect();
             models.insert(
                 model.name.clone(),
-                PlannedModel { source: Source::Base(model), owners: BTreeSet::new(), declared: BTreeMap::new(), added: Vec::new(), taken },
+                PlannedModel {
+                    source: Source::Base(model),
+                    owners: BTreeSet::new(),
+                    declared: BTreeMap::new(),
+                    added: Vec::new(),
+                    taken,
+                },
             );
         }
         let mut package_order = Vec::new();
@@ -108,7 +118,10 @@ impl<'a> Plan<'a> {
         for package in packages {
             for entity in package.entities {
                 if base_types.contains(&entity.name) {
-                    return Err(RenderError::EntityShadowsBaseModel { entity: entity.name.clone(), package: package.package.to_owned() });
+                    return Err(RenderError::EntityShadowsBaseModel {
+                        entity: entity.name.clone(),
+                        package: package.package.to_owned(),
+                    });
                 }
                 let checksum = entity_checksum(entity);
                 if let Some((first_package, first)) = first_checksum.get(&entity.name) {
@@ -124,7 +137,12 @@ impl<'a> Plan<'a> {
                     continue;
                 }
                 first_checksum.insert(entity.name.clone(), (package.package.to_owned(), checksum));
-                let taken = entity.fields.iter().map(|f| f.name.clone()).chain(entity.relations.iter().map(|r| r.name.clone())).collect();
+                let taken = entity
+                    .fields
+                    .iter()
+                    .map(|f| f.name.clone())
+                    .chain(entity.relations.iter().map(|r| r.name.clone()))
+                    .collect();
                 models.insert(
                     entity.name.clone(),
                     PlannedModel {
@@ -138,7 +156,10 @@ impl<'a> Plan<'a> {
                 package_order.push(entity.name.clone());
             }
         }
-        let mut plan = Self { models, package_order };
+        let mut plan = Self {
+            models,
+            package_order,
+        };
         let (fk_links, many_links) = plan.collect_links()?;
         plan.place(fk_links, many_links)?;
         for model in plan.models.values_mut() {
@@ -158,7 +179,9 @@ impl<'a> Plan<'a> {
         let mut fk: BTreeMap<(String, String, Vec<String>), FkLink> = BTreeMap::new();
         let mut many: Vec<ManyLink> = Vec::new();
         for name in &self.package_order {
-            let Some(entity) = self.entity(name) else { continue };
+            let Some(entity) = self.entity(name) else {
+                continue;
+            };
             for (index, relation) in entity.relations.iter().enumerate() {
                 if !self.models.contains_key(&relation.target) {
                     return Err(RenderError::UnknownRelationTarget {
@@ -170,40 +193,56 @@ impl<'a> Plan<'a> {
                 match relation.kind {
                     RelationKind::BelongsTo | RelationKind::HasMany | RelationKind::HasOne => {
                         let belongs = relation.kind == RelationKind::BelongsTo;
-                        let (child, parent) =
-                            if belongs { (entity.name.clone(), relation.target.clone()) } else { (relation.target.clone(), entity.name.clone()) };
-                        let link = fk.entry((child.clone(), parent.clone(), relation.fields.clone())).or_insert_with(|| FkLink {
-                            child,
-                            parent,
-                            fields: relation.fields.clone(),
-                            references: None,
-                            child_side: None,
-                            parent_side: None,
-                            on_delete: None,
-                            on_update: None,
-                        });
+                        let (child, parent) = if belongs {
+                            (entity.name.clone(), relation.target.clone())
+                        } else {
+                            (relation.target.clone(), entity.name.clone())
+                        };
+                        let link = fk
+                            .entry((child.clone(), parent.clone(), relation.fields.clone()))
+                            .or_insert_with(|| FkLink {
+                                child,
+                                parent,
+                                fields: relation.fields.clone(),
+                                references: None,
+                                child_side: None,
+                                parent_side: None,
+                                on_delete: None,
+                                on_update: None,
+                            });
                         if belongs {
                             if link.child_side.is_some() {
                                 continue;
                             }
                             link.child_side = Some((index, relation.name.clone()));
                             // The belongsTo side owns the foreign key's settings.
-                            link.references = relation.references.clone().or(link.references.take());
+                            link.references =
+                                relation.references.clone().or(link.references.take());
                             link.on_delete = relation.on_delete.or(link.on_delete);
                             link.on_update = relation.on_update.or(link.on_update);
                         } else {
                             if link.parent_side.is_some() {
                                 continue;
                             }
-                            link.parent_side = Some((index, relation.name.clone(), relation.kind == RelationKind::HasOne));
-                            link.references = link.references.take().or_else(|| relation.references.clone());
+                            link.parent_side = Some((
+                                index,
+                                relation.name.clone(),
+                                relation.kind == RelationKind::HasOne,
+                            ));
+                            link.references = link
+                                .references
+                                .take()
+                                .or_else(|| relation.references.clone());
                             link.on_delete = link.on_delete.or(relation.on_delete);
                             link.on_update = link.on_update.or(relation.on_update);
                         }
                     }
                     RelationKind::ManyToMany => {
                         let partner = many.iter_mut().find(|l| {
-                            l.b_side.is_none() && l.a == relation.target && l.b == entity.name && !(l.a == entity.name && l.a_side.0 == index)
+                            l.b_side.is_none()
+                                && l.a == relation.target
+                                && l.b == entity.name
+                                && !(l.a == entity.name && l.a_side.0 == index)
                         });
                         match partner {
                             Some(link) => link.b_side = Some((index, relation.name.clone())),
@@ -222,7 +261,10 @@ impl<'a> Plan<'a> {
     }
 
     fn owners(&self, model: &str) -> BTreeSet<String> {
-        self.models.get(model).map(|m| m.owners.clone()).unwrap_or_default()
+        self.models
+            .get(model)
+            .map(|m| m.owners.clone())
+            .unwrap_or_default()
     }
 
     fn is_unique_on(&self, model: &str, fields: &[String]) -> bool {
@@ -234,11 +276,13 @@ impl<'a> Plan<'a> {
     }
 
     fn is_optional_on(&self, model: &str, fields: &[String]) -> bool {
-        fields.iter().any(|name| match self.models.get(model).map(|m| m.source) {
-            Some(Source::Entity(e)) => e.field(name).is_some_and(|f| f.optional),
-            Some(Source::Base(b)) => b.field(name).is_some_and(|f| f.optional),
-            None => false,
-        })
+        fields
+            .iter()
+            .any(|name| match self.models.get(model).map(|m| m.source) {
+                Some(Source::Entity(e)) => e.field(name).is_some_and(|f| f.optional),
+                Some(Source::Base(b)) => b.field(name).is_some_and(|f| f.optional),
+                None => false,
+            })
     }
 
     fn primary_key(&self, model: &str) -> Vec<String> {
@@ -260,7 +304,10 @@ impl<'a> Plan<'a> {
                 return candidate.clone();
             }
         }
-        let stem = candidates.last().cloned().unwrap_or_else(|| "relation".to_owned());
+        let stem = candidates
+            .last()
+            .cloned()
+            .unwrap_or_else(|| "relation".to_owned());
         let mut n = 2;
         loop {
             let candidate = format!("{stem}{n}");
@@ -282,16 +329,29 @@ impl<'a> Plan<'a> {
         }
     }
 
-    fn place(&mut self, fk_links: Vec<FkLink>, many_links: Vec<ManyLink>) -> Result<(), RenderError> {
+    fn place(
+        &mut self,
+        fk_links: Vec<FkLink>,
+        many_links: Vec<ManyLink>,
+    ) -> Result<(), RenderError> {
         let mut pair_counts: BTreeMap<(String, String), usize> = BTreeMap::new();
-        let pair = |a: &str, b: &str| if a <= b { (a.to_owned(), b.to_owned()) } else { (b.to_owned(), a.to_owned()) };
+        let pair = |a: &str, b: &str| {
+            if a <= b {
+                (a.to_owned(), b.to_owned())
+            } else {
+                (b.to_owned(), a.to_owned())
+            }
+        };
         for link in &fk_links {
-            *pair_counts.entry(pair(&link.child, &link.parent)).or_default() += 1;
+            *pair_counts
+                .entry(pair(&link.child, &link.parent))
+                .or_default() += 1;
         }
         for link in &many_links {
             *pair_counts.entry(pair(&link.a, &link.b)).or_default() += 1;
         }
-        let needs_name = |a: &str, b: &str| a == b || pair_counts.get(&pair(a, b)).copied().unwrap_or(0) > 1;
+        let needs_name =
+            |a: &str, b: &str| a == b || pair_counts.get(&pair(a, b)).copied().unwrap_or(0) > 1;
 
         for link in fk_links {
             let named = needs_name(&link.child, &link.parent);
@@ -311,7 +371,9 @@ impl<'a> Plan<'a> {
                 }
             };
             let relation_name = named.then(|| match &link.parent_side {
-                Some((_, parent_field, _)) if link.child_side.is_none() => format!("{}_{parent_field}", link.parent),
+                Some((_, parent_field, _)) if link.child_side.is_none() => {
+                    format!("{}_{parent_field}", link.parent)
+                }
                 _ => format!("{}_{child_field}", link.child),
             });
             let references = match &link.references {
@@ -319,7 +381,9 @@ impl<'a> Plan<'a> {
                 None => self.primary_key(&link.parent),
             };
             if references.is_empty() {
-                return Err(RenderError::MissingPrimaryKey { model: link.parent.clone() });
+                return Err(RenderError::MissingPrimaryKey {
+                    model: link.parent.clone(),
+                });
             }
             let mut arguments = Vec::new();
             if let Some(name) = &relation_name {
@@ -338,33 +402,63 @@ impl<'a> Plan<'a> {
                 name: child_field.clone(),
                 type_text: format!("{}{}", link.parent, if optional { "?" } else { "" }),
                 attributes: format!("@relation({})", arguments.join(", ")),
-                contributors: if link.child_side.is_some() { child_owners.clone() } else { parent_owners.clone() },
+                contributors: if link.child_side.is_some() {
+                    child_owners.clone()
+                } else {
+                    parent_owners.clone()
+                },
             };
-            self.push_row(&link.child, link.child_side.as_ref().map(|(i, _)| *i), child_row);
+            self.push_row(
+                &link.child,
+                link.child_side.as_ref().map(|(i, _)| *i),
+                child_row,
+            );
 
             let (parent_field, one) = match &link.parent_side {
                 Some((_, name, one)) => (name.clone(), *one),
                 None => {
                     let one = self.is_unique_on(&link.child, &link.fields);
-                    let stem = if one { lower_first(&link.child) } else { plural(&lower_first(&link.child)) };
-                    let candidates =
-                        if named { vec![format!("{stem}As{}", upper_first(&child_field))] } else { vec![stem.clone(), format!("{stem}As{}", upper_first(&child_field))] };
+                    let stem = if one {
+                        lower_first(&link.child)
+                    } else {
+                        plural(&lower_first(&link.child))
+                    };
+                    let candidates = if named {
+                        vec![format!("{stem}As{}", upper_first(&child_field))]
+                    } else {
+                        vec![
+                            stem.clone(),
+                            format!("{stem}As{}", upper_first(&child_field)),
+                        ]
+                    };
                     (self.reserve(&link.parent, &candidates), one)
                 }
             };
             let parent_row = RelationRow {
                 name: parent_field,
                 type_text: format!("{}{}", link.child, if one { "?" } else { "[]" }),
-                attributes: relation_name.as_ref().map_or_else(String::new, |n| format!("@relation({})", super::prisma_string(n))),
-                contributors: if link.parent_side.is_some() { parent_owners } else { child_owners },
+                attributes: relation_name.as_ref().map_or_else(String::new, |n| {
+                    format!("@relation({})", super::prisma_string(n))
+                }),
+                contributors: if link.parent_side.is_some() {
+                    parent_owners
+                } else {
+                    child_owners
+                },
             };
-            self.push_row(&link.parent, link.parent_side.as_ref().map(|(i, _, _)| *i), parent_row);
+            self.push_row(
+                &link.parent,
+                link.parent_side.as_ref().map(|(i, _, _)| *i),
+                parent_row,
+            );
         }
 
         for link in many_links {
             let named = needs_name(&link.a, &link.b);
             let relation_name = named.then(|| format!("{}_{}", link.a, link.a_side.1));
-            let attributes = relation_name.as_ref().map_or_else(String::new, |n| format!("@relation({})", super::prisma_string(n)));
+            let attributes = relation_name.as_ref().map_or_else(String::new, |n| {
+                format!("@relation({})", super::prisma_string(n))
+            });
             let a_owners = self.owners(&link.a);
             let b_owners = self.owners(&link.b);
             let a_row = RelationRow {
@@ -379,11 +473,20 @@ impl<'a> Plan<'a> {
                 None => {
                     let stem = plural(&lower_first(&link.a));
                     let as_name = format!("{stem}As{}", upper_first(&link.a_side.1));
-                    let candidates = if named { vec![as_name] } else { vec![stem, as_name] };
+                    let candidates = if named {
+                        vec![as_name]
+                    } else {
+                        vec![stem, as_name]
+                    };
                     (self.reserve(&link.b, &candidates), None, a_owners)
                 }
             };
-            let b_row = RelationRow { name: b_field, type_text: format!("{}[]", link.a), attributes, contributors };
+            let b_row = RelationRow {
+                name: b_field,
+                type_text: format!("{}[]", link.a),
+                attributes,
+                contributors,
+            };
             self.push_row(&link.b, b_index, b_row);
         }
         Ok(())

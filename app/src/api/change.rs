@@ -1,0 +1,461 @@
+//! Reading and deciding schema changes.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::context;
+use crate::domain::change::ChangeItem;
+use crate::domain::text_diff::Hunk;
+use crate::error::AppError;
+
+/// How many schema changes are in each state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeCounts {
+    /// `(status, count)` in lifecycle order, every state present.
+    pub counts: Vec<(String, i64)>,
+}
+
+/// An audit event as pages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    /// Chain position.
+    pub seq: i64,
+    /// RFC 3339 time.
+    pub at: String,
+    /// Who acted.
+    pub actor: String,
+    /// What happened.
+    pub action: String,
+    /// The change, if any.
+    pub change_id: Option<String>,
+    /// The package, if any.
+    pub package: Option<String>,
+    /// Details as compact JSON.
+    pub details: String,
+    /// A note or reason from the details, if any.
+    pub note: Option<String>,
+}
+
+/// What the dashboard shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardView {
+    /// `(status, count)` in lifecycle order.
+    pub counts: Vec<(String, i64)>,
+    /// Open changes blocked by a conflict: `(change id, package, entity)`.
+    pub conflicts: Vec<(String, String, String)>,
+    /// The last scan.
+    pub last_scan: Option<EventView>,
+    /// The last run of the restart job.
+    pub last_apply: Option<EventView>,
+    /// Whether the viewer may run a scan.
+    pub can_scan: bool,
+}
+
+/// One row of the changes list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRow {
+    /// Change id.
+    pub id: String,
+    /// Package.
+    pub package: String,
+    /// `upsert` or `drop`.
+    pub kind: String,
+    /// State.
+    pub status: String,
+    /// Risk class.
+    pub risk: String,
+    /// How many items.
+    pub items: usize,
+    /// Conflicted entities.
+    pub conflicts: Vec<String>,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+}
+
+/// A page of the changes list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeList {
+    /// The rows.
+    pub rows: Vec<ChangeRow>,
+    /// Rows matching the filter in all.
+    pub total: i64,
+    /// This page (from 1).
+    pub page: i64,
+    /// Rows per page.
+    pub per_page: i64,
+}
+
+/// Rows per page of the changes list.
+pub const PER_PAGE: i64 = 25;
+
+/// The registry's change counts per state. Any signed-in role may read them.
+///
+/// # Errors
+/// [`AppError::Unauthenticated`] without a session; [`AppError::Internal`] when the database fails.
+#[server(prefix = "/api", endpoint = "status_counts")]
+pub async fn status_counts() -> Result<ChangeCounts, AppError> {
+    use crate::domain::review::Role;
+    context::finish(async {
+        let pool = context::pool();
+        crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the registry").await?;
+        let counts = crate::registry::change::counts(&pool).await?;
+        Ok(ChangeCounts { counts: counts.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect() })
+    }
+    .await)
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn event_view(event: crate::registry::audit::AuditEvent) -> EventView {
+    let note = ["note", "reason", "why"]
+        .iter()
+        .find_map(|key| event.details.get(*key).and_then(|v| v.as_str()).map(str::to_string));
+    EventView {
+        seq: event.seq,
+        at: event.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        actor: event.actor,
+        action: event.action,
+        change_id: event.change_id,
+        package: event.package,
+        details: event.details.to_string(),
+        note,
+    }
+}
+
+/// The dashboard: counts, conflicts, last scan and apply.
+///
+/// # Errors
+/// 401 without a session.
+#[server(prefix = "/api", endpoint = "dashboard")]
+pub async fn dashboard() -> Result<DashboardView, AppError> {
+    use crate::domain::review::{ChangeStatus, Role};
+    use crate::registry::audit::{self, AuditFilter};
+    use crate::registry::change::{self, ChangeFilter};
+    context::finish(async {
+        let pool = context::pool();
+        let account = crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the registry").await?;
+        let counts = change::counts(&pool).await?;
+        let mut conflicts = Vec::new();
+        for status in [ChangeStatus::Pending, ChangeStatus::Approved] {
+            for c in change::list(&pool, &ChangeFilter { status: Some(status), ..ChangeFilter::default() }).await? {
+                for conflict in &c.conflicts {
+                    conflicts.push((c.id.clone(), c.package.clone(), conflict.entity.clone()));
+                }
+            }
+        }
+        let last = |action: &str| AuditFilter { action: Some(action.to_string()), limit: Some(1), ..AuditFilter::default() };
+        let last_scan = audit::list(&pool, &last("scan")).await?.into_iter().next().map(event_view);
+        let last_apply = audit::list(&pool, &last("apply.")).await?.into_iter().next().map(event_view);
+        Ok(DashboardView {
+            counts: counts.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect(),
+            conflicts,
+            last_scan,
+            last_apply,
+            can_scan: account.role.allows(Role::Admin),
+        })
+    }
+    .await)
+}
+
+/// Runs a scan of the configured packages directory, as the signed-in admin:
+/// `POST /api/scan_now`.
+///
+/// # Errors
+/// 401, 403; 400 when no packages directory is configured.
+#[server(prefix = "/api", endpoint = "scan_now")]
+pub async fn scan_now() -> Result<String, AppError> {
+    use crate::domain::review::Role;
+    use crate::registry::scan::{ScanInputError, ScanInputs};
+    context::finish(async {
+        let pool = context::pool();
+        let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "run scans").await?;
+        let inputs = use_context::<ScanInputs>().unwrap_or_default();
+        let report = inputs.scan(&pool, &account.username, &crate::domain::Config::default()).await.map_err(|error| match error {
+            ScanInputError::Database(error) => AppError::from(error),
+            other => AppError::Invalid(other.to_string()),
+        })?;
+        Ok(format!(
+            "scan done: {} created, {} superseded, {} unchanged, {} drops, {} with errors",
+            report.created.len(),
+            report.superseded.len(),
+            report.unchanged.len(),
+            report.drops.len(),
+            report.errors.len()
+        ))
+    }
+    .await)
+}
+
+/// One page of changes, newest first, filtered by state, risk, package and free text.
+///
+/// # Errors
+/// 401 without a session; 400 for an unknown state or risk.
+#[server(prefix = "/api", endpoint = "list_changes")]
+pub async fn list_changes(
+    #[server(default)] status: Option<String>,
+    #[server(default)] risk: Option<String>,
+    #[server(default)] package: Option<String>,
+    #[server(default)] q: Option<String>,
+    #[server(default)] page: Option<i64>,
+) -> Result<ChangeList, AppError> {
+    use crate::domain::review::Role;
+    use crate::registry::change::{self, ChangeFilter};
+    context::finish(async {
+        let pool = context::pool();
+        crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the registry").await?;
+        let nonempty = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let page = page.unwrap_or(1).max(1);
+        let mut filter = ChangeFilter {
+            status: nonempty(status).map(|s| s.parse()).transpose().map_err(|e: crate::domain::review::UnknownStatus| AppError::Invalid(e.to_string()))?,
+            risk: nonempty(risk).map(|s| s.parse()).transpose().map_err(|e: crate::domain::change::UnknownRisk| AppError::Invalid(e.to_string()))?,
+            package: nonempty(package),
+            search: nonempty(q),
+            limit: None,
+            offset: None,
+        };
+        let total = change::count(&pool, &filter).await?;
+        filter.limit = Some(PER_PAGE);
+        filter.offset = Some((page - 1) * PER_PAGE);
+        let rows = change::list(&pool, &filter)
+            .await?
+            .into_iter()
+            .map(|c| ChangeRow {
+                items: c.items.len(),
+                conflicts: c.conflicts.iter().map(|x| x.entity.clone()).collect(),
+                created_at: c.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                id: c.id,
+                package: c.package,
+                kind: c.kind,
+                status: c.status.as_str().to_string(),
+                risk: c.risk.as_str().to_string(),
+            })
+            .collect();
+        Ok(ChangeList { rows, total, page, per_page: PER_PAGE })
+    }
+    .await)
+}
+
+/// One entity's access rule for one operation, before and after the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AclRow {
+    /// The entity.
+    pub entity: String,
+    /// `create`, `read`, `update`, `delete` or `rowLevel`.
+    pub op: String,
+    /// Roles (or the predicate) before; empty when none.
+    pub before: String,
+    /// Roles (or the predicate) after.
+    pub after: String,
+}
+
+/// A conflict as the change page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictView {
+    /// The entity.
+    pub entity: String,
+    /// `(package, checksum)` of every declaration.
+    pub declarations: Vec<(String, String)>,
+    /// The first two declarations' definitions, diffed.
+    pub diff: Vec<Hunk>,
+}
+
+/// Everything the change page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeDetail {
+    /// The change's row fields.
+    pub row: ChangeRow,
+    /// Applied checksum it was made against.
+    pub base_checksum: Option<String>,
+    /// Checksum of the content to apply.
+    pub target_checksum: String,
+    /// Who scanned it in.
+    pub created_by: String,
+    /// Who decided it, when, and the note or reason.
+    pub decided: Option<(String, String, Option<String>)>,
+    /// When it was applied.
+    pub applied_at: Option<String>,
+    /// Migrate command output.
+    pub apply_log: Option<String>,
+    /// Why applying failed.
+    pub failure_reason: Option<String>,
+    /// The items.
+    pub items: Vec<ChangeItem>,
+    /// The fragment diff (before → after).
+    pub diff: Vec<Hunk>,
+    /// Access rules before and after.
+    pub acl: Vec<AclRow>,
+    /// The YAML as scanned.
+    pub yaml: String,
+    /// Conflicts blocking approval.
+    pub conflicts: Vec<ConflictView>,
+    /// Audit events about this change, oldest first.
+    pub timeline: Vec<EventView>,
+    /// The viewer may approve or reject it now.
+    pub can_decide: bool,
+    /// The viewer may send it back to the restart job.
+    pub can_retry: bool,
+    /// Approving needs the package name typed.
+    pub needs_confirmation: bool,
+}
+
+#[cfg(feature = "ssr")]
+fn acl_rows(before: &[crate::domain::model::Entity], after: &[crate::domain::model::Entity]) -> Vec<AclRow> {
+    use crate::domain::model::{AclOp, Entity};
+    use std::collections::BTreeSet;
+    let rule = |entity: Option<&Entity>, op: Option<AclOp>| -> String {
+        let Some(acl) = entity.and_then(|e| e.acl.as_ref()) else { return String::new() };
+        match op {
+            Some(op) => acl.rules.get(&op).map(|roles| roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+            None => acl.row_level.as_ref().map(|r| r.source.clone()).unwrap_or_default(),
+        }
+    };
+    let names: BTreeSet<&str> = before.iter().chain(after).map(|e| e.name.as_str()).collect();
+    let mut rows = Vec::new();
+    for name in names {
+        let old = before.iter().find(|e| e.name == name);
+        let new = after.iter().find(|e| e.name == name);
+        let ops = AclOp::ALL.into_iter().map(|op| (op.as_str(), Some(op))).chain([("rowLevel", None)]);
+        for (label, op) in ops {
+            let (b, a) = (rule(old, op), rule(new, op));
+            if !b.is_empty() || !a.is_empty() {
+                rows.push(AclRow { entity: name.to_string(), op: label.to_string(), before: b, after: a });
+            }
+        }
+    }
+    rows
+}
+
+/// One change with everything a reviewer needs.
+///
+/// # Errors
+/// 401 without a session, 404 for an unknown id.
+#[server(prefix = "/api", endpoint = "get_change")]
+pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
+    use crate::domain::dialect::parse_entities;
+    use crate::domain::review::{ChangeStatus, Role};
+    use crate::domain::text_diff::diff_hunks;
+    use crate::registry::audit::{self, AuditFilter};
+    use crate::registry::change;
+    context::finish(async {
+        let pool = context::pool();
+        let account = crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the registry").await?;
+        let not_found = || AppError::NotFound(format!("change {id}"));
+        let full_id = change::resolve_id(&pool, &id).await?.map_err(|_| not_found())?;
+        let c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
+        let config = crate::domain::Config::default();
+        let before_yaml = change::base_yaml(&pool, &c).await?.unwrap_or_default();
+        let before = parse_entities(&before_yaml, "applied", &config).entities;
+        let after = parse_entities(&c.yaml_snapshot, "proposed", &config).entities;
+        let timeline = audit::list(&pool, &AuditFilter { change_id: Some(c.id.clone()), ..AuditFilter::default() })
+            .await?
+            .into_iter()
+            .map(event_view)
+            .collect();
+        let format = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let is_admin = account.role.allows(Role::Admin);
+        Ok(ChangeDetail {
+            row: ChangeRow {
+                id: c.id.clone(),
+                package: c.package.clone(),
+                kind: c.kind.clone(),
+                status: c.status.as_str().to_string(),
+                risk: c.risk.as_str().to_string(),
+                items: c.items.len(),
+                conflicts: c.conflicts.iter().map(|x| x.entity.clone()).collect(),
+                created_at: format(c.created_at),
+            },
+            base_checksum: c.base_checksum.clone(),
+            target_checksum: c.target_checksum.clone(),
+            created_by: c.created_by.clone(),
+            decided: c.decided_by.clone().map(|by| (by, c.decided_at.map(format).unwrap_or_default(), c.note.clone())),
+            applied_at: c.applied_at.map(format),
+            apply_log: c.apply_log.clone(),
+            failure_reason: c.failure_reason.clone(),
+            diff: diff_hunks(&c.fragment_before, &c.fragment_after, 3),
+            acl: acl_rows(&before, &after),
+            yaml: c.yaml_snapshot.clone(),
+            conflicts: c
+                .conflicts
+                .iter()
+                .map(|x| ConflictView {
+                    entity: x.entity.clone(),
+                    declarations: x.declarations.iter().map(|d| (d.package.clone(), d.checksum.clone())).collect(),
+                    diff: match x.declarations.as_slice() {
+                        [first, second, ..] => diff_hunks(&first.definition, &second.definition, 3),
+                        _ => Vec::new(),
+                    },
+                })
+                .collect(),
+            timeline,
+            can_decide: is_admin && c.status == ChangeStatus::Pending,
+            can_retry: is_admin && c.status == ChangeStatus::Failed,
+            needs_confirmation: c.risk.needs_confirmation(),
+            items: c.items,
+        })
+    }
+    .await)
+}
+
+/// Approves a pending change: `POST /api/approve_change` with `id`, `target_checksum` (the one
+/// the admin reviewed), `note`, and `confirm` (the package name, required when the change is
+/// destructive, breaking or security-relevant). Admins only.
+///
+/// # Errors
+/// 401, 403, 404, 409 (stale view, decided meanwhile, conflicted), 400 (missing confirmation).
+#[server(prefix = "/api", endpoint = "approve_change")]
+pub async fn approve_change(
+    id: String,
+    target_checksum: String,
+    #[server(default)] note: Option<String>,
+    #[server(default)] confirm: Option<String>,
+) -> Result<(), AppError> {
+    use crate::domain::review::Role;
+    use crate::registry::change::{self, Decision};
+    context::finish(async {
+        let pool = context::pool();
+        let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "approve changes").await?;
+        let existing = change::get(&pool, &id).await?.ok_or_else(|| AppError::NotFound(format!("change {id}")))?;
+        if existing.risk.needs_confirmation() && confirm.as_deref().map(str::trim) != Some(existing.package.as_str()) {
+            return Err(AppError::Invalid(format!(
+                "this change is {}: type the package name \"{}\" to confirm",
+                existing.risk, existing.package
+            )));
+        }
+        let note = note.filter(|n| !n.trim().is_empty());
+        change::decide(&pool, &account, &id, Some(&target_checksum), &Decision::Approve { note }).await?;
+        Ok(())
+    }
+    .await)
+}
+
+/// Rejects a pending change: `POST /api/reject_change` with `id`, `target_checksum` and
+/// `reason`. Admins only.
+///
+/// # Errors
+/// 401, 403, 404, 409 (stale view or decided meanwhile), 400 (no reason).
+#[server(prefix = "/api", endpoint = "reject_change")]
+pub async fn reject_change(id: String, target_checksum: String, reason: String) -> Result<(), AppError> {
+    use crate::domain::review::Role;
+    use crate::registry::change::{self, Decision};
+    context::finish(async {
+        let pool = context::pool();
+        let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "reject changes").await?;
+        change::decide(&pool, &account, &id, Some(&target_checksum), &Decision::Reject { reason }).await?;
+        Ok(())
+    }
+    .await)
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::registry::change::DecideError> for AppError {
+    fn from(error: crate::registry::change::DecideError) -> Self {
+        use crate::registry::change::DecideError as E;
+        match error {
+            E::Forbidden { .. } => AppError::Forbidden("decide changes".to_string()),
+            E::NotFound(id) => AppError::NotFound(format!("change {id}")),
+            E::MissingReason => AppError::Invalid(error.to_string()),
+            E::Illegal(_) | E::Stale { .. } | E::Conflicted(_) => AppError::Conflict(error.to_string()),
+            E::Database(error) => error.into(),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Signing in and out, and who is signed in.
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::context;
+use crate::auth::SignedIn;
+use crate::error::AppError;
+
+/// The signed-in account, if any.
+///
+/// # Errors
+/// [`AppError::Internal`] when the session store fails.
+#[server(prefix = "/api", endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<SignedIn>, AppError> {
+    context::finish(async {
+        let account = crate::auth::current_account(&context::session().await?, &context::pool()).await?;
+        Ok(account.map(|a| SignedIn { username: a.username, role: a.role }))
+    }
+    .await)
+}
+
+/// Signs in: `POST /api/login` with `username` and `password`. Rotates the session id.
+///
+/// # Errors
+/// 401 with one message for every wrong credential; 429 while the username is locked.
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<SignedIn, AppError> {
+    context::finish(async {
+        let session = context::session().await?;
+        let account =
+            crate::auth::sign_in(&session, &context::pool(), &context::auth_settings(), &username, password).await?;
+        leptos_axum::redirect("/");
+        Ok(SignedIn { username: account.username, role: account.role })
+    }
+    .await)
+}
+
+/// Signs out: `POST /api/logout`. The session's data is deleted.
+///
+/// # Errors
+/// [`AppError::Internal`] when the session store fails.
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    context::finish(async {
+        crate::auth::sign_out(&context::session().await?, &context::pool()).await?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    }
+    .await)
+}
+

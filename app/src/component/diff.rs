@@ -1,0 +1,126 @@
+//! Diffs of rendered Prisma: unified or side by side, with line numbers, a +/- marker beside
+//! the color, and the changed words inside a line marked.
+
+use leptos::prelude::*;
+
+use crate::domain::text_diff::{DiffLine, Hunk, LineKind};
+
+fn segments(line: &DiffLine) -> impl IntoView {
+    line.segments
+        .iter()
+        .map(|(emphasized, text)| {
+            if *emphasized {
+                view! { <mark>{text.clone()}</mark> }.into_any()
+            } else {
+                view! { <span>{text.clone()}</span> }.into_any()
+            }
+        })
+        .collect_view()
+}
+
+fn number(n: Option<usize>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// The unified view: one column, old and new line numbers.
+#[component]
+pub fn UnifiedDiff(hunks: Vec<Hunk>, label: &'static str) -> impl IntoView {
+    if hunks.is_empty() {
+        return view! { <p class="muted">"No differences."</p> }.into_any();
+    }
+    view! {
+        <table class="diff unified" aria-label=label>
+            <tbody>
+                {hunks.into_iter().map(|hunk| view! {
+                    <tr class="hunk"><td colspan="4">{hunk.header.clone()}</td></tr>
+                    {hunk.lines.iter().map(|line| view! {
+                        <tr class=format!("line {}", line.kind.as_str()) data-diff=line.kind.as_str()>
+                            <td class="num">{number(line.old_line)}</td>
+                            <td class="num">{number(line.new_line)}</td>
+                            <td class="marker" aria-hidden="true">{line.kind.marker().to_string()}</td>
+                            <td class="code"><span class="visually-hidden">{sr_label(line.kind)}</span>{segments(line)}</td>
+                        </tr>
+                    }).collect_view()}
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+fn sr_label(kind: LineKind) -> &'static str {
+    match kind {
+        LineKind::Add => "added: ",
+        LineKind::Del => "removed: ",
+        LineKind::Ctx => "",
+    }
+}
+
+/// The side-by-side view: removed lines on the left, added lines on the right, paired in order.
+#[component]
+pub fn SplitDiff(hunks: Vec<Hunk>, label: &'static str) -> impl IntoView {
+    if hunks.is_empty() {
+        return view! { <p class="muted">"No differences."</p> }.into_any();
+    }
+    let rows: Vec<(Option<DiffLine>, Option<DiffLine>, Option<String>)> = hunks.iter().flat_map(pair_rows).collect();
+    view! {
+        <table class="diff split" aria-label=label>
+            <tbody>
+                {rows.into_iter().map(|(left, right, header)| match header {
+                    Some(header) => view! { <tr class="hunk"><td colspan="6">{header}</td></tr> }.into_any(),
+                    None => view! {
+                        <tr class="line">
+                            {half(left, true)}
+                            {half(right, false)}
+                        </tr>
+                    }.into_any(),
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+fn half(line: Option<DiffLine>, left: bool) -> impl IntoView {
+    match line {
+        Some(line) => {
+            let n = if left { line.old_line } else { line.new_line };
+            view! {
+                <td class="num">{number(n)}</td>
+                <td class=format!("marker {}", line.kind.as_str()) aria-hidden="true">{line.kind.marker().to_string()}</td>
+                <td class=format!("code {}", line.kind.as_str()) data-diff=line.kind.as_str()>
+                    <span class="visually-hidden">{sr_label(line.kind)}</span>{segments(&line)}
+                </td>
+            }
+            .into_any()
+        }
+        None => view! { <td class="num"></td><td class="marker"></td><td class="code empty"></td> }.into_any(),
+    }
+}
+
+/// Rows of the split view for one hunk: context on both sides, runs of removals and additions
+/// paired line by line.
+fn pair_rows(hunk: &Hunk) -> Vec<(Option<DiffLine>, Option<DiffLine>, Option<String>)> {
+    let mut rows = vec![(None, None, Some(hunk.header.clone()))];
+    let (mut dels, mut adds): (Vec<DiffLine>, Vec<DiffLine>) = (Vec::new(), Vec::new());
+    let flush = |rows: &mut Vec<_>, dels: &mut Vec<DiffLine>, adds: &mut Vec<DiffLine>| {
+        let n = dels.len().max(adds.len());
+        let mut d = dels.drain(..);
+        let mut a = adds.drain(..);
+        for _ in 0..n {
+            rows.push((d.next(), a.next(), None));
+        }
+    };
+    for line in &hunk.lines {
+        match line.kind {
+            LineKind::Del => dels.push(line.clone()),
+            LineKind::Add => adds.push(line.clone()),
+            LineKind::Ctx => {
+                flush(&mut rows, &mut dels, &mut adds);
+                rows.push((Some(line.clone()), Some(line.clone()), None));
+            }
+        }
+    }
+    flush(&mut rows, &mut dels, &mut adds);
+    rows
+}

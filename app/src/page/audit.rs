@@ -1,0 +1,9 @@
+//! The audit page.
+
+use leptos::prelude::*;
+
+/// The audit page.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! { <h1>"Audit"</h1> }
+}

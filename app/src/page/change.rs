@@ -1,0 +1,198 @@
+//! One change: what it does, how risky it is, the diff, the conflicts, the history, and the
+//! decision.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::change::{get_change, ApproveChange, ChangeDetail, RejectChange};
+use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
+use crate::component::diff::{SplitDiff, UnifiedDiff};
+use crate::component::flash::QueryError;
+
+/// Fetches the change (again after each decision) and lays it out.
+#[component]
+pub fn ChangePage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let approve = ServerAction::<ApproveChange>::new();
+    let reject = ServerAction::<RejectChange>::new();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let detail = Resource::new(move || (id(), approve.version().get(), reject.version().get()), |(id, _, _)| get_change(id));
+    let split = move || query.read().get("view").as_deref() == Some("split");
+
+    view! {
+        <QueryError/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(change) => view! { <ChangeView change split=split() approve reject/> }.into_any(),
+                    Err(error) => view! { <h1>"Change"</h1><p role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ChangeView(
+    change: ChangeDetail,
+    split: bool,
+    approve: ServerAction<ApproveChange>,
+    reject: ServerAction<RejectChange>,
+) -> impl IntoView {
+    let row = change.row.clone();
+    let path = format!("/changes/{}", row.id);
+    view! {
+        <h1>{row.package.clone()}" "<small class="muted">{if row.kind == "drop" { "drop" } else { "change" }}</small></h1>
+        <dl class="facts">
+            <div><dt>"Status"</dt><dd><StatusBadge status=row.status.clone()/></dd></div>
+            <div><dt>"Risk"</dt><dd><RiskBadge risk=row.risk.clone()/></dd></div>
+            <div><dt>"Base"</dt><dd>{match change.base_checksum.clone() {
+                Some(c) => view! { <Checksum value=c/> }.into_any(),
+                None => view! { <span class="muted">"never applied"</span> }.into_any(),
+            }}</dd></div>
+            <div><dt>"Target"</dt><dd><Checksum value=change.target_checksum.clone()/></dd></div>
+            <div><dt>"Scanned"</dt><dd>{row.created_at.clone()}" by "{change.created_by.clone()}</dd></div>
+            {change.decided.clone().map(|(by, at, note)| view! {
+                <div><dt>"Decided"</dt><dd>{at}" by "{by}{note.map(|n| format!(": {n}"))}</dd></div>
+            })}
+            {change.failure_reason.clone().map(|why| view! { <div><dt>"Failed"</dt><dd class="error">{why}</dd></div> })}
+        </dl>
+
+        <Decision change=change.clone() approve reject/>
+
+        {(!change.conflicts.is_empty()).then(|| view! {
+            <section class="panel conflict" aria-labelledby="conflict-h">
+                <h2 id="conflict-h">"⚠ Conflicts: approval blocked"</h2>
+                {change.conflicts.clone().into_iter().map(|conflict| view! {
+                    <h3>{conflict.entity.clone()}</h3>
+                    <table class="declarations">
+                        <thead><tr><th scope="col">"Package"</th><th scope="col">"Checksum"</th></tr></thead>
+                        <tbody>
+                            {conflict.declarations.into_iter().map(|(package, checksum)| view! {
+                                <tr><td>{package}</td><td><Checksum value=checksum/></td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    <UnifiedDiff hunks=conflict.diff label="Difference between the declarations"/>
+                }).collect_view()}
+            </section>
+        })}
+
+        <section aria-labelledby="items-h">
+            <h2 id="items-h">{format!("Items ({})", change.items.len())}</h2>
+            <ul class="items">
+                {change.items.clone().into_iter().map(|item| view! {
+                    <li class="item" data-risk=item.risk.as_str()>
+                        <RiskBadge risk=item.risk.as_str().to_string()/>" "
+                        <code>{item.path.clone()}</code>": "<strong>{item.summary.clone()}</strong>
+                        <div class="reason">{item.reason.clone()}</div>
+                        {item.advice.clone().map(|advice| view! { <div class="advice">"Advice: "{advice}</div> })}
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+
+        <section aria-labelledby="diff-h">
+            <h2 id="diff-h">"Prisma diff"</h2>
+            <nav class="tabs" aria-label="Diff layout">
+                <a href=path.clone() aria-current=(!split).then_some("page")>"Unified"</a>
+                <a href=format!("{path}?view=split") aria-current=split.then_some("page")>"Side by side"</a>
+            </nav>
+            {if split {
+                view! { <SplitDiff hunks=change.diff.clone() label="Prisma fragment, before and after"/> }.into_any()
+            } else {
+                view! { <UnifiedDiff hunks=change.diff.clone() label="Prisma fragment, before and after"/> }.into_any()
+            }}
+        </section>
+
+        <section aria-labelledby="acl-h">
+            <h2 id="acl-h">"Access rules"</h2>
+            <table class="acl">
+                <thead><tr><th scope="col">"Entity"</th><th scope="col">"Operation"</th><th scope="col">"Before"</th><th scope="col">"After"</th></tr></thead>
+                <tbody>
+                    {change.acl.clone().into_iter().map(|rule| {
+                        let changed = rule.before != rule.after;
+                        view! {
+                            <tr class:changed=changed>
+                                <td>{rule.entity}</td><td>{rule.op}</td>
+                                <td>{rule.before}</td>
+                                <td>{rule.after}{changed.then_some(" (changed)")}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+
+        <section aria-labelledby="timeline-h">
+            <h2 id="timeline-h">"Timeline"</h2>
+            <ol class="timeline">
+                {change.timeline.clone().into_iter().map(|event| view! {
+                    <li>
+                        <time datetime=event.at.clone()>{event.at.clone()}</time>" "
+                        <strong>{event.action.clone()}</strong>" by "{event.actor.clone()}
+                        {event.note.clone().map(|note| view! { <span class="note">": "{note}</span> })}
+                    </li>
+                }).collect_view()}
+            </ol>
+        </section>
+
+        {change.apply_log.clone().map(|log| view! {
+            <details><summary>"Migrate output"</summary><pre>{log}</pre></details>
+        })}
+        <details>
+            <summary>"YAML snapshot"</summary>
+            <pre class="yaml">{change.yaml.clone()}</pre>
+        </details>
+    }
+}
+
+/// Approve and Reject, for admins on pending changes. Each form carries the target checksum
+/// the admin is looking at, so a decision on stale content is refused.
+#[component]
+fn Decision(change: ChangeDetail, approve: ServerAction<ApproveChange>, reject: ServerAction<RejectChange>) -> impl IntoView {
+    if !change.can_decide {
+        return None;
+    }
+    let blocked = !change.conflicts.is_empty();
+    // Each form's children own their copies.
+    let (approve_id, approve_target) = (change.row.id.clone(), change.target_checksum.clone());
+    let (reject_id, reject_target) = (change.row.id.clone(), change.target_checksum.clone());
+    let confirm_label = format!("This change is {}: type the package name to confirm", change.row.risk.replace('_', " "));
+    let (needs_confirmation, package) = (change.needs_confirmation, change.row.package.clone());
+    let outcome = move || {
+        let error = match (approve.value().get(), reject.value().get()) {
+            (Some(Err(error)), _) | (_, Some(Err(error))) => Some(error.to_string()),
+            _ => None,
+        };
+        error.map(|message| view! { <p class="flash error" role="alert">{message}</p> })
+    };
+    Some(view! {
+        <section class="panel decision" aria-labelledby="decide-h">
+            <h2 id="decide-h">"Decision"</h2>
+            {outcome}
+            <div class="decide-forms">
+                <ActionForm action=approve attr:class="stack">
+                    <input type="hidden" name="id" value=approve_id/>
+                    <input type="hidden" name="target_checksum" value=approve_target/>
+                    <label for="approve-note">"Note (optional)"</label>
+                    <textarea id="approve-note" name="note" rows="2"></textarea>
+                    {needs_confirmation.then(|| view! {
+                        <label for="confirm">{confirm_label}</label>
+                        <input id="confirm" name="confirm" autocomplete="off" placeholder=package/>
+                    })}
+                    <button type="submit" class="primary approve" disabled=blocked>"Approve"</button>
+                    {blocked.then(|| view! { <p class="muted">"Resolve the conflict first."</p> })}
+                </ActionForm>
+                <ActionForm action=reject attr:class="stack">
+                    <input type="hidden" name="id" value=reject_id/>
+                    <input type="hidden" name="target_checksum" value=reject_target/>
+                    <label for="reject-reason">"Reason"</label>
+                    <textarea id="reject-reason" name="reason" rows="2" required></textarea>
+                    <button type="submit" class="danger reject">"Reject"</button>
+                </ActionForm>
+            </div>
+        </section>
+    })
+}

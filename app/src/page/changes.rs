@@ -1,0 +1,147 @@
+//! The queue: every change, filterable and paged, keyboard-navigable (j/k or arrows).
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::change::list_changes;
+use crate::component::badge::{RiskBadge, StatusBadge};
+use crate::domain::change::Risk;
+use crate::domain::review::ChangeStatus;
+
+/// Filters (a GET form, so they live in the URL), the table, and pagination.
+#[component]
+pub fn ChangesPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
+    let list = Resource::new(
+        move || (param("status"), param("risk"), param("package"), param("q"), param("page").and_then(|p| p.parse::<i64>().ok())),
+        |(status, risk, package, q, page)| list_changes(status, risk, package, q, page),
+    );
+    keyboard_navigation();
+
+    let link = move |page: i64| {
+        let mut parts: Vec<String> = ["status", "risk", "package", "q"]
+            .iter()
+            .filter_map(|key| param(key).map(|value| format!("{key}={}", encode(&value))))
+            .collect();
+        parts.push(format!("page={page}"));
+        format!("/changes?{}", parts.join("&"))
+    };
+
+    view! {
+        <h1>"Changes"</h1>
+        <form method="get" action="/changes" class="filters" aria-label="Filter changes">
+            <label>"Status "
+                <select name="status">
+                    <option value="">"any"</option>
+                    {ChangeStatus::ALL.iter().map(|s| {
+                        let selected = param("status").as_deref() == Some(s.as_str());
+                        view! { <option value=s.as_str() selected=selected>{s.as_str()}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>"Risk "
+                <select name="risk">
+                    <option value="">"any"</option>
+                    {Risk::ALL.iter().map(|r| {
+                        let selected = param("risk").as_deref() == Some(r.as_str());
+                        view! { <option value=r.as_str() selected=selected>{r.as_str().replace('_', " ")}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>"Package " <input name="package" value=param("package").unwrap_or_default() size="14"/></label>
+            <label>"Search " <input type="search" name="q" value=param("q").unwrap_or_default() size="18"/></label>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(list) => {
+                        let pages = ((list.total + list.per_page - 1) / list.per_page).max(1);
+                        let page = list.page;
+                        view! {
+                            <p class="muted" data-testid="total">{format!("{} change(s)", list.total)}</p>
+                            <table class="changes">
+                                <thead><tr>
+                                    <th scope="col">"Package"</th><th scope="col">"Status"</th><th scope="col">"Risk"</th>
+                                    <th scope="col">"Items"</th><th scope="col">"Conflicts"</th><th scope="col">"Created"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.rows.into_iter().map(|row| view! {
+                                        <tr data-change=row.id.clone()>
+                                            <td><a class="change-link" href=format!("/changes/{}", row.id)>{row.package.clone()}</a>
+                                                {(row.kind == "drop").then(|| view! { " " <span class="badge drop">"drop"</span> })}</td>
+                                            <td><StatusBadge status=row.status.clone()/></td>
+                                            <td><RiskBadge risk=row.risk.clone()/></td>
+                                            <td>{row.items}</td>
+                                            <td>{if row.conflicts.is_empty() { String::new() } else { format!("⚠ {}", row.conflicts.join(", ")) }}</td>
+                                            <td><time datetime=row.created_at.clone()>{row.created_at.chars().take(16).collect::<String>().replace('T', " ")}</time></td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <nav class="pager" aria-label="Pages">
+                                {(page > 1).then(|| view! { <a rel="prev" href=link(page - 1)>"← Newer"</a> })}
+                                <span>{format!("Page {page} of {pages}")}</span>
+                                {(page < pages).then(|| view! { <a rel="next" href=link(page + 1)>"Older →"</a> })}
+                            </nav>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <p class="muted hint">"Keys: j/k or ↓/↑ move between changes, Enter opens one."</p>
+    }
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// j/k and the arrow keys move focus between the rows' links (in the browser only).
+fn keyboard_navigation() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let handle = window_event_listener(leptos::ev::keydown, |event| {
+            let forward = matches!(event.key().as_str(), "j" | "ArrowDown");
+            let backward = matches!(event.key().as_str(), "k" | "ArrowUp");
+            if !forward && !backward {
+                return;
+            }
+            let document = document();
+            let typing = document
+                .active_element()
+                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+            if typing {
+                return;
+            }
+            let Ok(links) = document.query_selector_all("a.change-link") else { return };
+            let count = links.length();
+            if count == 0 {
+                return;
+            }
+            let active = document.active_element();
+            let current = (0..count).find(|i| {
+                links.item(*i).zip(active.as_ref()).is_some_and(|(node, el)| node.is_same_node(Some(el.as_ref())))
+            });
+            let next = match (current, forward) {
+                (None, _) => 0,
+                (Some(i), true) => (i + 1).min(count - 1),
+                (Some(i), false) => i.saturating_sub(1),
+            };
+            if let Some(element) = links.item(next).and_then(|node| node.dyn_into::<web_sys::HtmlElement>().ok()) {
+                event.prevent_default();
+                let _ = element.focus();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+}

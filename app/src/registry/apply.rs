@@ -1,0 +1,695 @@
+//! The restart job (`schemagate apply`): applies approved schema changes, exactly once, even
+//! when killed at any point.
+//!
+//! A run takes the apply [`lease`](Lease), then takes changes one at a time: first one a killed
+//! run left `applying`, then the approved ones in approval order. For each it verifies that the
+//! stored content is what was reviewed (else `failed`, reason `integrity`) and that the
+//! package's applied state is the change's base (else `failed`, reason `drift`), renders the
+//! full schema (applied state plus this change; else `failed`, reason `render`), marks it
+//! `applying`, writes the schema atomically, runs the migrate command, and records `applied`
+//! (with the package's new applied state) or `failed` (reason `migrate` or `timeout`, with the
+//! command's output). The first failure ends the run; later changes stay approved.
+//!
+//! Crash safety: each state change is one transaction together with its audit event, guarded
+//! by the expected state in SQL and fenced on the lease. A run killed before `applied` was
+//! committed leaves the change `applying`; the next run writes the schema again and re-runs
+//! the migrate command, which must be idempotent (`prisma migrate deploy` is). A change is
+//! recorded `applied` at most once because only `applying → applied` can record it.
+//!
+//! At the end of every run the schema file is made to match the applied state, so that a fresh
+//! container gets it and a failed change's models do not linger in it.
+
+mod lease;
+mod migrate;
+mod state;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+
+pub use lease::{current_holder, Lease, LeaseError, LeaseHolder, DEFAULT_LEASE_TTL, LEASE_NAME};
+pub use migrate::{MigrateEnd, MigrateOutcome, LOG_LIMIT};
+pub use state::{
+    acl_json, applied_packages, checksum_of, desired_state, entities_json, parse_snapshot, parse_state, queued_changes,
+    render_desired, render_entities, verify_integrity, AppliedPackage, IntegrityError, StateError,
+};
+
+use super::account::Account;
+use super::audit::{self, NewEvent};
+use super::change::{authority_problem, from_row, SchemaChange, SELECT_CHANGE};
+use super::scan::sha256_hex;
+use super::violates;
+use crate::domain::base_schema::BaseSchema;
+use crate::domain::config::Config;
+use crate::domain::model::Entity;
+use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition};
+
+/// The audit actor of the restart job (the holder is in each event's details).
+pub const ACTOR: &str = "system";
+
+/// The default time limit of the migrate command.
+pub const DEFAULT_MIGRATE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How a run is configured.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Where the merged Prisma schema is written.
+    pub schema_out: PathBuf,
+    /// Run through `sh -c` after the schema is written; none: write the schema only.
+    pub migrate_cmd: Option<String>,
+    /// Kill the migrate command after this long.
+    pub migrate_timeout: Duration,
+    /// How long to wait for another runner's lease.
+    pub wait: Duration,
+    /// How long the lease lives without a heartbeat (heartbeats come every third of it).
+    pub lease_ttl: Duration,
+    /// Who runs: `<host> pid <pid>` (a run token is appended).
+    pub runner: String,
+    /// The base schema everything renders against.
+    pub base: BaseSchema,
+    /// The domain configuration the changes were scanned with.
+    pub config: Config,
+    /// Copy the migrate command's output to stderr as it comes.
+    pub echo_output: bool,
+}
+
+impl ApplyOptions {
+    /// Options with the defaults: no migrate command, 600 s timeout, no waiting, 30 s lease.
+    pub fn new(schema_out: impl Into<PathBuf>, runner: impl Into<String>) -> ApplyOptions {
+        ApplyOptions {
+            schema_out: schema_out.into(),
+            migrate_cmd: None,
+            migrate_timeout: DEFAULT_MIGRATE_TIMEOUT,
+            wait: Duration::ZERO,
+            lease_ttl: DEFAULT_LEASE_TTL,
+            runner: runner.into(),
+            base: BaseSchema::default(),
+            config: Config::default(),
+            echo_output: false,
+        }
+    }
+}
+
+/// One change's line in the run's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeOutcome {
+    /// The change.
+    pub id: String,
+    /// Its package.
+    pub package: String,
+    /// `upsert` or `drop`.
+    pub kind: String,
+    /// The approved target checksum.
+    pub target_checksum: String,
+    /// Whether a killed run had left it `applying`.
+    pub resumed: bool,
+    /// Failed: `integrity`, `drift`, `render`, `migrate` or `timeout`; skipped: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Failed: what exactly went wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// How long the migrate command ran, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+/// What a run did (`schemagate apply --json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    /// The lease holder of this run.
+    pub holder: String,
+    /// The holder whose expired lease this run took over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub took_over_from: Option<String>,
+    /// Where the schema was written.
+    pub schema_out: String,
+    /// Whether the schema file's content differs from what it was before the run.
+    pub schema_updated: bool,
+    /// Changes applied, in order.
+    pub applied: Vec<ChangeOutcome>,
+    /// The change that failed (at most one: a failure ends the run).
+    pub failed: Vec<ChangeOutcome>,
+    /// Approved changes left for a later run, and changes that moved on while the run looked
+    /// at them (superseded by a scan).
+    pub skipped: Vec<ChangeOutcome>,
+}
+
+impl ApplyReport {
+    /// Whether no change failed.
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+/// Why a run stopped short (a change failing is not an error: it is in the report).
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The lease is held by another runner, or was lost to one.
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    /// The schema file cannot be written.
+    #[error("cannot write the schema to {}: {source}", path.display())]
+    WriteSchema {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `sh` cannot be started.
+    #[error("cannot run the migrate command through sh: {0}")]
+    Spawn(std::io::Error),
+    /// The applied state itself does not render (a changed base schema, say).
+    #[error("the applied state cannot be rendered: {0}")]
+    AppliedState(StateError),
+    /// The registry holds a change in a state the job cannot move on from.
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    /// A change is still queued after the run dealt with it.
+    #[error("change {0} is still queued after it was processed")]
+    Stuck(String),
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Runs the restart job: takes the lease (waiting up to `options.wait`), applies what is
+/// queued, brings the schema file in line with the applied state, and gives the lease back.
+///
+/// # Errors
+/// [`ApplyError::Lease`] when another runner holds the lease (or took it over); I/O and
+/// database errors. A change that fails is reported in the [`ApplyReport`], not as an error.
+pub async fn run(pool: &PgPool, options: &ApplyOptions) -> Result<ApplyReport, ApplyError> {
+    let lease = Lease::acquire_waiting(pool, &options.runner, options.lease_ttl, options.wait).await?;
+    match &lease.took_over_from {
+        Some(previous) => tracing::warn!(lease.holder = %lease.holder(), lease.previous = %previous, "took over an expired apply lease"),
+        None => tracing::info!(lease.holder = %lease.holder(), "acquired the apply lease"),
+    }
+    let heartbeat = spawn_heartbeat(pool.clone(), lease.clone());
+    let outcome = run_holding(pool, options, &lease).await;
+    heartbeat.abort();
+    if let Err(error) = lease.release(pool).await {
+        tracing::warn!(lease.holder = %lease.holder(), "could not release the apply lease (it will expire): {error}");
+    }
+    outcome
+}
+
+/// Extends the lease every third of its lifetime until aborted.
+fn spawn_heartbeat(pool: PgPool, lease: Lease) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let period = lease.ttl() / 3;
+        loop {
+            tokio::time::sleep(period).await;
+            match lease.heartbeat(&pool).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::error!(lease.holder = %lease.holder(), "the apply lease was taken over; stopping heartbeats");
+                    return;
+                }
+                Err(error) => tracing::warn!(lease.holder = %lease.holder(), "apply lease heartbeat failed: {error}"),
+            }
+        }
+    })
+}
+
+async fn run_holding(pool: &PgPool, options: &ApplyOptions, lease: &Lease) -> Result<ApplyReport, ApplyError> {
+    let mut report = ApplyReport {
+        holder: lease.holder().to_string(),
+        took_over_from: lease.took_over_from.clone(),
+        schema_out: options.schema_out.display().to_string(),
+        ..ApplyReport::default()
+    };
+    // Fails early (exit 2, no change touched) when the schema file cannot be written, and gives
+    // a fresh container the applied schema even when nothing is queued.
+    let before = std::fs::read_to_string(&options.schema_out).ok();
+    write_applied_schema(pool, options).await?;
+    let queued = queued_changes(&mut *pool.acquire().await?).await?;
+    record(pool, lease, None, None, "apply.started", serde_json::json!({"holder": lease.holder(), "queued": queued.len()})).await?;
+
+    let mut processed: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let Some(change) = queued_changes(&mut *pool.acquire().await?).await?.into_iter().next() else {
+            break;
+        };
+        if !processed.insert(change.id.clone()) {
+            return Err(ApplyError::Stuck(change.id));
+        }
+        match apply_one(pool, options, lease, &change).await? {
+            Step::Applied(outcome) => report.applied.push(outcome),
+            Step::Moved(outcome) => report.skipped.push(outcome),
+            Step::Failed(outcome) => {
+                report.failed.push(outcome);
+                break;
+            }
+        }
+    }
+    if !report.failed.is_empty() {
+        for change in queued_changes(&mut *pool.acquire().await?).await? {
+            let mut outcome = outcome_of(&change);
+            outcome.reason = Some("an earlier change failed; it stays approved for the next run".to_string());
+            report.skipped.push(outcome);
+        }
+    }
+
+    write_applied_schema(pool, options).await?;
+    report.schema_updated = std::fs::read_to_string(&options.schema_out).ok() != before;
+    record(
+        pool,
+        lease,
+        None,
+        None,
+        "apply.finished",
+        serde_json::json!({
+            "holder": lease.holder(),
+            "applied": report.applied.len(),
+            "failed": report.failed.len(),
+            "skipped": report.skipped.len(),
+            "outcome": if report.succeeded() { "ok" } else { "failed" },
+        }),
+    )
+    .await?;
+    Ok(report)
+}
+
+/// What happened to one change.
+enum Step {
+    Applied(ChangeOutcome),
+    Failed(ChangeOutcome),
+    /// It changed state under us (a scan superseded it): not ours to apply any more.
+    Moved(ChangeOutcome),
+}
+
+fn outcome_of(change: &SchemaChange) -> ChangeOutcome {
+    ChangeOutcome {
+        id: change.id.clone(),
+        package: change.package.clone(),
+        kind: change.kind.clone(),
+        target_checksum: change.target_checksum.clone(),
+        resumed: change.status == ChangeStatus::Applying,
+        reason: None,
+        detail: None,
+        duration_ms: None,
+    }
+}
+
+/// A reason a change failed, with the details for its log.
+struct Failure {
+    reason: &'static str,
+    detail: String,
+    log: String,
+}
+
+impl Failure {
+    fn plain(reason: &'static str, detail: String) -> Failure {
+        Failure { reason, log: detail.clone(), detail }
+    }
+}
+
+async fn apply_one(pool: &PgPool, options: &ApplyOptions, lease: &Lease, change: &SchemaChange) -> Result<Step, ApplyError> {
+    use tracing::Instrument as _;
+    let span = tracing::info_span!("apply", change.id = %change.id, package.id = %change.package);
+    apply_change(pool, options, lease, change).instrument(span).await
+}
+
+async fn apply_change(pool: &PgPool, options: &ApplyOptions, lease: &Lease, change: &SchemaChange) -> Result<Step, ApplyError> {
+    // Legality first: only approved or (resumed) applying changes are taken up.
+    change.status.next(ChangeEvent::StartApply)?;
+
+    let entities = match verify_integrity(change, &options.config) {
+        Ok(entities) => entities,
+        Err(problem) => return fail(pool, lease, change, Failure::plain("integrity", problem.to_string())).await,
+    };
+    let mut applied = applied_packages(&mut *pool.acquire().await?).await?;
+    let live = applied.get(&change.package).map(|p| p.checksum.clone());
+    if live != change.base_checksum {
+        let detail = format!(
+            "package {} is applied at {}, but the change was reviewed against {}; scan again to review the difference",
+            change.package,
+            live.as_deref().unwrap_or("nothing (never applied)"),
+            change.base_checksum.as_deref().unwrap_or("nothing (never applied)"),
+        );
+        return fail(pool, lease, change, Failure::plain("drift", detail)).await;
+    }
+    applied.remove(&change.package);
+    let state: std::collections::BTreeMap<String, String> =
+        applied.into_values().map(|p| (p.package, p.yaml_snapshot)).collect();
+    let schema = match parse_state(&state, &options.config).and_then(|mut packages| {
+        if change.kind != "drop" {
+            packages.insert(change.package.clone(), entities.clone());
+        }
+        render_entities(&options.base, &packages)
+    }) {
+        Ok(schema) => schema,
+        Err(problem) => {
+            let detail = format!("the schema with this change does not render: {problem}");
+            return fail(pool, lease, change, Failure::plain("render", detail)).await;
+        }
+    };
+
+    if !start(pool, lease, change).await? {
+        return moved(pool, change).await;
+    }
+    tracing::info!(schema.out = %options.schema_out.display(), "writing the schema");
+    write_atomically(&options.schema_out, &schema)
+        .map_err(|source| ApplyError::WriteSchema { path: options.schema_out.clone(), source })?;
+
+    let mut outcome = outcome_of(change);
+    let log = match &options.migrate_cmd {
+        None => format!("no migrate command configured; wrote {}", options.schema_out.display()),
+        Some(command) => {
+            tracing::info!(migrate.command = %command, "running the migrate command");
+            let schema_path = absolute(&options.schema_out);
+            let spec = migrate::MigrateCommand {
+                command,
+                schema: &schema_path,
+                change_id: &change.id,
+                package: &change.package,
+                timeout: options.migrate_timeout,
+                echo: options.echo_output,
+            };
+            let result = migrate::run(&spec).await.map_err(ApplyError::Spawn)?;
+            let status = result.describe(options.migrate_timeout);
+            let log = format!("$ {command}\n{}{}{status} after {} ms\n", result.output, newline_if_missing(&result.output), result.duration.as_millis());
+            outcome.duration_ms = Some(u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX));
+            if !result.succeeded() {
+                let reason = if result.end == MigrateEnd::TimedOut { "timeout" } else { "migrate" };
+                let failure = Failure { reason, detail: format!("the migrate command failed: {status}"), log };
+                return fail(pool, lease, change, failure).await;
+            }
+            log
+        }
+    };
+    finish(pool, lease, change, &entities, &log, outcome.duration_ms, &schema).await?;
+    tracing::info!("applied");
+    Ok(Step::Applied(outcome))
+}
+
+fn newline_if_missing(text: &str) -> &'static str {
+    if text.is_empty() || text.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The change is no longer approved or applying: report it and move on.
+async fn moved(pool: &PgPool, change: &SchemaChange) -> Result<Step, ApplyError> {
+    let now = super::change::get(pool, &change.id).await?.map_or("gone".to_string(), |c| c.status.to_string());
+    tracing::info!(change.status = %now, "the change moved on while the job looked at it; skipped");
+    let mut outcome = outcome_of(change);
+    outcome.reason = Some(format!("it became {now} while the job looked at it"));
+    Ok(Step::Moved(outcome))
+}
+
+/// Appends an audit event in a transaction fenced on the lease.
+async fn record(
+    pool: &PgPool,
+    lease: &Lease,
+    change_id: Option<&str>,
+    package: Option<&str>,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<(), ApplyError> {
+    let mut tx = pool.begin().await?;
+    lease.fence(&mut tx).await?;
+    audit::append(&mut tx, NewEvent { actor: ACTOR, action, change_id, package, details }).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `approved|applying → applying`, audited. `false` when the change moved on meanwhile.
+async fn start(pool: &PgPool, lease: &Lease, change: &SchemaChange) -> Result<bool, ApplyError> {
+    let next = change.status.next(ChangeEvent::StartApply)?;
+    let mut tx = pool.begin().await?;
+    lease.fence(&mut tx).await?;
+    let updated = sqlx::query("update schema_change set status = $2, updated_at = now() where id = $1::uuid and status = $3")
+        .bind(&change.id)
+        .bind(next.as_str())
+        .bind(change.status.as_str())
+        .execute(&mut *tx)
+        .await?;
+    if updated.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let details = serde_json::json!({
+        "from": change.status.as_str(),
+        "holder": lease.holder(),
+        "target_checksum": change.target_checksum,
+    });
+    audit::append(&mut tx, NewEvent { actor: ACTOR, action: "change.applying", change_id: Some(&change.id), package: Some(&change.package), details })
+        .await?;
+    tx.commit().await?;
+    tracing::info!(from = change.status.as_str(), "marked applying");
+    Ok(true)
+}
+
+/// `applying → applied` with the package's new applied state, audited.
+async fn finish(
+    pool: &PgPool,
+    lease: &Lease,
+    change: &SchemaChange,
+    entities: &[Entity],
+    log: &str,
+    duration_ms: Option<u64>,
+    schema: &str,
+) -> Result<(), ApplyError> {
+    let next = ChangeStatus::Applying.next(ChangeEvent::FinishApply)?;
+    let mut tx = pool.begin().await?;
+    lease.fence(&mut tx).await?;
+    let updated = sqlx::query(
+        "update schema_change set status = $2, applied_at = now(), apply_log = $3, failure_reason = null, updated_at = now()
+         where id = $1::uuid and status = 'applying'",
+    )
+    .bind(&change.id)
+    .bind(next.as_str())
+    .bind(log)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        // Only this run may move an applying change on, and it holds the lease: a bug.
+        return Err(ApplyError::Stuck(change.id.clone()));
+    }
+    update_applied_package(&mut tx, change, entities).await?;
+    let mut details = serde_json::json!({
+        "holder": lease.holder(),
+        "kind": change.kind,
+        "target_checksum": change.target_checksum,
+        "schema_sha256": sha256_hex(schema),
+    });
+    if let Some(ms) = duration_ms {
+        details["duration_ms"] = ms.into();
+    }
+    audit::append(&mut tx, NewEvent { actor: ACTOR, action: "change.applied", change_id: Some(&change.id), package: Some(&change.package), details })
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn update_applied_package(conn: &mut PgConnection, change: &SchemaChange, entities: &[Entity]) -> Result<(), sqlx::Error> {
+    if change.kind == "drop" {
+        sqlx::query("delete from applied_package where package = $1").bind(&change.package).execute(&mut *conn).await?;
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into applied_package (package, checksum, yaml_snapshot, fragment, entities, acl, change_id, applied_at)
+         values ($1, $2, $3, $4, $5, $6, $7::uuid, now())
+         on conflict (package) do update set checksum = excluded.checksum, yaml_snapshot = excluded.yaml_snapshot,
+             fragment = excluded.fragment, entities = excluded.entities, acl = excluded.acl,
+             change_id = excluded.change_id, applied_at = excluded.applied_at",
+    )
+    .bind(&change.package)
+    .bind(&change.target_checksum)
+    .bind(&change.yaml_snapshot)
+    .bind(&change.fragment_after)
+    .bind(entities_json(entities))
+    .bind(acl_json(entities))
+    .bind(&change.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// `approved|applying → failed` with the reason and log, audited.
+async fn fail(pool: &PgPool, lease: &Lease, change: &SchemaChange, failure: Failure) -> Result<Step, ApplyError> {
+    // A resumed change was applying; one that failed before starting is still approved.
+    let current = sqlx::query_scalar::<_, String>("select status from schema_change where id = $1::uuid")
+        .bind(&change.id)
+        .fetch_optional(pool)
+        .await?
+        .and_then(|s| s.parse::<ChangeStatus>().ok());
+    let Some(current) = current else {
+        return moved(pool, change).await;
+    };
+    let Ok(next) = current.next(ChangeEvent::FailApply) else {
+        return moved(pool, change).await;
+    };
+    let mut tx = pool.begin().await?;
+    lease.fence(&mut tx).await?;
+    let updated = sqlx::query(
+        "update schema_change set status = $2, failure_reason = $3, apply_log = $4, updated_at = now()
+         where id = $1::uuid and status = $5",
+    )
+    .bind(&change.id)
+    .bind(next.as_str())
+    .bind(failure.reason)
+    .bind(&failure.log)
+    .bind(current.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        drop(tx);
+        return moved(pool, change).await;
+    }
+    let details = serde_json::json!({
+        "holder": lease.holder(),
+        "reason": failure.reason,
+        "detail": failure.detail,
+        "target_checksum": change.target_checksum,
+    });
+    audit::append(&mut tx, NewEvent { actor: ACTOR, action: "change.failed", change_id: Some(&change.id), package: Some(&change.package), details })
+        .await?;
+    tx.commit().await?;
+    tracing::error!(failure.reason = failure.reason, "change failed: {}", failure.detail);
+    let mut outcome = outcome_of(change);
+    outcome.reason = Some(failure.reason.to_string());
+    outcome.detail = Some(failure.detail);
+    Ok(Step::Failed(outcome))
+}
+
+/// Makes the schema file match the applied state (left alone when it already does).
+async fn write_applied_schema(pool: &PgPool, options: &ApplyOptions) -> Result<(), ApplyError> {
+    let applied: std::collections::BTreeMap<String, String> = applied_packages(&mut *pool.acquire().await?)
+        .await?
+        .into_values()
+        .map(|p| (p.package, p.yaml_snapshot))
+        .collect();
+    let schema = parse_state(&applied, &options.config)
+        .and_then(|packages| render_entities(&options.base, &packages))
+        .map_err(ApplyError::AppliedState)?;
+    if std::fs::read_to_string(&options.schema_out).is_ok_and(|current| current == schema) {
+        return Ok(());
+    }
+    write_atomically(&options.schema_out, &schema)
+        .map_err(|source| ApplyError::WriteSchema { path: options.schema_out.clone(), source })
+}
+
+/// Writes `text` to a temporary file beside `path`, syncs it, renames it over `path` and syncs
+/// the directory, so readers (and a crash) see the old file or the new one, never half of one.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path has no file name"))?;
+    let temp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let mut file = std::fs::File::create(&temp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    if let Err(error) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(error);
+    }
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// Why a retry was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    /// The account may not retry (role or disabled).
+    #[error("{account} may not retry changes: {why}")]
+    Forbidden {
+        /// Who tried.
+        account: String,
+        /// Why not.
+        why: String,
+    },
+    /// No such change.
+    #[error("no change {0}")]
+    NotFound(String),
+    /// The change has not failed.
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    /// The package has a newer open change, which replaces this one.
+    #[error("cannot retry: package {0} has a newer open change; review that one instead")]
+    Superseded(String),
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Sends failed change `id` back to the restart job, as `account` (an admin): `failed →
+/// approved` with a fresh place at the end of the approval order, audited (`change.retried`).
+///
+/// # Errors
+/// [`RetryError`]; refusals for lack of authority are audited (`change.retry_refused`).
+pub async fn retry(pool: &PgPool, account: &Account, id: &str) -> Result<SchemaChange, RetryError> {
+    if let Some(why) = authority_problem(account) {
+        audit::append_alone(
+            pool,
+            NewEvent {
+                actor: &account.username,
+                action: "change.retry_refused",
+                change_id: Some(id),
+                package: None,
+                details: serde_json::json!({"why": why}),
+            },
+        )
+        .await?;
+        return Err(RetryError::Forbidden { account: account.username.clone(), why });
+    }
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| RetryError::NotFound(id.to_string()))?;
+    let change = from_row(&row)?;
+    let next = change.status.next(ChangeEvent::Retry)?;
+    let updated = sqlx::query(
+        "update schema_change set status = $2, approval_seq = nextval('schema_change_approval_seq'),
+             failure_reason = null, updated_at = now()
+         where id = $1::uuid and status = $3",
+    )
+    .bind(&change.id)
+    .bind(next.as_str())
+    .bind(change.status.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(|error| {
+        if violates(&error, "schema_change_one_open_per_package") {
+            RetryError::Superseded(change.package.clone())
+        } else {
+            RetryError::Database(error)
+        }
+    })?;
+    if updated.rows_affected() != 1 {
+        return Err(RetryError::Illegal(IllegalTransition { from: change.status, event: ChangeEvent::Retry }));
+    }
+    let details = serde_json::json!({
+        "previous_reason": change.failure_reason.clone().unwrap_or_default(),
+        "target_checksum": change.target_checksum,
+    });
+    audit::append(
+        &mut tx,
+        NewEvent { actor: &account.username, action: "change.retried", change_id: Some(&change.id), package: Some(&change.package), details },
+    )
+    .await?;
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid")).bind(&change.id).fetch_one(&mut *tx).await?;
+    let retried = from_row(&row)?;
+    tx.commit().await?;
+    Ok(retried)
+}

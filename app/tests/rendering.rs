@@ -1,0 +1,126 @@
+//! Rendering beyond the corpus snapshots: fragments, custom base schemas, determinism.
+
+use std::path::Path;
+
+use app::domain::{BaseSchema, Catalog, Config, PackageId, PackageSource};
+
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/corpus/metabuilder"
+);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+fn corpus_package(id: &str) -> PackageSource {
+    let file = format!("{id}__entities.yaml");
+    let text = std::fs::read_to_string(Path::new(CORPUS).join(&file))
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    PackageSource {
+        id: PackageId::parse(id).unwrap_or_else(|e| panic!("{e}")),
+        file,
+        text,
+    }
+}
+
+fn catalog(sources: Vec<PackageSource>, base: BaseSchema) -> Catalog {
+    let catalog = Catalog::build(sources, base, &Config::default());
+    assert!(
+        !catalog.has_failures(),
+        "{:?}",
+        catalog
+            .packages
+            .iter()
+            .map(|p| &p.errors)
+            .collect::<Vec<_>>()
+    );
+    catalog
+}
+
+#[test]
+fn a_fragment_holds_the_package_models_and_the_back_relations_it_adds() {
+    let catalog = catalog(
+        vec![corpus_package("audit_log"), corpus_package("media_center")],
+        BaseSchema::default(),
+    );
+    let fragment = catalog
+        .render_fragment("audit_log")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        fragment.models.starts_with("model AuditLog {\n"),
+        "{}",
+        fragment.models
+    );
+    assert!(!fragment.models.contains("MediaAsset"));
+    assert_eq!(
+        fragment.back_relations.get("Tenant"),
+        Some(&vec!["auditLogs AuditLog[]".to_owned()])
+    );
+    assert_eq!(
+        fragment.back_relations.get("User"),
+        Some(&vec!["auditLogs AuditLog[]".to_owned()])
+    );
+    insta::assert_snapshot!("fragment_audit_log", fragment.to_text());
+}
+
+#[test]
+fn a_fragment_of_an_unknown_package_is_an_error() {
+    let catalog = catalog(vec![corpus_package("audit_log")], BaseSchema::default());
+    assert_eq!(
+        catalog
+            .render_fragment("nope")
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err("unknown package \"nope\"".to_owned())
+    );
+}
+
+#[test]
+fn a_custom_base_schema_is_laid_out_and_receives_back_relations() {
+    let text = std::fs::read_to_string(Path::new(FIXTURES).join("custom_base.prisma"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = BaseSchema::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    let catalog = catalog(
+        vec![
+            corpus_package("audit_log"),
+            corpus_package("notification_center"),
+        ],
+        base,
+    );
+    let schema = catalog.render_schema().unwrap_or_else(|e| panic!("{e}"));
+    insta::assert_snapshot!("custom_base_schema", schema);
+}
+
+#[test]
+fn rendering_is_deterministic_whatever_the_input_order() {
+    let ids = ["stream_cast", "audit_log", "irc_webchat", "arcade_lobby"];
+    let forward = catalog(
+        ids.iter().map(|id| corpus_package(id)).collect(),
+        BaseSchema::default(),
+    );
+    let backward = catalog(
+        ids.iter().rev().map(|id| corpus_package(id)).collect(),
+        BaseSchema::default(),
+    );
+    let a = forward.render_schema().unwrap_or_else(|e| panic!("{e}"));
+    let b = backward.render_schema().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a, b);
+    assert_eq!(a, forward.render_schema().unwrap_or_else(|e| panic!("{e}")));
+}
+
+#[test]
+fn a_catalog_with_errors_refuses_to_render_and_names_the_packages() {
+    let bad = PackageSource {
+        id: PackageId::parse("bad").unwrap_or_else(|e| panic!("{e}")),
+        file: "bad.yaml".to_owned(),
+        text: "entities:\n  - name: A\n    fields: { id: { type: serial, primary: true } }\n"
+            .to_owned(),
+    };
+    let catalog = Catalog::build(
+        vec![bad, corpus_package("audit_log")],
+        BaseSchema::default(),
+        &Config::default(),
+    );
+    assert_eq!(
+        catalog.render_schema().map_err(|e| e.to_string()),
+        Err("packages with errors: bad".to_owned())
+    );
+}

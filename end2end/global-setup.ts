@@ -1,0 +1,8 @@
+import { addUser } from "./tests/support";
+
+// Accounts every test may use. Each test makes its own packages and changes.
+export default async function globalSetup() {
+  addUser("admin", "admin", "admin-password");
+  addUser("reviewer", "reviewer", "reviewer-password");
+  addUser("viewer", "viewer", "viewer-password");
+}

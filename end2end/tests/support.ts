@@ -1,0 +1,87 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { expect, Page } from "@playwright/test";
+
+export const BIN = path.resolve(__dirname, "../../target/debug/schemagate");
+export const PACKAGES = path.resolve(__dirname, "../../target/e2e-packages");
+
+/** Runs the CLI against the test database (DATABASE_URL comes from `make test`). */
+export function cli(args: string[], input = ""): string {
+  return execFileSync(BIN, args, { input, encoding: "utf8", env: { ...process.env, RUST_LOG: "warn" } });
+}
+
+/** Creates an account unless it exists already. */
+export function addUser(name: string, role: string, password: string) {
+  try {
+    cli(["user", "add", name, "--role", role], password + "\n");
+  } catch (error) {
+    if (!String((error as { stderr?: string }).stderr ?? error).includes("already exists")) throw error;
+  }
+}
+
+/** A unique suffix so that each test's packages and entities are its own. */
+export function unique(): string {
+  return Math.random().toString(36).slice(2, 8);
+}
+
+/** Writes a package into the shared packages directory. */
+export function writePackage(id: string, yaml: string) {
+  const dir = path.join(PACKAGES, id, "seed", "schema");
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "entities.yaml"), yaml);
+}
+
+/** Removes a package from the shared packages directory. */
+export function removePackage(id: string) {
+  fs.rmSync(path.join(PACKAGES, id), { recursive: true, force: true });
+}
+
+/** Scans the packages directory into the registry; returns the ids of created changes by package. */
+export function scan(): Record<string, string> {
+  let out = "";
+  try {
+    out = cli(["--packages", PACKAGES, "scan", "--json"]);
+  } catch (error) {
+    // Exit 1 when some package has errors; the report is still on stdout.
+    out = String((error as { stdout?: string }).stdout ?? "");
+  }
+  const report = JSON.parse(out);
+  const created: Record<string, string> = {};
+  for (const entry of [...report.created, ...report.drops]) created[entry.package] = entry.change;
+  return created;
+}
+
+/** A small entity in the map dialect. */
+export function forumYaml(entity: string, extra = ""): string {
+  return `entities:
+  - name: ${entity}
+    fields:
+      id: { type: cuid, primary: true, generated: true }
+      tenantId: { type: string, required: true }
+      title: { type: string, required: true, maxLength: 200 }
+${extra}    relations:
+      - { name: tenant, type: belongsTo, entity: Tenant, field: tenantId }
+    acl:
+      read: [user]
+`;
+}
+
+/** Signs in through the form and waits for the dashboard. */
+export async function signIn(page: Page, user: string) {
+  await page.goto("/login");
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(`${user}-password`);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("signed-in")).toContainText(user);
+}
+
+/** Collects console errors of a page. */
+export function consoleErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  return errors;
+}

@@ -1,0 +1,41 @@
+//! `schemagate retry CHANGE --as USER [--json]`: send a failed change back to the restart job.
+
+use std::process::ExitCode;
+
+use app::registry::apply::{self, RetryError};
+
+use crate::cli::{CommonOptions, RetryArgs};
+use crate::command::lookup;
+use crate::database::Database;
+
+/// Moves the failed change back to `approved` (at the end of the approval order); exit 1 when
+/// refused (not an admin, not failed, replaced by a newer change).
+///
+/// # Errors
+/// Database errors.
+pub async fn run(common: &CommonOptions, args: &RetryArgs) -> anyhow::Result<ExitCode> {
+    let database = Database::open(common).await?;
+    let pool = &database.pool;
+    let account = lookup::actor_account(pool, args.actor.as_deref()).await?;
+    let id = lookup::change_id(pool, &args.change).await?;
+    let outcome = apply::retry(pool, &account, &id).await;
+    database.close().await;
+    match outcome {
+        Ok(change) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"retried": {"id": change.id, "package": change.package, "status": change.status}})
+                );
+            } else {
+                println!("retried {} ({}): approved again; the next `schemagate apply` takes it up", change.id, change.package);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(RetryError::Database(error)) => Err(error.into()),
+        Err(error) => {
+            eprintln!("refused {id}: {error}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Sign-in, sessions and authorization over real HTTP: the real binary, its real router, and a
+//! fresh PostgreSQL database per test.
+
+mod support;
+
+
+use support::{fresh_database, fresh_dir, http, run_cli, schemagate, site_root, stdout_of, HttpResponse, RunningServer};
+
+const FORUM: &str = "entities:
+  - name: ForumThread
+    fields:
+      id: { type: cuid, primary: true, generated: true }
+      tenantId: { type: string, required: true }
+    relations:
+      - { name: tenant, type: belongsTo, entity: Tenant, field: tenantId }
+    acl:
+      read: [user]
+";
+
+struct Fixture {
+    server: RunningServer,
+    db: String,
+}
+
+/// Accounts admin/reviewer/viewer (password "<name>-password"), two pending changes, a server.
+fn fixture(name: &str, extra_args: &[&str]) -> Fixture {
+    let db = fresh_database(name);
+    for (user, role) in [("admin", "admin"), ("reviewer", "reviewer"), ("viewer", "viewer")] {
+        stdout_of(&run_cli(&db, &["user", "add", user, "--role", role], &format!("{user}-password\n")));
+    }
+    let packages = fresh_dir(name);
+    for id in ["forum", "wiki"] {
+        let dir = packages.join(id).join("seed/schema");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("entities.yaml"), FORUM.replace("ForumThread", &format!("{}Thread", id.to_uppercase()))).unwrap();
+    }
+    let packages = packages.to_str().unwrap().to_string();
+    stdout_of(&run_cli(&db, &["--packages", &packages, "scan"], ""));
+    let mut command = schemagate();
+    command
+        .env("DATABASE_URL", &db)
+        .env("LEPTOS_SITE_ROOT", site_root())
+        .args(["--packages", &packages, "serve", "--addr", "127.0.0.1:0"])
+        .args(extra_args);
+    Fixture { server: RunningServer::start(command), db }
+}
+
+impl Fixture {
+    fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> HttpResponse {
+        let cookie_header = cookie.map(str::to_string);
+        let mut headers = vec![("Accept", "application/json")];
+        if let Some(c) = &cookie_header {
+            headers.push(("Cookie", c.as_str()));
+        }
+        http(&self.server.base_url, "POST", path, &headers, Some(form))
+    }
+
+    fn login(&self, user: &str) -> String {
+        let password = format!("{user}-password");
+        let response = self.post("/api/login", None, &[("username", user), ("password", &password)]);
+        assert_eq!(response.status, 200, "{response:?}");
+        response.session_cookie().expect("a session cookie")
+    }
+
+    /// `(id, target_checksum)` of the pending change of `package`.
+    fn pending(&self, package: &str) -> (String, String) {
+        let list: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&self.db, &["list", "--status", "pending", "--json"], ""))).unwrap();
+        let row = list.as_array().unwrap().iter().find(|r| r["package"] == package).expect("pending change");
+        (row["id"].as_str().unwrap().to_string(), row["target_checksum"].as_str().unwrap().to_string())
+    }
+
+    fn audit_actions(&self) -> Vec<String> {
+        let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&self.db, &["audit", "list", "--json"], ""))).unwrap();
+        events.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+#[test]
+fn every_mutation_answers_401_403_403_200_for_none_viewer_reviewer_admin() {
+    let f = fixture("auth_matrix", &[]);
+    let (forum, forum_target) = f.pending("forum");
+    let (wiki, wiki_target) = f.pending("wiki");
+    let sessions = [
+        (None, 401),
+        (Some(f.login("viewer")), 403),
+        (Some(f.login("reviewer")), 403),
+        (Some(f.login("admin")), 200),
+    ];
+    for (cookie, expected) in &sessions {
+        let cookie = cookie.as_deref();
+        let approve = f.post("/api/approve_change", cookie, &[("id", &forum), ("target_checksum", &forum_target), ("note", "ok")]);
+        assert_eq!(approve.status, *expected, "approve with {cookie:?}: {approve:?}");
+        let reject = f.post("/api/reject_change", cookie, &[("id", &wiki), ("target_checksum", &wiki_target), ("reason", "no")]);
+        assert_eq!(reject.status, *expected, "reject with {cookie:?}: {reject:?}");
+        let scan = f.post("/api/scan_now", cookie, &[]);
+        assert_eq!(scan.status, *expected, "scan with {cookie:?}: {scan:?}");
+        for response in [&approve, &reject, &scan] {
+            assert!(!response.body.to_lowercase().contains("sql"), "{}", response.body);
+        }
+    }
+    let list = stdout_of(&run_cli(&f.db, &["list", "--json"], ""));
+    assert!(list.contains("\"approved\"") && list.contains("\"rejected\""), "{list}");
+    // HTTP decisions are audited like CLI ones, with the account as actor.
+    let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&f.db, &["audit", "list", "--json"], ""))).unwrap();
+    let approved = events.as_array().unwrap().iter().find(|e| e["action"] == "change.approved").unwrap();
+    assert_eq!(approved["actor"], "admin");
+    assert_eq!(approved["details"]["note"], "ok");
+}
+
+#[test]
+fn a_stale_target_checksum_or_an_already_decided_change_answers_409() {
+    let f = fixture("auth_stale", &[]);
+    let admin = f.login("admin");
+    let (forum, target) = f.pending("forum");
+    let stale = f.post("/api/approve_change", Some(&admin), &[("id", &forum), ("target_checksum", "v1:0000")]);
+    assert_eq!(stale.status, 409, "{stale:?}");
+    assert!(stale.body.contains("stale view"), "{}", stale.body);
+    let ok = f.post("/api/approve_change", Some(&admin), &[("id", &forum), ("target_checksum", &target)]);
+    assert_eq!(ok.status, 200, "{ok:?}");
+    let again = f.post("/api/reject_change", Some(&admin), &[("id", &forum), ("target_checksum", &target), ("reason", "late")]);
+    assert_eq!(again.status, 409, "{again:?}");
+    assert!(again.body.contains("cannot reject a change that is approved"), "{}", again.body);
+}
+
+#[test]
+fn signing_in_rotates_the_session_and_signing_out_invalidates_the_cookie() {
+    let f = fixture("auth_session", &[]);
+    let login = f.post("/api/login", None, &[("username", "admin"), ("password", "admin-password")]);
+    let set_cookie = login.header("set-cookie").expect("set-cookie").to_string();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    assert!(set_cookie.contains("Path=/"), "{set_cookie}");
+    assert!(!set_cookie.contains("Secure"), "not configured, not over TLS: {set_cookie}");
+    let first = login.session_cookie().unwrap();
+
+    // Signing in again from the same session gets a new id; the old one is gone.
+    let again = f.post("/api/login", Some(&first), &[("username", "admin"), ("password", "admin-password")]);
+    let second = again.session_cookie().expect("a new session id");
+    assert_ne!(first, second);
+    let whoami_old = f.post("/api/whoami", Some(&first), &[]);
+    assert_eq!(whoami_old.body.trim(), "null", "{whoami_old:?}");
+    let whoami = f.post("/api/whoami", Some(&second), &[]);
+    assert!(whoami.body.contains("\"admin\""), "{whoami:?}");
+
+    let logout = f.post("/api/logout", Some(&second), &[]);
+    assert_eq!(logout.status, 200, "{logout:?}");
+    let after = f.post("/api/whoami", Some(&second), &[]);
+    assert_eq!(after.body.trim(), "null", "{after:?}");
+    let page = http(&f.server.base_url, "GET", "/", &[("Accept", "text/html"), ("Cookie", &second)], None);
+    assert_eq!((page.status, page.header("location")), (302, Some("/login")));
+}
+
+#[test]
+fn cookies_are_secure_when_configured() {
+    let f = fixture("auth_secure", &["--secure-cookies"]);
+    let login = f.post("/api/login", None, &[("username", "admin"), ("password", "admin-password")]);
+    assert!(login.header("set-cookie").unwrap().contains("Secure"), "{login:?}");
+}
+
+#[test]
+fn five_failures_lock_a_username_even_for_the_right_password_and_are_audited() {
+    let f = fixture("auth_throttle", &[]);
+    let unknown = f.post("/api/login", None, &[("username", "nobody"), ("password", "whatever1")]);
+    let wrong = f.post("/api/login", None, &[("username", "viewer"), ("password", "wrong-password")]);
+    assert_eq!((unknown.status, wrong.status), (401, 401));
+    assert_eq!(unknown.body, wrong.body, "one message for every failure");
+    for _ in 0..4 {
+        f.post("/api/login", None, &[("username", "viewer"), ("password", "wrong-password")]);
+    }
+    let locked = f.post("/api/login", None, &[("username", "viewer"), ("password", "viewer-password")]);
+    assert_eq!(locked.status, 429, "{locked:?}");
+    assert!(locked.body.contains("too many failed sign-ins"), "{}", locked.body);
+    // Other usernames are not affected.
+    f.login("admin");
+    let actions = f.audit_actions();
+    assert_eq!(actions.iter().filter(|a| *a == "login.failed").count(), 6);
+    assert_eq!(actions.iter().filter(|a| *a == "login.locked").count(), 1);
+    let audit = stdout_of(&run_cli(&f.db, &["audit", "list", "--json"], ""));
+    assert!(!audit.contains("wrong-password") && !audit.contains("viewer-password"), "passwords never reach the audit log");
+}
+
+#[test]
+fn a_cross_site_post_is_refused() {
+    let f = fixture("auth_csrf", &[]);
+    let admin = f.login("admin");
+    let base = f.server.base_url.clone();
+    let evil = http(&base, "POST", "/api/scan_now", &[("Cookie", &admin), ("Origin", "http://evil.example")], Some(&[]));
+    assert_eq!(evil.status, 403, "{evil:?}");
+    let evil_referer = http(&base, "POST", "/api/scan_now", &[("Cookie", &admin), ("Referer", "http://evil.example/x")], Some(&[]));
+    assert_eq!(evil_referer.status, 403);
+    let own = http(&base, "POST", "/api/scan_now", &[("Cookie", &admin), ("Origin", &base), ("Accept", "application/json")], Some(&[]));
+    assert_eq!(own.status, 200, "{own:?}");
+}
+
+#[test]
+fn pages_carry_security_headers() {
+    let f = fixture("auth_headers", &[]);
+    let page = http(&f.server.base_url, "GET", "/login", &[("Accept", "text/html")], None);
+    assert_eq!(page.status, 200);
+    let csp = page.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce");
+    assert!(page.body.contains(&format!("nonce=\"{nonce}\"")), "the inline script carries the CSP nonce");
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert!(page.header("referrer-policy").is_some());
+}
