@@ -19,10 +19,14 @@ TEST_DB := target/test-db
 
 .PHONY: run test site server tools wasm-target wasm-bindgen chromium e2e-deps postgres unit-tests oracle e2e
 
+# With no configuration, `make run` serves the demo platform shipped in server/demo.
+SCHEMAGATE_PACKAGES ?= server/demo/packages
+SCHEMAGATE_BASE_SCHEMA ?= server/demo/base.prisma
+
 ## run: build everything and start the server with the embedded PostgreSQL default
 run: site server
 	@echo "Starting Schemagate (embedded PostgreSQL in $${SCHEMAGATE_DATA_DIR:-.schemagate})"
-	$(BIN) serve
+	SCHEMAGATE_PACKAGES=$(SCHEMAGATE_PACKAGES) SCHEMAGATE_BASE_SCHEMA=$(SCHEMAGATE_BASE_SCHEMA) $(BIN) serve
 
 ## test: every test: Rust unit and database tests, Prisma's parser, the browser
 test: site server e2e-deps postgres

@@ -2,6 +2,9 @@
 //! Mutations have stable endpoints under `/api/` taking url-encoded forms, so scripts can drive
 //! them with a session cookie just as the pages do.
 
+pub mod account;
+pub mod audit;
+pub mod catalog;
 pub mod change;
 pub mod session;
 

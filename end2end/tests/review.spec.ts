@@ -14,7 +14,7 @@ test("an admin approves a pending change and sees its status and audit entry", a
   await expect(page.getByRole("heading", { name: id })).toBeVisible();
   const added = page.locator('[data-diff="add"]');
   await expect(added.first()).toBeVisible();
-  await expect(added.first()).toHaveCSS("background-color", "rgb(230, 255, 236)");
+  await expect(added.first().locator("td.code")).toHaveCSS("background-color", "rgb(230, 255, 236)");
   await expect(page.locator("td.marker").first()).toHaveText("+");
   await page.screenshot({ path: path.join(SHOTS, "change-detail.png"), fullPage: true });
 

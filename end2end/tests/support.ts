@@ -11,12 +11,15 @@ export function cli(args: string[], input = ""): string {
   return execFileSync(BIN, args, { input, encoding: "utf8", env: { ...process.env, RUST_LOG: "warn" } });
 }
 
-/** Creates an account unless it exists already. */
+/** Creates an account, or (when it exists, e.g. the `admin` a first start creates) sets its
+ *  role and password to the given ones. */
 export function addUser(name: string, role: string, password: string) {
   try {
     cli(["user", "add", name, "--role", role], password + "\n");
   } catch (error) {
     if (!String((error as { stderr?: string }).stderr ?? error).includes("already exists")) throw error;
+    cli(["user", "passwd", name], password + "\n");
+    cli(["user", "role", name, role]);
   }
 }
 

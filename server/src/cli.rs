@@ -89,6 +89,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SCHEMAGATE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: std::net::SocketAddr,
+    /// Scan the packages directory before serving (on by default; `--scan-on-start=false`).
+    #[arg(long, env = "SCHEMAGATE_SCAN_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub scan_on_start: bool,
     /// Mark session cookies `Secure` (set this when users reach the app over HTTPS).
     #[arg(long, env = "SCHEMAGATE_SECURE_COOKIES")]
     pub secure_cookies: bool,

@@ -4,6 +4,7 @@ mod cli;
 mod command;
 mod database;
 mod embedded;
+mod first_run;
 mod logging;
 mod startup;
 

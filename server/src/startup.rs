@@ -83,6 +83,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .with_expiry(Expiry::OnInactivity(state.session_idle));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/audit/export", get(export_audit))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -108,6 +109,64 @@ async fn healthz(State(pool): State<PgPool>) -> impl IntoResponse {
             Json(serde_json::json!({"status": "degraded", "database": "unreachable"})),
         )
     }
+}
+
+/// The export's query: the audit page's filters and `format=csv|json`.
+#[derive(Debug, serde::Deserialize)]
+struct ExportQuery {
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(flatten)]
+    filters: app::api::audit::AuditQuery,
+}
+
+/// `GET /audit/export?format=csv|json&actor=&action=&package=&from=&to=`: the matching events,
+/// oldest first (chain order), as a download. Any signed-in role; 401 without a session.
+async fn export_audit(
+    State(pool): State<PgPool>,
+    session: tower_sessions::Session,
+    axum::extract::Query(query): axum::extract::Query<ExportQuery>,
+) -> Response {
+    use app::error::AppError;
+    let refuse = |error: AppError| (StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), error.to_string()).into_response();
+    match app::auth::current_account(&session, &pool).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return refuse(AppError::Unauthenticated),
+        Err(error) => return refuse(error),
+    }
+    let format = query.format.as_deref().unwrap_or("csv");
+    if format != "csv" && format != "json" {
+        return refuse(AppError::Invalid(format!("unknown export format \"{format}\": expected csv or json")));
+    }
+    let filter = match app::api::audit::filter_from_query(&query.filters) {
+        Ok(filter) => filter,
+        Err(error) => return refuse(error),
+    };
+    let events = match app::registry::audit::list(&pool, &filter).await {
+        Ok(events) => events,
+        Err(error) => return refuse(error.into()),
+    };
+    let (content_type, body) = if format == "json" {
+        match serde_json::to_string_pretty(&events) {
+            Ok(json) => ("application/json", json),
+            Err(error) => {
+                tracing::error!(%error, "audit export encoding failed");
+                return refuse(AppError::Internal);
+            }
+        }
+    } else {
+        ("text/csv; charset=utf-8", app::registry::audit::to_csv(&events))
+    };
+    let disposition = format!("attachment; filename=\"schemagate-audit.{format}\"");
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// A state-changing request from another site is refused: its `Origin` (or, absent that, its

@@ -34,7 +34,12 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Starts `command` (a `serve` invocation on port 0) and waits for its URL on stderr.
-    pub fn start(mut command: Command) -> RunningServer {
+    pub fn start(command: Command) -> RunningServer {
+        Self::start_capturing(command).0
+    }
+
+    /// Like [`RunningServer::start`], also returning what the server printed before its URL.
+    pub fn start_capturing(mut command: Command) -> (RunningServer, Vec<String>) {
         let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -43,17 +48,20 @@ impl RunningServer {
         let stderr = child.stderr.take().expect("stderr");
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut before = Vec::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[server] {line}");
                 if let Some(url) = line.strip_prefix("Schemagate is running at ") {
-                    let _ = sender.send(url.trim().to_string());
+                    let _ = sender.send((url.trim().to_string(), std::mem::take(&mut before)));
+                } else {
+                    before.push(line);
                 }
             }
         });
-        let base_url = receiver
+        let (base_url, printed) = receiver
             .recv_timeout(Duration::from_secs(90))
             .expect("the server printed its URL within 90 s");
-        RunningServer { child, base_url }
+        (RunningServer { child, base_url }, printed)
     }
 
     /// Sends SIGTERM and waits for a clean exit.

@@ -1,9 +1,162 @@
-//! The audit page.
+//! The audit page: every event newest first, filtered by actor, action, package and date (a
+//! GET form: the filters live in the URL), paged, with the hash chain's health and exports.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
-/// The audit page.
+use crate::api::audit::{list_audit, ChainStatus};
+use crate::api::change::EventView;
+use crate::component::flash::QueryError;
+use crate::component::pager::{href, Pager};
+
+const FILTERS: [&str; 5] = ["actor", "action", "package", "from", "to"];
+
+/// Actions offered as suggestions in the action filter (any prefix works).
+const ACTIONS: [&str; 12] = [
+    "change.",
+    "change.approved",
+    "change.rejected",
+    "change.superseded",
+    "apply.",
+    "scan",
+    "account.",
+    "account.created",
+    "account.role_changed",
+    "account.disabled",
+    "login.",
+    "login.failed",
+];
+
+/// Filters, chain status, exports, the events and the pager.
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    view! { <h1>"Audit"</h1> }
+    let query = use_query_map();
+    let param = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
+    let data = Resource::new(
+        move || {
+            (
+                param("actor"),
+                param("action"),
+                param("package"),
+                param("from"),
+                param("to"),
+                param("page").and_then(|p| p.parse::<i64>().ok()),
+            )
+        },
+        |(actor, action, package, from, to, page)| list_audit(actor, action, package, from, to, page),
+    );
+    let filters = move || FILTERS.iter().map(|key| (*key, param(key))).collect::<Vec<_>>();
+    let export = move |format: &str| {
+        let mut pairs = vec![("format", Some(format.to_string()))];
+        pairs.extend(filters());
+        href("/audit/export", &pairs)
+    };
+    let page_link = move |page: i64| {
+        let mut pairs = filters();
+        pairs.push(("page", Some(page.to_string())));
+        href("/audit", &pairs)
+    };
+
+    view! {
+        <h1>"Audit log"</h1>
+        <QueryError/>
+        <form method="get" action="/audit" class="filters" aria-label="Filter events">
+            <label>"Actor " <input name="actor" value=param("actor").unwrap_or_default() size="12"/></label>
+            <label>"Action starts with " <input name="action" list="audit-actions" value=param("action").unwrap_or_default() size="16"/></label>
+            <datalist id="audit-actions">
+                {ACTIONS.iter().map(|a| view! { <option value=*a></option> }).collect_view()}
+            </datalist>
+            <label>"Package " <input name="package" value=param("package").unwrap_or_default() size="14"/></label>
+            <label>"From (UTC) " <input type="date" name="from" value=param("from").unwrap_or_default()/></label>
+            <label>"To (UTC) " <input type="date" name="to" value=param("to").unwrap_or_default()/></label>
+            <button type="submit">"Filter"</button>
+            <a href="/audit">"Clear"</a>
+        </form>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(list) => {
+                        let pages = ((list.total + list.per_page - 1) / list.per_page).max(1);
+                        let page = list.page;
+                        view! {
+                            <Chain chain=list.chain/>
+                            <div class="toolbar">
+                                <p class="muted" data-testid="total">{format!("{} event(s)", list.total)}</p>
+                                // `download` and `rel="external"` keep the client-side router away from these links.
+                                <p class="exports">"Export these events: "
+                                    <a href=export("csv") download="audit.csv" rel="external">"CSV"</a>" · "
+                                    <a href=export("json") download="audit.json" rel="external">"JSON"</a>
+                                </p>
+                            </div>
+                            <EventTable events=list.events/>
+                            <Pager page pages link=page_link/>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <p class="flash error" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Whether the hash chain checks out; a broken chain is an alert.
+#[component]
+fn Chain(chain: ChainStatus) -> impl IntoView {
+    match chain.problem {
+        None => view! {
+            <p class="chain intact" role="status" data-testid="chain">
+                <span aria-hidden="true">"✓ "</span>{format!("Hash chain intact: all {} events verified", chain.events)}
+            </p>
+        }
+        .into_any(),
+        Some(problem) => view! {
+            <p class="chain broken" role="alert" data-testid="chain">
+                <span aria-hidden="true">"✗ "</span>"Hash chain BROKEN: "{problem}
+            </p>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn EventTable(events: Vec<EventView>) -> impl IntoView {
+    if events.is_empty() {
+        return view! { <p class="muted">"No event matches."</p> }.into_any();
+    }
+    view! {
+        <table class="audit">
+            <caption class="visually-hidden">"Audit events, newest first"</caption>
+            <thead><tr>
+                <th scope="col">"#"</th><th scope="col">"Time (UTC)"</th><th scope="col">"Actor"</th>
+                <th scope="col">"Action"</th><th scope="col">"Package"</th><th scope="col">"Change"</th>
+                <th scope="col">"Details"</th>
+            </tr></thead>
+            <tbody>
+                {events.into_iter().map(|e| view! {
+                    <tr data-action=e.action.clone()>
+                        <td class="num">{e.seq}</td>
+                        <td><time datetime=e.at.clone()>{short_time(&e.at)}</time></td>
+                        <td><a href=href("/audit", &[("actor", Some(e.actor.clone()))]) title=format!("Only events by {}", e.actor)>{e.actor.clone()}</a></td>
+                        <td><code>{e.action.clone()}</code></td>
+                        <td>{e.package.clone().map(|p| view! {
+                            <a href=href("/audit", &[("package", Some(p.clone()))]) title=format!("Only events of {p}")>{p.clone()}</a>
+                        })}</td>
+                        <td>{e.change_id.clone().map(|id| view! {
+                            <a href=format!("/changes/{id}") class="change-ref" title=id.clone()>{id.chars().take(8).collect::<String>()}</a>
+                        })}</td>
+                        <td class="details">{match e.note.clone() {
+                            Some(note) => view! { <span class="note">{note}</span> }.into_any(),
+                            None => view! { <code>{e.details.clone()}</code> }.into_any(),
+                        }}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// `2025-01-02T03:04:05.123456Z` → `2025-01-02 03:04:05`.
+fn short_time(at: &str) -> String {
+    at.chars().take(19).collect::<String>().replace('T', " ")
 }

@@ -20,8 +20,17 @@ pub fn ChangePage() -> impl IntoView {
     let detail = Resource::new(move || (id(), approve.version().get(), reject.version().get()), |(id, _, _)| get_change(id));
     let split = move || query.read().get("view").as_deref() == Some("split");
 
+    // Shown above the change, so it stays visible after the refetch that follows a refusal.
+    let refusal = move || {
+        let error = match (approve.value().get(), reject.value().get()) {
+            (Some(Err(error)), _) | (_, Some(Err(error))) => Some(error.to_string()),
+            _ => None,
+        };
+        error.map(|message| view! { <p class="flash error" role="alert">{message}</p> })
+    };
     view! {
         <QueryError/>
+        {refusal}
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
@@ -161,17 +170,9 @@ fn Decision(change: ChangeDetail, approve: ServerAction<ApproveChange>, reject: 
     let (reject_id, reject_target) = (change.row.id.clone(), change.target_checksum.clone());
     let confirm_label = format!("This change is {}: type the package name to confirm", change.row.risk.replace('_', " "));
     let (needs_confirmation, package) = (change.needs_confirmation, change.row.package.clone());
-    let outcome = move || {
-        let error = match (approve.value().get(), reject.value().get()) {
-            (Some(Err(error)), _) | (_, Some(Err(error))) => Some(error.to_string()),
-            _ => None,
-        };
-        error.map(|message| view! { <p class="flash error" role="alert">{message}</p> })
-    };
     Some(view! {
         <section class="panel decision" aria-labelledby="decide-h">
             <h2 id="decide-h">"Decision"</h2>
-            {outcome}
             <div class="decide-forms">
                 <ActionForm action=approve attr:class="stack">
                     <input type="hidden" name="id" value=approve_id/>

@@ -360,7 +360,8 @@ async fn apply_change(pool: &PgPool, options: &ApplyOptions, lease: &Lease, chan
     let log = match &options.migrate_cmd {
         None => format!("no migrate command configured; wrote {}", options.schema_out.display()),
         Some(command) => {
-            tracing::info!(migrate.command = %command, "running the migrate command");
+            // The command line itself is neither logged nor stored: it may carry credentials.
+            tracing::info!(migrate.timeout_s = options.migrate_timeout.as_secs(), "running the migrate command");
             let schema_path = absolute(&options.schema_out);
             let spec = migrate::MigrateCommand {
                 command,
@@ -372,7 +373,12 @@ async fn apply_change(pool: &PgPool, options: &ApplyOptions, lease: &Lease, chan
             };
             let result = migrate::run(&spec).await.map_err(ApplyError::Spawn)?;
             let status = result.describe(options.migrate_timeout);
-            let log = format!("$ {command}\n{}{}{status} after {} ms\n", result.output, newline_if_missing(&result.output), result.duration.as_millis());
+            let log = format!(
+                "{}{}migrate command: {status} after {} ms\n",
+                result.output,
+                newline_if_missing(&result.output),
+                result.duration.as_millis()
+            );
             outcome.duration_ms = Some(u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX));
             if !result.succeeded() {
                 let reason = if result.end == MigrateEnd::TimedOut { "timeout" } else { "migrate" };

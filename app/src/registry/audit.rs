@@ -165,6 +165,9 @@ pub struct AuditFilter {
     pub until: Option<OffsetDateTime>,
     /// At most this many (newest first); none means all, oldest first.
     pub limit: Option<i64>,
+    /// Skip this many first (for pages of a limited, newest-first list).
+    #[serde(default)]
+    pub offset: Option<i64>,
 }
 
 const SELECT_EVENT: &str = "select seq, at, actor, action, change_id::text as change_id, package,
@@ -199,7 +202,7 @@ pub async fn list(pool: &PgPool, filter: &AuditFilter) -> Result<Vec<AuditEvent>
            and ($5::timestamptz is null or at >= $5)
            and ($6::timestamptz is null or at < $6)
          order by seq {order}
-         limit $7"
+         limit $7 offset $8"
     );
     let rows = sqlx::query(&sql)
         .bind(&filter.actor)
@@ -209,9 +212,63 @@ pub async fn list(pool: &PgPool, filter: &AuditFilter) -> Result<Vec<AuditEvent>
         .bind(filter.since)
         .bind(filter.until)
         .bind(filter.limit.unwrap_or(i64::MAX))
+        .bind(filter.offset.unwrap_or(0).max(0))
         .fetch_all(pool)
         .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// How many events match `filter` (its limit and offset ignored).
+///
+/// # Errors
+/// Database errors.
+pub async fn count(pool: &PgPool, filter: &AuditFilter) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from audit_event
+         where ($1::text is null or actor = $1)
+           and ($2::text is null or action like $2 || '%')
+           and ($3::text is null or package = $3)
+           and ($4::text is null or change_id::text = $4)
+           and ($5::timestamptz is null or at >= $5)
+           and ($6::timestamptz is null or at < $6)",
+    )
+    .bind(&filter.actor)
+    .bind(&filter.action)
+    .bind(&filter.package)
+    .bind(&filter.change_id)
+    .bind(filter.since)
+    .bind(filter.until)
+    .fetch_one(pool)
+    .await
+}
+
+/// `events` as RFC 4180 CSV with a header row (CRLF line ends; `details` as compact JSON).
+pub fn to_csv(events: &[AuditEvent]) -> String {
+    fn field(value: &str) -> String {
+        if value.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", value.replace('"', "\"\""))
+        } else {
+            value.to_string()
+        }
+    }
+    let mut out = String::from("seq,at,actor,action,change_id,package,details,prev_hash,hash\r\n");
+    for event in events {
+        let at = event.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let row = [
+            event.seq.to_string(),
+            at,
+            event.actor.clone(),
+            event.action.clone(),
+            event.change_id.clone().unwrap_or_default(),
+            event.package.clone().unwrap_or_default(),
+            event.details.to_string(),
+            event.prev_hash.clone(),
+            event.hash.clone(),
+        ];
+        out.push_str(&row.iter().map(|value| field(value)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
 }
 
 /// What `verify` found.

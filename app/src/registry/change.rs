@@ -217,7 +217,7 @@ pub async fn list(pool: &PgPool, filter: &ChangeFilter) -> Result<Vec<SchemaChan
            and ($2::text is null or risk = $2)
            and ($3::text is null or package = $3)
            and ($4::text is null or package ilike '%' || $4 || '%' or items::text ilike '%' || $4 || '%')
-         order by created_at desc, id
+         order by created_at desc, package, id
          limit $5 offset $6"
     ))
     .bind(filter.status.map(ChangeStatus::as_str))

@@ -50,7 +50,7 @@ pub async fn run(common: &CommonOptions, command: AuditCommand) -> anyhow::Resul
             if format == "json" {
                 println!("{}", serde_json::to_string_pretty(&events)?);
             } else {
-                print!("{}", to_csv(&events));
+                print!("{}", audit::to_csv(&events));
             }
             ExitCode::SUCCESS
         }
@@ -70,33 +70,4 @@ fn one_line(event: &AuditEvent) -> String {
         event.change_id.as_deref().unwrap_or("-"),
         event.details
     )
-}
-
-/// RFC 4180 CSV with a header row.
-pub fn to_csv(events: &[AuditEvent]) -> String {
-    fn field(value: &str) -> String {
-        if value.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", value.replace('"', "\"\""))
-        } else {
-            value.to_string()
-        }
-    }
-    let mut out = String::from("seq,at,actor,action,change_id,package,details,prev_hash,hash\r\n");
-    for event in events {
-        let at = event.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-        let row = [
-            event.seq.to_string(),
-            at,
-            event.actor.clone(),
-            event.action.clone(),
-            event.change_id.clone().unwrap_or_default(),
-            event.package.clone().unwrap_or_default(),
-            event.details.to_string(),
-            event.prev_hash.clone(),
-            event.hash.clone(),
-        ];
-        out.push_str(&row.iter().map(|value| field(value)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
-    }
-    out
 }

@@ -19,6 +19,11 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         .context("while reading the Leptos site configuration (LEPTOS_* variables)")?
         .leptos_options;
     leptos_options.site_addr = args.addr;
+    let first_password = crate::first_run::ensure_first_admin(&database.pool).await?;
+    let scan_inputs = app::registry::scan::ScanInputs { packages_dir: common.packages.clone(), base_schema: common.base_schema.clone() };
+    if args.scan_on_start {
+        crate::first_run::scan_at_start(&database.pool, &scan_inputs).await;
+    }
     let store = crate::startup::session_store(&database.pool).await.context("while preparing the session store")?;
     let state = AppState {
         leptos_options,
@@ -30,16 +35,22 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         },
         secure_cookies: args.secure_cookies,
         session_idle: time::Duration::minutes(args.session_idle_minutes),
-        scan_inputs: app::registry::scan::ScanInputs {
-            packages_dir: common.packages.clone(),
-            base_schema: common.base_schema.clone(),
-        },
+        scan_inputs,
     };
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("while binding {}", args.addr))?;
     let url = format!("http://{}", listener.local_addr()?);
     tracing::info!(%url, "schemagate is listening");
+    if let Some(password) = first_password {
+        // Shown once, on the console only: never logged, never stored in clear.
+        eprintln!();
+        eprintln!("  First start: created the admin account.");
+        eprintln!("    username: {}", crate::first_run::FIRST_ADMIN);
+        eprintln!("    password: {password}");
+        eprintln!("  Sign in at {url} and keep the password somewhere safe; it is not shown again.");
+        eprintln!();
+    }
     eprintln!("Schemagate is running at {url}");
     axum::serve(listener, router(state, store))
         .with_graceful_shutdown(shutdown_signal())
