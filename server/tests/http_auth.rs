@@ -204,3 +204,21 @@ fn pages_carry_security_headers() {
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
     assert!(page.header("referrer-policy").is_some());
 }
+
+#[test]
+fn retrying_a_failed_change_answers_401_403_403_200() {
+    let f = fixture("auth_retry", &[]);
+    let (forum, _) = f.pending("forum");
+    stdout_of(&run_cli(&f.db, &["approve", &forum, "--as", "admin"], ""));
+    let schema = fresh_dir("auth_retry_schema").join("schema.prisma");
+    let failed = run_cli(&f.db, &["apply", "--schema-out", schema.to_str().unwrap(), "--migrate-cmd", "echo broken >&2; exit 4"], "");
+    assert_eq!(failed.status.code(), Some(1), "{}", String::from_utf8_lossy(&failed.stderr));
+    let sessions = [(None, 401), (Some(f.login("viewer")), 403), (Some(f.login("reviewer")), 403), (Some(f.login("admin")), 200)];
+    for (cookie, expected) in &sessions {
+        let response = f.post("/api/retry_change", cookie.as_deref(), &[("id", &forum)]);
+        assert_eq!(response.status, *expected, "retry with {cookie:?}: {response:?}");
+    }
+    let show: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&f.db, &["show", &forum, "--json"], ""))).unwrap();
+    assert_eq!(show["status"], "approved");
+    assert!(f.audit_actions().contains(&"change.retried".to_string()));
+}

@@ -18,7 +18,7 @@ pub struct IssueView {
     pub line: u64,
     /// 1-based column (0: unknown).
     pub column: u64,
-    /// The full message: problem, key path, position and help.
+    /// The message: problem, key path and help.
     pub message: String,
 }
 
@@ -96,6 +96,8 @@ pub enum PackageState {
     Errors,
     /// Live or queued, but no longer on disk.
     Removed,
+    /// The packages on disk could not be read, so how it compares is unknown.
+    Unknown,
 }
 
 impl PackageState {
@@ -108,6 +110,7 @@ impl PackageState {
             PackageState::Unscanned => "unscanned",
             PackageState::Errors => "errors",
             PackageState::Removed => "removed",
+            PackageState::Unknown => "unknown",
         }
     }
 
@@ -120,6 +123,7 @@ impl PackageState {
             PackageState::Unscanned => "not scanned yet",
             PackageState::Errors => "has errors",
             PackageState::Removed => "removed from disk",
+            PackageState::Unknown => "disk not read",
         }
     }
 
@@ -259,7 +263,15 @@ fn change_ref(c: &crate::registry::change::SchemaChange) -> ChangeRef {
 
 #[cfg(feature = "ssr")]
 fn issue(d: &crate::domain::Diagnostic) -> IssueView {
-    IssueView { file: d.file.clone(), line: d.position.line, column: d.position.column, message: d.message() }
+    // The position is shown as `file:line:column`, so the message leaves it out.
+    let mut message = d.error.to_string();
+    if !d.path.is_empty() {
+        message.push_str(&format!(" at {}", d.path));
+    }
+    if let Some(help) = d.error.help() {
+        message.push_str(&format!("; {help}"));
+    }
+    IssueView { file: d.file.clone(), line: d.position.line, column: d.position.column, message }
 }
 
 /// Standing of every entity name declared on disk.
@@ -355,7 +367,7 @@ pub async fn list_packages(
             let checksum = report.and_then(|r| r.checksum.clone());
             let mut rejected = None;
             let (state, note) = match report {
-                None if catalog.is_none() => (PackageState::Removed, "the packages on disk could not be read".to_string()),
+                None if catalog.is_none() => (PackageState::Unknown, "the packages on disk could not be read".to_string()),
                 None => match &open_here {
                     Some(c) if c.kind == "drop" => (PackageState::Removed, "a drop change is queued: approving it removes the package's tables".to_string()),
                     Some(_) => (PackageState::Removed, "queued, but gone from disk: the next scan supersedes the change".to_string()),

@@ -459,3 +459,25 @@ impl From<crate::registry::change::DecideError> for AppError {
         }
     }
 }
+
+/// Sends a failed change back to the restart job: `POST /api/retry_change` with `id`. Admins only.
+///
+/// # Errors
+/// 401, 403, 404, 409 (not failed, or replaced by a newer change).
+#[server(prefix = "/api", endpoint = "retry_change")]
+pub async fn retry_change(id: String) -> Result<(), AppError> {
+    use crate::domain::review::Role;
+    use crate::registry::apply::{self, RetryError};
+    context::finish(async {
+        let pool = context::pool();
+        let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "retry changes").await?;
+        apply::retry(&pool, &account, &id).await.map_err(|error| match error {
+            RetryError::Forbidden { .. } => AppError::Forbidden("retry changes".to_string()),
+            RetryError::NotFound(id) => AppError::NotFound(format!("change {id}")),
+            RetryError::Illegal(_) | RetryError::Superseded(_) => AppError::Conflict(error.to_string()),
+            RetryError::Database(error) => error.into(),
+        })?;
+        Ok(())
+    }
+    .await)
+}

@@ -144,16 +144,40 @@ fn EventTable(events: Vec<EventView>) -> impl IntoView {
                         <td>{e.change_id.clone().map(|id| view! {
                             <a href=format!("/changes/{id}") class="change-ref" title=id.clone()>{id.chars().take(8).collect::<String>()}</a>
                         })}</td>
-                        <td class="details">{match e.note.clone() {
-                            Some(note) => view! { <span class="note">{note}</span> }.into_any(),
-                            None => view! { <code>{e.details.clone()}</code> }.into_any(),
-                        }}</td>
+                        <td class="details" title=e.details.clone()>
+                            {e.note.clone().map(|note| view! { <span class="note">{note}</span> })}
+                            <ul class="pairs">
+                                {detail_pairs(&e.details).into_iter().map(|(key, value)| view! {
+                                    <li><span class="key">{key}</span>" "<code>{value}</code></li>
+                                }).collect_view()}
+                            </ul>
+                        </td>
                     </tr>
                 }).collect_view()}
             </tbody>
         </table>
     }
     .into_any()
+}
+
+/// The details as `(key, value)` pairs, leaving out the note (shown on its own), with hashes
+/// and checksums shortened (the cell's tooltip has them in full).
+fn detail_pairs(details: &str) -> Vec<(String, String)> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(details) else {
+        return if details == "{}" { Vec::new() } else { vec![(String::new(), details.to_string())] };
+    };
+    map.into_iter()
+        .filter(|(key, _)| !matches!(key.as_str(), "note" | "reason" | "why"))
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            let long_hash = text.len() > 24 && text.trim_start_matches("v1:").chars().all(|c| c.is_ascii_hexdigit());
+            let text = if long_hash { format!("{}…", text.chars().take(15).collect::<String>()) } else { text };
+            (key, text)
+        })
+        .collect()
 }
 
 /// `2025-01-02T03:04:05.123456Z` → `2025-01-02 03:04:05`.

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::change::{get_change, ApproveChange, ChangeDetail, RejectChange};
+use crate::api::change::{get_change, ApproveChange, ChangeDetail, RejectChange, RetryChange};
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
 use crate::component::diff::{SplitDiff, UnifiedDiff};
 use crate::component::flash::QueryError;
@@ -16,14 +16,15 @@ pub fn ChangePage() -> impl IntoView {
     let query = use_query_map();
     let approve = ServerAction::<ApproveChange>::new();
     let reject = ServerAction::<RejectChange>::new();
+    let retry = ServerAction::<RetryChange>::new();
     let id = move || params.read().get("id").unwrap_or_default();
-    let detail = Resource::new(move || (id(), approve.version().get(), reject.version().get()), |(id, _, _)| get_change(id));
+    let detail = Resource::new(move || (id(), approve.version().get() + reject.version().get() + retry.version().get()), |(id, _)| get_change(id));
     let split = move || query.read().get("view").as_deref() == Some("split");
 
     // Shown above the change, so it stays visible after the refetch that follows a refusal.
     let refusal = move || {
-        let error = match (approve.value().get(), reject.value().get()) {
-            (Some(Err(error)), _) | (_, Some(Err(error))) => Some(error.to_string()),
+        let error = match (approve.value().get(), reject.value().get(), retry.value().get()) {
+            (Some(Err(error)), _, _) | (_, Some(Err(error)), _) | (_, _, Some(Err(error))) => Some(error.to_string()),
             _ => None,
         };
         error.map(|message| view! { <p class="flash error" role="alert">{message}</p> })
@@ -34,7 +35,7 @@ pub fn ChangePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(change) => view! { <ChangeView change split=split() approve reject/> }.into_any(),
+                    Ok(change) => view! { <ChangeView change split=split() approve reject retry/> }.into_any(),
                     Err(error) => view! { <h1>"Change"</h1><p role="alert">{error.to_string()}</p> }.into_any(),
                 }
             })}
@@ -48,8 +49,10 @@ fn ChangeView(
     split: bool,
     approve: ServerAction<ApproveChange>,
     reject: ServerAction<RejectChange>,
+    retry: ServerAction<RetryChange>,
 ) -> impl IntoView {
     let row = change.row.clone();
+    let retry_id = row.id.clone();
     let path = format!("/changes/{}", row.id);
     view! {
         <h1>{row.package.clone()}" "<small class="muted">{if row.kind == "drop" { "drop" } else { "change" }}</small></h1>
@@ -69,6 +72,16 @@ fn ChangeView(
         </dl>
 
         <Decision change=change.clone() approve reject/>
+        {change.can_retry.then(|| view! {
+            <section class="panel" aria-labelledby="retry-h">
+                <h2 id="retry-h">"Failed"</h2>
+                <p>"Fix the cause (see the migrate output below), then send the change back to the restart job."</p>
+                <ActionForm action=retry>
+                    <input type="hidden" name="id" value=retry_id/>
+                    <button type="submit" class="primary">"Retry"</button>
+                </ActionForm>
+            </section>
+        })}
 
         {(!change.conflicts.is_empty()).then(|| view! {
             <section class="panel conflict" aria-labelledby="conflict-h">

@@ -80,7 +80,11 @@ fn Overview(packages: Vec<PackageView>) -> impl IntoView {
                         <th scope="row"><a href=format!("#pkg-{}", p.package)>{p.package.clone()}</a></th>
                         <td><StateBadge state=p.state/></td>
                         <td>{p.entities.len()}</td>
-                        <td>{checksum_or(p.checksum.clone(), if p.file.is_none() { "not on disk" } else { "—" })}</td>
+                        <td>{checksum_or(p.checksum.clone(), match (&p.file, p.errors.is_empty()) {
+                            (None, _) => "not on disk",
+                            (Some(_), false) => "none (errors)",
+                            (Some(_), true) => "—",
+                        })}</td>
                         <td>{checksum_or(p.applied.clone().map(|(c, _)| c), "never applied")}</td>
                         <td>{match p.open.clone() {
                             Some(c) => view! { <a href=format!("/changes/{}", c.id)>{if c.kind == "drop" { "drop " } else { "" }}<StatusBadge status=c.status/></a> }.into_any(),
@@ -136,8 +140,13 @@ fn PackageSection(package: PackageView) -> impl IntoView {
                 {package.file.clone().map(|file| view! { <div class="file"><dt>"File"</dt><dd><code>{file}</code></dd></div> })}
             </dl>
             <EntityTable entities=package.entities.clone() label=format!("Entities of {id}")/>
-            <Issues title="Errors" class="errors" issues=package.errors.clone()/>
-            <Issues title="Warnings" class="warnings" issues=package.warnings.clone()/>
+            <Issues title="Errors" issues=package.errors.clone()/>
+            {(!package.warnings.is_empty()).then(|| view! {
+                <details class="warnings">
+                    <summary>{format!("Warnings ({})", package.warnings.len())}</summary>
+                    <Issues title="Warnings" issues=package.warnings.clone()/>
+                </details>
+            })}
             {match (package.preview.clone(), package.preview_problem.clone()) {
                 (Some(preview), _) => view! {
                     <details class="preview">
@@ -186,11 +195,11 @@ pub fn StandingBadge(standing: Standing, name: String) -> impl IntoView {
 }
 
 #[component]
-fn Issues(title: &'static str, class: &'static str, issues: Vec<IssueView>) -> impl IntoView {
+fn Issues(title: &'static str, issues: Vec<IssueView>) -> impl IntoView {
     (!issues.is_empty()).then(|| {
         view! {
-            <div class=format!("issues {class}")>
-                <h3>{format!("{title} ({})", issues.len())}</h3>
+            <div class=format!("issues {}", title.to_lowercase())>
+                <h3 class:visually-hidden={title == "Warnings"}>{format!("{title} ({})", issues.len())}</h3>
                 <ul>
                     {issues.into_iter().map(|issue| view! {
                         <li><code class="location">{issue.location()}</code>": "{issue.message.clone()}</li>
