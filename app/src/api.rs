@@ -6,6 +6,7 @@ pub mod account;
 pub mod audit;
 pub mod catalog;
 pub mod change;
+pub mod policy;
 pub mod session;
 
 #[cfg(feature = "ssr")]

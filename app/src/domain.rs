@@ -7,6 +7,7 @@
 //! conflicts and checks the ownership DAG; [`render_full_schema`] and
 //! [`render_package_fragment`] turn entities into Prisma (6) text that Prisma accepts.
 
+pub mod access;
 pub mod base_schema;
 pub mod catalog;
 pub mod change;

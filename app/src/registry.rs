@@ -5,6 +5,7 @@ pub mod account;
 pub mod apply;
 pub mod audit;
 pub mod change;
+pub mod policy;
 pub mod scan;
 
 /// Whether `error` is a violation of the named constraint (unique, check, ...).

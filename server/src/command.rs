@@ -1,6 +1,7 @@
 //! Dispatch: one module per subcommand.
 
 mod apply;
+mod acl;
 mod approve;
 mod audit;
 mod check;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Preview { package }) => preview::run(&common, &package),
         Some(Command::Generate(args)) => generate::run(&common, &args).await,
         Some(Command::Scan(args)) => scan::run(&common, &args).await,
+        Some(Command::Acl(command)) => acl::run(&common, command).await,
         Some(Command::List(args)) => list::run(&common, &args).await,
         Some(Command::Show(args)) => show::run(&common, &args).await,
         Some(Command::Approve(args)) => approve::run(&common, &args).await,
@@ -44,10 +46,6 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Status(args)) => status::run(&common, &args).await,
         Some(Command::Apply(args)) => apply::run(&common, &args).await,
         Some(Command::Retry(args)) => retry::run(&common, &args).await,
-        Some(other) => {
-            eprintln!("error: `{}` is not implemented yet", subcommand_name(&other));
-            return ExitCode::from(EXIT_USAGE);
-        }
     };
     match outcome {
         Ok(code) => code,
@@ -61,9 +59,4 @@ pub async fn run(cli: Cli) -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
     }
-}
-
-fn subcommand_name(command: &Command) -> String {
-    let debug = format!("{command:?}");
-    debug.split(|c: char| !c.is_alphanumeric()).next().unwrap_or_default().to_lowercase()
 }

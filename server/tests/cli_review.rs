@@ -201,3 +201,28 @@ fn scan_reports_a_package_with_errors_and_exits_1_but_records_the_others() {
     assert_eq!(report["errors"][0]["package"], "forum");
     assert_eq!(report["created"][0]["package"], "wiki");
 }
+
+#[test]
+fn acl_check_answers_from_the_applied_policy() {
+    let db = fresh_database("acl_check");
+    let dir = packages("acl_check", &[("wiki", WIKI)]);
+    stdout_of(&run_cli(&db, &["user", "add", "alice", "--role", "admin"], "long enough\n"));
+    stdout_of(&run_cli(&db, &with_packages(&dir, &["scan"]), ""));
+    let unknown = run_cli(&db, &["acl", "check", "user", "read", "WikiPage"], "");
+    assert_eq!(unknown.status.code(), Some(1), "nothing is applied yet");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no applied package declares entity \"WikiPage\""));
+
+    let list: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&db, &["list", "--json"], ""))).unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    stdout_of(&run_cli(&db, &["approve", &id, "--as", "alice"], ""));
+    let schema = dir.join("applied.prisma");
+    stdout_of(&run_cli(&db, &["apply", "--schema-out", schema.to_str().unwrap()], ""));
+
+    let anyone = stdout_of(&run_cli(&db, &["acl", "check", "guest", "read", "WikiPage"], ""));
+    assert_eq!(anyone.trim(), "allow: read on WikiPage is granted to public (policy of package wiki)");
+    let denied = run_cli(&db, &["acl", "check", "user", "delete", "WikiPage"], "");
+    assert_eq!(denied.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&denied.stdout).trim(), "deny: delete is granted to no role (policy of package wiki)");
+    let bad = run_cli(&db, &["acl", "check", "user", "drop", "WikiPage"], "");
+    assert_eq!(bad.status.code(), Some(2));
+}

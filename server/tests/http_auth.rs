@@ -222,3 +222,21 @@ fn retrying_a_failed_change_answers_401_403_403_200() {
     assert_eq!(show["status"], "approved");
     assert!(f.audit_actions().contains(&"change.retried".to_string()));
 }
+
+#[test]
+fn the_acl_check_endpoint_needs_a_session_and_answers_from_the_applied_policy() {
+    let f = fixture("auth_acl", &[]);
+    let (forum, _) = f.pending("forum");
+    let form = [("role", "user"), ("op", "read"), ("entity", "FORUMThread")];
+    assert_eq!(f.post("/api/acl_check", None, &form).status, 401);
+    let viewer = f.login("viewer");
+    assert_eq!(f.post("/api/acl_check", Some(&viewer), &form).status, 404, "nothing applied yet");
+    stdout_of(&run_cli(&f.db, &["approve", &forum, "--as", "admin"], ""));
+    let schema = fresh_dir("auth_acl_schema").join("schema.prisma");
+    stdout_of(&run_cli(&f.db, &["apply", "--schema-out", schema.to_str().unwrap()], ""));
+    let allowed = f.post("/api/acl_check", Some(&viewer), &form);
+    assert_eq!(allowed.status, 200, "{allowed:?}");
+    let decision: serde_json::Value = serde_json::from_str(&allowed.body).unwrap();
+    assert_eq!(decision["decision"], "allow");
+    assert_eq!(decision["granted_by"], "user");
+}

@@ -219,12 +219,19 @@ pub struct EntitiesView {
     pub shared: usize,
 }
 
+/// Where the server reads packages from. Call it before the first `.await`: a server function
+/// run during server-side rendering may lose its reactive owner (and so its context) later.
+#[cfg(feature = "ssr")]
+fn scan_inputs() -> crate::registry::scan::ScanInputs {
+    use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default()
+}
+
 /// The packages on disk as a catalog, or why they could not be read. Reading and checking run
 /// on a blocking thread.
 #[cfg(feature = "ssr")]
-async fn disk_catalog() -> Result<(Option<String>, Result<crate::domain::Catalog, String>), AppError> {
-    use crate::registry::scan::ScanInputs;
-    let inputs = use_context::<ScanInputs>().unwrap_or_default();
+async fn disk_catalog(
+    inputs: crate::registry::scan::ScanInputs,
+) -> Result<(Option<String>, Result<crate::domain::Catalog, String>), AppError> {
     let dir = inputs.packages_dir.as_ref().map(|d| d.display().to_string());
     let Some(packages_dir) = inputs.packages_dir.clone() else {
         return Ok((dir, Err("no packages directory is configured (--packages or SCHEMAGATE_PACKAGES)".to_string())));
@@ -306,6 +313,7 @@ pub async fn list_packages(
 
     use crate::domain::review::{ChangeStatus, Role};
     use crate::registry::change::{self, ChangeFilter};
+    let inputs = scan_inputs();
     context::finish(async {
         let pool = context::pool();
         crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the catalog").await?;
@@ -320,7 +328,7 @@ pub async fn list_packages(
         };
         let q = q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
 
-        let (packages_dir, catalog) = disk_catalog().await?;
+        let (packages_dir, catalog) = disk_catalog(inputs).await?;
         let (catalog, problem) = match catalog {
             Ok(catalog) => (Some(catalog), None),
             Err(problem) => (None, Some(problem)),
@@ -472,6 +480,7 @@ pub async fn list_entities(
     use std::collections::BTreeMap;
 
     use crate::domain::review::Role;
+    let inputs = scan_inputs();
     context::finish(async {
         let pool = context::pool();
         crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the catalog").await?;
@@ -485,7 +494,7 @@ pub async fn list_entities(
             ),
         };
         let q = q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
-        let (_, catalog) = disk_catalog().await?;
+        let (_, catalog) = disk_catalog(inputs).await?;
         let catalog = match catalog {
             Ok(catalog) => catalog,
             Err(problem) => {
