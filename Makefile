@@ -44,9 +44,9 @@ e2e:
 	cd end2end && npx playwright test
 
 server: $(BIN)
+# No `touch` after cargo: a source edited during a build must leave the output older than it.
 $(BIN): $(RUST_SOURCES)
 	cargo build -p server
-	@touch $@
 
 site: $(SITE)/pkg/schemagate.wasm $(SITE)/pkg/schemagate.css $(SITE)/favicon.svg
 
@@ -64,7 +64,6 @@ $(WASM): $(RUST_SOURCES) | wasm-target
 		CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-19 \
 		/usr/bin/cargo build $(WASM_FLAGS) -Zbuild-std=std,panic_abort; \
 	else cargo build $(WASM_FLAGS); fi
-	@touch $@
 
 $(SITE)/pkg/schemagate.css: style/main.css
 	mkdir -p $(dir $@) && cp $< $@

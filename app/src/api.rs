@@ -32,40 +32,55 @@ pub(crate) mod context {
         })
     }
 
-    /// Sets the HTTP status of a failed call. A plain HTML form post (no JavaScript) is sent
-    /// back to the page it came from instead, with the message in `?error=`.
-    pub(crate) fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-        if let Err(error) = &result {
-            let response = leptos::prelude::expect_context::<leptos_axum::ResponseOptions>();
-            let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
-            let from_form = parts.as_ref().is_some_and(|p| accepts_html(&p.headers));
-            let referer = parts.as_ref().and_then(|p| p.headers.get(axum::http::header::REFERER)).and_then(|v| v.to_str().ok());
-            match (from_form, referer) {
-                (true, Some(referer)) => {
-                    let base = referer.split('?').next().unwrap_or(referer);
-                    let location = format!("{base}?error={}", urlencode(&error.to_string()));
-                    response.set_status(axum::http::StatusCode::SEE_OTHER);
-                    if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
-                        response.insert_header(axum::http::header::LOCATION, value);
+    /// Runs a server function's body and answers its failure: the HTTP status of the error,
+    /// or, for a plain HTML form post to `/api/...` (no JavaScript), a redirect back to the page
+    /// it came from with the message in `?error=`. The request's context is read before the
+    /// body runs, because it is not reliably reachable after an await.
+    pub(crate) async fn finish<T>(work: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+        let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
+        let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
+        let result = work.await;
+        let Some(response) = response else { return result };
+        let form_post = parts.as_ref().filter(|p| p.method == axum::http::Method::POST && p.uri.path().starts_with("/api/"));
+        let back_to = form_post
+            .filter(|p| accepts_html(&p.headers))
+            .and_then(|p| p.headers.get(axum::http::header::REFERER))
+            .and_then(|v| v.to_str().ok());
+        let error = match &result {
+            Ok(_) => {
+                // Back on the page after a success: drop the `?error=` of an earlier refusal
+                // (unless the function chose where to go itself).
+                let redirected = response.0.read().map(|r| r.headers.contains_key(axum::http::header::LOCATION)).unwrap_or(true);
+                if let Some((page, query)) = back_to.and_then(|r| r.split_once('?')).filter(|_| !redirected) {
+                    if query.split('&').any(|pair| pair.starts_with("error=")) {
+                        if let Ok(value) = axum::http::HeaderValue::from_str(page) {
+                            response.set_status(axum::http::StatusCode::SEE_OTHER);
+                            response.insert_header(axum::http::header::LOCATION, value);
+                        }
                     }
                 }
-                _ => response.set_status(axum::http::StatusCode::from_u16(error.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)),
+                return result;
             }
+            Err(error) => error,
+        };
+        match back_to {
+            Some(referer) => {
+                let base = referer.split('?').next().unwrap_or(referer);
+                let location = format!("{base}?error={}", crate::component::pager::encode(&error.to_string()));
+                response.set_status(axum::http::StatusCode::SEE_OTHER);
+                if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
+                    response.insert_header(axum::http::header::LOCATION, value);
+                }
+            }
+            None => response.set_status(
+                axum::http::StatusCode::from_u16(error.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            ),
         }
         result
     }
 
     fn accepts_html(headers: &axum::http::HeaderMap) -> bool {
         headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
-    }
-
-    fn urlencode(text: &str) -> String {
-        text.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
     }
 }
 

@@ -37,22 +37,6 @@ impl From<crate::registry::account::AccountError> for AppError {
     }
 }
 
-/// After a plain form post (no JavaScript) succeeds, the browser goes back to the page it came
-/// from; drop a `?error=` left there by an earlier refusal so it is not shown again.
-#[cfg(feature = "ssr")]
-fn back_without_error() {
-    let Some(parts) = use_context::<axum::http::request::Parts>() else { return };
-    let header = |name| parts.headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
-    let plain_form = header(axum::http::header::ACCEPT).is_some_and(|accept| accept.contains("text/html"));
-    if let (true, Some(referer)) = (plain_form, header(axum::http::header::REFERER)) {
-        if let Some((page, query)) = referer.split_once('?') {
-            if query.split('&').any(|pair| pair.starts_with("error=")) {
-                leptos_axum::redirect(page);
-            }
-        }
-    }
-}
-
 #[cfg(feature = "ssr")]
 fn parse_role(role: &str) -> Result<crate::domain::review::Role, AppError> {
     role.trim()
@@ -81,8 +65,8 @@ pub async fn list_accounts() -> Result<Vec<AccountRow>, AppError> {
                 disabled: a.disabled,
             })
             .collect())
-    }
-    .await)
+    })
+    .await
 }
 
 /// Creates an account: `POST /api/create_account` with `username`, `role` and `password`.
@@ -117,10 +101,9 @@ pub async fn create_account(username: String, role: String, password: String) ->
             })?;
         let account = crate::registry::account::create(&pool, &me.username, &username, &hash, role).await?;
         tracing::info!(account.username = %account.username, account.role = %account.role, actor = %me.username, "account created");
-        back_without_error();
         Ok(format!("account {} created as {}", account.username, account.role))
-    }
-    .await)
+    })
+    .await
 }
 
 /// Changes an account's role: `POST /api/set_account_role` with `username` and `role`.
@@ -142,10 +125,9 @@ pub async fn set_account_role(username: String, role: String) -> Result<String, 
             ));
         }
         let account = crate::registry::account::set_role(&pool, &me.username, &username, role).await?;
-        back_without_error();
         Ok(format!("{} is now {}", account.username, account.role))
-    }
-    .await)
+    })
+    .await
 }
 
 /// Disables an account: `POST /api/disable_account` with `username`. It can no longer sign in,
@@ -166,8 +148,7 @@ pub async fn disable_account(username: String) -> Result<String, AppError> {
             ));
         }
         let account = crate::registry::account::disable(&pool, &me.username, &username).await?;
-        back_without_error();
         Ok(format!("{} is disabled", account.username))
-    }
-    .await)
+    })
+    .await
 }

@@ -131,6 +131,6 @@ pub async fn list_audit(
             per_page: AUDIT_PER_PAGE,
             chain: ChainStatus { events: verification.events, problem: verification.problem.map(|p| p.to_string()) },
         })
-    }
-    .await)
+    })
+    .await
 }

@@ -462,8 +462,8 @@ pub async fn list_packages(
             }
         }
         Ok(PackagesView { packages_dir, problem, packages, total: ids.len() })
-    }
-    .await)
+    })
+    .await
 }
 
 /// Every entity declared on disk, by name, with its declaring packages, their checksums and
@@ -527,6 +527,6 @@ pub async fn list_entities(
             .filter(|e| q.as_ref().is_none_or(|q| e.name.to_lowercase().contains(q.as_str())))
             .collect();
         Ok(EntitiesView { problem: None, entities, total, conflicts, shared })
-    }
-    .await)
+    })
+    .await
 }

@@ -101,8 +101,8 @@ pub async fn status_counts() -> Result<ChangeCounts, AppError> {
         crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the registry").await?;
         let counts = crate::registry::change::counts(&pool).await?;
         Ok(ChangeCounts { counts: counts.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect() })
-    }
-    .await)
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
@@ -153,8 +153,8 @@ pub async fn dashboard() -> Result<DashboardView, AppError> {
             last_apply,
             can_scan: account.role.allows(Role::Admin),
         })
-    }
-    .await)
+    })
+    .await
 }
 
 /// Runs a scan of the configured packages directory, as the signed-in admin:
@@ -168,8 +168,8 @@ pub async fn scan_now() -> Result<String, AppError> {
     use crate::registry::scan::{ScanInputError, ScanInputs};
     context::finish(async {
         let pool = context::pool();
-        let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "run scans").await?;
         let inputs = use_context::<ScanInputs>().unwrap_or_default();
+        let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "run scans").await?;
         let report = inputs.scan(&pool, &account.username, &crate::domain::Config::default()).await.map_err(|error| match error {
             ScanInputError::Database(error) => AppError::from(error),
             other => AppError::Invalid(other.to_string()),
@@ -182,8 +182,8 @@ pub async fn scan_now() -> Result<String, AppError> {
             report.drops.len(),
             report.errors.len()
         ))
-    }
-    .await)
+    })
+    .await
 }
 
 /// One page of changes, newest first, filtered by state, risk, package and free text.
@@ -231,8 +231,8 @@ pub async fn list_changes(
             })
             .collect();
         Ok(ChangeList { rows, total, page, per_page: PER_PAGE })
-    }
-    .await)
+    })
+    .await
 }
 
 /// One entity's access rule for one operation, before and after the change.
@@ -392,8 +392,8 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
             needs_confirmation: c.risk.needs_confirmation(),
             items: c.items,
         })
-    }
-    .await)
+    })
+    .await
 }
 
 /// Approves a pending change: `POST /api/approve_change` with `id`, `target_checksum` (the one
@@ -424,8 +424,8 @@ pub async fn approve_change(
         let note = note.filter(|n| !n.trim().is_empty());
         change::decide(&pool, &account, &id, Some(&target_checksum), &Decision::Approve { note }).await?;
         Ok(())
-    }
-    .await)
+    })
+    .await
 }
 
 /// Rejects a pending change: `POST /api/reject_change` with `id`, `target_checksum` and
@@ -442,8 +442,8 @@ pub async fn reject_change(id: String, target_checksum: String, reason: String) 
         let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "reject changes").await?;
         change::decide(&pool, &account, &id, Some(&target_checksum), &Decision::Reject { reason }).await?;
         Ok(())
-    }
-    .await)
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
@@ -478,6 +478,6 @@ pub async fn retry_change(id: String) -> Result<(), AppError> {
             RetryError::Database(error) => error.into(),
         })?;
         Ok(())
-    }
-    .await)
+    })
+    .await
 }

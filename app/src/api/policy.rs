@@ -23,6 +23,6 @@ pub async fn acl_check(role: String, op: String, entity: String) -> Result<Acces
             .await?
             .ok_or_else(|| AppError::NotFound(format!("applied policy for entity \"{entity}\"")))?;
         policy.decide(&role, &op).map_err(|error| AppError::Invalid(error.to_string()))
-    }
-    .await)
+    })
+    .await
 }

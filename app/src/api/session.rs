@@ -14,10 +14,11 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<SignedIn>, AppError> {
     context::finish(async {
-        let account = crate::auth::current_account(&context::session().await?, &context::pool()).await?;
+        let pool = context::pool();
+        let account = crate::auth::current_account(&context::session().await?, &pool).await?;
         Ok(account.map(|a| SignedIn { username: a.username, role: a.role }))
-    }
-    .await)
+    })
+    .await
 }
 
 /// Signs in: `POST /api/login` with `username` and `password`. Rotates the session id.
@@ -27,13 +28,13 @@ pub async fn whoami() -> Result<Option<SignedIn>, AppError> {
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<SignedIn, AppError> {
     context::finish(async {
+        let (pool, settings) = (context::pool(), context::auth_settings());
         let session = context::session().await?;
-        let account =
-            crate::auth::sign_in(&session, &context::pool(), &context::auth_settings(), &username, password).await?;
+        let account = crate::auth::sign_in(&session, &pool, &settings, &username, password).await?;
         leptos_axum::redirect("/");
         Ok(SignedIn { username: account.username, role: account.role })
-    }
-    .await)
+    })
+    .await
 }
 
 /// Signs out: `POST /api/logout`. The session's data is deleted.
@@ -43,10 +44,11 @@ pub async fn login(username: String, password: String) -> Result<SignedIn, AppEr
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     context::finish(async {
-        crate::auth::sign_out(&context::session().await?, &context::pool()).await?;
+        let pool = context::pool();
+        crate::auth::sign_out(&context::session().await?, &pool).await?;
         leptos_axum::redirect("/login");
         Ok(())
-    }
-    .await)
+    })
+    .await
 }
 

@@ -5,6 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::change::list_changes;
 use crate::component::badge::{RiskBadge, StatusBadge};
+use crate::component::pager::{href, Pager};
 use crate::domain::change::Risk;
 use crate::domain::review::ChangeStatus;
 
@@ -20,12 +21,9 @@ pub fn ChangesPage() -> impl IntoView {
     keyboard_navigation();
 
     let link = move |page: i64| {
-        let mut parts: Vec<String> = ["status", "risk", "package", "q"]
-            .iter()
-            .filter_map(|key| param(key).map(|value| format!("{key}={}", encode(&value))))
-            .collect();
-        parts.push(format!("page={page}"));
-        format!("/changes?{}", parts.join("&"))
+        let mut pairs: Vec<(&str, Option<String>)> = ["status", "risk", "package", "q"].iter().map(|key| (*key, param(key))).collect();
+        pairs.push(("page", Some(page.to_string())));
+        href("/changes", &pairs)
     };
 
     view! {
@@ -80,11 +78,7 @@ pub fn ChangesPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                            <nav class="pager" aria-label="Pages">
-                                {(page > 1).then(|| view! { <a rel="prev" href=link(page - 1)>"← Newer"</a> })}
-                                <span>{format!("Page {page} of {pages}")}</span>
-                                {(page < pages).then(|| view! { <a rel="next" href=link(page + 1)>"Older →"</a> })}
-                            </nav>
+                            <Pager page pages link/>
                         }.into_any()
                     }
                     Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
@@ -93,16 +87,6 @@ pub fn ChangesPage() -> impl IntoView {
         </Suspense>
         <p class="muted hint">"Keys: j/k or ↓/↑ move between changes, Enter opens one."</p>
     }
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// j/k and the arrow keys move focus between the rows' links (in the browser only).
