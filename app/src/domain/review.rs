@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn an_approval_is_revoked_by_newer_content() {
         assert_eq!(ChangeStatus::Approved.next(ChangeEvent::Supersede), Ok(ChangeStatus::Superseded));
-        assert_eq!(ChangeStatus::Applying.next(ChangeEvent::Supersede).is_err(), true);
+        assert!(ChangeStatus::Applying.next(ChangeEvent::Supersede).is_err());
     }
 
     #[test]

@@ -425,13 +425,13 @@ async fn transition(
     actor: &str,
 ) -> Result<SchemaChange, DecideError> {
     let approval = matches!(decision, Decision::Approve { .. });
-    let row = sqlx::query(&format!(
+    let row = sqlx::query(
         "update schema_change set status = $2, decided_at = now(), decided_by = $3, note = $4,
              approval_seq = case when $5 then nextval('schema_change_approval_seq') else approval_seq end,
              updated_at = now()
          where id = $1::uuid and status = $6
-         returning id"
-    ))
+         returning id",
+    )
     .bind(&change.id)
     .bind(next.as_str())
     .bind(actor)
