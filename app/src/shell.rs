@@ -81,32 +81,32 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Who is signed in, fetched once per page by the layout; pages that need it await it.
+pub type SignedInResource = Resource<Result<Option<SignedIn>, crate::error::AppError>>;
+
 /// Header, navigation and the page. Visitors without a session are sent to the sign-in page.
+/// The page itself sits outside the header's suspense, so it renders (and fetches) once.
 #[component]
 fn SignedInLayout() -> impl IntoView {
-    let me = Resource::new(|| (), |_| whoami());
+    let me: SignedInResource = Resource::new(|| (), |_| whoami());
+    provide_context(me);
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(account)) => view! { <Header account=account.clone()/><SignedInPage account/> }.into_any(),
+                    Ok(Some(account)) => view! { <Header account/> }.into_any(),
                     Ok(None) => {
                         // On the server, answer with a redirect before any byte is sent.
                         #[cfg(feature = "ssr")]
                         leptos_axum::redirect("/login");
                         view! { <Redirect path="/login"/> }.into_any()
                     }
-                    Err(error) => view! { <main><p role="alert">{error.to_string()}</p></main> }.into_any(),
+                    Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
                 }
             })}
         </Suspense>
+        <main id="main"><Outlet/></main>
     }
-}
-
-#[component]
-fn SignedInPage(account: SignedIn) -> impl IntoView {
-    provide_context(account);
-    view! { <main id="main"><Outlet/></main> }
 }
 
 #[component]

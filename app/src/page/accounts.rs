@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::account::{list_accounts, AccountRow, CreateAccount, DisableAccount, SetAccountRole};
-use crate::auth::SignedIn;
+use crate::shell::SignedInResource;
 use crate::component::flash::QueryError;
 use crate::domain::review::Role;
 use crate::error::AppError;
@@ -12,19 +12,24 @@ use crate::error::AppError;
 /// The page: admins get the accounts, everyone else an explanation.
 #[component]
 pub fn AccountsPage() -> impl IntoView {
-    let is_admin = use_context::<SignedIn>().is_some_and(|me| me.role.allows(Role::Admin));
+    let me = expect_context::<SignedInResource>();
     view! {
         <h1>"Accounts"</h1>
-        {if is_admin {
-            view! { <Accounts/> }.into_any()
-        } else {
-            view! {
-                <p class="flash error" role="alert" data-testid="admins-only">
-                    "Admins only: accounts are managed by admins. Ask an admin to add an account or change a role."
-                </p>
-            }
-            .into_any()
-        }}
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let is_admin = matches!(me.await, Ok(Some(me)) if me.role.allows(Role::Admin));
+                if is_admin {
+                    view! { <Accounts/> }.into_any()
+                } else {
+                    view! {
+                        <p class="flash error" role="alert" data-testid="admins-only">
+                            "Admins only: accounts are managed by admins. Ask an admin to add an account or change a role."
+                        </p>
+                    }
+                    .into_any()
+                }
+            })}
+        </Suspense>
     }
 }
 
