@@ -29,6 +29,20 @@ pub struct CommonOptions {
     /// PostgreSQL connection URL; absent, a private cluster runs in the data directory.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+    /// ACL roles packages may use, comma-separated (default: public, user, self, owner,
+    /// moderator, admin, system, none, god, supergod, public_if_public, public_if_shared).
+    #[arg(long, env = "SCHEMAGATE_ROLES", global = true, value_delimiter = ',')]
+    pub roles: Vec<String>,
+    /// Field names that name a row's owner, for `self`/`owner` rules, comma-separated
+    /// (default: userId, ownerId, createdBy, creatorId, authorId, hostId).
+    #[arg(long, env = "SCHEMAGATE_OWNER_FIELDS", global = true, value_delimiter = ',')]
+    pub owner_fields: Vec<String>,
+    /// The model every entity should reach through belongsTo relations.
+    #[arg(long, env = "SCHEMAGATE_ROOT_MODEL", global = true, default_value = "Tenant")]
+    pub root_model: String,
+    /// Report ownership findings (unreachable root, cycles) as errors instead of warnings.
+    #[arg(long, env = "SCHEMAGATE_OWNERSHIP_ERRORS", global = true)]
+    pub ownership_errors: bool,
 }
 
 /// The subcommands. No subcommand means `serve`.
@@ -284,6 +298,25 @@ impl ServeArgs {
 }
 
 impl CommonOptions {
+    /// The domain's configuration: role vocabulary, owner fields, ownership root and severity.
+    pub fn domain_config(&self) -> app::domain::Config {
+        let mut config = app::domain::Config::default();
+        let clean = |values: &[String]| -> Vec<String> {
+            values.iter().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
+        };
+        if !clean(&self.roles).is_empty() {
+            config.roles = clean(&self.roles).into_iter().collect();
+        }
+        if !clean(&self.owner_fields).is_empty() {
+            config.owner_fields = clean(&self.owner_fields);
+        }
+        config.root_model = self.root_model.clone();
+        if self.ownership_errors {
+            config.ownership_severity = app::domain::Severity::Error;
+        }
+        config
+    }
+
     /// The packages directory, which every command reading packages needs.
     ///
     /// # Errors

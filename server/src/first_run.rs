@@ -42,7 +42,7 @@ pub async fn scan_at_start(pool: &PgPool, inputs: &ScanInputs) {
         tracing::info!("no packages directory configured: skipping the start-up scan");
         return;
     }
-    match inputs.scan(pool, "system", &app::domain::Config::default()).await {
+    match inputs.scan(pool, "system").await {
         Ok(report) => tracing::info!(
             created = report.created.len(),
             superseded = report.superseded.len(),

@@ -226,3 +226,19 @@ fn acl_check_answers_from_the_applied_policy() {
     let bad = run_cli(&db, &["acl", "check", "user", "drop", "WikiPage"], "");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn the_role_vocabulary_and_ownership_severity_are_configuration() {
+    let custom = FORUM.replace("read: [user]", "read: [auditor]");
+    let dir = packages("vocabulary", &[("forum", &custom)]);
+    let default = run_cli("postgres://unused", &with_packages(&dir, &["check", "--json"]), "");
+    assert_eq!(default.status.code(), Some(1), "auditor is not a default role");
+    assert!(String::from_utf8_lossy(&default.stdout).contains("auditor"));
+    let configured = run_cli("postgres://unused", &with_packages(&dir, &["--roles", "user,admin,auditor", "check"]), "");
+    assert!(configured.status.success(), "{}", String::from_utf8_lossy(&configured.stdout));
+
+    // ForumThread reaches Tenant; with another root it does not, which is an error on request.
+    let strict = run_cli("postgres://unused", &with_packages(&dir, &["--roles", "auditor", "--root-model", "User", "--ownership-errors", "check"]), "");
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&strict.stdout).contains("cannot reach the ownership root \"User\""), "{}", String::from_utf8_lossy(&strict.stdout));
+}

@@ -236,9 +236,8 @@ async fn disk_catalog(
     let Some(packages_dir) = inputs.packages_dir.clone() else {
         return Ok((dir, Err("no packages directory is configured (--packages or SCHEMAGATE_PACKAGES)".to_string())));
     };
-    let base_schema = inputs.base_schema.clone();
+    let (base_schema, config) = (inputs.base_schema.clone(), inputs.config.clone());
     let catalog = tokio::task::spawn_blocking(move || {
-        let config = crate::domain::Config::default();
         crate::scanner::scan_dir(&packages_dir, base_schema.as_deref(), &config).map_err(|error| error.to_string())
     })
     .await

@@ -170,7 +170,7 @@ pub async fn scan_now() -> Result<String, AppError> {
         let pool = context::pool();
         let inputs = use_context::<ScanInputs>().unwrap_or_default();
         let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "run scans").await?;
-        let report = inputs.scan(&pool, &account.username, &crate::domain::Config::default()).await.map_err(|error| match error {
+        let report = inputs.scan(&pool, &account.username).await.map_err(|error| match error {
             ScanInputError::Database(error) => AppError::from(error),
             other => AppError::Invalid(other.to_string()),
         })?;
@@ -338,11 +338,11 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
     use crate::registry::change;
     context::finish(async {
         let pool = context::pool();
+        let config = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default().config;
         let account = crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the registry").await?;
         let not_found = || AppError::NotFound(format!("change {id}"));
         let full_id = change::resolve_id(&pool, &id).await?.map_err(|_| not_found())?;
         let c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
-        let config = crate::domain::Config::default();
         let before_yaml = change::base_yaml(&pool, &c).await?.unwrap_or_default();
         let before = parse_entities(&before_yaml, "applied", &config).entities;
         let after = parse_entities(&c.yaml_snapshot, "proposed", &config).entities;

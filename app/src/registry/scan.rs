@@ -385,6 +385,8 @@ pub struct ScanInputs {
     pub packages_dir: Option<std::path::PathBuf>,
     /// The Prisma base schema (the built-in one when absent).
     pub base_schema: Option<std::path::PathBuf>,
+    /// Role vocabulary, owner fields, ownership root and input limits.
+    pub config: Config,
 }
 
 /// Why a scan could not start.
@@ -406,11 +408,11 @@ impl ScanInputs {
     ///
     /// # Errors
     /// [`ScanInputError`].
-    pub async fn scan(&self, pool: &PgPool, actor: &str, config: &Config) -> Result<ScanReport, ScanInputError> {
+    pub async fn scan(&self, pool: &PgPool, actor: &str) -> Result<ScanReport, ScanInputError> {
         let dir = self.packages_dir.as_deref().ok_or(ScanInputError::NoPackagesDir)?;
         let base = crate::scanner::read_base_schema(self.base_schema.as_deref())?;
-        let sources = crate::scanner::read_packages(dir, config.limits.max_file_bytes)?;
-        Ok(scan(pool, actor, sources, base, config).await?)
+        let sources = crate::scanner::read_packages(dir, self.config.limits.max_file_bytes)?;
+        Ok(scan(pool, actor, sources, base, &self.config).await?)
     }
 }
 

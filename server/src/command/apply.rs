@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use app::domain::Config;
 use app::registry::apply::{self, ApplyError, ApplyOptions, ApplyReport, ChangeOutcome, LeaseError};
 
 use crate::cli::{ApplyArgs, CommonOptions};
@@ -30,7 +29,7 @@ pub async fn run(common: &CommonOptions, args: &ApplyArgs) -> anyhow::Result<Exi
         lease_ttl: Duration::from_secs(args.lease_ttl),
         runner: runner_label(),
         base,
-        config: Config::default(),
+        config: common.domain_config(),
         echo_output: true,
     };
     let database = Database::open(common).await?;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use app::domain::{Catalog, Config};
+use app::domain::Catalog;
 
 use crate::cli::{CommonOptions, JsonFlag};
 
@@ -12,7 +12,7 @@ use crate::cli::{CommonOptions, JsonFlag};
 /// # Errors
 /// A missing packages directory or unreadable base schema.
 pub fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<ExitCode> {
-    let catalog = app::scanner::scan_dir(common.packages_dir()?, common.base_schema.as_deref(), &Config::default())?;
+    let catalog = app::scanner::scan_dir(common.packages_dir()?, common.base_schema.as_deref(), &common.domain_config())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&catalog)?);
     } else {

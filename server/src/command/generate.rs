@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use app::domain::Config;
 use app::registry::apply;
 
 use crate::cli::{CommonOptions, GenerateArgs};
@@ -19,7 +18,7 @@ use crate::database::Database;
 /// # Errors
 /// Unreadable inputs, an unreachable registry, an unwritable output.
 pub async fn run(common: &CommonOptions, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::default();
+    let config = common.domain_config();
     let rendered = if args.from_packages {
         let catalog = app::scanner::scan_dir(common.packages_dir()?, common.base_schema.as_deref(), &config)?;
         catalog.render_schema().map_err(|error| error.to_string())

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use app::domain::Config;
 
 use crate::cli::CommonOptions;
 
@@ -13,7 +12,7 @@ use crate::cli::CommonOptions;
 /// # Errors
 /// Unknown package, unreadable files.
 pub fn run(common: &CommonOptions, package: &str) -> anyhow::Result<ExitCode> {
-    let catalog = app::scanner::scan_dir(common.packages_dir()?, common.base_schema.as_deref(), &Config::default())?;
+    let catalog = app::scanner::scan_dir(common.packages_dir()?, common.base_schema.as_deref(), &common.domain_config())?;
     let Some(report) = catalog.package(package) else {
         bail!("no package \"{package}\" in {}", common.packages_dir()?.display());
     };

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use app::domain::Config;
 use app::registry::scan::{ScanEntry, ScanInputs, ScanReport};
 
 use crate::cli::{CommonOptions, JsonFlag};
@@ -15,9 +14,13 @@ use crate::database::Database;
 /// # Errors
 /// Unreadable packages or base schema; database errors.
 pub async fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<ExitCode> {
-    let inputs = ScanInputs { packages_dir: Some(common.packages_dir()?.to_path_buf()), base_schema: common.base_schema.clone() };
+    let inputs = ScanInputs {
+        packages_dir: Some(common.packages_dir()?.to_path_buf()),
+        base_schema: common.base_schema.clone(),
+        config: common.domain_config(),
+    };
     let database = Database::open(common).await?;
-    let report = inputs.scan(&database.pool, &cli_actor(), &Config::default()).await;
+    let report = inputs.scan(&database.pool, &cli_actor()).await;
     let report = report?;
     database.close().await;
     if args.json {

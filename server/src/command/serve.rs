@@ -20,7 +20,11 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         .leptos_options;
     leptos_options.site_addr = args.addr;
     let first_password = crate::first_run::ensure_first_admin(&database.pool).await?;
-    let scan_inputs = app::registry::scan::ScanInputs { packages_dir: common.packages.clone(), base_schema: common.base_schema.clone() };
+    let scan_inputs = app::registry::scan::ScanInputs {
+        packages_dir: common.packages.clone(),
+        base_schema: common.base_schema.clone(),
+        config: common.domain_config(),
+    };
     if args.scan_on_start {
         crate::first_run::scan_at_start(&database.pool, &scan_inputs).await;
     }
