@@ -1,6 +1,7 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect, test } from "@playwright/test";
-import { cli, consoleErrors, forumYaml, removePackage, scan, signIn, unique, writePackage } from "./support";
+import { cli, consoleErrors, forumYaml, PACKAGES, removePackage, scan, signIn, unique, writePackage } from "./support";
 
 const SHOTS = path.resolve(__dirname, "../../target/screenshots");
 
@@ -141,4 +142,20 @@ test("signing in and approving work with JavaScript disabled", async ({ browser 
   const status = JSON.parse(cli(["show", change, "--json"]));
   expect(status.status).toBe("approved");
   await context.close();
+});
+
+test("the demo platform's wiki change shows its conflict (the README screenshot)", async ({ page }) => {
+  const demo = path.resolve(__dirname, "../../server/demo/packages");
+  for (const id of ["forum", "wiki"]) {
+    fs.cpSync(path.join(demo, id), path.join(PACKAGES, `demo_${id}`), { recursive: true });
+  }
+  const change = scan()["demo_wiki"];
+  await signIn(page, "admin");
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  await page.goto(`/changes/${change}`);
+  await expect(page.getByRole("heading", { name: "⚠ Conflicts: approval blocked" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Approve" })).toBeDisabled();
+  await expect(page.locator(".conflict [data-diff='add']")).toContainText('"maxLength": "2048"');
+  await page.screenshot({ path: path.join(SHOTS, "readme-change-page.png"), clip: { x: 0, y: 0, width: 1280, height: 1350 }, fullPage: true });
+  for (const id of ["forum", "wiki"]) removePackage(`demo_${id}`);
 });
