@@ -40,8 +40,11 @@ pub(crate) mod context {
         let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
         let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
         let result = work.await;
-        let Some(response) = response else { return result };
-        let form_post = parts.as_ref().filter(|p| p.method == axum::http::Method::POST && p.uri.path().starts_with("/api/"));
+        // Only a call to the endpoint itself answers with its status; a page that uses the
+        // function while rendering keeps its own (200, or the sign-in redirect).
+        let api_call = parts.as_ref().filter(|p| p.method == axum::http::Method::POST && p.uri.path().starts_with("/api/"));
+        let (Some(response), Some(_)) = (response, api_call) else { return result };
+        let form_post = api_call;
         let back_to = form_post
             .filter(|p| accepts_html(&p.headers))
             .and_then(|p| p.headers.get(axum::http::header::REFERER))

@@ -40,16 +40,17 @@ impl RunningServer {
 
     /// Like [`RunningServer::start`], also returning what the server printed before its URL.
     pub fn start_capturing(mut command: Command) -> (RunningServer, Vec<String>) {
+        // The console (URL, first-start password) is stdout; logs on stderr pass through.
         let mut child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn schemagate");
-        let stderr = child.stderr.take().expect("stderr");
+        let stdout = child.stdout.take().expect("stdout");
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut before = Vec::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 eprintln!("[server] {line}");
                 if let Some(url) = line.strip_prefix("Schemagate is running at ") {
                     let _ = sender.send((url.trim().to_string(), std::mem::take(&mut before)));

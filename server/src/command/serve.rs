@@ -46,16 +46,16 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         .with_context(|| format!("while binding {}", args.addr))?;
     let url = format!("http://{}", listener.local_addr()?);
     tracing::info!(%url, "schemagate is listening");
+    // Console messages go to stdout; logs go to stderr, so a log file never holds the password.
     if let Some(password) = first_password {
-        // Shown once, on the console only: never logged, never stored in clear.
-        eprintln!();
-        eprintln!("  First start: created the admin account.");
-        eprintln!("    username: {}", crate::first_run::FIRST_ADMIN);
-        eprintln!("    password: {password}");
-        eprintln!("  Sign in at {url} and keep the password somewhere safe; it is not shown again.");
-        eprintln!();
+        println!();
+        println!("  First start: created the admin account.");
+        println!("    username: {}", crate::first_run::FIRST_ADMIN);
+        println!("    password: {password}");
+        println!("  Sign in at {url} and keep the password somewhere safe; it is not shown again.");
+        println!();
     }
-    eprintln!("Schemagate is running at {url}");
+    println!("Schemagate is running at {url}");
     axum::serve(listener, router(state, store))
         .with_graceful_shutdown(shutdown_signal())
         .await
