@@ -4,64 +4,14 @@
 mod support;
 
 
-use support::{fresh_database, fresh_dir, http, run_cli, schemagate, site_root, stdout_of, HttpResponse, RunningServer};
+use support::{fresh_dir, http, run_cli, stdout_of, Fixture};
 
-const FORUM: &str = "entities:
-  - name: ForumThread
-    fields:
-      id: { type: cuid, primary: true, generated: true }
-      tenantId: { type: string, required: true }
-    relations:
-      - { name: tenant, type: belongsTo, entity: Tenant, field: tenantId }
-    acl:
-      read: [user]
-";
-
-struct Fixture {
-    server: RunningServer,
-    db: String,
-}
-
-/// Accounts admin/reviewer/viewer (password "<name>-password"), two pending changes, a server.
+/// Accounts admin/reviewer/viewer and a server started with `extra_args`.
 fn fixture(name: &str, extra_args: &[&str]) -> Fixture {
-    let db = fresh_database(name);
-    for (user, role) in [("admin", "admin"), ("reviewer", "reviewer"), ("viewer", "viewer")] {
-        stdout_of(&run_cli(&db, &["user", "add", user, "--role", role], &format!("{user}-password\n")));
-    }
-    let packages = fresh_dir(name);
-    for id in ["forum", "wiki"] {
-        let dir = packages.join(id).join("seed/schema");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("entities.yaml"), FORUM.replace("ForumThread", &format!("{}Thread", id.to_uppercase()))).unwrap();
-    }
-    let packages = packages.to_str().unwrap().to_string();
-    stdout_of(&run_cli(&db, &["--packages", &packages, "scan"], ""));
-    let mut command = schemagate();
-    command
-        .env("DATABASE_URL", &db)
-        .env("LEPTOS_SITE_ROOT", site_root())
-        .args(["--packages", &packages, "serve", "--addr", "127.0.0.1:0"])
-        .args(extra_args);
-    Fixture { server: RunningServer::start(command), db }
+    Fixture::start(name, &[("admin", "admin"), ("reviewer", "reviewer"), ("viewer", "viewer")], extra_args)
 }
 
 impl Fixture {
-    fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> HttpResponse {
-        let cookie_header = cookie.map(str::to_string);
-        let mut headers = vec![("Accept", "application/json")];
-        if let Some(c) = &cookie_header {
-            headers.push(("Cookie", c.as_str()));
-        }
-        http(&self.server.base_url, "POST", path, &headers, Some(form))
-    }
-
-    fn login(&self, user: &str) -> String {
-        let password = format!("{user}-password");
-        let response = self.post("/api/login", None, &[("username", user), ("password", &password)]);
-        assert_eq!(response.status, 200, "{response:?}");
-        response.session_cookie().expect("a session cookie")
-    }
-
     /// `(id, target_checksum)` of the pending change of `package`.
     fn pending(&self, package: &str) -> (String, String) {
         let list: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&self.db, &["list", "--status", "pending", "--json"], ""))).unwrap();

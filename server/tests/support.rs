@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// The binary under test.
 pub fn schemagate() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_schemagate"));
-    command.env("RUST_LOG", "info").env_remove("LOG_FORMAT");
+    command.env("RUST_LOG", "info,sqlx::postgres::notice=warn").env_remove("LOG_FORMAT");
     command
 }
 
@@ -259,4 +259,74 @@ fn dechunk(mut body: &str) -> String {
 /// The site root the server serves `/pkg` from (built by `make`).
 pub fn site_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/site")
+}
+
+/// A small entity every HTTP fixture scans in, renamed per package.
+pub const THREAD_YAML: &str = "entities:
+  - name: ForumThread
+    fields:
+      id: { type: cuid, primary: true, generated: true }
+      tenantId: { type: string, required: true }
+    relations:
+      - { name: tenant, type: belongsTo, entity: Tenant, field: tenantId }
+    acl:
+      read: [user]
+";
+
+/// A served registry for HTTP tests: accounts (password "<name>-password"), packages `forum` and
+/// `wiki` scanned in (one pending change each), and the real server in front of a fresh database.
+pub struct Fixture {
+    pub server: RunningServer,
+    pub db: String,
+}
+
+impl Fixture {
+    /// Starts it with `accounts` as `(name, role)` and extra `serve` arguments.
+    pub fn start(name: &str, accounts: &[(&str, &str)], extra_args: &[&str]) -> Fixture {
+        let db = fresh_database(name);
+        for (user, role) in accounts {
+            stdout_of(&run_cli(&db, &["user", "add", user, "--role", role], &format!("{user}-password\n")));
+        }
+        let packages = fresh_dir(name);
+        for id in ["forum", "wiki"] {
+            let dir = packages.join(id).join("seed/schema");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("entities.yaml"), THREAD_YAML.replace("ForumThread", &format!("{}Thread", id.to_uppercase()))).unwrap();
+        }
+        let packages = packages.to_str().unwrap().to_string();
+        stdout_of(&run_cli(&db, &["--packages", &packages, "scan"], ""));
+        let mut command = schemagate();
+        command
+            .env("DATABASE_URL", &db)
+            .env("LEPTOS_SITE_ROOT", site_root())
+            .args(["--packages", &packages, "serve", "--addr", "127.0.0.1:0"])
+            .args(extra_args);
+        Fixture { server: RunningServer::start(command), db }
+    }
+
+    /// A url-encoded POST, as a script would send it.
+    pub fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> HttpResponse {
+        let mut headers = vec![("Accept", "application/json")];
+        if let Some(c) = cookie {
+            headers.push(("Cookie", c));
+        }
+        http(&self.server.base_url, "POST", path, &headers, Some(form))
+    }
+
+    /// A page GET, as a browser would send it.
+    pub fn get(&self, path: &str, cookie: Option<&str>) -> HttpResponse {
+        let mut headers = vec![("Accept", "text/html")];
+        if let Some(c) = cookie {
+            headers.push(("Cookie", c));
+        }
+        http(&self.server.base_url, "GET", path, &headers, None)
+    }
+
+    /// Signs `user` in and returns the session cookie.
+    pub fn login(&self, user: &str) -> String {
+        let password = format!("{user}-password");
+        let response = self.post("/api/login", None, &[("username", user), ("password", &password)]);
+        assert_eq!(response.status, 200, "{response:?}");
+        response.session_cookie().expect("a session cookie")
+    }
 }
