@@ -20,7 +20,9 @@ pub async fn connect_and_migrate(database_url: &str) -> Result<PgPool, sqlx::Err
     Ok(pool)
 }
 
-/// Whether the database answers a trivial query.
+/// Whether the database answers a trivial query within two seconds (health checks must not
+/// hang on an unreachable server).
 pub async fn is_reachable(pool: &PgPool) -> bool {
-    sqlx::query_scalar::<_, i32>("select 1").fetch_one(pool).await.is_ok()
+    let probe = sqlx::query_scalar::<_, i32>("select 1").fetch_one(pool);
+    matches!(tokio::time::timeout(std::time::Duration::from_secs(2), probe).await, Ok(Ok(_)))
 }
