@@ -2,19 +2,20 @@
 //! the lease, the desired state, integrity and drift checks, resuming, and retry.
 #![cfg(feature = "ssr")]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use app::domain::base_schema::BaseSchema;
-use app::domain::catalog::{PackageId, PackageSource};
 use app::domain::config::Config;
 use app::domain::review::{ChangeStatus, Role};
-use app::registry::account::{self, Account};
+use app::registry::account::Account;
 use app::registry::apply::{self, ApplyError, ApplyOptions, Lease, LeaseError, RetryError};
 use app::registry::audit::{self, AuditFilter};
 use app::registry::change::{self, Decision};
-use app::registry::scan::{scan, ScanReport};
 use sqlx::PgPool;
+use support::{account_with_role, scan_packages};
 
 const FORUM: &str = "
 entities:
@@ -50,19 +51,6 @@ entities:
         target: Tenant
         foreignKey: tenantId
 ";
-
-fn source(id: &str, text: &str) -> PackageSource {
-    PackageSource { id: PackageId::parse(id).unwrap(), file: format!("{id}/seed/schema/entities.yaml"), text: text.to_string() }
-}
-
-async fn scan_packages(pool: &PgPool, packages: &[(&str, &str)]) -> ScanReport {
-    let sources = packages.iter().map(|(id, text)| source(id, text)).collect();
-    scan(pool, "tester", sources, BaseSchema::default(), &Config::default()).await.expect("scan")
-}
-
-async fn account(pool: &PgPool, name: &str, role: Role) -> Account {
-    account::create(pool, "tester", name, "not-a-real-hash", role).await.expect("account")
-}
 
 /// Scans `packages` and approves every change the scan created or dropped, in the given order.
 async fn approve_scanned(pool: &PgPool, admin: &Account, packages: &[(&str, &str)]) -> Vec<String> {
@@ -105,7 +93,7 @@ async fn actions(pool: &PgPool, prefix: &str) -> Vec<String> {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn applying_records_the_applied_state_with_entities_and_acl_and_audits_each_step(pool: PgPool) {
-    let alice = account(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let ids = approve_scanned(&pool, &alice, &[("forum", FORUM), ("wiki", WIKI)]).await;
     let dir = work_dir("records");
     let report = apply::run(&pool, &options(&dir, Some("true"))).await.unwrap();
@@ -139,7 +127,7 @@ async fn applying_records_the_applied_state_with_entities_and_acl_and_audits_eac
 
 #[sqlx::test(migrations = "../migrations")]
 async fn the_desired_state_lays_approved_changes_over_the_applied_state_and_a_drop_removes_a_package(pool: PgPool) {
-    let alice = account(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     approve_scanned(&pool, &alice, &[("forum", FORUM), ("wiki", WIKI)]).await;
     let dir = work_dir("desired");
     apply::run(&pool, &options(&dir, None)).await.unwrap();
@@ -164,7 +152,7 @@ async fn the_desired_state_lays_approved_changes_over_the_applied_state_and_a_dr
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_tampered_yaml_snapshot_fails_for_integrity_and_nothing_is_applied(pool: PgPool) {
-    let alice = account(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let ids = approve_scanned(&pool, &alice, &[("forum", FORUM)]).await;
     sqlx::query("update schema_change set yaml_snapshot = replace(yaml_snapshot, 'maxLength: 200', 'maxLength: 20') where id = $1::uuid")
         .bind(&ids[0])
@@ -217,7 +205,7 @@ async fn a_second_runner_is_refused_while_the_lease_lives_and_takes_it_over_once
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_change_left_applying_by_a_killed_run_is_resumed_and_applied_once(pool: PgPool) {
-    let alice = account(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let ids = approve_scanned(&pool, &alice, &[("forum", FORUM), ("wiki", WIKI)]).await;
     // As a run killed during the migrate command of the second change leaves it.
     sqlx::query("update schema_change set status = 'applying' where id = $1::uuid").bind(&ids[1]).execute(&pool).await.unwrap();
@@ -234,8 +222,8 @@ async fn a_change_left_applying_by_a_killed_run_is_resumed_and_applied_once(pool
 
 #[sqlx::test(migrations = "../migrations")]
 async fn only_an_admin_can_retry_a_failed_change_and_it_goes_to_the_end_of_the_queue(pool: PgPool) {
-    let alice = account(&pool, "alice", Role::Admin).await;
-    let rita = account(&pool, "rita", Role::Reviewer).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
+    let rita = account_with_role(&pool, "rita", Role::Reviewer).await;
     let ids = approve_scanned(&pool, &alice, &[("forum", FORUM)]).await;
     let dir = work_dir("retry");
     let report = apply::run(&pool, &options(&dir, Some("echo 'relation already exists' >&2; exit 4"))).await.unwrap();
@@ -264,7 +252,7 @@ async fn only_an_admin_can_retry_a_failed_change_and_it_goes_to_the_end_of_the_q
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_migrate_command_that_runs_too_long_is_killed_and_fails_the_change(pool: PgPool) {
-    let alice = account(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let ids = approve_scanned(&pool, &alice, &[("forum", FORUM)]).await;
     let dir = work_dir("timeout");
     let mut options = options(&dir, Some("echo waiting; sleep 30"));

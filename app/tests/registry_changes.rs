@@ -1,16 +1,16 @@
 //! Scans and decisions against a real PostgreSQL database (each test on its own database).
 #![cfg(feature = "ssr")]
 
-use app::domain::base_schema::BaseSchema;
-use app::domain::catalog::{PackageId, PackageSource};
+mod support;
+
 use app::domain::change::Risk;
-use app::domain::config::Config;
 use app::domain::review::{ChangeStatus, Role};
-use app::registry::account::{self, Account};
+use app::registry::account;
 use app::registry::audit::{self, AuditFilter};
 use app::registry::change::{self, ChangeFilter, DecideError, Decision, LookupError};
-use app::registry::scan::{scan, ScanReport};
+use app::registry::scan::ScanReport;
 use sqlx::PgPool;
+use support::{account_with_role, scan_packages};
 
 const FORUM: &str = "
 entities:
@@ -50,23 +50,6 @@ entities:
     acl:
       read: [user]
 ";
-
-fn source(id: &str, text: &str) -> PackageSource {
-    PackageSource {
-        id: PackageId::parse(id).unwrap(),
-        file: format!("{id}/seed/schema/entities.yaml"),
-        text: text.to_string(),
-    }
-}
-
-async fn scan_packages(pool: &PgPool, packages: &[(&str, &str)]) -> ScanReport {
-    let sources = packages.iter().map(|(id, text)| source(id, text)).collect();
-    scan(pool, "tester", sources, BaseSchema::default(), &Config::default()).await.expect("scan")
-}
-
-async fn admin(pool: &PgPool, name: &str, role: Role) -> Account {
-    account::create(pool, "tester", name, "not-a-real-hash", role).await.expect("account")
-}
 
 async fn status_of(pool: &PgPool, id: &str) -> ChangeStatus {
     change::get(pool, id).await.unwrap().unwrap().status
@@ -125,7 +108,7 @@ async fn formatting_alone_does_not_queue_a_change(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_rejected_checksum_is_not_queued_again_until_the_content_changes(pool: PgPool) {
-    let alice = admin(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let report = scan_packages(&pool, &[("forum", FORUM)]).await;
     let id = created_id(&report, "forum");
     change::decide(&pool, &alice, &id, None, &Decision::Reject { reason: "no".into() }).await.unwrap();
@@ -141,7 +124,7 @@ async fn a_rejected_checksum_is_not_queued_again_until_the_content_changes(pool:
 
 #[sqlx::test(migrations = "../migrations")]
 async fn new_content_supersedes_a_pending_or_approved_change(pool: PgPool) {
-    let alice = admin(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let first = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
     change::decide(&pool, &alice, &first, None, &Decision::Approve { note: None }).await.unwrap();
 
@@ -159,7 +142,7 @@ async fn new_content_supersedes_a_pending_or_approved_change(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_change_to_applied_content_records_items_against_the_applied_state(pool: PgPool) {
-    let alice = admin(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let first = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
     change::decide(&pool, &alice, &first, None, &Decision::Approve { note: None }).await.unwrap();
     mark_applied(&pool, &first).await;
@@ -177,7 +160,7 @@ async fn a_change_to_applied_content_records_items_against_the_applied_state(poo
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_removed_package_yields_a_drop_change(pool: PgPool) {
-    let alice = admin(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let report = scan_packages(&pool, &[("forum", FORUM), ("wiki", WIKI)]).await;
     let wiki = created_id(&report, "wiki");
     change::decide(&pool, &alice, &wiki, None, &Decision::Approve { note: None }).await.unwrap();
@@ -205,7 +188,7 @@ async fn a_package_with_errors_is_reported_and_skipped_while_others_are_scanned(
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_conflicted_change_cannot_be_approved(pool: PgPool) {
-    let alice = admin(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let other = FORUM.replace("maxLength: 200", "maxLength: 120");
     let report = scan_packages(&pool, &[("forum", FORUM), ("forum_fork", &other)]).await;
     let id = created_id(&report, "forum");
@@ -251,7 +234,7 @@ async fn an_ambiguous_prefix_is_refused(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn approve_all_leaves_out_risky_and_conflicted_changes(pool: PgPool) {
-    let alice = admin(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let public_wiki = WIKI.replace("read: [user]", "read: [public]");
     let other = FORUM.replace("maxLength: 200", "maxLength: 120");
     scan_packages(&pool, &[("forum", FORUM), ("forum_fork", &other), ("wiki", &public_wiki), ("notes", &FORUM.replace("ForumThread", "Note"))]).await;
@@ -272,12 +255,12 @@ async fn approve_all_leaves_out_risky_and_conflicted_changes(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_viewer_or_a_disabled_admin_cannot_decide_and_the_refusal_is_audited(pool: PgPool) {
-    let viewer = admin(&pool, "victor", Role::Viewer).await;
+    let viewer = account_with_role(&pool, "victor", Role::Viewer).await;
     let id = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
     let error = change::decide(&pool, &viewer, &id, None, &Decision::Approve { note: None }).await.unwrap_err();
     assert_eq!(error.to_string(), "victor may not decide changes: the viewer role cannot approve or reject; only admins can");
 
-    admin(&pool, "dana", Role::Admin).await;
+    account_with_role(&pool, "dana", Role::Admin).await;
     let dana = account::disable(&pool, "tester", "dana").await.unwrap();
     let error = change::decide(&pool, &dana, &id, None, &Decision::Reject { reason: "x".into() }).await.unwrap_err();
     assert!(matches!(error, DecideError::Forbidden { .. }));
@@ -289,7 +272,7 @@ async fn a_viewer_or_a_disabled_admin_cannot_decide_and_the_refusal_is_audited(p
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_stale_target_checksum_is_refused(pool: PgPool) {
-    let alice = admin(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let id = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
     let error = change::decide(&pool, &alice, &id, Some("v1:0000"), &Decision::Approve { note: None }).await.unwrap_err();
     assert!(matches!(error, DecideError::Stale { .. }), "{error}");
@@ -298,7 +281,7 @@ async fn a_stale_target_checksum_is_refused(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn of_fifty_concurrent_decisions_exactly_one_wins(pool: PgPool) {
-    let alice = admin(&pool, "alice", Role::Admin).await;
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let id = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
     let mut tasks = Vec::new();
     for n in 0..50 {
