@@ -159,3 +159,15 @@ test("the demo platform's wiki change shows its conflict (the README screenshot)
   await page.screenshot({ path: path.join(SHOTS, "readme-change-page.png"), clip: { x: 0, y: 0, width: 1280, height: 1350 }, fullPage: true });
   for (const id of ["forum", "wiki"]) removePackage(`demo_${id}`);
 });
+
+test("a reviewer comments on a change and cannot decide it", async ({ page }) => {
+  const id = `comment_${unique()}`;
+  writePackage(id, forumYaml(`Talk${unique()}`));
+  const change = scan()[id];
+  await signIn(page, "reviewer");
+  await page.goto(`/changes/${change}`);
+  await expect(page.getByRole("button", { name: "Approve" })).toHaveCount(0);
+  await page.getByLabel("Comment").fill("should title be unique per tenant?");
+  await page.getByRole("button", { name: "Add comment" }).click();
+  await expect(page.locator("ol.timeline")).toContainText("change.commented by reviewer: should title be unique per tenant?");
+});

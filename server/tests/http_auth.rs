@@ -190,3 +190,25 @@ fn the_acl_check_endpoint_needs_a_session_and_answers_from_the_applied_policy() 
     assert_eq!(decision["decision"], "allow");
     assert_eq!(decision["granted_by"], "user");
 }
+
+#[test]
+fn reviewers_and_admins_comment_viewers_cannot() {
+    let f = fixture("auth_comment", &[]);
+    let (forum, _) = f.pending("forum");
+    let sessions = [(None, 401), (Some(f.login("viewer")), 403), (Some(f.login("reviewer")), 200), (Some(f.login("admin")), 200)];
+    for (cookie, expected) in &sessions {
+        let response = f.post("/api/comment_change", cookie.as_deref(), &[("id", &forum), ("text", "index tenantId too?")]);
+        assert_eq!(response.status, *expected, "comment with {cookie:?}: {response:?}");
+    }
+    let empty = f.post("/api/comment_change", sessions[2].0.as_deref(), &[("id", &forum), ("text", "  ")]);
+    assert_eq!(empty.status, 400);
+    let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&f.db, &["audit", "list", "--json"], ""))).unwrap();
+    let comments: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "change.commented")
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(comments, ["reviewer", "admin"]);
+}

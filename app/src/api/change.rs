@@ -294,6 +294,8 @@ pub struct ChangeDetail {
     pub can_decide: bool,
     /// The viewer may send it back to the restart job.
     pub can_retry: bool,
+    /// The viewer may comment (reviewers and admins).
+    pub can_comment: bool,
     /// Approving needs the package name typed.
     pub needs_confirmation: bool,
 }
@@ -389,6 +391,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
             timeline,
             can_decide: is_admin && c.status == ChangeStatus::Pending,
             can_retry: is_admin && c.status == ChangeStatus::Failed,
+            can_comment: account.role.allows(Role::Reviewer),
             needs_confirmation: c.risk.needs_confirmation(),
             items: c.items,
         })
@@ -478,6 +481,26 @@ pub async fn retry_change(id: String) -> Result<(), AppError> {
             RetryError::Database(error) => error.into(),
         })?;
         Ok(())
+    })
+    .await
+}
+
+/// Comments on a change: `POST /api/comment_change` with `id` and `text`. Reviewers and admins.
+///
+/// # Errors
+/// 401, 403 (viewers), 404, 400 (empty or too long).
+#[server(prefix = "/api", endpoint = "comment_change")]
+pub async fn comment_change(id: String, text: String) -> Result<(), AppError> {
+    use crate::domain::review::Role;
+    use crate::registry::change::{self, CommentError};
+    context::finish(async {
+        let pool = context::pool();
+        let account = crate::auth::require(&context::session().await?, &pool, Role::Reviewer, "comment on changes").await?;
+        change::comment(&pool, &account, &id, &text).await.map_err(|error| match error {
+            CommentError::Invalid => AppError::Invalid(error.to_string()),
+            CommentError::NotFound(id) => AppError::NotFound(format!("change {id}")),
+            CommentError::Database(error) => error.into(),
+        })
     })
     .await
 }

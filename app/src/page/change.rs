@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::change::{get_change, ApproveChange, ChangeDetail, RejectChange, RetryChange};
+use crate::api::change::{get_change, ApproveChange, ChangeDetail, CommentChange, RejectChange, RetryChange};
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
 use crate::component::diff::{SplitDiff, UnifiedDiff};
 use crate::component::flash::QueryError;
@@ -17,16 +17,15 @@ pub fn ChangePage() -> impl IntoView {
     let approve = ServerAction::<ApproveChange>::new();
     let reject = ServerAction::<RejectChange>::new();
     let retry = ServerAction::<RetryChange>::new();
+    let comment = ServerAction::<CommentChange>::new();
     let id = move || params.read().get("id").unwrap_or_default();
-    let detail = Resource::new(move || (id(), approve.version().get() + reject.version().get() + retry.version().get()), |(id, _)| get_change(id));
+    let detail = Resource::new(move || (id(), approve.version().get() + reject.version().get() + retry.version().get() + comment.version().get()), |(id, _)| get_change(id));
     let split = move || query.read().get("view").as_deref() == Some("split");
 
     // Shown above the change, so it stays visible after the refetch that follows a refusal.
     let refusal = move || {
-        let error = match (approve.value().get(), reject.value().get(), retry.value().get()) {
-            (Some(Err(error)), _, _) | (_, Some(Err(error)), _) | (_, _, Some(Err(error))) => Some(error.to_string()),
-            _ => None,
-        };
+        let errors = [approve.value().get(), reject.value().get(), retry.value().get(), comment.value().get()];
+        let error = errors.into_iter().find_map(|value| value.and_then(Result::err)).map(|error| error.to_string());
         error.map(|message| view! { <p class="flash error" role="alert">{message}</p> })
     };
     view! {
@@ -35,7 +34,7 @@ pub fn ChangePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(change) => view! { <ChangeView change split=split() approve reject retry/> }.into_any(),
+                    Ok(change) => view! { <ChangeView change split=split() approve reject retry comment/> }.into_any(),
                     Err(error) => view! { <h1>"Change"</h1><p role="alert">{error.to_string()}</p> }.into_any(),
                 }
             })}
@@ -50,9 +49,11 @@ fn ChangeView(
     approve: ServerAction<ApproveChange>,
     reject: ServerAction<RejectChange>,
     retry: ServerAction<RetryChange>,
+    comment: ServerAction<CommentChange>,
 ) -> impl IntoView {
     let row = change.row.clone();
     let retry_id = row.id.clone();
+    let comment_id = row.id.clone();
     let path = format!("/changes/{}", row.id);
     view! {
         <h1>{row.package.clone()}" "<small class="muted">{if row.kind == "drop" { "drop" } else { "change" }}</small></h1>
@@ -159,6 +160,15 @@ fn ChangeView(
                 }).collect_view()}
             </ol>
         </section>
+
+        {change.can_comment.then(|| view! {
+            <ActionForm action=comment attr:class="stack comment">
+                <input type="hidden" name="id" value=comment_id/>
+                <label for="comment-text">"Comment"</label>
+                <textarea id="comment-text" name="text" rows="2" required maxlength="4000"></textarea>
+                <button type="submit">"Add comment"</button>
+            </ActionForm>
+        })}
 
         {change.apply_log.clone().map(|log| view! {
             <details><summary>"Migrate output"</summary><pre>{log}</pre></details>
