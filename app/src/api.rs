@@ -36,14 +36,20 @@ pub(crate) mod context {
     /// or, for a plain HTML form post to `/api/...` (no JavaScript), a redirect back to the page
     /// it came from with the message in `?error=`. The request's context is read before the
     /// body runs, because it is not reliably reachable after an await.
-    pub(crate) async fn finish<T>(work: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+    pub(crate) async fn finish<T>(
+        work: impl std::future::Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
         let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
         let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
         let result = work.await;
         // Only a call to the endpoint itself answers with its status; a page that uses the
         // function while rendering keeps its own (200, or the sign-in redirect).
-        let api_call = parts.as_ref().filter(|p| p.method == axum::http::Method::POST && p.uri.path().starts_with("/api/"));
-        let (Some(response), Some(_)) = (response, api_call) else { return result };
+        let api_call = parts
+            .as_ref()
+            .filter(|p| p.method == axum::http::Method::POST && p.uri.path().starts_with("/api/"));
+        let (Some(response), Some(_)) = (response, api_call) else {
+            return result;
+        };
         let form_post = api_call;
         let back_to = form_post
             .filter(|p| accepts_html(&p.headers))
@@ -53,8 +59,15 @@ pub(crate) mod context {
             Ok(_) => {
                 // Back on the page after a success: drop the `?error=` of an earlier refusal
                 // (unless the function chose where to go itself).
-                let redirected = response.0.read().map(|r| r.headers.contains_key(axum::http::header::LOCATION)).unwrap_or(true);
-                if let Some((page, query)) = back_to.and_then(|r| r.split_once('?')).filter(|_| !redirected) {
+                let redirected = response
+                    .0
+                    .read()
+                    .map(|r| r.headers.contains_key(axum::http::header::LOCATION))
+                    .unwrap_or(true);
+                if let Some((page, query)) = back_to
+                    .and_then(|r| r.split_once('?'))
+                    .filter(|_| !redirected)
+                {
                     if query.split('&').any(|pair| pair.starts_with("error=")) {
                         if let Ok(value) = axum::http::HeaderValue::from_str(page) {
                             response.set_status(axum::http::StatusCode::SEE_OTHER);
@@ -69,21 +82,27 @@ pub(crate) mod context {
         match back_to {
             Some(referer) => {
                 let base = referer.split('?').next().unwrap_or(referer);
-                let location = format!("{base}?error={}", crate::component::pager::encode(&error.to_string()));
+                let location = format!(
+                    "{base}?error={}",
+                    crate::component::pager::encode(&error.to_string())
+                );
                 response.set_status(axum::http::StatusCode::SEE_OTHER);
                 if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
                     response.insert_header(axum::http::header::LOCATION, value);
                 }
             }
             None => response.set_status(
-                axum::http::StatusCode::from_u16(error.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+                axum::http::StatusCode::from_u16(error.status())
+                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
             ),
         }
         result
     }
 
     fn accepts_html(headers: &axum::http::HeaderMap) -> bool {
-        headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+        headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
     }
 }
-

@@ -44,7 +44,11 @@ mod server {
 
     impl Default for AuthSettings {
         fn default() -> Self {
-            AuthSettings { max_failures: 5, failure_window: Duration::minutes(15), lockout: Duration::minutes(15) }
+            AuthSettings {
+                max_failures: 5,
+                failure_window: Duration::minutes(15),
+                lockout: Duration::minutes(15),
+            }
         }
     }
 
@@ -53,7 +57,10 @@ mod server {
     ///
     /// # Errors
     /// [`AppError::Internal`] when the session store or database fails.
-    pub async fn current_account(session: &Session, pool: &PgPool) -> Result<Option<Account>, AppError> {
+    pub async fn current_account(
+        session: &Session,
+        pool: &PgPool,
+    ) -> Result<Option<Account>, AppError> {
         let id: Option<i64> = session.get(ACCOUNT_KEY).await.map_err(session_error)?;
         let Some(id) = id else { return Ok(None) };
         Ok(account::find_by_id(pool, id).await?.filter(|a| !a.disabled))
@@ -64,8 +71,15 @@ mod server {
     /// # Errors
     /// [`AppError::Unauthenticated`] without a valid session, [`AppError::Forbidden`] for a
     /// role below `role`.
-    pub async fn require(session: &Session, pool: &PgPool, role: Role, action: &str) -> Result<Account, AppError> {
-        let account = current_account(session, pool).await?.ok_or(AppError::Unauthenticated)?;
+    pub async fn require(
+        session: &Session,
+        pool: &PgPool,
+        role: Role,
+        action: &str,
+    ) -> Result<Account, AppError> {
+        let account = current_account(session, pool)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         if account.role.allows(role) {
             Ok(account)
         } else {
@@ -94,7 +108,13 @@ mod server {
         let username = username.trim().to_ascii_lowercase();
         if let Some(until) = locked_until(pool, settings, &username).await? {
             let minutes = ((until - OffsetDateTime::now_utc()).whole_seconds() + 59) / 60;
-            record(pool, &username, "login.locked", serde_json::json!({"username": username})).await?;
+            record(
+                pool,
+                &username,
+                "login.locked",
+                serde_json::json!({"username": username}),
+            )
+            .await?;
             return Err(AppError::Throttled(format!(
                 "too many failed sign-ins for this username: try again in {minutes} minute(s)"
             )));
@@ -103,9 +123,10 @@ mod server {
         // Verify a hash in every case (a dummy one for unknown names) so timing reveals nothing.
         let (account, matches) = match stored {
             Some((account, hash)) => {
-                let ok = tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash))
-                    .await
-                    .map_err(|_| AppError::Internal)?;
+                let ok =
+                    tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash))
+                        .await
+                        .map_err(|_| AppError::Internal)?;
                 (Some(account), ok)
             }
             None => {
@@ -118,8 +139,17 @@ mod server {
         match account {
             Some(account) if matches && !account.disabled => {
                 session.cycle_id().await.map_err(session_error)?;
-                session.insert(ACCOUNT_KEY, account.id).await.map_err(session_error)?;
-                record(pool, &username, "login.succeeded", serde_json::json!({"username": username})).await?;
+                session
+                    .insert(ACCOUNT_KEY, account.id)
+                    .await
+                    .map_err(session_error)?;
+                record(
+                    pool,
+                    &username,
+                    "login.succeeded",
+                    serde_json::json!({"username": username}),
+                )
+                .await?;
                 Ok(account)
             }
             other => {
@@ -128,7 +158,13 @@ mod server {
                     Some(account) if account.disabled => "disabled account",
                     Some(_) => "wrong password",
                 };
-                record(pool, &username, "login.failed", serde_json::json!({"username": username, "why": why})).await?;
+                record(
+                    pool,
+                    &username,
+                    "login.failed",
+                    serde_json::json!({"username": username, "why": why}),
+                )
+                .await?;
                 Err(AppError::SignInFailed)
             }
         }
@@ -140,19 +176,44 @@ mod server {
     /// [`AppError::Internal`] when the session store fails.
     pub async fn sign_out(session: &Session, pool: &PgPool) -> Result<(), AppError> {
         if let Some(account) = current_account(session, pool).await? {
-            record(pool, &account.username, "logout", serde_json::json!({"username": account.username})).await?;
+            record(
+                pool,
+                &account.username,
+                "logout",
+                serde_json::json!({"username": account.username}),
+            )
+            .await?;
         }
         session.flush().await.map_err(session_error)
     }
 
-    async fn record(pool: &PgPool, actor: &str, action: &str, details: serde_json::Value) -> Result<(), AppError> {
-        audit::append_alone(pool, NewEvent { actor, action, change_id: None, package: None, details }).await?;
+    async fn record(
+        pool: &PgPool,
+        actor: &str,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<(), AppError> {
+        audit::append_alone(
+            pool,
+            NewEvent {
+                actor,
+                action,
+                change_id: None,
+                package: None,
+                details,
+            },
+        )
+        .await?;
         Ok(())
     }
 
     /// When the username's lock ends, if it is locked: `max_failures` failures within the
     /// window since its last successful sign-in, and the last one less than `lockout` ago.
-    async fn locked_until(pool: &PgPool, settings: &AuthSettings, username: &str) -> Result<Option<OffsetDateTime>, AppError> {
+    async fn locked_until(
+        pool: &PgPool,
+        settings: &AuthSettings,
+        username: &str,
+    ) -> Result<Option<OffsetDateTime>, AppError> {
         let now = OffsetDateTime::now_utc();
         let (failures, last_failure): (i64, Option<OffsetDateTime>) = sqlx::query_as(
             "select count(*), max(at) from audit_event
@@ -165,7 +226,9 @@ mod server {
         .fetch_one(pool)
         .await?;
         Ok(match last_failure {
-            Some(last) if failures >= settings.max_failures && last + settings.lockout > now => Some(last + settings.lockout),
+            Some(last) if failures >= settings.max_failures && last + settings.lockout > now => {
+                Some(last + settings.lockout)
+            }
             _ => None,
         })
     }

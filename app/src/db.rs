@@ -24,5 +24,8 @@ pub async fn connect_and_migrate(database_url: &str) -> Result<PgPool, sqlx::Err
 /// hang on an unreachable server).
 pub async fn is_reachable(pool: &PgPool) -> bool {
     let probe = sqlx::query_scalar::<_, i32>("select 1").fetch_one(pool);
-    matches!(tokio::time::timeout(std::time::Duration::from_secs(2), probe).await, Ok(Ok(_)))
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), probe).await,
+        Ok(Ok(_))
+    )
 }

@@ -14,8 +14,8 @@ pub mod change;
 pub mod checksum;
 pub mod config;
 pub mod diagnostic;
-pub mod fragment;
 pub mod dialect;
+pub mod fragment;
 pub mod model;
 mod naming;
 mod ownership;
@@ -28,15 +28,18 @@ mod yaml;
 
 pub use base_schema::{BaseSchema, BaseSchemaError, DEFAULT_BASE_SCHEMA};
 pub use catalog::{
-    Catalog, Conflict, Declaration, EntitySummary, PackageId, PackageIdError, PackageReport, PackageSource, SharedEntity,
+    Catalog, Conflict, Declaration, EntitySummary, PackageId, PackageIdError, PackageReport,
+    PackageSource, SharedEntity,
 };
 pub use checksum::{canonical_encoding, entity_checksum, is_checksum, package_checksum};
 pub use config::{Config, Limits};
 pub use diagnostic::{Diagnostic, Position, SchemaError, Severity};
 pub use dialect::{parse_entities, ParsedFile};
 pub use model::{
-    Acl, AclOp, DefaultValue, Dialect, Entity, Field, FieldType, Index, Number, ReferentialAction, Relation, RelationKind,
-    Role, RowLevel, TypeAlias,
+    Acl, AclOp, DefaultValue, Dialect, Entity, Field, FieldType, Index, Number, ReferentialAction,
+    Relation, RelationKind, Role, RowLevel, TypeAlias,
 };
 pub use predicate::{Predicate, PredicateError};
-pub use prisma::{render_full_schema, render_package_fragment, Fragment, PackageModels, RenderError};
+pub use prisma::{
+    render_full_schema, render_package_fragment, Fragment, PackageModels, RenderError,
+};

@@ -58,11 +58,13 @@ async fn status_of(pool: &PgPool, id: &str) -> ChangeStatus {
 /// Marks an approved change applied, as the restart job does.
 async fn mark_applied(pool: &PgPool, id: &str) {
     let change = change::get(pool, id).await.unwrap().unwrap();
-    sqlx::query("update schema_change set status = 'applied', applied_at = now() where id = $1::uuid")
-        .bind(id)
-        .execute(pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "update schema_change set status = 'applied', applied_at = now() where id = $1::uuid",
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .unwrap();
     sqlx::query(
         "insert into applied_package (package, checksum, yaml_snapshot, fragment, change_id)
          values ($1, $2, $3, $4, $5::uuid)
@@ -79,7 +81,12 @@ async fn mark_applied(pool: &PgPool, id: &str) {
 }
 
 fn created_id(report: &ScanReport, package: &str) -> String {
-    report.created.iter().find(|e| e.package == package).and_then(|e| e.change.clone()).expect("a created change")
+    report
+        .created
+        .iter()
+        .find(|e| e.package == package)
+        .and_then(|e| e.change.clone())
+        .expect("a created change")
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -94,7 +101,11 @@ async fn scanning_the_same_content_twice_queues_it_once(pool: PgPool) {
     let forum = all.iter().find(|c| c.package == "forum").unwrap();
     assert_eq!(forum.status, ChangeStatus::Pending);
     assert!(forum.target_checksum.starts_with("v1:"));
-    assert!(forum.fragment_after.contains("model ForumThread"), "{}", forum.fragment_after);
+    assert!(
+        forum.fragment_after.contains("model ForumThread"),
+        "{}",
+        forum.fragment_after
+    );
     assert!(forum.yaml_snapshot.contains("ForumThread"));
 }
 
@@ -103,7 +114,10 @@ async fn formatting_alone_does_not_queue_a_change(pool: PgPool) {
     scan_packages(&pool, &[("forum", FORUM)]).await;
     let reformatted = format!("# a comment\n{}", FORUM.replace("\n", "\r\n"));
     let report = scan_packages(&pool, &[("forum", &reformatted)]).await;
-    assert!(report.created.is_empty() && report.superseded.is_empty(), "{report:?}");
+    assert!(
+        report.created.is_empty() && report.superseded.is_empty(),
+        "{report:?}"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -111,7 +125,17 @@ async fn a_rejected_checksum_is_not_queued_again_until_the_content_changes(pool:
     let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let report = scan_packages(&pool, &[("forum", FORUM)]).await;
     let id = created_id(&report, "forum");
-    change::decide(&pool, &alice, &id, None, &Decision::Reject { reason: "no".into() }).await.unwrap();
+    change::decide(
+        &pool,
+        &alice,
+        &id,
+        None,
+        &Decision::Reject {
+            reason: "no".into(),
+        },
+    )
+    .await
+    .unwrap();
 
     let again = scan_packages(&pool, &[("forum", FORUM)]).await;
     assert!(again.created.is_empty(), "{again:?}");
@@ -126,7 +150,15 @@ async fn a_rejected_checksum_is_not_queued_again_until_the_content_changes(pool:
 async fn new_content_supersedes_a_pending_or_approved_change(pool: PgPool) {
     let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let first = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
-    change::decide(&pool, &alice, &first, None, &Decision::Approve { note: None }).await.unwrap();
+    change::decide(
+        &pool,
+        &alice,
+        &first,
+        None,
+        &Decision::Approve { note: None },
+    )
+    .await
+    .unwrap();
 
     let edited = FORUM.replace("update: [admin]", "update: [admin, moderator]");
     let report = scan_packages(&pool, &[("forum", &edited)]).await;
@@ -136,7 +168,15 @@ async fn new_content_supersedes_a_pending_or_approved_change(pool: PgPool) {
     let second = created_id(&report, "forum");
     assert_eq!(status_of(&pool, &second).await, ChangeStatus::Pending);
 
-    let events = audit::list(&pool, &AuditFilter { action: Some("change.superseded".into()), ..Default::default() }).await.unwrap();
+    let events = audit::list(
+        &pool,
+        &AuditFilter {
+            action: Some("change.superseded".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(events.len(), 1);
 }
 
@@ -144,16 +184,37 @@ async fn new_content_supersedes_a_pending_or_approved_change(pool: PgPool) {
 async fn a_change_to_applied_content_records_items_against_the_applied_state(pool: PgPool) {
     let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let first = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
-    change::decide(&pool, &alice, &first, None, &Decision::Approve { note: None }).await.unwrap();
+    change::decide(
+        &pool,
+        &alice,
+        &first,
+        None,
+        &Decision::Approve { note: None },
+    )
+    .await
+    .unwrap();
     mark_applied(&pool, &first).await;
 
-    let edited = FORUM.replace("      title: { type: string, required: true, maxLength: 200 }\n", "");
+    let edited = FORUM.replace(
+        "      title: { type: string, required: true, maxLength: 200 }\n",
+        "",
+    );
     let second = created_id(&scan_packages(&pool, &[("forum", &edited)]).await, "forum");
     let change = change::get(&pool, &second).await.unwrap().unwrap();
     assert_eq!(change.risk, Risk::DataLoss);
     assert_eq!(change.items.len(), 1);
     assert_eq!(change.items[0].path, "ForumThread.fields.title");
-    assert_eq!(change.base_checksum.as_deref(), Some(change::get(&pool, &first).await.unwrap().unwrap().target_checksum.as_str()));
+    assert_eq!(
+        change.base_checksum.as_deref(),
+        Some(
+            change::get(&pool, &first)
+                .await
+                .unwrap()
+                .unwrap()
+                .target_checksum
+                .as_str()
+        )
+    );
     assert!(change.fragment_before.contains("title"));
     assert!(!change.fragment_after.contains("title"));
 }
@@ -163,12 +224,23 @@ async fn a_removed_package_yields_a_drop_change(pool: PgPool) {
     let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let report = scan_packages(&pool, &[("forum", FORUM), ("wiki", WIKI)]).await;
     let wiki = created_id(&report, "wiki");
-    change::decide(&pool, &alice, &wiki, None, &Decision::Approve { note: None }).await.unwrap();
+    change::decide(
+        &pool,
+        &alice,
+        &wiki,
+        None,
+        &Decision::Approve { note: None },
+    )
+    .await
+    .unwrap();
     mark_applied(&pool, &wiki).await;
 
     let report = scan_packages(&pool, &[("forum", FORUM)]).await;
     assert_eq!(report.drops.len(), 1, "{report:?}");
-    let drop = change::get(&pool, report.drops[0].change.as_deref().unwrap()).await.unwrap().unwrap();
+    let drop = change::get(&pool, report.drops[0].change.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((drop.kind.as_str(), drop.risk), ("drop", Risk::DataLoss));
     assert_eq!(drop.items[0].summary, "drop entity WikiPage");
 
@@ -178,12 +250,19 @@ async fn a_removed_package_yields_a_drop_change(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_package_with_errors_is_reported_and_skipped_while_others_are_scanned(pool: PgPool) {
-    let broken = FORUM.replace("type: string, required: true, maxLength", "type: strng, required: true, maxLength");
+    let broken = FORUM.replace(
+        "type: string, required: true, maxLength",
+        "type: strng, required: true, maxLength",
+    );
     let report = scan_packages(&pool, &[("forum", &broken), ("wiki", WIKI)]).await;
     assert_eq!(report.created.len(), 1);
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].package, "forum");
-    assert!(report.errors[0].messages[0].contains("strng"), "{:?}", report.errors[0].messages);
+    assert!(
+        report.errors[0].messages[0].contains("strng"),
+        "{:?}",
+        report.errors[0].messages
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -196,29 +275,51 @@ async fn a_conflicted_change_cannot_be_approved(pool: PgPool) {
     assert_eq!(stored.conflicts.len(), 1);
     assert_eq!(stored.conflicts[0].entity, "ForumThread");
     assert_eq!(stored.conflicts[0].declarations.len(), 2);
-    let error = change::decide(&pool, &alice, &id, None, &Decision::Approve { note: None }).await.unwrap_err();
-    assert!(matches!(error, DecideError::Conflicted(ref entity) if entity == "ForumThread"), "{error}");
+    let error = change::decide(&pool, &alice, &id, None, &Decision::Approve { note: None })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, DecideError::Conflicted(ref entity) if entity == "ForumThread"),
+        "{error}"
+    );
 
     // Resolving the conflict (the fork goes away) unblocks approval on the next scan.
     scan_packages(&pool, &[("forum", FORUM)]).await;
-    change::decide(&pool, &alice, &id, None, &Decision::Approve { note: None }).await.unwrap();
+    change::decide(&pool, &alice, &id, None, &Decision::Approve { note: None })
+        .await
+        .unwrap();
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_unique_prefix_names_a_change_and_short_or_unknown_ones_are_refused(pool: PgPool) {
     let id = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
-    assert_eq!(change::resolve_id(&pool, &id[..8]).await.unwrap(), Ok(id.clone()));
-    assert_eq!(change::resolve_id(&pool, &id.to_uppercase()).await.unwrap(), Ok(id.clone()));
-    assert_eq!(change::resolve_id(&pool, &id[..7]).await.unwrap(), Err(LookupError::TooShort(id[..7].to_string())));
     assert_eq!(
-        change::resolve_id(&pool, "ffffffff-ffff").await.unwrap().map_err(|e| e.to_string()),
+        change::resolve_id(&pool, &id[..8]).await.unwrap(),
+        Ok(id.clone())
+    );
+    assert_eq!(
+        change::resolve_id(&pool, &id.to_uppercase()).await.unwrap(),
+        Ok(id.clone())
+    );
+    assert_eq!(
+        change::resolve_id(&pool, &id[..7]).await.unwrap(),
+        Err(LookupError::TooShort(id[..7].to_string()))
+    );
+    assert_eq!(
+        change::resolve_id(&pool, "ffffffff-ffff")
+            .await
+            .unwrap()
+            .map_err(|e| e.to_string()),
         Err("no change matches \"ffffffff-ffff\"".to_string())
     );
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn an_ambiguous_prefix_is_refused(pool: PgPool) {
-    for id in ["abcdef01-0000-4000-8000-000000000001", "abcdef01-0000-4000-8000-000000000002"] {
+    for id in [
+        "abcdef01-0000-4000-8000-000000000001",
+        "abcdef01-0000-4000-8000-000000000002",
+    ] {
         sqlx::query(
             "insert into schema_change (id, package, kind, status, risk, target_checksum, yaml_snapshot,
              fragment_before, fragment_after, created_by) values ($1::uuid, $1, 'upsert', 'rejected', 'safe', 'v1:x', '', '', '', 't')",
@@ -228,8 +329,14 @@ async fn an_ambiguous_prefix_is_refused(pool: PgPool) {
         .await
         .unwrap();
     }
-    let error = change::resolve_id(&pool, "abcdef01").await.unwrap().unwrap_err();
-    assert!(matches!(error, LookupError::Ambiguous { ref ids, .. } if ids.len() == 2), "{error}");
+    let error = change::resolve_id(&pool, "abcdef01")
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(error, LookupError::Ambiguous { ref ids, .. } if ids.len() == 2),
+        "{error}"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -237,11 +344,28 @@ async fn approve_all_leaves_out_risky_and_conflicted_changes(pool: PgPool) {
     let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let public_wiki = WIKI.replace("read: [user]", "read: [public]");
     let other = FORUM.replace("maxLength: 200", "maxLength: 120");
-    scan_packages(&pool, &[("forum", FORUM), ("forum_fork", &other), ("wiki", &public_wiki), ("notes", &FORUM.replace("ForumThread", "Note"))]).await;
+    scan_packages(
+        &pool,
+        &[
+            ("forum", FORUM),
+            ("forum_fork", &other),
+            ("wiki", &public_wiki),
+            ("notes", &FORUM.replace("ForumThread", "Note")),
+        ],
+    )
+    .await;
     let outcome = change::approve_all(&pool, &alice, None).await.unwrap();
-    let approved: Vec<&str> = outcome.approved.iter().map(|c| c.package.as_str()).collect();
+    let approved: Vec<&str> = outcome
+        .approved
+        .iter()
+        .map(|c| c.package.as_str())
+        .collect();
     assert_eq!(approved, ["notes"]);
-    let mut skipped: Vec<(&str, &str)> = outcome.skipped.iter().map(|(c, why)| (c.package.as_str(), why.as_str())).collect();
+    let mut skipped: Vec<(&str, &str)> = outcome
+        .skipped
+        .iter()
+        .map(|(c, why)| (c.package.as_str(), why.as_str()))
+        .collect();
     skipped.sort();
     assert_eq!(
         skipped,
@@ -257,24 +381,59 @@ async fn approve_all_leaves_out_risky_and_conflicted_changes(pool: PgPool) {
 async fn a_viewer_or_a_disabled_admin_cannot_decide_and_the_refusal_is_audited(pool: PgPool) {
     let viewer = account_with_role(&pool, "victor", Role::Viewer).await;
     let id = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
-    let error = change::decide(&pool, &viewer, &id, None, &Decision::Approve { note: None }).await.unwrap_err();
-    assert_eq!(error.to_string(), "victor may not decide changes: the viewer role cannot approve or reject; only admins can");
+    let error = change::decide(&pool, &viewer, &id, None, &Decision::Approve { note: None })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "victor may not decide changes: the viewer role cannot approve or reject; only admins can"
+    );
 
     account_with_role(&pool, "dana", Role::Admin).await;
     let dana = account::disable(&pool, "tester", "dana").await.unwrap();
-    let error = change::decide(&pool, &dana, &id, None, &Decision::Reject { reason: "x".into() }).await.unwrap_err();
+    let error = change::decide(
+        &pool,
+        &dana,
+        &id,
+        None,
+        &Decision::Reject { reason: "x".into() },
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(error, DecideError::Forbidden { .. }));
 
     assert_eq!(status_of(&pool, &id).await, ChangeStatus::Pending);
-    let refusals = audit::list(&pool, &AuditFilter { action: Some("change.decision_refused".into()), ..Default::default() }).await.unwrap();
-    assert_eq!(refusals.iter().map(|e| e.actor.as_str()).collect::<Vec<_>>(), ["victor", "dana"]);
+    let refusals = audit::list(
+        &pool,
+        &AuditFilter {
+            action: Some("change.decision_refused".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        refusals
+            .iter()
+            .map(|e| e.actor.as_str())
+            .collect::<Vec<_>>(),
+        ["victor", "dana"]
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_stale_target_checksum_is_refused(pool: PgPool) {
     let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let id = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
-    let error = change::decide(&pool, &alice, &id, Some("v1:0000"), &Decision::Approve { note: None }).await.unwrap_err();
+    let error = change::decide(
+        &pool,
+        &alice,
+        &id,
+        Some("v1:0000"),
+        &Decision::Approve { note: None },
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(error, DecideError::Stale { .. }), "{error}");
     assert_eq!(status_of(&pool, &id).await, ChangeStatus::Pending);
 }
@@ -288,9 +447,13 @@ async fn of_fifty_concurrent_decisions_exactly_one_wins(pool: PgPool) {
         let (pool, alice, id) = (pool.clone(), alice.clone(), id.clone());
         tasks.push(tokio::spawn(async move {
             let decision = if n % 2 == 0 {
-                Decision::Approve { note: Some(format!("attempt {n}")) }
+                Decision::Approve {
+                    note: Some(format!("attempt {n}")),
+                }
             } else {
-                Decision::Reject { reason: format!("attempt {n}") }
+                Decision::Reject {
+                    reason: format!("attempt {n}"),
+                }
             };
             change::decide(&pool, &alice, &id, None, &decision).await
         }));
@@ -299,7 +462,9 @@ async fn of_fifty_concurrent_decisions_exactly_one_wins(pool: PgPool) {
     for task in tasks {
         match task.await.unwrap() {
             Ok(_) => wins += 1,
-            Err(DecideError::Illegal(error)) => assert!(error.to_string().starts_with("cannot "), "{error}"),
+            Err(DecideError::Illegal(error)) => {
+                assert!(error.to_string().starts_with("cannot "), "{error}")
+            }
             Err(other) => panic!("unexpected refusal: {other}"),
         }
     }

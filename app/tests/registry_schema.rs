@@ -21,15 +21,26 @@ async fn the_database_refuses_to_update_an_audit_event(pool: PgPool) {
         .execute(&pool)
         .await
         .expect_err("update must be refused");
-    assert!(error.to_string().contains("audit_event is append-only: UPDATE refused"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("audit_event is append-only: UPDATE refused"),
+        "{error}"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn the_database_refuses_to_delete_or_truncate_audit_events(pool: PgPool) {
     insert_event(&pool, 1).await;
-    let error = sqlx::query("delete from audit_event").execute(&pool).await.expect_err("delete");
+    let error = sqlx::query("delete from audit_event")
+        .execute(&pool)
+        .await
+        .expect_err("delete");
     assert!(error.to_string().contains("DELETE refused"), "{error}");
-    let error = sqlx::query("truncate audit_event").execute(&pool).await.expect_err("truncate");
+    let error = sqlx::query("truncate audit_event")
+        .execute(&pool)
+        .await
+        .expect_err("truncate");
     assert!(error.to_string().contains("TRUNCATE refused"), "{error}");
     let count: i64 = sqlx::query_scalar("select count(*) from audit_event")
         .fetch_one(&pool)
@@ -43,8 +54,25 @@ async fn a_package_has_at_most_one_open_change(pool: PgPool) {
     let insert = "insert into schema_change (package, kind, status, risk, target_checksum,
                   yaml_snapshot, fragment_before, fragment_after, created_by)
                   values ('forum', 'upsert', $1, 'safe', 'v1:x', '', '', '', 'tester')";
-    sqlx::query(insert).bind("pending").execute(&pool).await.expect("first open change");
-    sqlx::query(insert).bind("rejected").execute(&pool).await.expect("closed changes are many");
-    let error = sqlx::query(insert).bind("approved").execute(&pool).await.expect_err("second");
-    assert!(error.to_string().contains("schema_change_one_open_per_package"), "{error}");
+    sqlx::query(insert)
+        .bind("pending")
+        .execute(&pool)
+        .await
+        .expect("first open change");
+    sqlx::query(insert)
+        .bind("rejected")
+        .execute(&pool)
+        .await
+        .expect("closed changes are many");
+    let error = sqlx::query(insert)
+        .bind("approved")
+        .execute(&pool)
+        .await
+        .expect_err("second");
+    assert!(
+        error
+            .to_string()
+            .contains("schema_change_one_open_per_package"),
+        "{error}"
+    );
 }

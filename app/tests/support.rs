@@ -12,16 +12,30 @@ use sqlx::PgPool;
 
 /// A package `id` whose `entities.yaml` is `text`.
 pub fn source(id: &str, text: &str) -> PackageSource {
-    PackageSource { id: PackageId::parse(id).unwrap(), file: format!("{id}/seed/schema/entities.yaml"), text: text.to_string() }
+    PackageSource {
+        id: PackageId::parse(id).unwrap(),
+        file: format!("{id}/seed/schema/entities.yaml"),
+        text: text.to_string(),
+    }
 }
 
 /// Scans `packages` (`(id, yaml)`) against the built-in base schema, as `tester`.
 pub async fn scan_packages(pool: &PgPool, packages: &[(&str, &str)]) -> ScanReport {
     let sources = packages.iter().map(|(id, text)| source(id, text)).collect();
-    scan(pool, "tester", sources, BaseSchema::default(), &Config::default()).await.expect("scan")
+    scan(
+        pool,
+        "tester",
+        sources,
+        BaseSchema::default(),
+        &Config::default(),
+    )
+    .await
+    .expect("scan")
 }
 
 /// An account with `role` (its password hash is a placeholder: these tests never sign in).
 pub async fn account_with_role(pool: &PgPool, name: &str, role: Role) -> Account {
-    account::create(pool, "tester", name, "not-a-real-hash", role).await.expect("account")
+    account::create(pool, "tester", name, "not-a-real-hash", role)
+        .await
+        .expect("account")
 }

@@ -24,7 +24,12 @@ pub struct CommonOptions {
     #[arg(long, env = "SCHEMAGATE_BASE_SCHEMA", global = true)]
     pub base_schema: Option<PathBuf>,
     /// Data directory for the embedded PostgreSQL cluster (used without DATABASE_URL).
-    #[arg(long, env = "SCHEMAGATE_DATA_DIR", default_value = ".schemagate", global = true)]
+    #[arg(
+        long,
+        env = "SCHEMAGATE_DATA_DIR",
+        default_value = ".schemagate",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// PostgreSQL connection URL; absent, a private cluster runs in the data directory.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
@@ -35,10 +40,20 @@ pub struct CommonOptions {
     pub roles: Vec<String>,
     /// Field names that name a row's owner, for `self`/`owner` rules, comma-separated
     /// (default: userId, ownerId, createdBy, creatorId, authorId, hostId).
-    #[arg(long, env = "SCHEMAGATE_OWNER_FIELDS", global = true, value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "SCHEMAGATE_OWNER_FIELDS",
+        global = true,
+        value_delimiter = ','
+    )]
     pub owner_fields: Vec<String>,
     /// The model every entity should reach through belongsTo relations.
-    #[arg(long, env = "SCHEMAGATE_ROOT_MODEL", global = true, default_value = "Tenant")]
+    #[arg(
+        long,
+        env = "SCHEMAGATE_ROOT_MODEL",
+        global = true,
+        default_value = "Tenant"
+    )]
     pub root_model: String,
     /// Report ownership findings (unreachable root, cycles) as errors instead of warnings.
     #[arg(long, env = "SCHEMAGATE_OWNERSHIP_ERRORS", global = true)]
@@ -271,7 +286,11 @@ pub enum AuditCommand {
 #[derive(Debug, Subcommand)]
 pub enum AclCommand {
     /// Whether ROLE may do OP on ENTITY under the applied policy.
-    Check { role: String, op: String, entity: String },
+    Check {
+        role: String,
+        op: String,
+        entity: String,
+    },
 }
 
 /// `db` subcommands.
@@ -302,7 +321,11 @@ impl CommonOptions {
     pub fn domain_config(&self) -> app::domain::Config {
         let mut config = app::domain::Config::default();
         let clean = |values: &[String]| -> Vec<String> {
-            values.iter().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
+            values
+                .iter()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect()
         };
         if !clean(&self.roles).is_empty() {
             config.roles = clean(&self.roles).into_iter().collect();
@@ -322,8 +345,8 @@ impl CommonOptions {
     /// # Errors
     /// When neither `--packages` nor `SCHEMAGATE_PACKAGES` is given.
     pub fn packages_dir(&self) -> anyhow::Result<&std::path::Path> {
-        self.packages
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("no packages directory: pass --packages DIR or set SCHEMAGATE_PACKAGES"))
+        self.packages.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("no packages directory: pass --packages DIR or set SCHEMAGATE_PACKAGES")
+        })
     }
 }

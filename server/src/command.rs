@@ -1,7 +1,7 @@
 //! Dispatch: one module per subcommand.
 
-mod apply;
 mod acl;
+mod apply;
 mod approve;
 mod audit;
 mod check;

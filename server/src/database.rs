@@ -23,16 +23,20 @@ impl Database {
             Some(url) => (url.clone(), None),
             None => {
                 let data_dir = options.data_dir.clone();
-                let cluster = tokio::task::spawn_blocking(move || EmbeddedCluster::start(&data_dir))
-                    .await
-                    .context("while starting the embedded PostgreSQL cluster")??;
+                let cluster =
+                    tokio::task::spawn_blocking(move || EmbeddedCluster::start(&data_dir))
+                        .await
+                        .context("while starting the embedded PostgreSQL cluster")??;
                 (cluster.url(), Some(cluster))
             }
         };
         let pool = app::db::connect_and_migrate(&url)
             .await
             .context("while connecting to the registry database and running its migrations")?;
-        Ok(Database { pool, _cluster: cluster })
+        Ok(Database {
+            pool,
+            _cluster: cluster,
+        })
     }
 
     /// Closes the pool before the embedded cluster (if any) is stopped.

@@ -54,8 +54,13 @@ impl EmbeddedCluster {
         if let Some(user) = run_as {
             chown(user, &root)?;
         }
-        let mut cluster =
-            EmbeddedCluster { bin_dir, cluster_dir, socket_dir, run_as, started_here: false };
+        let mut cluster = EmbeddedCluster {
+            bin_dir,
+            cluster_dir,
+            socket_dir,
+            run_as,
+            started_here: false,
+        };
         if !cluster.cluster_dir.join("PG_VERSION").exists() {
             cluster.init()?;
         }
@@ -82,7 +87,13 @@ impl EmbeddedCluster {
             .command("initdb")
             .arg("-D")
             .arg(&self.cluster_dir)
-            .args(["-U", SERVICE_USER, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
+            .args([
+                "-U",
+                SERVICE_USER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ])
             .output()
             .context("while running initdb")?;
         if !output.status.success() {
@@ -98,7 +109,10 @@ impl EmbeddedCluster {
     fn start_server(&self) -> anyhow::Result<()> {
         let log = self.cluster_dir.join("server.log");
         // No TCP listener: the socket directory (owned by the cluster's user) is the only door.
-        let options = format!("-c listen_addresses='' -k {} -p {PORT}", self.socket_dir.display());
+        let options = format!(
+            "-c listen_addresses='' -k {} -p {PORT}",
+            self.socket_dir.display()
+        );
         let output = self
             .command("pg_ctl")
             .arg("-D")

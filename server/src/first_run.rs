@@ -20,13 +20,17 @@ pub async fn ensure_first_admin(pool: &PgPool) -> anyhow::Result<Option<String>>
         return Ok(None);
     }
     // 128 random bits from the database's CSPRNG, as 32 hex digits.
-    let password: String = sqlx::query_scalar("select replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')")
-        .fetch_one(pool)
-        .await?;
+    let password: String = sqlx::query_scalar(
+        "select replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')",
+    )
+    .fetch_one(pool)
+    .await?;
     let password: String = password.chars().take(32).collect();
     let hash = {
         let password = password.clone();
-        tokio::task::spawn_blocking(move || app::password::hash(&password)).await.context("while hashing")??
+        tokio::task::spawn_blocking(move || app::password::hash(&password))
+            .await
+            .context("while hashing")??
     };
     match account::create(pool, "system", FIRST_ADMIN, &hash, Role::Admin).await {
         Ok(_) => Ok(Some(password)),

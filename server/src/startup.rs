@@ -58,7 +58,10 @@ pub async fn session_store(pool: &PgPool) -> anyhow::Result<PostgresStore> {
         use tower_sessions::ExpiredDeletion;
         let store = store.clone();
         async move {
-            if let Err(error) = store.continuously_delete_expired(std::time::Duration::from_secs(300)).await {
+            if let Err(error) = store
+                .continuously_delete_expired(std::time::Duration::from_secs(300))
+                .await
+            {
                 tracing::warn!(%error, "expired-session cleanup stopped");
             }
         }
@@ -90,7 +93,9 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         })
         .route(
             "/api/{*fn_name}",
-            post(move |request: Request| leptos_axum::handle_server_fns_with_context(context.clone(), request)),
+            post(move |request: Request| {
+                leptos_axum::handle_server_fns_with_context(context.clone(), request)
+            }),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
@@ -102,7 +107,10 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
 /// 200 with the database status when the registry answers, 503 when it does not.
 async fn healthz(State(pool): State<PgPool>) -> impl IntoResponse {
     if app::db::is_reachable(&pool).await {
-        (StatusCode::OK, Json(serde_json::json!({"status": "ok", "database": "ok"})))
+        (
+            StatusCode::OK,
+            Json(serde_json::json!({"status": "ok", "database": "ok"})),
+        )
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -128,7 +136,13 @@ async fn export_audit(
     axum::extract::Query(query): axum::extract::Query<ExportQuery>,
 ) -> Response {
     use app::error::AppError;
-    let refuse = |error: AppError| (StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), error.to_string()).into_response();
+    let refuse = |error: AppError| {
+        (
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            error.to_string(),
+        )
+            .into_response()
+    };
     match app::auth::current_account(&session, &pool).await {
         Ok(Some(_)) => {}
         Ok(None) => return refuse(AppError::Unauthenticated),
@@ -136,7 +150,9 @@ async fn export_audit(
     }
     let format = query.format.as_deref().unwrap_or("csv");
     if format != "csv" && format != "json" {
-        return refuse(AppError::Invalid(format!("unknown export format \"{format}\": expected csv or json")));
+        return refuse(AppError::Invalid(format!(
+            "unknown export format \"{format}\": expected csv or json"
+        )));
     }
     let filter = match app::api::audit::filter_from_query(&query.filters) {
         Ok(filter) => filter,
@@ -155,7 +171,10 @@ async fn export_audit(
             }
         }
     } else {
-        ("text/csv; charset=utf-8", app::registry::audit::to_csv(&events))
+        (
+            "text/csv; charset=utf-8",
+            app::registry::audit::to_csv(&events),
+        )
     };
     let disposition = format!("attachment; filename=\"schemagate-audit.{format}\"");
     (
@@ -172,12 +191,21 @@ async fn export_audit(
 /// A state-changing request from another site is refused: its `Origin` (or, absent that, its
 /// `Referer`) must name this host. Requests with neither come from scripts, not browsers.
 async fn refuse_cross_site_posts(request: Request, next: Next) -> Response {
-    if request.method() == Method::GET || request.method() == Method::HEAD || request.method() == Method::OPTIONS {
+    if request.method() == Method::GET
+        || request.method() == Method::HEAD
+        || request.method() == Method::OPTIONS
+    {
         return next.run(request).await;
     }
     let headers = request.headers();
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let source = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let source = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
     if let Some(source) = source {
         if authority(source) != Some(host) || host.is_empty() {
             tracing::warn!(origin = source, host, "cross-site request refused");
@@ -198,13 +226,21 @@ fn authority(url: &str) -> Option<&str> {
 async fn security_headers(request: Request<Body>, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+            HeaderValue::from_static(
+                "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ),
         );
     }
     response

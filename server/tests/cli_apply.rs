@@ -43,16 +43,32 @@ fn approved(name: &str, packages: &[(&str, &str)]) -> (String, PathBuf, Vec<Stri
     for (id, entity) in packages {
         write_package(&dir, id, &package_yaml(entity, 200));
     }
-    stdout_of(&run_cli(&db, &["user", "add", "alice", "--role", "admin"], "long enough\n"));
-    stdout_of(&run_cli(&db, &["user", "add", "rita", "--role", "reviewer"], "long enough\n"));
-    let ids = scan_and_approve(&db, &dir, &packages.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+    stdout_of(&run_cli(
+        &db,
+        &["user", "add", "alice", "--role", "admin"],
+        "long enough\n",
+    ));
+    stdout_of(&run_cli(
+        &db,
+        &["user", "add", "rita", "--role", "reviewer"],
+        "long enough\n",
+    ));
+    let ids = scan_and_approve(
+        &db,
+        &dir,
+        &packages.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+    );
     (db, dir, ids)
 }
 
 /// Scans the work directory's packages and approves the new changes of `order`, in that order.
 fn scan_and_approve(db: &str, dir: &Path, order: &[&str]) -> Vec<String> {
     let packages = dir.join("packages");
-    let scan = json(&run_cli(db, &["--packages", packages.to_str().unwrap(), "scan", "--json"], ""));
+    let scan = json(&run_cli(
+        db,
+        &["--packages", packages.to_str().unwrap(), "scan", "--json"],
+        "",
+    ));
     let created = scan["created"].as_array().unwrap();
     let ids: Vec<String> = order
         .iter()
@@ -100,7 +116,11 @@ fn show(db: &str, id: &str) -> serde_json::Value {
 const RECORDING: &str = "echo \"$SCHEMAGATE_PACKAGE $SCHEMAGATE_CHANGE_ID\" >> calls && cp \"$SCHEMAGATE_SCHEMA\" \"seen-$SCHEMAGATE_PACKAGE.prisma\"";
 
 fn calls(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("calls")).unwrap_or_default().lines().map(str::to_string).collect()
+    std::fs::read_to_string(dir.join("calls"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// A blocking handle on the test database, for what the CLI does not show.
@@ -112,40 +132,74 @@ struct Sql {
 impl Sql {
     fn connect(url: &str) -> Sql {
         use sqlx::Connection;
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let conn = runtime.block_on(sqlx::PgConnection::connect(url)).expect("connect to the test database");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let conn = runtime
+            .block_on(sqlx::PgConnection::connect(url))
+            .expect("connect to the test database");
         Sql { runtime, conn }
     }
 
     fn execute(&mut self, sql: &str) {
-        self.runtime.block_on(sqlx::query(sql).execute(&mut self.conn)).expect(sql);
+        self.runtime
+            .block_on(sqlx::query(sql).execute(&mut self.conn))
+            .expect(sql);
     }
 
     fn strings(&mut self, sql: &str) -> Vec<String> {
-        self.runtime.block_on(sqlx::query_scalar(sql).fetch_all(&mut self.conn)).expect(sql)
+        self.runtime
+            .block_on(sqlx::query_scalar(sql).fetch_all(&mut self.conn))
+            .expect(sql)
     }
 
     fn count(&mut self, sql: &str) -> i64 {
-        self.runtime.block_on(sqlx::query_scalar(sql).fetch_one(&mut self.conn)).expect(sql)
+        self.runtime
+            .block_on(sqlx::query_scalar(sql).fetch_one(&mut self.conn))
+            .expect(sql)
     }
 }
 
 #[test]
 fn apply_applies_approved_changes_in_order_writes_a_valid_schema_and_a_second_run_is_a_no_op() {
-    let (db, dir, ids) = approved("apply_happy", &[("forum", "ForumThread"), ("wiki", "WikiPage")]);
+    let (db, dir, ids) = approved(
+        "apply_happy",
+        &[("forum", "ForumThread"), ("wiki", "WikiPage")],
+    );
     let generated = stdout_of(&run_cli(&db, &["generate"], ""));
 
     let report = json(&apply(&db, &dir, RECORDING, &["--json"]));
-    let applied: Vec<&str> = report["applied"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let applied: Vec<&str> = report["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(applied, ids);
-    assert_eq!((report["failed"].as_array().unwrap().len(), report["skipped"].as_array().unwrap().len()), (0, 0));
-    assert_eq!(calls(&dir), [format!("forum {}", ids[0]), format!("wiki {}", ids[1])]);
+    assert_eq!(
+        (
+            report["failed"].as_array().unwrap().len(),
+            report["skipped"].as_array().unwrap().len()
+        ),
+        (0, 0)
+    );
+    assert_eq!(
+        calls(&dir),
+        [format!("forum {}", ids[0]), format!("wiki {}", ids[1])]
+    );
 
     // Each call saw the applied state plus its own change, and nothing queued after it.
     let first = std::fs::read_to_string(dir.join("seen-forum.prisma")).unwrap();
-    assert!(first.contains("model ForumThread {") && !first.contains("model WikiPage"), "{first}");
+    assert!(
+        first.contains("model ForumThread {") && !first.contains("model WikiPage"),
+        "{first}"
+    );
     let schema = std::fs::read_to_string(dir.join("schema.prisma")).unwrap();
-    assert!(schema.contains("model ForumThread {") && schema.contains("model WikiPage {"), "{schema}");
+    assert!(
+        schema.contains("model ForumThread {") && schema.contains("model WikiPage {"),
+        "{schema}"
+    );
     assert_eq!(schema, generated, "generate renders what apply writes");
     assert_eq!(stdout_of(&run_cli(&db, &["generate"], "")), schema);
     let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/prisma-oracle");
@@ -153,21 +207,47 @@ fn apply_applies_approved_changes_in_order_writes_a_valid_schema_and_a_second_ru
     std::fs::write(oracle.join("cli_apply.prisma"), &schema).unwrap();
 
     let list = json(&run_cli(&db, &["list", "--json"], ""));
-    assert!(list.as_array().unwrap().iter().all(|c| c["status"] == "applied"), "{list}");
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "applied"),
+        "{list}"
+    );
     let forum = show(&db, &ids[0]);
     assert!(forum["applied_at"].is_string());
-    assert!(forum["apply_log"].as_str().unwrap().contains("exit status 0"), "{forum}");
+    assert!(
+        forum["apply_log"]
+            .as_str()
+            .unwrap()
+            .contains("exit status 0"),
+        "{forum}"
+    );
 
     let again = apply(&db, &dir, RECORDING, &[]);
-    assert!(stdout_of(&again).contains("nothing to apply"), "{}", stdout_of(&again));
-    assert_eq!(calls(&dir).len(), 2, "the second run ran no migrate command");
-    assert_eq!(std::fs::read_to_string(dir.join("schema.prisma")).unwrap(), schema);
+    assert!(
+        stdout_of(&again).contains("nothing to apply"),
+        "{}",
+        stdout_of(&again)
+    );
+    assert_eq!(
+        calls(&dir).len(),
+        2,
+        "the second run ran no migrate command"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("schema.prisma")).unwrap(),
+        schema
+    );
 
     // A fresh container has no schema file: the run writes the applied state.
     std::fs::remove_file(dir.join("schema.prisma")).unwrap();
     let fresh = json(&apply(&db, &dir, RECORDING, &["--json"]));
     assert_eq!(fresh["schema_updated"], true);
-    assert_eq!(std::fs::read_to_string(dir.join("schema.prisma")).unwrap(), schema);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("schema.prisma")).unwrap(),
+        schema
+    );
 
     let status = json(&run_cli(&db, &["status", "--json"], ""));
     assert_eq!(status["counts"]["applied"], 2);
@@ -176,8 +256,12 @@ fn apply_applies_approved_changes_in_order_writes_a_valid_schema_and_a_second_ru
 }
 
 #[test]
-fn a_failing_migrate_command_fails_the_change_with_its_output_and_exit_1_and_an_admin_can_retry_it() {
-    let (db, dir, ids) = approved("apply_failing", &[("forum", "ForumThread"), ("wiki", "WikiPage")]);
+fn a_failing_migrate_command_fails_the_change_with_its_output_and_exit_1_and_an_admin_can_retry_it()
+{
+    let (db, dir, ids) = approved(
+        "apply_failing",
+        &[("forum", "ForumThread"), ("wiki", "WikiPage")],
+    );
     let failing = "if [ \"$SCHEMAGATE_PACKAGE\" = forum ]; then echo 'applying 1 migration'; echo 'P3018: relation exists' >&2; exit 7; fi";
     let out = apply(&db, &dir, failing, &["--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -187,27 +271,65 @@ fn a_failing_migrate_command_fails_the_change_with_its_output_and_exit_1_and_an_
     assert_eq!(report["skipped"][0]["id"], ids[1].as_str());
 
     let forum = show(&db, &ids[0]);
-    assert_eq!((forum["status"].as_str(), forum["failure_reason"].as_str()), (Some("failed"), Some("migrate")));
+    assert_eq!(
+        (forum["status"].as_str(), forum["failure_reason"].as_str()),
+        (Some("failed"), Some("migrate"))
+    );
     let log = forum["apply_log"].as_str().unwrap();
-    assert!(log.contains("applying 1 migration") && log.contains("P3018: relation exists") && log.contains("exit status 7"), "{log}");
-    assert_eq!(show(&db, &ids[1])["status"], "approved", "the later change is untouched");
+    assert!(
+        log.contains("applying 1 migration")
+            && log.contains("P3018: relation exists")
+            && log.contains("exit status 7"),
+        "{log}"
+    );
+    assert_eq!(
+        show(&db, &ids[1])["status"],
+        "approved",
+        "the later change is untouched"
+    );
     let schema = std::fs::read_to_string(dir.join("schema.prisma")).unwrap();
-    assert!(!schema.contains("ForumThread"), "the schema file is back at the applied state:\n{schema}");
+    assert!(
+        !schema.contains("ForumThread"),
+        "the schema file is back at the applied state:\n{schema}"
+    );
 
     let reviewer = run_cli(&db, &["retry", &ids[0][..8], "--as", "rita"], "");
     assert_eq!(reviewer.status.code(), Some(1));
-    assert!(stderr(&reviewer).contains("only admins can"), "{}", stderr(&reviewer));
+    assert!(
+        stderr(&reviewer).contains("only admins can"),
+        "{}",
+        stderr(&reviewer)
+    );
     let retried = stdout_of(&run_cli(&db, &["retry", &ids[0][..8], "--as", "alice"], ""));
-    assert!(retried.starts_with(&format!("retried {} (forum)", ids[0])), "{retried}");
+    assert!(
+        retried.starts_with(&format!("retried {} (forum)", ids[0])),
+        "{retried}"
+    );
     let twice = run_cli(&db, &["retry", &ids[0], "--as", "alice"], "");
     assert_eq!(twice.status.code(), Some(1));
-    assert!(stderr(&twice).contains("cannot retry a change that is approved"), "{}", stderr(&twice));
+    assert!(
+        stderr(&twice).contains("cannot retry a change that is approved"),
+        "{}",
+        stderr(&twice)
+    );
 
     let report = json(&apply(&db, &dir, "true", &["--json"]));
-    let order: Vec<&str> = report["applied"].as_array().unwrap().iter().map(|c| c["package"].as_str().unwrap()).collect();
-    assert_eq!(order, ["wiki", "forum"], "a retried change goes to the end of the approval order");
+    let order: Vec<&str> = report["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["package"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        ["wiki", "forum"],
+        "a retried change goes to the end of the approval order"
+    );
     let events = stdout_of(&run_cli(&db, &["audit", "list", "--json"], ""));
-    assert!(events.contains("change.retried") && events.contains("change.failed"), "{events}");
+    assert!(
+        events.contains("change.retried") && events.contains("change.failed"),
+        "{events}"
+    );
 }
 
 #[test]
@@ -219,10 +341,23 @@ fn a_tampered_fragment_fails_the_change_for_integrity_without_running_the_migrat
     ));
     let out = apply(&db, &dir, RECORDING, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("integrity"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("integrity"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let forum = show(&db, &ids[0]);
-    assert_eq!((forum["status"].as_str(), forum["failure_reason"].as_str()), (Some("failed"), Some("integrity")));
-    assert!(forum["apply_log"].as_str().unwrap().contains("not to the recorded"), "{forum}");
+    assert_eq!(
+        (forum["status"].as_str(), forum["failure_reason"].as_str()),
+        (Some("failed"), Some("integrity"))
+    );
+    assert!(
+        forum["apply_log"]
+            .as_str()
+            .unwrap()
+            .contains("not to the recorded"),
+        "{forum}"
+    );
     assert!(calls(&dir).is_empty());
 }
 
@@ -233,18 +368,29 @@ fn a_package_whose_applied_state_moved_since_the_review_fails_for_drift() {
     write_package(&dir, "forum", &package_yaml("ForumThread", 300));
     let ids = scan_and_approve(&db, &dir, &["forum"]);
     // Someone else changed what is live behind the registry's back.
-    Sql::connect(&db).execute("update applied_package set checksum = 'v1:' || repeat('0', 64) where package = 'forum'");
+    Sql::connect(&db).execute(
+        "update applied_package set checksum = 'v1:' || repeat('0', 64) where package = 'forum'",
+    );
     let out = apply(&db, &dir, RECORDING, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let forum = show(&db, &ids[0]);
-    assert_eq!((forum["status"].as_str(), forum["failure_reason"].as_str()), (Some("failed"), Some("drift")));
-    assert!(forum["apply_log"].as_str().unwrap().contains("scan again"), "{forum}");
+    assert_eq!(
+        (forum["status"].as_str(), forum["failure_reason"].as_str()),
+        (Some("failed"), Some("drift"))
+    );
+    assert!(
+        forum["apply_log"].as_str().unwrap().contains("scan again"),
+        "{forum}"
+    );
     assert!(calls(&dir).is_empty());
 }
 
 #[test]
 fn of_two_concurrent_runs_one_applies_and_the_other_exits_3_naming_the_holder() {
-    let (db, dir, _) = approved("apply_concurrent", &[("forum", "ForumThread"), ("wiki", "WikiPage")]);
+    let (db, dir, _) = approved(
+        "apply_concurrent",
+        &[("forum", "ForumThread"), ("wiki", "WikiPage")],
+    );
     let args = apply_args(&dir, &format!("sleep 1 && {RECORDING}"), &[]);
     let spawn = || {
         schemagate()
@@ -257,19 +403,33 @@ fn of_two_concurrent_runs_one_applies_and_the_other_exits_3_naming_the_holder() 
     };
     let (first, second) = (spawn(), spawn());
     let pids = [first.id(), second.id()];
-    let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
+    let outputs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
     let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
-    let winner = codes.iter().position(|c| *c == Some(0)).unwrap_or_else(|| panic!("no run succeeded: {codes:?}"));
+    let winner = codes
+        .iter()
+        .position(|c| *c == Some(0))
+        .unwrap_or_else(|| panic!("no run succeeded: {codes:?}"));
     let loser = 1 - winner;
     assert_eq!(codes[loser], Some(3), "{}", stderr(&outputs[loser]));
     let message = stderr(&outputs[loser]);
-    assert!(message.contains(&format!("the apply lease is held by {}", hostname())), "{message}");
-    assert!(message.contains(&format!(" pid {} run ", pids[winner])), "{message}");
+    assert!(
+        message.contains(&format!("the apply lease is held by {}", hostname())),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(" pid {} run ", pids[winner])),
+        "{message}"
+    );
     assert_eq!(calls(&dir).len(), 2, "each change was migrated once");
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// A small deterministic generator, seeded from the clock (the seed is printed).
@@ -277,7 +437,10 @@ struct Random(u64);
 
 impl Random {
     fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % bound
     }
 }
@@ -287,7 +450,10 @@ fn wait_for_lease(sql: &mut Sql, child: &mut Child) -> bool {
     let needle = format!("% pid {} run %", child.id());
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if sql.count(&format!("select count(*) from apply_lease where holder like '{needle}'")) == 1 {
+        if sql.count(&format!(
+            "select count(*) from apply_lease where holder like '{needle}'"
+        )) == 1
+        {
             return true;
         }
         if child.try_wait().unwrap().is_some() {
@@ -300,13 +466,21 @@ fn wait_for_lease(sql: &mut Sql, child: &mut Child) -> bool {
 
 #[test]
 fn killing_apply_at_random_points_never_loses_or_doubles_an_application() {
-    let packages: Vec<(String, String)> = (0..4).map(|i| (format!("pkg{i}"), format!("Thing{i}"))).collect();
-    let refs: Vec<(&str, &str)> = packages.iter().map(|(p, e)| (p.as_str(), e.as_str())).collect();
+    let packages: Vec<(String, String)> = (0..4)
+        .map(|i| (format!("pkg{i}"), format!("Thing{i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = packages
+        .iter()
+        .map(|(p, e)| (p.as_str(), e.as_str()))
+        .collect();
     let (db, dir, _) = approved("apply_killed", &refs);
     let mut sql = Sql::connect(&db);
     let migrate = format!("sleep 0.3 && {RECORDING}");
     let args = apply_args(&dir, &migrate, &["--lease-ttl", "1", "--wait", "20"]);
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
     eprintln!("kill loop seed {seed}");
     let mut random = Random(seed);
     let (mut kills, mut kills_mid_change, mut round, mut max_length) = (0, 0, 0, 200);
@@ -314,7 +488,9 @@ fn killing_apply_at_random_points_never_loses_or_doubles_an_application() {
         round += 1;
         assert!(round < 60, "only {kills} kills landed in {round} rounds");
         // Keep work queued: once everything is applied, change every package again.
-        if sql.count("select count(*) from schema_change where status in ('approved', 'applying')") == 0 {
+        if sql.count("select count(*) from schema_change where status in ('approved', 'applying')")
+            == 0
+        {
             max_length += 1;
             for (package, entity) in &packages {
                 write_package(&dir, package, &package_yaml(entity, max_length));
@@ -335,7 +511,8 @@ fn killing_apply_at_random_points_never_loses_or_doubles_an_application() {
         // Anywhere from "just took the lease" to "a change and a half later".
         std::thread::sleep(Duration::from_millis(random.below(550)));
         if child.try_wait().unwrap().is_none() {
-            let mid_change = sql.count("select count(*) from schema_change where status = 'applying'") > 0;
+            let mid_change =
+                sql.count("select count(*) from schema_change where status = 'applying'") > 0;
             child.kill().unwrap(); // SIGKILL
             kills += 1;
             kills_mid_change += usize::from(mid_change);
@@ -343,7 +520,12 @@ fn killing_apply_at_random_points_never_loses_or_doubles_an_application() {
         child.wait().unwrap();
     }
 
-    let last = apply(&db, &dir, &migrate, &["--lease-ttl", "1", "--wait", "20", "--json"]);
+    let last = apply(
+        &db,
+        &dir,
+        &migrate,
+        &["--lease-ttl", "1", "--wait", "20", "--json"],
+    );
     let report: serde_json::Value = serde_json::from_slice(&last.stdout).unwrap_or_default();
     assert_eq!(last.status.code(), Some(0), "{report}\n{}", stderr(&last));
     let statuses = sql.strings("select distinct status from schema_change");
@@ -352,12 +534,18 @@ fn killing_apply_at_random_points_never_loses_or_doubles_an_application() {
         "select c.id::text from schema_change c
          where (select count(*) from audit_event e where e.change_id = c.id and e.action = 'change.applied') <> 1",
     );
-    assert!(doubled.is_empty(), "applied other than exactly once: {doubled:?}");
+    assert!(
+        doubled.is_empty(),
+        "applied other than exactly once: {doubled:?}"
+    );
     let live = sql.count(
         "select count(*) from applied_package a
          where a.change_id = (select id from schema_change c where c.package = a.package order by approval_seq desc limit 1)",
     );
-    assert_eq!(live, 4, "every package's applied state is its newest change");
+    assert_eq!(
+        live, 4,
+        "every package's applied state is its newest change"
+    );
     let changes = sql.count("select count(*) from schema_change");
     eprintln!(
         "{kills} kills in {round} rounds ({kills_mid_change} with a change applying); {changes} changes applied; {} migrate calls",
@@ -371,9 +559,23 @@ fn killing_apply_at_random_points_never_loses_or_doubles_an_application() {
 fn an_unwritable_schema_file_exits_2_before_any_change_is_touched() {
     let (db, dir, ids) = approved("apply_unwritable", &[("forum", "ForumThread")]);
     let missing = dir.join("no-such-dir/schema.prisma");
-    let out = run_cli(&db, &["apply", "--schema-out", missing.to_str().unwrap(), "--migrate-cmd", "true"], "");
+    let out = run_cli(
+        &db,
+        &[
+            "apply",
+            "--schema-out",
+            missing.to_str().unwrap(),
+            "--migrate-cmd",
+            "true",
+        ],
+        "",
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains(&format!("cannot write the schema to {}", missing.display())), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("cannot write the schema to {}", missing.display())),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(show(&db, &ids[0])["status"], "approved");
     let usage = run_cli(&db, &["apply", "--migrate-timeout", "0"], "");
     assert_eq!(usage.status.code(), Some(2));

@@ -14,7 +14,8 @@ fn help_lists_every_subcommand_of_the_contract() {
         "status", "apply", "user", "audit", "acl",
     ] {
         assert!(
-            help.lines().any(|line| line.trim_start().starts_with(subcommand)),
+            help.lines()
+                .any(|line| line.trim_start().starts_with(subcommand)),
             "`{subcommand}` missing from --help:\n{help}"
         );
     }
@@ -22,6 +23,9 @@ fn help_lists_every_subcommand_of_the_contract() {
 
 #[test]
 fn a_usage_error_exits_with_code_2() {
-    let output = schemagate().arg("no-such-command").output().expect("run schemagate");
+    let output = schemagate()
+        .arg("no-such-command")
+        .output()
+        .expect("run schemagate");
     assert_eq!(output.status.code(), Some(2));
 }

@@ -67,43 +67,96 @@ fn with_packages<'a>(dir: &'a Path, args: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn check_reports_checksums_and_exits_0_for_valid_packages() {
     let dir = packages("check_ok", &[("forum", FORUM), ("wiki", WIKI)]);
-    let out = run_cli("postgres://unused", &with_packages(&dir, &["check", "--json"]), "");
+    let out = run_cli(
+        "postgres://unused",
+        &with_packages(&dir, &["check", "--json"]),
+        "",
+    );
     let report = json(&out);
     let forum = &report["packages"][0];
     assert_eq!(forum["package"], "forum");
     assert_eq!(forum["entities"][0]["name"], "ForumThread");
     let checksum = forum["entities"][0]["checksum"].as_str().unwrap();
-    assert!(checksum.starts_with("v1:") && checksum.len() == 67, "{checksum}");
+    assert!(
+        checksum.starts_with("v1:") && checksum.len() == 67,
+        "{checksum}"
+    );
     assert_eq!(report["conflicts"], serde_json::json!([]));
 }
 
 #[test]
 fn check_exits_1_with_file_line_and_column_for_a_bad_package_and_a_conflict() {
-    let broken = FORUM.replace("type: string, required: true, maxLength", "type: jsonb, required: true, maxLength");
-    let dir = packages("check_bad", &[("forum", &broken), ("wiki", WIKI), ("wiki_fork", &WIKI.replace("[public]", "[user]"))]);
-    let out = run_cli("postgres://unused", &with_packages(&dir, &["check", "--json"]), "");
+    let broken = FORUM.replace(
+        "type: string, required: true, maxLength",
+        "type: jsonb, required: true, maxLength",
+    );
+    let dir = packages(
+        "check_bad",
+        &[
+            ("forum", &broken),
+            ("wiki", WIKI),
+            ("wiki_fork", &WIKI.replace("[public]", "[user]")),
+        ],
+    );
+    let out = run_cli(
+        "postgres://unused",
+        &with_packages(&dir, &["check", "--json"]),
+        "",
+    );
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let error = &report["packages"][0]["errors"][0];
-    assert!(error["file"].as_str().unwrap().ends_with("forum/seed/schema/entities.yaml"), "{error}");
-    assert_eq!((error["line"].as_u64(), error["path"].as_str()), (Some(6), Some("ForumThread.fields.title.type")), "{error}");
-    assert!(error["message"].as_str().unwrap().contains("jsonb"), "{error}");
+    assert!(
+        error["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("forum/seed/schema/entities.yaml"),
+        "{error}"
+    );
+    assert_eq!(
+        (error["line"].as_u64(), error["path"].as_str()),
+        (Some(6), Some("ForumThread.fields.title.type")),
+        "{error}"
+    );
+    assert!(
+        error["message"].as_str().unwrap().contains("jsonb"),
+        "{error}"
+    );
     assert_eq!(report["conflicts"][0]["entity"], "WikiPage");
-    assert_eq!(report["conflicts"][0]["declarations"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        report["conflicts"][0]["declarations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]
 fn preview_and_generate_render_prisma_without_a_database() {
     let dir = packages("render", &[("forum", FORUM), ("wiki", WIKI)]);
-    let preview = stdout_of(&run_cli("postgres://unused", &with_packages(&dir, &["preview", "forum"]), ""));
+    let preview = stdout_of(&run_cli(
+        "postgres://unused",
+        &with_packages(&dir, &["preview", "forum"]),
+        "",
+    ));
     assert!(preview.contains("model ForumThread {"), "{preview}");
     assert!(!preview.contains("model WikiPage"), "{preview}");
 
     let out_file = dir.join("schema.prisma");
     let out = out_file.to_str().unwrap();
-    stdout_of(&run_cli("postgres://unused", &with_packages(&dir, &["generate", "--from-packages", "--out", out]), ""));
+    stdout_of(&run_cli(
+        "postgres://unused",
+        &with_packages(&dir, &["generate", "--from-packages", "--out", out]),
+        "",
+    ));
     let schema = std::fs::read_to_string(&out_file).unwrap();
-    for needle in ["datasource db", "model Tenant", "model ForumThread", "model WikiPage"] {
+    for needle in [
+        "datasource db",
+        "model Tenant",
+        "model ForumThread",
+        "model WikiPage",
+    ] {
         assert!(schema.contains(needle), "{needle} missing:\n{schema}");
     }
     // `make test` runs Prisma's own parser over everything in target/prisma-oracle.
@@ -111,24 +164,50 @@ fn preview_and_generate_render_prisma_without_a_database() {
     std::fs::create_dir_all(&oracle).unwrap();
     std::fs::write(oracle.join("cli_generate.prisma"), &schema).unwrap();
 
-    let unknown = run_cli("postgres://unused", &with_packages(&dir, &["preview", "nope"]), "");
+    let unknown = run_cli(
+        "postgres://unused",
+        &with_packages(&dir, &["preview", "nope"]),
+        "",
+    );
     assert_eq!(unknown.status.code(), Some(2));
 }
 
 #[test]
 fn generate_refuses_to_render_while_conflicts_exist() {
-    let dir = packages("render_conflict", &[("wiki", WIKI), ("wiki_fork", &WIKI.replace("[public]", "[user]"))]);
-    let out = run_cli("postgres://unused", &with_packages(&dir, &["generate", "--from-packages"]), "");
+    let dir = packages(
+        "render_conflict",
+        &[
+            ("wiki", WIKI),
+            ("wiki_fork", &WIKI.replace("[public]", "[user]")),
+        ],
+    );
+    let out = run_cli(
+        "postgres://unused",
+        &with_packages(&dir, &["generate", "--from-packages"]),
+        "",
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("WikiPage"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("WikiPage"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn scan_list_show_approve_and_reject_drive_the_registry() {
     let db = fresh_database("review_flow");
     let dir = packages("review_flow", &[("forum", FORUM), ("wiki", WIKI)]);
-    stdout_of(&run_cli(&db, &["user", "add", "alice", "--role", "admin"], "long enough\n"));
-    stdout_of(&run_cli(&db, &["user", "add", "vera", "--role", "viewer"], "long enough\n"));
+    stdout_of(&run_cli(
+        &db,
+        &["user", "add", "alice", "--role", "admin"],
+        "long enough\n",
+    ));
+    stdout_of(&run_cli(
+        &db,
+        &["user", "add", "vera", "--role", "viewer"],
+        "long enough\n",
+    ));
 
     let scan = json(&run_cli(&db, &with_packages(&dir, &["scan", "--json"]), ""));
     assert_eq!(scan["created"].as_array().unwrap().len(), 2);
@@ -141,7 +220,10 @@ fn scan_list_show_approve_and_reject_drive_the_registry() {
     assert_eq!(rows.len(), 2);
     let forum = rows.iter().find(|r| r["package"] == "forum").unwrap();
     let wiki = rows.iter().find(|r| r["package"] == "wiki").unwrap();
-    assert_eq!((forum["status"].as_str(), forum["risk"].as_str()), (Some("pending"), Some("safe")));
+    assert_eq!(
+        (forum["status"].as_str(), forum["risk"].as_str()),
+        (Some("pending"), Some("safe"))
+    );
     assert_eq!(wiki["risk"], "security");
     let forum_id = forum["id"].as_str().unwrap();
     let wiki_id = wiki["id"].as_str().unwrap();
@@ -149,21 +231,52 @@ fn scan_list_show_approve_and_reject_drive_the_registry() {
     let show = json(&run_cli(&db, &["show", &forum_id[..8], "--json"], ""));
     assert_eq!(show["package"], "forum");
     assert_eq!(show["items"][0]["kind"], "create_entity");
-    assert!(show["diff"].as_str().unwrap().contains("+model ForumThread {"), "{}", show["diff"]);
+    assert!(
+        show["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+model ForumThread {"),
+        "{}",
+        show["diff"]
+    );
 
     let viewer = run_cli(&db, &["approve", forum_id, "--as", "vera"], "");
     assert_eq!(viewer.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&viewer.stderr).contains("only admins can"));
 
-    let all = json(&run_cli(&db, &["approve", "--all", "--as", "alice", "--json"], ""));
+    let all = json(&run_cli(
+        &db,
+        &["approve", "--all", "--as", "alice", "--json"],
+        "",
+    ));
     assert_eq!(all["approved"][0]["package"], "forum");
     assert_eq!(all["skipped"][0]["id"], wiki_id);
 
-    let reject = run_cli(&db, &["reject", wiki_id, "--reason", "public read is not wanted", "--as", "alice"], "");
-    assert_eq!(stdout_of(&reject).trim(), format!("rejected {wiki_id} (wiki)"));
-    let twice = run_cli(&db, &["reject", wiki_id, "--reason", "again", "--as", "alice"], "");
+    let reject = run_cli(
+        &db,
+        &[
+            "reject",
+            wiki_id,
+            "--reason",
+            "public read is not wanted",
+            "--as",
+            "alice",
+        ],
+        "",
+    );
+    assert_eq!(
+        stdout_of(&reject).trim(),
+        format!("rejected {wiki_id} (wiki)")
+    );
+    let twice = run_cli(
+        &db,
+        &["reject", wiki_id, "--reason", "again", "--as", "alice"],
+        "",
+    );
     assert_eq!(twice.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&twice.stderr).contains("cannot reject a change that is rejected"));
+    assert!(
+        String::from_utf8_lossy(&twice.stderr).contains("cannot reject a change that is rejected")
+    );
 
     let status = json(&run_cli(&db, &["status", "--json"], ""));
     assert_eq!(status["counts"]["approved"], 1);
@@ -171,7 +284,11 @@ fn scan_list_show_approve_and_reject_drive_the_registry() {
     assert_eq!(status["counts"]["pending"], 0);
     assert_eq!(status["last_scan"]["action"], "scan");
 
-    let pending = json(&run_cli(&db, &["list", "--status", "approved", "--json"], ""));
+    let pending = json(&run_cli(
+        &db,
+        &["list", "--status", "approved", "--json"],
+        "",
+    ));
     assert_eq!(pending.as_array().unwrap().len(), 1);
     let bad_status = run_cli(&db, &["list", "--status", "done"], "");
     assert_eq!(bad_status.status.code(), Some(2));
@@ -185,7 +302,9 @@ fn an_ambiguous_or_short_prefix_is_refused_with_exit_1() {
     let db = fresh_database("prefix");
     let short = run_cli(&db, &["show", "abc"], "");
     assert_eq!(short.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&short.stderr).contains("too short: give at least 8 characters"));
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("too short: give at least 8 characters")
+    );
     let unknown = run_cli(&db, &["show", "abcdef12"], "");
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no change matches \"abcdef12\""));
@@ -194,7 +313,13 @@ fn an_ambiguous_or_short_prefix_is_refused_with_exit_1() {
 #[test]
 fn scan_reports_a_package_with_errors_and_exits_1_but_records_the_others() {
     let db = fresh_database("scan_errors");
-    let dir = packages("scan_errors", &[("forum", &FORUM.replace("maxLength: 200", "maxLength: -1")), ("wiki", WIKI)]);
+    let dir = packages(
+        "scan_errors",
+        &[
+            ("forum", &FORUM.replace("maxLength: 200", "maxLength: -1")),
+            ("wiki", WIKI),
+        ],
+    );
     let out = run_cli(&db, &with_packages(&dir, &["scan", "--json"]), "");
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -206,23 +331,43 @@ fn scan_reports_a_package_with_errors_and_exits_1_but_records_the_others() {
 fn acl_check_answers_from_the_applied_policy() {
     let db = fresh_database("acl_check");
     let dir = packages("acl_check", &[("wiki", WIKI)]);
-    stdout_of(&run_cli(&db, &["user", "add", "alice", "--role", "admin"], "long enough\n"));
+    stdout_of(&run_cli(
+        &db,
+        &["user", "add", "alice", "--role", "admin"],
+        "long enough\n",
+    ));
     stdout_of(&run_cli(&db, &with_packages(&dir, &["scan"]), ""));
     let unknown = run_cli(&db, &["acl", "check", "user", "read", "WikiPage"], "");
     assert_eq!(unknown.status.code(), Some(1), "nothing is applied yet");
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no applied package declares entity \"WikiPage\""));
+    assert!(String::from_utf8_lossy(&unknown.stderr)
+        .contains("no applied package declares entity \"WikiPage\""));
 
-    let list: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&db, &["list", "--json"], ""))).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_str(&stdout_of(&run_cli(&db, &["list", "--json"], ""))).unwrap();
     let id = list[0]["id"].as_str().unwrap().to_string();
     stdout_of(&run_cli(&db, &["approve", &id, "--as", "alice"], ""));
     let schema = dir.join("applied.prisma");
-    stdout_of(&run_cli(&db, &["apply", "--schema-out", schema.to_str().unwrap()], ""));
+    stdout_of(&run_cli(
+        &db,
+        &["apply", "--schema-out", schema.to_str().unwrap()],
+        "",
+    ));
 
-    let anyone = stdout_of(&run_cli(&db, &["acl", "check", "guest", "read", "WikiPage"], ""));
-    assert_eq!(anyone.trim(), "allow: read on WikiPage is granted to public (policy of package wiki)");
+    let anyone = stdout_of(&run_cli(
+        &db,
+        &["acl", "check", "guest", "read", "WikiPage"],
+        "",
+    ));
+    assert_eq!(
+        anyone.trim(),
+        "allow: read on WikiPage is granted to public (policy of package wiki)"
+    );
     let denied = run_cli(&db, &["acl", "check", "user", "delete", "WikiPage"], "");
     assert_eq!(denied.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&denied.stdout).trim(), "deny: delete is granted to no role (policy of package wiki)");
+    assert_eq!(
+        String::from_utf8_lossy(&denied.stdout).trim(),
+        "deny: delete is granted to no role (policy of package wiki)"
+    );
     let bad = run_cli(&db, &["acl", "check", "user", "drop", "WikiPage"], "");
     assert_eq!(bad.status.code(), Some(2));
 }
@@ -231,14 +376,49 @@ fn acl_check_answers_from_the_applied_policy() {
 fn the_role_vocabulary_and_ownership_severity_are_configuration() {
     let custom = FORUM.replace("read: [user]", "read: [auditor]");
     let dir = packages("vocabulary", &[("forum", &custom)]);
-    let default = run_cli("postgres://unused", &with_packages(&dir, &["check", "--json"]), "");
-    assert_eq!(default.status.code(), Some(1), "auditor is not a default role");
+    let default = run_cli(
+        "postgres://unused",
+        &with_packages(&dir, &["check", "--json"]),
+        "",
+    );
+    assert_eq!(
+        default.status.code(),
+        Some(1),
+        "auditor is not a default role"
+    );
     assert!(String::from_utf8_lossy(&default.stdout).contains("auditor"));
-    let configured = run_cli("postgres://unused", &with_packages(&dir, &["--roles", "user,admin,auditor", "check"]), "");
-    assert!(configured.status.success(), "{}", String::from_utf8_lossy(&configured.stdout));
+    let configured = run_cli(
+        "postgres://unused",
+        &with_packages(&dir, &["--roles", "user,admin,auditor", "check"]),
+        "",
+    );
+    assert!(
+        configured.status.success(),
+        "{}",
+        String::from_utf8_lossy(&configured.stdout)
+    );
 
     // ForumThread reaches Tenant; with another root it does not, which is an error on request.
-    let strict = run_cli("postgres://unused", &with_packages(&dir, &["--roles", "auditor", "--root-model", "User", "--ownership-errors", "check"]), "");
+    let strict = run_cli(
+        "postgres://unused",
+        &with_packages(
+            &dir,
+            &[
+                "--roles",
+                "auditor",
+                "--root-model",
+                "User",
+                "--ownership-errors",
+                "check",
+            ],
+        ),
+        "",
+    );
     assert_eq!(strict.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&strict.stdout).contains("cannot reach the ownership root \"User\""), "{}", String::from_utf8_lossy(&strict.stdout));
+    assert!(
+        String::from_utf8_lossy(&strict.stdout)
+            .contains("cannot reach the ownership root \"User\""),
+        "{}",
+        String::from_utf8_lossy(&strict.stdout)
+    );
 }

@@ -29,30 +29,52 @@ fn without_database_url_the_server_runs_a_private_cluster_and_reports_healthy() 
 #[test]
 fn an_unreachable_database_url_is_a_clear_startup_error() {
     let output = schemagate()
-        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2")
+        .env(
+            "DATABASE_URL",
+            "postgres://nobody@127.0.0.1:1/none?connect_timeout=2",
+        )
         .args(["serve", "--addr", "127.0.0.1:0"])
         .output()
         .expect("run schemagate");
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("while connecting to the registry database"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("while connecting to the registry database"),
+        "stderr: {stderr}"
+    );
 }
 
 #[test]
 fn healthz_answers_503_when_the_database_goes_away() {
     let db = support::fresh_database("healthz_gone");
     let mut command = schemagate();
-    command.env("DATABASE_URL", &db).args(["serve", "--addr", "127.0.0.1:0", "--scan-on-start=false"]);
+    command.env("DATABASE_URL", &db).args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--scan-on-start=false",
+    ]);
     let server = RunningServer::start(command);
     assert_eq!(http_get(&server.base_url, "/healthz").0, 200);
 
     let admin_url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let name = db.split('?').next().and_then(|path| path.rsplit('/').next()).expect("database name").to_string();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let name = db
+        .split('?')
+        .next()
+        .and_then(|path| path.rsplit('/').next())
+        .expect("database name")
+        .to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-        sqlx::query(&format!("drop database {name} with (force)")).execute(&mut conn).await.unwrap();
+        sqlx::query(&format!("drop database {name} with (force)"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
     });
     let (status, body) = http_get(&server.base_url, "/healthz");
     assert_eq!(status, 503, "{body}");
@@ -63,7 +85,10 @@ fn healthz_answers_503_when_the_database_goes_away() {
 fn log_format_json_writes_one_json_object_per_log_line() {
     let output = schemagate()
         .env("LOG_FORMAT", "json")
-        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none?connect_timeout=1")
+        .env(
+            "DATABASE_URL",
+            "postgres://nobody@127.0.0.1:1/none?connect_timeout=1",
+        )
         .args(["status"])
         .output()
         .expect("run schemagate");
@@ -74,6 +99,15 @@ fn log_format_json_writes_one_json_object_per_log_line() {
         .filter(|line| line.starts_with('{'))
         .map(|line| serde_json::from_str(line).expect("every log line is valid JSON"))
         .collect();
-    let event = events.iter().find(|e| e["level"] == "ERROR").expect("an ERROR event");
-    assert!(event["fields"]["message"].as_str().unwrap().contains("while connecting to the registry database"), "{event}");
+    let event = events
+        .iter()
+        .find(|e| e["level"] == "ERROR")
+        .expect("an ERROR event");
+    assert!(
+        event["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("while connecting to the registry database"),
+        "{event}"
+    );
 }

@@ -57,8 +57,14 @@ fn a_first_start_creates_an_admin_scans_the_demo_and_a_second_start_repeats_noth
     );
     assert_eq!(login.status, 200, "{login:?}");
 
-    let list: serde_json::Value = serde_json::from_str(&cli(&data_dir, &["list", "--json"])).unwrap();
-    let mut packages: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["package"].as_str().unwrap()).collect();
+    let list: serde_json::Value =
+        serde_json::from_str(&cli(&data_dir, &["list", "--json"])).unwrap();
+    let mut packages: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["package"].as_str().unwrap())
+        .collect();
     packages.sort();
     assert_eq!(packages, ["billing", "forum", "notifications", "wiki"]);
     let conflicted: Vec<&str> = list
@@ -68,7 +74,11 @@ fn a_first_start_creates_an_admin_scans_the_demo_and_a_second_start_repeats_noth
         .filter(|c| c["conflicts"].as_array().is_some_and(|a| !a.is_empty()))
         .map(|c| c["package"].as_str().unwrap())
         .collect();
-    assert_eq!(conflicted.len(), 2, "forum and wiki both declare Attachment: {list}");
+    assert_eq!(
+        conflicted.len(),
+        2,
+        "forum and wiki both declare Attachment: {list}"
+    );
 
     // The package with a mistake is reported, with its position.
     let check = Command::new(env!("CARGO_BIN_EXE_schemagate"))
@@ -81,13 +91,24 @@ fn a_first_start_creates_an_admin_scans_the_demo_and_a_second_start_repeats_noth
         .unwrap();
     assert_eq!(check.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
-    let crm = report["packages"].as_array().unwrap().iter().find(|p| p["package"] == "crm_import").unwrap();
-    assert_eq!(crm["errors"][0]["path"], "CrmContact.fields.attributes.type");
+    let crm = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["package"] == "crm_import")
+        .unwrap();
+    assert_eq!(
+        crm["errors"][0]["path"],
+        "CrmContact.fields.attributes.type"
+    );
     assert_eq!(report["conflicts"][0]["entity"], "Attachment");
     drop(server);
 
     let (again, console) = serve(&data_dir);
-    assert!(!console.iter().any(|line| line.contains("password:")), "no new password on a second start");
+    assert!(
+        !console.iter().any(|line| line.contains("password:")),
+        "no new password on a second start"
+    );
     let relogin = http(
         &again.base_url,
         "POST",
@@ -96,7 +117,12 @@ fn a_first_start_creates_an_admin_scans_the_demo_and_a_second_start_repeats_noth
         Some(&[("username", "admin"), ("password", &password)]),
     );
     assert_eq!(relogin.status, 200);
-    let list_again: serde_json::Value = serde_json::from_str(&cli(&data_dir, &["list", "--json"])).unwrap();
-    assert_eq!(list_again.as_array().unwrap().len(), 4, "nothing is queued twice");
+    let list_again: serde_json::Value =
+        serde_json::from_str(&cli(&data_dir, &["list", "--json"])).unwrap();
+    assert_eq!(
+        list_again.as_array().unwrap().len(),
+        4,
+        "nothing is queued twice"
+    );
     assert!(cli(&data_dir, &["audit", "verify"]).starts_with("audit log intact"));
 }

@@ -3,25 +3,55 @@
 
 mod support;
 
-
 use support::{fresh_dir, http, run_cli, stdout_of, Fixture};
 
 /// Accounts admin/reviewer/viewer and a server started with `extra_args`.
 fn fixture(name: &str, extra_args: &[&str]) -> Fixture {
-    Fixture::start(name, &[("admin", "admin"), ("reviewer", "reviewer"), ("viewer", "viewer")], extra_args)
+    Fixture::start(
+        name,
+        &[
+            ("admin", "admin"),
+            ("reviewer", "reviewer"),
+            ("viewer", "viewer"),
+        ],
+        extra_args,
+    )
 }
 
 impl Fixture {
     /// `(id, target_checksum)` of the pending change of `package`.
     fn pending(&self, package: &str) -> (String, String) {
-        let list: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&self.db, &["list", "--status", "pending", "--json"], ""))).unwrap();
-        let row = list.as_array().unwrap().iter().find(|r| r["package"] == package).expect("pending change");
-        (row["id"].as_str().unwrap().to_string(), row["target_checksum"].as_str().unwrap().to_string())
+        let list: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
+            &self.db,
+            &["list", "--status", "pending", "--json"],
+            "",
+        )))
+        .unwrap();
+        let row = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["package"] == package)
+            .expect("pending change");
+        (
+            row["id"].as_str().unwrap().to_string(),
+            row["target_checksum"].as_str().unwrap().to_string(),
+        )
     }
 
     fn audit_actions(&self) -> Vec<String> {
-        let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&self.db, &["audit", "list", "--json"], ""))).unwrap();
-        events.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect()
+        let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
+            &self.db,
+            &["audit", "list", "--json"],
+            "",
+        )))
+        .unwrap();
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect()
     }
 }
 
@@ -38,21 +68,60 @@ fn every_mutation_answers_401_403_403_200_for_none_viewer_reviewer_admin() {
     ];
     for (cookie, expected) in &sessions {
         let cookie = cookie.as_deref();
-        let approve = f.post("/api/approve_change", cookie, &[("id", &forum), ("target_checksum", &forum_target), ("note", "ok")]);
-        assert_eq!(approve.status, *expected, "approve with {cookie:?}: {approve:?}");
-        let reject = f.post("/api/reject_change", cookie, &[("id", &wiki), ("target_checksum", &wiki_target), ("reason", "no")]);
-        assert_eq!(reject.status, *expected, "reject with {cookie:?}: {reject:?}");
+        let approve = f.post(
+            "/api/approve_change",
+            cookie,
+            &[
+                ("id", &forum),
+                ("target_checksum", &forum_target),
+                ("note", "ok"),
+            ],
+        );
+        assert_eq!(
+            approve.status, *expected,
+            "approve with {cookie:?}: {approve:?}"
+        );
+        let reject = f.post(
+            "/api/reject_change",
+            cookie,
+            &[
+                ("id", &wiki),
+                ("target_checksum", &wiki_target),
+                ("reason", "no"),
+            ],
+        );
+        assert_eq!(
+            reject.status, *expected,
+            "reject with {cookie:?}: {reject:?}"
+        );
         let scan = f.post("/api/scan_now", cookie, &[]);
         assert_eq!(scan.status, *expected, "scan with {cookie:?}: {scan:?}");
         for response in [&approve, &reject, &scan] {
-            assert!(!response.body.to_lowercase().contains("sql"), "{}", response.body);
+            assert!(
+                !response.body.to_lowercase().contains("sql"),
+                "{}",
+                response.body
+            );
         }
     }
     let list = stdout_of(&run_cli(&f.db, &["list", "--json"], ""));
-    assert!(list.contains("\"approved\"") && list.contains("\"rejected\""), "{list}");
+    assert!(
+        list.contains("\"approved\"") && list.contains("\"rejected\""),
+        "{list}"
+    );
     // HTTP decisions are audited like CLI ones, with the account as actor.
-    let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&f.db, &["audit", "list", "--json"], ""))).unwrap();
-    let approved = events.as_array().unwrap().iter().find(|e| e["action"] == "change.approved").unwrap();
+    let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
+        &f.db,
+        &["audit", "list", "--json"],
+        "",
+    )))
+    .unwrap();
+    let approved = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "change.approved")
+        .unwrap();
     assert_eq!(approved["actor"], "admin");
     assert_eq!(approved["details"]["note"], "ok");
 }
@@ -62,29 +131,62 @@ fn a_stale_target_checksum_or_an_already_decided_change_answers_409() {
     let f = fixture("auth_stale", &[]);
     let admin = f.login("admin");
     let (forum, target) = f.pending("forum");
-    let stale = f.post("/api/approve_change", Some(&admin), &[("id", &forum), ("target_checksum", "v1:0000")]);
+    let stale = f.post(
+        "/api/approve_change",
+        Some(&admin),
+        &[("id", &forum), ("target_checksum", "v1:0000")],
+    );
     assert_eq!(stale.status, 409, "{stale:?}");
     assert!(stale.body.contains("stale view"), "{}", stale.body);
-    let ok = f.post("/api/approve_change", Some(&admin), &[("id", &forum), ("target_checksum", &target)]);
+    let ok = f.post(
+        "/api/approve_change",
+        Some(&admin),
+        &[("id", &forum), ("target_checksum", &target)],
+    );
     assert_eq!(ok.status, 200, "{ok:?}");
-    let again = f.post("/api/reject_change", Some(&admin), &[("id", &forum), ("target_checksum", &target), ("reason", "late")]);
+    let again = f.post(
+        "/api/reject_change",
+        Some(&admin),
+        &[
+            ("id", &forum),
+            ("target_checksum", &target),
+            ("reason", "late"),
+        ],
+    );
     assert_eq!(again.status, 409, "{again:?}");
-    assert!(again.body.contains("cannot reject a change that is approved"), "{}", again.body);
+    assert!(
+        again
+            .body
+            .contains("cannot reject a change that is approved"),
+        "{}",
+        again.body
+    );
 }
 
 #[test]
 fn signing_in_rotates_the_session_and_signing_out_invalidates_the_cookie() {
     let f = fixture("auth_session", &[]);
-    let login = f.post("/api/login", None, &[("username", "admin"), ("password", "admin-password")]);
+    let login = f.post(
+        "/api/login",
+        None,
+        &[("username", "admin"), ("password", "admin-password")],
+    );
     let set_cookie = login.header("set-cookie").expect("set-cookie").to_string();
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
     assert!(set_cookie.contains("Path=/"), "{set_cookie}");
-    assert!(!set_cookie.contains("Secure"), "not configured, not over TLS: {set_cookie}");
+    assert!(
+        !set_cookie.contains("Secure"),
+        "not configured, not over TLS: {set_cookie}"
+    );
     let first = login.session_cookie().unwrap();
 
     // Signing in again from the same session gets a new id; the old one is gone.
-    let again = f.post("/api/login", Some(&first), &[("username", "admin"), ("password", "admin-password")]);
+    let again = f.post(
+        "/api/login",
+        Some(&first),
+        &[("username", "admin"), ("password", "admin-password")],
+    );
     let second = again.session_cookie().expect("a new session id");
     assert_ne!(first, second);
     let whoami_old = f.post("/api/whoami", Some(&first), &[]);
@@ -96,37 +198,76 @@ fn signing_in_rotates_the_session_and_signing_out_invalidates_the_cookie() {
     assert_eq!(logout.status, 200, "{logout:?}");
     let after = f.post("/api/whoami", Some(&second), &[]);
     assert_eq!(after.body.trim(), "null", "{after:?}");
-    let page = http(&f.server.base_url, "GET", "/", &[("Accept", "text/html"), ("Cookie", &second)], None);
-    assert_eq!((page.status, page.header("location")), (302, Some("/login")));
+    let page = http(
+        &f.server.base_url,
+        "GET",
+        "/",
+        &[("Accept", "text/html"), ("Cookie", &second)],
+        None,
+    );
+    assert_eq!(
+        (page.status, page.header("location")),
+        (302, Some("/login"))
+    );
 }
 
 #[test]
 fn cookies_are_secure_when_configured() {
     let f = fixture("auth_secure", &["--secure-cookies"]);
-    let login = f.post("/api/login", None, &[("username", "admin"), ("password", "admin-password")]);
-    assert!(login.header("set-cookie").unwrap().contains("Secure"), "{login:?}");
+    let login = f.post(
+        "/api/login",
+        None,
+        &[("username", "admin"), ("password", "admin-password")],
+    );
+    assert!(
+        login.header("set-cookie").unwrap().contains("Secure"),
+        "{login:?}"
+    );
 }
 
 #[test]
 fn five_failures_lock_a_username_even_for_the_right_password_and_are_audited() {
     let f = fixture("auth_throttle", &[]);
-    let unknown = f.post("/api/login", None, &[("username", "nobody"), ("password", "whatever1")]);
-    let wrong = f.post("/api/login", None, &[("username", "viewer"), ("password", "wrong-password")]);
+    let unknown = f.post(
+        "/api/login",
+        None,
+        &[("username", "nobody"), ("password", "whatever1")],
+    );
+    let wrong = f.post(
+        "/api/login",
+        None,
+        &[("username", "viewer"), ("password", "wrong-password")],
+    );
     assert_eq!((unknown.status, wrong.status), (401, 401));
     assert_eq!(unknown.body, wrong.body, "one message for every failure");
     for _ in 0..4 {
-        f.post("/api/login", None, &[("username", "viewer"), ("password", "wrong-password")]);
+        f.post(
+            "/api/login",
+            None,
+            &[("username", "viewer"), ("password", "wrong-password")],
+        );
     }
-    let locked = f.post("/api/login", None, &[("username", "viewer"), ("password", "viewer-password")]);
+    let locked = f.post(
+        "/api/login",
+        None,
+        &[("username", "viewer"), ("password", "viewer-password")],
+    );
     assert_eq!(locked.status, 429, "{locked:?}");
-    assert!(locked.body.contains("too many failed sign-ins"), "{}", locked.body);
+    assert!(
+        locked.body.contains("too many failed sign-ins"),
+        "{}",
+        locked.body
+    );
     // Other usernames are not affected.
     f.login("admin");
     let actions = f.audit_actions();
     assert_eq!(actions.iter().filter(|a| *a == "login.failed").count(), 6);
     assert_eq!(actions.iter().filter(|a| *a == "login.locked").count(), 1);
     let audit = stdout_of(&run_cli(&f.db, &["audit", "list", "--json"], ""));
-    assert!(!audit.contains("wrong-password") && !audit.contains("viewer-password"), "passwords never reach the audit log");
+    assert!(
+        !audit.contains("wrong-password") && !audit.contains("viewer-password"),
+        "passwords never reach the audit log"
+    );
 }
 
 #[test]
@@ -134,23 +275,61 @@ fn a_cross_site_post_is_refused() {
     let f = fixture("auth_csrf", &[]);
     let admin = f.login("admin");
     let base = f.server.base_url.clone();
-    let evil = http(&base, "POST", "/api/scan_now", &[("Cookie", &admin), ("Origin", "http://evil.example")], Some(&[]));
+    let evil = http(
+        &base,
+        "POST",
+        "/api/scan_now",
+        &[("Cookie", &admin), ("Origin", "http://evil.example")],
+        Some(&[]),
+    );
     assert_eq!(evil.status, 403, "{evil:?}");
-    let evil_referer = http(&base, "POST", "/api/scan_now", &[("Cookie", &admin), ("Referer", "http://evil.example/x")], Some(&[]));
+    let evil_referer = http(
+        &base,
+        "POST",
+        "/api/scan_now",
+        &[("Cookie", &admin), ("Referer", "http://evil.example/x")],
+        Some(&[]),
+    );
     assert_eq!(evil_referer.status, 403);
-    let own = http(&base, "POST", "/api/scan_now", &[("Cookie", &admin), ("Origin", &base), ("Accept", "application/json")], Some(&[]));
+    let own = http(
+        &base,
+        "POST",
+        "/api/scan_now",
+        &[
+            ("Cookie", &admin),
+            ("Origin", &base),
+            ("Accept", "application/json"),
+        ],
+        Some(&[]),
+    );
     assert_eq!(own.status, 200, "{own:?}");
 }
 
 #[test]
 fn pages_carry_security_headers() {
     let f = fixture("auth_headers", &[]);
-    let page = http(&f.server.base_url, "GET", "/login", &[("Accept", "text/html")], None);
+    let page = http(
+        &f.server.base_url,
+        "GET",
+        "/login",
+        &[("Accept", "text/html")],
+        None,
+    );
     assert_eq!(page.status, 200);
     let csp = page.header("content-security-policy").expect("CSP");
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"), "{csp}");
-    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce");
-    assert!(page.body.contains(&format!("nonce=\"{nonce}\"")), "the inline script carries the CSP nonce");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce");
+    assert!(
+        page.body.contains(&format!("nonce=\"{nonce}\"")),
+        "the inline script carries the CSP nonce"
+    );
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
     assert!(page.header("referrer-policy").is_some());
 }
@@ -161,14 +340,38 @@ fn retrying_a_failed_change_answers_401_403_403_200() {
     let (forum, _) = f.pending("forum");
     stdout_of(&run_cli(&f.db, &["approve", &forum, "--as", "admin"], ""));
     let schema = fresh_dir("auth_retry_schema").join("schema.prisma");
-    let failed = run_cli(&f.db, &["apply", "--schema-out", schema.to_str().unwrap(), "--migrate-cmd", "echo broken >&2; exit 4"], "");
-    assert_eq!(failed.status.code(), Some(1), "{}", String::from_utf8_lossy(&failed.stderr));
-    let sessions = [(None, 401), (Some(f.login("viewer")), 403), (Some(f.login("reviewer")), 403), (Some(f.login("admin")), 200)];
+    let failed = run_cli(
+        &f.db,
+        &[
+            "apply",
+            "--schema-out",
+            schema.to_str().unwrap(),
+            "--migrate-cmd",
+            "echo broken >&2; exit 4",
+        ],
+        "",
+    );
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    let sessions = [
+        (None, 401),
+        (Some(f.login("viewer")), 403),
+        (Some(f.login("reviewer")), 403),
+        (Some(f.login("admin")), 200),
+    ];
     for (cookie, expected) in &sessions {
         let response = f.post("/api/retry_change", cookie.as_deref(), &[("id", &forum)]);
-        assert_eq!(response.status, *expected, "retry with {cookie:?}: {response:?}");
+        assert_eq!(
+            response.status, *expected,
+            "retry with {cookie:?}: {response:?}"
+        );
     }
-    let show: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&f.db, &["show", &forum, "--json"], ""))).unwrap();
+    let show: serde_json::Value =
+        serde_json::from_str(&stdout_of(&run_cli(&f.db, &["show", &forum, "--json"], ""))).unwrap();
     assert_eq!(show["status"], "approved");
     assert!(f.audit_actions().contains(&"change.retried".to_string()));
 }
@@ -180,10 +383,18 @@ fn the_acl_check_endpoint_needs_a_session_and_answers_from_the_applied_policy() 
     let form = [("role", "user"), ("op", "read"), ("entity", "FORUMThread")];
     assert_eq!(f.post("/api/acl_check", None, &form).status, 401);
     let viewer = f.login("viewer");
-    assert_eq!(f.post("/api/acl_check", Some(&viewer), &form).status, 404, "nothing applied yet");
+    assert_eq!(
+        f.post("/api/acl_check", Some(&viewer), &form).status,
+        404,
+        "nothing applied yet"
+    );
     stdout_of(&run_cli(&f.db, &["approve", &forum, "--as", "admin"], ""));
     let schema = fresh_dir("auth_acl_schema").join("schema.prisma");
-    stdout_of(&run_cli(&f.db, &["apply", "--schema-out", schema.to_str().unwrap()], ""));
+    stdout_of(&run_cli(
+        &f.db,
+        &["apply", "--schema-out", schema.to_str().unwrap()],
+        "",
+    ));
     let allowed = f.post("/api/acl_check", Some(&viewer), &form);
     assert_eq!(allowed.status, 200, "{allowed:?}");
     let decision: serde_json::Value = serde_json::from_str(&allowed.body).unwrap();
@@ -195,14 +406,35 @@ fn the_acl_check_endpoint_needs_a_session_and_answers_from_the_applied_policy() 
 fn reviewers_and_admins_comment_viewers_cannot() {
     let f = fixture("auth_comment", &[]);
     let (forum, _) = f.pending("forum");
-    let sessions = [(None, 401), (Some(f.login("viewer")), 403), (Some(f.login("reviewer")), 200), (Some(f.login("admin")), 200)];
+    let sessions = [
+        (None, 401),
+        (Some(f.login("viewer")), 403),
+        (Some(f.login("reviewer")), 200),
+        (Some(f.login("admin")), 200),
+    ];
     for (cookie, expected) in &sessions {
-        let response = f.post("/api/comment_change", cookie.as_deref(), &[("id", &forum), ("text", "index tenantId too?")]);
-        assert_eq!(response.status, *expected, "comment with {cookie:?}: {response:?}");
+        let response = f.post(
+            "/api/comment_change",
+            cookie.as_deref(),
+            &[("id", &forum), ("text", "index tenantId too?")],
+        );
+        assert_eq!(
+            response.status, *expected,
+            "comment with {cookie:?}: {response:?}"
+        );
     }
-    let empty = f.post("/api/comment_change", sessions[2].0.as_deref(), &[("id", &forum), ("text", "  ")]);
+    let empty = f.post(
+        "/api/comment_change",
+        sessions[2].0.as_deref(),
+        &[("id", &forum), ("text", "  ")],
+    );
     assert_eq!(empty.status, 400);
-    let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(&f.db, &["audit", "list", "--json"], ""))).unwrap();
+    let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
+        &f.db,
+        &["audit", "list", "--json"],
+        "",
+    )))
+    .unwrap();
     let comments: Vec<&str> = events
         .as_array()
         .unwrap()

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 /// The binary under test.
 pub fn schemagate() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_schemagate"));
-    command.env("RUST_LOG", "info,sqlx::postgres::notice=warn").env_remove("LOG_FORMAT");
+    command
+        .env("RUST_LOG", "info,sqlx::postgres::notice=warn")
+        .env_remove("LOG_FORMAT");
     command
 }
 
@@ -82,7 +84,10 @@ impl Drop for RunningServer {
 }
 
 fn terminate(child: &Child) {
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
 }
 
 fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
@@ -103,9 +108,14 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitSt
 pub fn http_get(base_url: &str, path: &str) -> (u16, String) {
     let address = base_url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
-        .expect("send request");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send request");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read response");
     let status = response
@@ -113,20 +123,29 @@ pub fn http_get(base_url: &str, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .expect("status line");
-    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
 /// A new, empty database on the server named by `DATABASE_URL` (which `make test` provides),
 /// returned as a URL. Each test gets its own, so tests never see each other's data.
 pub fn fresh_database(name: &str) -> String {
-    let url = std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL must name a PostgreSQL server for database tests (make test sets it)");
+    let url = std::env::var("DATABASE_URL").expect(
+        "DATABASE_URL must name a PostgreSQL server for database tests (make test sets it)",
+    );
     let database = format!("sg_{name}_{}", std::process::id());
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect to DATABASE_URL");
+        let mut conn = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("connect to DATABASE_URL");
         sqlx::query(&format!("drop database if exists {database} with (force)"))
             .execute(&mut conn)
             .await
@@ -164,7 +183,12 @@ pub fn run_cli(database_url: &str, args: &[&str], stdin: &str) -> std::process::
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn schemagate");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
     child.wait_with_output().expect("wait for schemagate")
 }
 
@@ -192,7 +216,10 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The `name=value` part of the session cookie this response sets, if any.
@@ -200,19 +227,39 @@ impl HttpResponse {
         self.headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-            .find_map(|(_, v)| v.split(';').next().filter(|c| c.starts_with("schemagate_session=")).map(str::to_string))
+            .find_map(|(_, v)| {
+                v.split(';')
+                    .next()
+                    .filter(|c| c.starts_with("schemagate_session="))
+                    .map(str::to_string)
+            })
     }
 }
 
 /// A plain HTTP/1.1 request with extra headers and an optional url-encoded body.
-pub fn http(base_url: &str, method: &str, path: &str, headers: &[(&str, &str)], form: Option<&[(&str, &str)]>) -> HttpResponse {
+pub fn http(
+    base_url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    form: Option<&[(&str, &str)]>,
+) -> HttpResponse {
     let address = base_url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     let body = form
-        .map(|pairs| pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&"))
+        .map(|pairs| {
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+        })
         .unwrap_or_default();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -226,18 +273,38 @@ pub fn http(base_url: &str, method: &str, path: &str, headers: &[(&str, &str)], 
     let raw = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).expect("status");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("status");
     let headers = lines
-        .filter_map(|l| l.split_once(':').map(|(n, v)| (n.trim().to_string(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        })
         .collect();
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
-    HttpResponse { status, headers, body }
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    HttpResponse {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -246,7 +313,9 @@ fn encode(text: &str) -> String {
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if size == 0 || rest.len() < size {
             break;
         }
@@ -285,13 +354,21 @@ impl Fixture {
     pub fn start(name: &str, accounts: &[(&str, &str)], extra_args: &[&str]) -> Fixture {
         let db = fresh_database(name);
         for (user, role) in accounts {
-            stdout_of(&run_cli(&db, &["user", "add", user, "--role", role], &format!("{user}-password\n")));
+            stdout_of(&run_cli(
+                &db,
+                &["user", "add", user, "--role", role],
+                &format!("{user}-password\n"),
+            ));
         }
         let packages = fresh_dir(name);
         for id in ["forum", "wiki"] {
             let dir = packages.join(id).join("seed/schema");
             std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("entities.yaml"), THREAD_YAML.replace("ForumThread", &format!("{}Thread", id.to_uppercase()))).unwrap();
+            std::fs::write(
+                dir.join("entities.yaml"),
+                THREAD_YAML.replace("ForumThread", &format!("{}Thread", id.to_uppercase())),
+            )
+            .unwrap();
         }
         let packages = packages.to_str().unwrap().to_string();
         stdout_of(&run_cli(&db, &["--packages", &packages, "scan"], ""));
@@ -301,7 +378,10 @@ impl Fixture {
             .env("LEPTOS_SITE_ROOT", site_root())
             .args(["--packages", &packages, "serve", "--addr", "127.0.0.1:0"])
             .args(extra_args);
-        Fixture { server: RunningServer::start(command), db }
+        Fixture {
+            server: RunningServer::start(command),
+            db,
+        }
     }
 
     /// A url-encoded POST, as a script would send it.
@@ -325,7 +405,11 @@ impl Fixture {
     /// Signs `user` in and returns the session cookie.
     pub fn login(&self, user: &str) -> String {
         let password = format!("{user}-password");
-        let response = self.post("/api/login", None, &[("username", user), ("password", &password)]);
+        let response = self.post(
+            "/api/login",
+            None,
+            &[("username", user), ("password", &password)],
+        );
         assert_eq!(response.status, 200, "{response:?}");
         response.session_cookie().expect("a session cookie")
     }

@@ -39,9 +39,12 @@ impl From<crate::registry::account::AccountError> for AppError {
 
 #[cfg(feature = "ssr")]
 fn parse_role(role: &str) -> Result<crate::domain::review::Role, AppError> {
-    role.trim()
-        .parse()
-        .map_err(|_| AppError::Invalid(format!("unknown role \"{}\": expected admin, reviewer or viewer", role.trim())))
+    role.trim().parse().map_err(|_| {
+        AppError::Invalid(format!(
+            "unknown role \"{}\": expected admin, reviewer or viewer",
+            role.trim()
+        ))
+    })
 }
 
 /// Every account, by name: `POST /api/list_accounts`. Admins only.
@@ -53,13 +56,22 @@ pub async fn list_accounts() -> Result<Vec<AccountRow>, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
         let pool = context::pool();
-        let me = crate::auth::require(&context::session().await?, &pool, Role::Admin, "manage accounts").await?;
+        let me = crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Admin,
+            "manage accounts",
+        )
+        .await?;
         let accounts = crate::registry::account::list(&pool).await?;
         Ok(accounts
             .into_iter()
             .map(|a| AccountRow {
                 is_self: a.id == me.id,
-                created_at: a.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                created_at: a
+                    .created_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
                 username: a.username,
                 role: a.role.as_str().to_string(),
                 disabled: a.disabled,
@@ -76,7 +88,11 @@ pub async fn list_accounts() -> Result<Vec<AccountRow>, AppError> {
 /// 401, 403; 400 for an invalid username, unknown role or short password; 409 when the name
 /// is taken.
 #[server(prefix = "/api", endpoint = "create_account")]
-pub async fn create_account(username: String, role: String, password: String) -> Result<String, AppError> {
+pub async fn create_account(
+    username: String,
+    role: String,
+    password: String,
+) -> Result<String, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
         let pool = context::pool();
@@ -140,7 +156,13 @@ pub async fn disable_account(username: String) -> Result<String, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
         let pool = context::pool();
-        let me = crate::auth::require(&context::session().await?, &pool, Role::Admin, "manage accounts").await?;
+        let me = crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Admin,
+            "manage accounts",
+        )
+        .await?;
         let username = username.trim().to_string();
         if username == me.username {
             return Err(AppError::Invalid(

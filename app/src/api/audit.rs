@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::change::EventView;
 #[cfg(feature = "ssr")]
 use super::context;
-use super::change::EventView;
 use crate::error::AppError;
 
 /// Events per page of the audit log.
@@ -62,12 +62,21 @@ pub struct AuditPage {
 /// # Errors
 /// [`AppError::Invalid`] for a date that is not `YYYY-MM-DD`, or `from` after `to`.
 #[cfg(feature = "ssr")]
-pub fn filter_from_query(query: &AuditQuery) -> Result<crate::registry::audit::AuditFilter, AppError> {
-    let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+pub fn filter_from_query(
+    query: &AuditQuery,
+) -> Result<crate::registry::audit::AuditFilter, AppError> {
+    let nonempty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
     let day = |name: &str, value: Option<String>| -> Result<Option<time::Date>, AppError> {
         value
             .map(|v| {
-                parse_day(&v).ok_or_else(|| AppError::Invalid(format!("invalid {name} date \"{v}\": expected YYYY-MM-DD")))
+                parse_day(&v).ok_or_else(|| {
+                    AppError::Invalid(format!("invalid {name} date \"{v}\": expected YYYY-MM-DD"))
+                })
             })
             .transpose()
     };
@@ -75,7 +84,9 @@ pub fn filter_from_query(query: &AuditQuery) -> Result<crate::registry::audit::A
     let to = day("to", nonempty(&query.to))?;
     if let (Some(from), Some(to)) = (from, to) {
         if from > to {
-            return Err(AppError::Invalid(format!("the from date {from} is after the to date {to}")));
+            return Err(AppError::Invalid(format!(
+                "the from date {from} is after the to date {to}"
+            )));
         }
     }
     let midnight = |d: time::Date| d.midnight().assume_utc();
@@ -116,20 +127,39 @@ pub async fn list_audit(
     use crate::registry::audit;
     context::finish(async {
         let pool = context::pool();
-        crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the audit log").await?;
-        let mut filter = filter_from_query(&AuditQuery { actor, action, package, from, to })?;
+        crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Viewer,
+            "read the audit log",
+        )
+        .await?;
+        let mut filter = filter_from_query(&AuditQuery {
+            actor,
+            action,
+            package,
+            from,
+            to,
+        })?;
         let page = page.unwrap_or(1).max(1);
         let total = audit::count(&pool, &filter).await?;
         filter.limit = Some(AUDIT_PER_PAGE);
         filter.offset = Some((page - 1).saturating_mul(AUDIT_PER_PAGE));
-        let events = audit::list(&pool, &filter).await?.into_iter().map(super::change::event_view).collect();
+        let events = audit::list(&pool, &filter)
+            .await?
+            .into_iter()
+            .map(super::change::event_view)
+            .collect();
         let verification = audit::verify(&pool).await?;
         Ok(AuditPage {
             events,
             total,
             page,
             per_page: AUDIT_PER_PAGE,
-            chain: ChainStatus { events: verification.events, problem: verification.problem.map(|p| p.to_string()) },
+            chain: ChainStatus {
+                events: verification.events,
+                problem: verification.problem.map(|p| p.to_string()),
+            },
         })
     })
     .await

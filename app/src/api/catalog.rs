@@ -232,13 +232,23 @@ fn scan_inputs() -> crate::registry::scan::ScanInputs {
 async fn disk_catalog(
     inputs: crate::registry::scan::ScanInputs,
 ) -> Result<(Option<String>, Result<crate::domain::Catalog, String>), AppError> {
-    let dir = inputs.packages_dir.as_ref().map(|d| d.display().to_string());
+    let dir = inputs
+        .packages_dir
+        .as_ref()
+        .map(|d| d.display().to_string());
     let Some(packages_dir) = inputs.packages_dir.clone() else {
-        return Ok((dir, Err("no packages directory is configured (--packages or SCHEMAGATE_PACKAGES)".to_string())));
+        return Ok((
+            dir,
+            Err(
+                "no packages directory is configured (--packages or SCHEMAGATE_PACKAGES)"
+                    .to_string(),
+            ),
+        ));
     };
     let (base_schema, config) = (inputs.base_schema.clone(), inputs.config.clone());
     let catalog = tokio::task::spawn_blocking(move || {
-        crate::scanner::scan_dir(&packages_dir, base_schema.as_deref(), &config).map_err(|error| error.to_string())
+        crate::scanner::scan_dir(&packages_dir, base_schema.as_deref(), &config)
+            .map_err(|error| error.to_string())
     })
     .await
     .map_err(|error| {
@@ -250,12 +260,26 @@ async fn disk_catalog(
 
 /// Open changes (pending, approved, applying) by package.
 #[cfg(feature = "ssr")]
-async fn open_changes(pool: &sqlx::PgPool) -> Result<std::collections::BTreeMap<String, ChangeRef>, AppError> {
+async fn open_changes(
+    pool: &sqlx::PgPool,
+) -> Result<std::collections::BTreeMap<String, ChangeRef>, AppError> {
     use crate::domain::review::ChangeStatus;
     use crate::registry::change::{self, ChangeFilter};
     let mut open = std::collections::BTreeMap::new();
-    for status in [ChangeStatus::Pending, ChangeStatus::Approved, ChangeStatus::Applying] {
-        for c in change::list(pool, &ChangeFilter { status: Some(status), ..ChangeFilter::default() }).await? {
+    for status in [
+        ChangeStatus::Pending,
+        ChangeStatus::Approved,
+        ChangeStatus::Applying,
+    ] {
+        for c in change::list(
+            pool,
+            &ChangeFilter {
+                status: Some(status),
+                ..ChangeFilter::default()
+            },
+        )
+        .await?
+        {
             open.insert(c.package.clone(), change_ref(&c));
         }
     }
@@ -264,7 +288,12 @@ async fn open_changes(pool: &sqlx::PgPool) -> Result<std::collections::BTreeMap<
 
 #[cfg(feature = "ssr")]
 fn change_ref(c: &crate::registry::change::SchemaChange) -> ChangeRef {
-    ChangeRef { id: c.id.clone(), status: c.status.as_str().to_string(), kind: c.kind.clone(), target_checksum: c.target_checksum.clone() }
+    ChangeRef {
+        id: c.id.clone(),
+        status: c.status.as_str().to_string(),
+        kind: c.kind.clone(),
+        target_checksum: c.target_checksum.clone(),
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -277,7 +306,12 @@ fn issue(d: &crate::domain::Diagnostic) -> IssueView {
     if let Some(help) = d.error.help() {
         message.push_str(&format!("; {help}"));
     }
-    IssueView { file: d.file.clone(), line: d.position.line, column: d.position.column, message }
+    IssueView {
+        file: d.file.clone(),
+        line: d.position.line,
+        column: d.position.column,
+        message,
+    }
 }
 
 /// Standing of every entity name declared on disk.
@@ -482,8 +516,18 @@ pub async fn list_entities(
     let inputs = scan_inputs();
     context::finish(async {
         let pool = context::pool();
-        crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the catalog").await?;
-        let show = match show.as_deref().map(str::trim).filter(|s| !s.is_empty() && *s != "all") {
+        crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Viewer,
+            "read the catalog",
+        )
+        .await?;
+        let show = match show
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && *s != "all")
+        {
             None => None,
             Some(s) => Some(
                 [Standing::Conflict, Standing::Shared, Standing::Single]
@@ -497,7 +541,13 @@ pub async fn list_entities(
         let catalog = match catalog {
             Ok(catalog) => catalog,
             Err(problem) => {
-                return Ok(EntitiesView { problem: Some(problem), entities: Vec::new(), total: 0, conflicts: 0, shared: 0 });
+                return Ok(EntitiesView {
+                    problem: Some(problem),
+                    entities: Vec::new(),
+                    total: 0,
+                    conflicts: 0,
+                    shared: 0,
+                });
             }
         };
         let open = open_changes(&pool).await?;
@@ -505,11 +555,14 @@ pub async fn list_entities(
         let mut declarations: BTreeMap<String, Vec<DeclarationView>> = BTreeMap::new();
         for p in &catalog.packages {
             for e in &p.entities {
-                declarations.entry(e.name.clone()).or_default().push(DeclarationView {
-                    package: p.package.to_string(),
-                    checksum: e.checksum.clone(),
-                    change: open.get(p.package.as_str()).cloned(),
-                });
+                declarations
+                    .entry(e.name.clone())
+                    .or_default()
+                    .push(DeclarationView {
+                        package: p.package.to_string(),
+                        checksum: e.checksum.clone(),
+                        change: open.get(p.package.as_str()).cloned(),
+                    });
             }
         }
         let total = declarations.len();
@@ -523,9 +576,18 @@ pub async fn list_entities(
                 declarations,
             })
             .filter(|e| show.is_none_or(|s| e.standing == s))
-            .filter(|e| q.as_ref().is_none_or(|q| e.name.to_lowercase().contains(q.as_str())))
+            .filter(|e| {
+                q.as_ref()
+                    .is_none_or(|q| e.name.to_lowercase().contains(q.as_str()))
+            })
             .collect();
-        Ok(EntitiesView { problem: None, entities, total, conflicts, shared })
+        Ok(EntitiesView {
+            problem: None,
+            entities,
+            total,
+            conflicts,
+            shared,
+        })
     })
     .await
 }

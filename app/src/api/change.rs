@@ -98,21 +98,39 @@ pub async fn status_counts() -> Result<ChangeCounts, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
         let pool = context::pool();
-        crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the registry").await?;
+        crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Viewer,
+            "read the registry",
+        )
+        .await?;
         let counts = crate::registry::change::counts(&pool).await?;
-        Ok(ChangeCounts { counts: counts.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect() })
+        Ok(ChangeCounts {
+            counts: counts
+                .into_iter()
+                .map(|(s, n)| (s.as_str().to_string(), n))
+                .collect(),
+        })
     })
     .await
 }
 
 #[cfg(feature = "ssr")]
 pub(crate) fn event_view(event: crate::registry::audit::AuditEvent) -> EventView {
-    let note = ["note", "reason", "why"]
-        .iter()
-        .find_map(|key| event.details.get(*key).and_then(|v| v.as_str()).map(str::to_string));
+    let note = ["note", "reason", "why"].iter().find_map(|key| {
+        event
+            .details
+            .get(*key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    });
     EventView {
         seq: event.seq,
-        at: event.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        at: event
+            .at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
         actor: event.actor,
         action: event.action,
         change_id: event.change_id,
@@ -133,21 +151,50 @@ pub async fn dashboard() -> Result<DashboardView, AppError> {
     use crate::registry::change::{self, ChangeFilter};
     context::finish(async {
         let pool = context::pool();
-        let account = crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the registry").await?;
+        let account = crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Viewer,
+            "read the registry",
+        )
+        .await?;
         let counts = change::counts(&pool).await?;
         let mut conflicts = Vec::new();
         for status in [ChangeStatus::Pending, ChangeStatus::Approved] {
-            for c in change::list(&pool, &ChangeFilter { status: Some(status), ..ChangeFilter::default() }).await? {
+            for c in change::list(
+                &pool,
+                &ChangeFilter {
+                    status: Some(status),
+                    ..ChangeFilter::default()
+                },
+            )
+            .await?
+            {
                 for conflict in &c.conflicts {
                     conflicts.push((c.id.clone(), c.package.clone(), conflict.entity.clone()));
                 }
             }
         }
-        let last = |action: &str| AuditFilter { action: Some(action.to_string()), limit: Some(1), ..AuditFilter::default() };
-        let last_scan = audit::list(&pool, &last("scan")).await?.into_iter().next().map(event_view);
-        let last_apply = audit::list(&pool, &last("apply.")).await?.into_iter().next().map(event_view);
+        let last = |action: &str| AuditFilter {
+            action: Some(action.to_string()),
+            limit: Some(1),
+            ..AuditFilter::default()
+        };
+        let last_scan = audit::list(&pool, &last("scan"))
+            .await?
+            .into_iter()
+            .next()
+            .map(event_view);
+        let last_apply = audit::list(&pool, &last("apply."))
+            .await?
+            .into_iter()
+            .next()
+            .map(event_view);
         Ok(DashboardView {
-            counts: counts.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect(),
+            counts: counts
+                .into_iter()
+                .map(|(s, n)| (s.as_str().to_string(), n))
+                .collect(),
             conflicts,
             last_scan,
             last_apply,
@@ -169,11 +216,16 @@ pub async fn scan_now() -> Result<String, AppError> {
     context::finish(async {
         let pool = context::pool();
         let inputs = use_context::<ScanInputs>().unwrap_or_default();
-        let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "run scans").await?;
-        let report = inputs.scan(&pool, &account.username).await.map_err(|error| match error {
-            ScanInputError::Database(error) => AppError::from(error),
-            other => AppError::Invalid(other.to_string()),
-        })?;
+        let account =
+            crate::auth::require(&context::session().await?, &pool, Role::Admin, "run scans")
+                .await?;
+        let report = inputs
+            .scan(&pool, &account.username)
+            .await
+            .map_err(|error| match error {
+                ScanInputError::Database(error) => AppError::from(error),
+                other => AppError::Invalid(other.to_string()),
+            })?;
         Ok(format!(
             "scan done: {} created, {} superseded, {} unchanged, {} drops, {} with errors",
             report.created.len(),
@@ -202,12 +254,23 @@ pub async fn list_changes(
     use crate::registry::change::{self, ChangeFilter};
     context::finish(async {
         let pool = context::pool();
-        crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the registry").await?;
-        let nonempty = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Viewer,
+            "read the registry",
+        )
+        .await?;
+        let nonempty =
+            |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let page = page.unwrap_or(1).max(1);
         let mut filter = ChangeFilter {
-            status: nonempty(status).map(|s| s.parse()).transpose().map_err(|e: crate::domain::review::UnknownStatus| AppError::Invalid(e.to_string()))?,
-            risk: nonempty(risk).map(|s| s.parse()).transpose().map_err(|e: crate::domain::change::UnknownRisk| AppError::Invalid(e.to_string()))?,
+            status: nonempty(status).map(|s| s.parse()).transpose().map_err(
+                |e: crate::domain::review::UnknownStatus| AppError::Invalid(e.to_string()),
+            )?,
+            risk: nonempty(risk).map(|s| s.parse()).transpose().map_err(
+                |e: crate::domain::change::UnknownRisk| AppError::Invalid(e.to_string()),
+            )?,
             package: nonempty(package),
             search: nonempty(q),
             limit: None,
@@ -222,7 +285,10 @@ pub async fn list_changes(
             .map(|c| ChangeRow {
                 items: c.items.len(),
                 conflicts: c.conflicts.iter().map(|x| x.entity.clone()).collect(),
-                created_at: c.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                created_at: c
+                    .created_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
                 id: c.id,
                 package: c.package,
                 kind: c.kind,
@@ -230,7 +296,12 @@ pub async fn list_changes(
                 risk: c.risk.as_str().to_string(),
             })
             .collect();
-        Ok(ChangeList { rows, total, page, per_page: PER_PAGE })
+        Ok(ChangeList {
+            rows,
+            total,
+            page,
+            per_page: PER_PAGE,
+        })
     })
     .await
 }
@@ -301,26 +372,57 @@ pub struct ChangeDetail {
 }
 
 #[cfg(feature = "ssr")]
-fn acl_rows(before: &[crate::domain::model::Entity], after: &[crate::domain::model::Entity]) -> Vec<AclRow> {
+fn acl_rows(
+    before: &[crate::domain::model::Entity],
+    after: &[crate::domain::model::Entity],
+) -> Vec<AclRow> {
     use crate::domain::model::{AclOp, Entity};
     use std::collections::BTreeSet;
     let rule = |entity: Option<&Entity>, op: Option<AclOp>| -> String {
-        let Some(acl) = entity.and_then(|e| e.acl.as_ref()) else { return String::new() };
+        let Some(acl) = entity.and_then(|e| e.acl.as_ref()) else {
+            return String::new();
+        };
         match op {
-            Some(op) => acl.rules.get(&op).map(|roles| roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
-            None => acl.row_level.as_ref().map(|r| r.source.clone()).unwrap_or_default(),
+            Some(op) => acl
+                .rules
+                .get(&op)
+                .map(|roles| {
+                    roles
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+            None => acl
+                .row_level
+                .as_ref()
+                .map(|r| r.source.clone())
+                .unwrap_or_default(),
         }
     };
-    let names: BTreeSet<&str> = before.iter().chain(after).map(|e| e.name.as_str()).collect();
+    let names: BTreeSet<&str> = before
+        .iter()
+        .chain(after)
+        .map(|e| e.name.as_str())
+        .collect();
     let mut rows = Vec::new();
     for name in names {
         let old = before.iter().find(|e| e.name == name);
         let new = after.iter().find(|e| e.name == name);
-        let ops = AclOp::ALL.into_iter().map(|op| (op.as_str(), Some(op))).chain([("rowLevel", None)]);
+        let ops = AclOp::ALL
+            .into_iter()
+            .map(|op| (op.as_str(), Some(op)))
+            .chain([("rowLevel", None)]);
         for (label, op) in ops {
             let (b, a) = (rule(old, op), rule(new, op));
             if !b.is_empty() || !a.is_empty() {
-                rows.push(AclRow { entity: name.to_string(), op: label.to_string(), before: b, after: a });
+                rows.push(AclRow {
+                    entity: name.to_string(),
+                    op: label.to_string(),
+                    before: b,
+                    after: a,
+                });
             }
         }
     }
@@ -340,20 +442,39 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
     use crate::registry::change;
     context::finish(async {
         let pool = context::pool();
-        let config = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default().config;
-        let account = crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the registry").await?;
+        let config = use_context::<crate::registry::scan::ScanInputs>()
+            .unwrap_or_default()
+            .config;
+        let account = crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Viewer,
+            "read the registry",
+        )
+        .await?;
         let not_found = || AppError::NotFound(format!("change {id}"));
-        let full_id = change::resolve_id(&pool, &id).await?.map_err(|_| not_found())?;
+        let full_id = change::resolve_id(&pool, &id)
+            .await?
+            .map_err(|_| not_found())?;
         let c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
         let before_yaml = change::base_yaml(&pool, &c).await?.unwrap_or_default();
         let before = parse_entities(&before_yaml, "applied", &config).entities;
         let after = parse_entities(&c.yaml_snapshot, "proposed", &config).entities;
-        let timeline = audit::list(&pool, &AuditFilter { change_id: Some(c.id.clone()), ..AuditFilter::default() })
-            .await?
-            .into_iter()
-            .map(event_view)
-            .collect();
-        let format = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let timeline = audit::list(
+            &pool,
+            &AuditFilter {
+                change_id: Some(c.id.clone()),
+                ..AuditFilter::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .map(event_view)
+        .collect();
+        let format = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        };
         let is_admin = account.role.allows(Role::Admin);
         Ok(ChangeDetail {
             row: ChangeRow {
@@ -369,7 +490,13 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
             base_checksum: c.base_checksum.clone(),
             target_checksum: c.target_checksum.clone(),
             created_by: c.created_by.clone(),
-            decided: c.decided_by.clone().map(|by| (by, c.decided_at.map(format).unwrap_or_default(), c.note.clone())),
+            decided: c.decided_by.clone().map(|by| {
+                (
+                    by,
+                    c.decided_at.map(format).unwrap_or_default(),
+                    c.note.clone(),
+                )
+            }),
             applied_at: c.applied_at.map(format),
             apply_log: c.apply_log.clone(),
             failure_reason: c.failure_reason.clone(),
@@ -381,7 +508,11 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
                 .iter()
                 .map(|x| ConflictView {
                     entity: x.entity.clone(),
-                    declarations: x.declarations.iter().map(|d| (d.package.clone(), d.checksum.clone())).collect(),
+                    declarations: x
+                        .declarations
+                        .iter()
+                        .map(|d| (d.package.clone(), d.checksum.clone()))
+                        .collect(),
                     diff: match x.declarations.as_slice() {
                         [first, second, ..] => diff_hunks(&first.definition, &second.definition, 3),
                         _ => Vec::new(),
@@ -416,16 +547,33 @@ pub async fn approve_change(
     use crate::registry::change::{self, Decision};
     context::finish(async {
         let pool = context::pool();
-        let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "approve changes").await?;
-        let existing = change::get(&pool, &id).await?.ok_or_else(|| AppError::NotFound(format!("change {id}")))?;
-        if existing.risk.needs_confirmation() && confirm.as_deref().map(str::trim) != Some(existing.package.as_str()) {
+        let account = crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Admin,
+            "approve changes",
+        )
+        .await?;
+        let existing = change::get(&pool, &id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("change {id}")))?;
+        if existing.risk.needs_confirmation()
+            && confirm.as_deref().map(str::trim) != Some(existing.package.as_str())
+        {
             return Err(AppError::Invalid(format!(
                 "this change is {}: type the package name \"{}\" to confirm",
                 existing.risk, existing.package
             )));
         }
         let note = note.filter(|n| !n.trim().is_empty());
-        change::decide(&pool, &account, &id, Some(&target_checksum), &Decision::Approve { note }).await?;
+        change::decide(
+            &pool,
+            &account,
+            &id,
+            Some(&target_checksum),
+            &Decision::Approve { note },
+        )
+        .await?;
         Ok(())
     })
     .await
@@ -437,13 +585,30 @@ pub async fn approve_change(
 /// # Errors
 /// 401, 403, 404, 409 (stale view or decided meanwhile), 400 (no reason).
 #[server(prefix = "/api", endpoint = "reject_change")]
-pub async fn reject_change(id: String, target_checksum: String, reason: String) -> Result<(), AppError> {
+pub async fn reject_change(
+    id: String,
+    target_checksum: String,
+    reason: String,
+) -> Result<(), AppError> {
     use crate::domain::review::Role;
     use crate::registry::change::{self, Decision};
     context::finish(async {
         let pool = context::pool();
-        let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "reject changes").await?;
-        change::decide(&pool, &account, &id, Some(&target_checksum), &Decision::Reject { reason }).await?;
+        let account = crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Admin,
+            "reject changes",
+        )
+        .await?;
+        change::decide(
+            &pool,
+            &account,
+            &id,
+            Some(&target_checksum),
+            &Decision::Reject { reason },
+        )
+        .await?;
         Ok(())
     })
     .await
@@ -457,7 +622,9 @@ impl From<crate::registry::change::DecideError> for AppError {
             E::Forbidden { .. } => AppError::Forbidden("decide changes".to_string()),
             E::NotFound(id) => AppError::NotFound(format!("change {id}")),
             E::MissingReason => AppError::Invalid(error.to_string()),
-            E::Illegal(_) | E::Stale { .. } | E::Conflicted(_) => AppError::Conflict(error.to_string()),
+            E::Illegal(_) | E::Stale { .. } | E::Conflicted(_) => {
+                AppError::Conflict(error.to_string())
+            }
             E::Database(error) => error.into(),
         }
     }
@@ -473,13 +640,23 @@ pub async fn retry_change(id: String) -> Result<(), AppError> {
     use crate::registry::apply::{self, RetryError};
     context::finish(async {
         let pool = context::pool();
-        let account = crate::auth::require(&context::session().await?, &pool, Role::Admin, "retry changes").await?;
-        apply::retry(&pool, &account, &id).await.map_err(|error| match error {
-            RetryError::Forbidden { .. } => AppError::Forbidden("retry changes".to_string()),
-            RetryError::NotFound(id) => AppError::NotFound(format!("change {id}")),
-            RetryError::Illegal(_) | RetryError::Superseded(_) => AppError::Conflict(error.to_string()),
-            RetryError::Database(error) => error.into(),
-        })?;
+        let account = crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Admin,
+            "retry changes",
+        )
+        .await?;
+        apply::retry(&pool, &account, &id)
+            .await
+            .map_err(|error| match error {
+                RetryError::Forbidden { .. } => AppError::Forbidden("retry changes".to_string()),
+                RetryError::NotFound(id) => AppError::NotFound(format!("change {id}")),
+                RetryError::Illegal(_) | RetryError::Superseded(_) => {
+                    AppError::Conflict(error.to_string())
+                }
+                RetryError::Database(error) => error.into(),
+            })?;
         Ok(())
     })
     .await
@@ -495,12 +672,20 @@ pub async fn comment_change(id: String, text: String) -> Result<(), AppError> {
     use crate::registry::change::{self, CommentError};
     context::finish(async {
         let pool = context::pool();
-        let account = crate::auth::require(&context::session().await?, &pool, Role::Reviewer, "comment on changes").await?;
-        change::comment(&pool, &account, &id, &text).await.map_err(|error| match error {
-            CommentError::Invalid => AppError::Invalid(error.to_string()),
-            CommentError::NotFound(id) => AppError::NotFound(format!("change {id}")),
-            CommentError::Database(error) => error.into(),
-        })
+        let account = crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Reviewer,
+            "comment on changes",
+        )
+        .await?;
+        change::comment(&pool, &account, &id, &text)
+            .await
+            .map_err(|error| match error {
+                CommentError::Invalid => AppError::Invalid(error.to_string()),
+                CommentError::NotFound(id) => AppError::NotFound(format!("change {id}")),
+                CommentError::Database(error) => error.into(),
+            })
     })
     .await
 }

@@ -14,15 +14,27 @@ use crate::error::AppError;
 /// 401 without a session; 404 when no applied package declares the entity; 400 for an unknown
 /// operation.
 #[server(prefix = "/api", endpoint = "acl_check")]
-pub async fn acl_check(role: String, op: String, entity: String) -> Result<AccessDecision, AppError> {
+pub async fn acl_check(
+    role: String,
+    op: String,
+    entity: String,
+) -> Result<AccessDecision, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
         let pool = context::pool();
-        crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the registry").await?;
+        crate::auth::require(
+            &context::session().await?,
+            &pool,
+            Role::Viewer,
+            "read the registry",
+        )
+        .await?;
         let (_, policy) = crate::registry::policy::applied_policy(&pool, &entity)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("applied policy for entity \"{entity}\"")))?;
-        policy.decide(&role, &op).map_err(|error| AppError::Invalid(error.to_string()))
+        policy
+            .decide(&role, &op)
+            .map_err(|error| AppError::Invalid(error.to_string()))
     })
     .await
 }

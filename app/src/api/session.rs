@@ -16,7 +16,10 @@ pub async fn whoami() -> Result<Option<SignedIn>, AppError> {
     context::finish(async {
         let pool = context::pool();
         let account = crate::auth::current_account(&context::session().await?, &pool).await?;
-        Ok(account.map(|a| SignedIn { username: a.username, role: a.role }))
+        Ok(account.map(|a| SignedIn {
+            username: a.username,
+            role: a.role,
+        }))
     })
     .await
 }
@@ -32,7 +35,10 @@ pub async fn login(username: String, password: String) -> Result<SignedIn, AppEr
         let session = context::session().await?;
         let account = crate::auth::sign_in(&session, &pool, &settings, &username, password).await?;
         leptos_axum::redirect("/");
-        Ok(SignedIn { username: account.username, role: account.role })
+        Ok(SignedIn {
+            username: account.username,
+            role: account.role,
+        })
     })
     .await
 }
@@ -51,4 +57,3 @@ pub async fn logout() -> Result<(), AppError> {
     })
     .await
 }
-

@@ -62,7 +62,8 @@ pub fn SplitDiff(hunks: Vec<Hunk>, label: &'static str) -> impl IntoView {
     if hunks.is_empty() {
         return view! { <p class="muted">"No differences."</p> }.into_any();
     }
-    let rows: Vec<(Option<DiffLine>, Option<DiffLine>, Option<String>)> = hunks.iter().flat_map(pair_rows).collect();
+    let rows: Vec<(Option<DiffLine>, Option<DiffLine>, Option<String>)> =
+        hunks.iter().flat_map(pair_rows).collect();
     view! {
         <table class="diff split" aria-label=label>
             <tbody>
@@ -94,7 +95,8 @@ fn half(line: Option<DiffLine>, left: bool) -> impl IntoView {
             }
             .into_any()
         }
-        None => view! { <td class="num"></td><td class="marker"></td><td class="code empty"></td> }.into_any(),
+        None => view! { <td class="num"></td><td class="marker"></td><td class="code empty"></td> }
+            .into_any(),
     }
 }
 

@@ -7,7 +7,9 @@ pub fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -17,7 +19,12 @@ pub fn encode(value: &str) -> String {
 pub fn href(path: &str, pairs: &[(&str, Option<String>)]) -> String {
     let query: Vec<String> = pairs
         .iter()
-        .filter_map(|(key, value)| value.as_deref().filter(|v| !v.is_empty()).map(|v| format!("{key}={}", encode(v))))
+        .filter_map(|(key, value)| {
+            value
+                .as_deref()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{key}={}", encode(v)))
+        })
         .collect();
     if query.is_empty() {
         path.to_string()

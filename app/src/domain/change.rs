@@ -78,7 +78,10 @@ impl FromStr for Risk {
     type Err = UnknownRisk;
 
     fn from_str(name: &str) -> Result<Risk, UnknownRisk> {
-        Risk::ALL.into_iter().find(|risk| risk.as_str() == name).ok_or_else(|| UnknownRisk(name.to_string()))
+        Risk::ALL
+            .into_iter()
+            .find(|risk| risk.as_str() == name)
+            .ok_or_else(|| UnknownRisk(name.to_string()))
     }
 }
 
@@ -156,14 +159,19 @@ pub struct ChangeItem {
 
 /// The riskiest class among `items` (`Safe` when there are none).
 pub fn overall_risk(items: &[ChangeItem]) -> Risk {
-    items.iter().map(|item| item.risk).max().unwrap_or(Risk::Safe)
+    items
+        .iter()
+        .map(|item| item.risk)
+        .max()
+        .unwrap_or(Risk::Safe)
 }
 
 const DROP_ADVICE: &str = "expand/contract: ship a release that stops reading and writing it, back up the data, then drop it in a later change";
 const RENAME_ADVICE: &str = "expand/contract: add the new name alongside the old, write both, backfill, switch readers, then drop the old name";
 const REQUIRED_ADVICE: &str = "expand/contract: add it optional (or with a default), backfill existing rows, then make it required";
 const TYPE_ADVICE: &str = "expand/contract: add a new column of the new type, backfill and dual-write, switch readers, then drop the old column";
-const UNIQUE_ADVICE: &str = "check for duplicates first (select ... group by ... having count(*) > 1) and clean them up";
+const UNIQUE_ADVICE: &str =
+    "check for duplicates first (select ... group by ... having count(*) > 1) and clean them up";
 const ACL_ADVICE: &str = "confirm that every role granted here should see or change these rows";
 
 /// The items that turn `before` (the applied entities of a package, empty when it was never
@@ -193,7 +201,15 @@ pub fn diff_entities(before: &[Entity], after: &[Entity]) -> Vec<ChangeItem> {
     items
 }
 
-fn item(entity: &str, kind: ItemKind, path: String, summary: String, risk: Risk, reason: &str, advice: Option<&str>) -> ChangeItem {
+fn item(
+    entity: &str,
+    kind: ItemKind,
+    path: String,
+    summary: String,
+    risk: Risk,
+    reason: &str,
+    advice: Option<&str>,
+) -> ChangeItem {
     ChangeItem {
         entity: entity.to_string(),
         kind,
@@ -252,7 +268,11 @@ fn alter_entity(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
             name,
             ItemKind::AlterPrimaryKey,
             format!("{name}.primaryKey"),
-            format!("primary key ({}) → ({})", old.primary_key.join(", "), new.primary_key.join(", ")),
+            format!(
+                "primary key ({}) → ({})",
+                old.primary_key.join(", "),
+                new.primary_key.join(", ")
+            ),
             Risk::Breaking,
             "changes the identity of every row and every foreign key that points here",
             Some(RENAME_ADVICE),
@@ -266,17 +286,31 @@ fn alter_entity(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
 
 fn alter_fields(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
     let name = &new.name;
-    let old_fields: BTreeMap<&str, &Field> = old.fields.iter().map(|f| (f.name.as_str(), f)).collect();
-    let new_fields: BTreeMap<&str, &Field> = new.fields.iter().map(|f| (f.name.as_str(), f)).collect();
-    let names: BTreeSet<&str> = old_fields.keys().chain(new_fields.keys()).copied().collect();
+    let old_fields: BTreeMap<&str, &Field> =
+        old.fields.iter().map(|f| (f.name.as_str(), f)).collect();
+    let new_fields: BTreeMap<&str, &Field> =
+        new.fields.iter().map(|f| (f.name.as_str(), f)).collect();
+    let names: BTreeSet<&str> = old_fields
+        .keys()
+        .chain(new_fields.keys())
+        .copied()
+        .collect();
     for field_name in names {
         let path = format!("{name}.fields.{field_name}");
         match (old_fields.get(field_name), new_fields.get(field_name)) {
             (None, Some(field)) => {
                 let (risk, reason, advice) = if field.optional {
-                    (Risk::Safe, "adds a nullable column: instant, no rewrite", None)
+                    (
+                        Risk::Safe,
+                        "adds a nullable column: instant, no rewrite",
+                        None,
+                    )
                 } else if field.default.is_some() {
-                    (Risk::Safe, "adds a column with a default: instant on PostgreSQL 11+", None)
+                    (
+                        Risk::Safe,
+                        "adds a column with a default: instant on PostgreSQL 11+",
+                        None,
+                    )
                 } else {
                     (
                         Risk::DataDependent,
@@ -284,8 +318,20 @@ fn alter_fields(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
                         Some(REQUIRED_ADVICE),
                     )
                 };
-                let summary = format!("add field {field_name} {}{}", field.field_type, if field.optional { "?" } else { "" });
-                items.push(item(name, ItemKind::AddField, path, summary, risk, reason, advice));
+                let summary = format!(
+                    "add field {field_name} {}{}",
+                    field.field_type,
+                    if field.optional { "?" } else { "" }
+                );
+                items.push(item(
+                    name,
+                    ItemKind::AddField,
+                    path,
+                    summary,
+                    risk,
+                    reason,
+                    advice,
+                ));
             }
             (Some(_), None) => items.push(item(
                 name,
@@ -302,16 +348,40 @@ fn alter_fields(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
     }
 }
 
-fn alter_field(entity: &str, path: &str, before: &Field, after: &Field, items: &mut Vec<ChangeItem>) {
+fn alter_field(
+    entity: &str,
+    path: &str,
+    before: &Field,
+    after: &Field,
+    items: &mut Vec<ChangeItem>,
+) {
     let mut push = |summary: String, risk: Risk, reason: &str, advice: Option<&str>| {
-        items.push(item(entity, ItemKind::AlterField, path.to_string(), summary, risk, reason, advice));
+        items.push(item(
+            entity,
+            ItemKind::AlterField,
+            path.to_string(),
+            summary,
+            risk,
+            reason,
+            advice,
+        ));
     };
     if before.field_type != after.field_type {
         let summary = format!("type {} → {}", before.field_type, after.field_type);
         if is_widening(before.field_type, after.field_type) {
-            push(summary, Risk::Locking, "widens the type: rewrites the table under an exclusive lock", Some(TYPE_ADVICE));
+            push(
+                summary,
+                Risk::Locking,
+                "widens the type: rewrites the table under an exclusive lock",
+                Some(TYPE_ADVICE),
+            );
         } else {
-            push(summary, Risk::DataLoss, "narrows or converts the type: values that do not fit are lost or the cast fails", Some(TYPE_ADVICE));
+            push(
+                summary,
+                Risk::DataLoss,
+                "narrows or converts the type: values that do not fit are lost or the cast fails",
+                Some(TYPE_ADVICE),
+            );
         }
     }
     if before.optional && !after.optional {
@@ -322,29 +392,59 @@ fn alter_field(entity: &str, path: &str, before: &Field, after: &Field, items: &
             Some(REQUIRED_ADVICE),
         );
     } else if !before.optional && after.optional {
-        push("required → optional".to_string(), Risk::Hygiene, "readers must now handle null", None);
+        push(
+            "required → optional".to_string(),
+            Risk::Hygiene,
+            "readers must now handle null",
+            None,
+        );
     }
     if before.default != after.default {
-        let show = |d: &Option<super::model::DefaultValue>| d.as_ref().map_or("none".to_string(), ToString::to_string);
-        let summary = format!("default {} → {}", show(&before.default), show(&after.default));
+        let show = |d: &Option<super::model::DefaultValue>| {
+            d.as_ref().map_or("none".to_string(), ToString::to_string)
+        };
+        let summary = format!(
+            "default {} → {}",
+            show(&before.default),
+            show(&after.default)
+        );
         if after.default.is_none() && !after.optional {
-            push(summary, Risk::Breaking, "inserts that relied on the default now fail", Some(REQUIRED_ADVICE));
+            push(
+                summary,
+                Risk::Breaking,
+                "inserts that relied on the default now fail",
+                Some(REQUIRED_ADVICE),
+            );
         } else {
             push(summary, Risk::Safe, "affects new rows only", None);
         }
     }
     if before.max_length != after.max_length {
         let show = |n: Option<u64>| n.map_or("unlimited".to_string(), |n| n.to_string());
-        let summary = format!("maxLength {} → {}", show(before.max_length), show(after.max_length));
+        let summary = format!(
+            "maxLength {} → {}",
+            show(before.max_length),
+            show(after.max_length)
+        );
         let narrower = match (before.max_length, after.max_length) {
             (_, None) => false,
             (None, Some(_)) => true,
             (Some(old), Some(new)) => new < old,
         };
         if narrower {
-            push(summary, Risk::DataDependent, "fails when existing values are longer, and rewrites the column", Some(LENGTH_ADVICE));
+            push(
+                summary,
+                Risk::DataDependent,
+                "fails when existing values are longer, and rewrites the column",
+                Some(LENGTH_ADVICE),
+            );
         } else {
-            push(summary, Risk::Safe, "widening a varchar is a metadata change on PostgreSQL", None);
+            push(
+                summary,
+                Risk::Safe,
+                "widening a varchar is a metadata change on PostgreSQL",
+                None,
+            );
         }
     }
     if before.enum_values != after.enum_values {
@@ -352,17 +452,30 @@ fn alter_field(entity: &str, path: &str, before: &Field, after: &Field, items: &
         let new: BTreeSet<&String> = after.enum_values.iter().flatten().collect();
         let removed: Vec<&str> = old.difference(&new).map(|s| s.as_str()).collect();
         let added: Vec<&str> = new.difference(&old).map(|s| s.as_str()).collect();
-        let summary = format!("enum values +[{}] -[{}]", added.join(", "), removed.join(", "));
+        let summary = format!(
+            "enum values +[{}] -[{}]",
+            added.join(", "),
+            removed.join(", ")
+        );
         if removed.is_empty() || after.enum_values.is_none() {
             push(summary, Risk::Safe, "allows more values", None);
         } else {
-            push(summary, Risk::DataDependent, "rows holding a removed value no longer fit", Some("update rows that hold removed values first"));
+            push(
+                summary,
+                Risk::DataDependent,
+                "rows holding a removed value no longer fit",
+                Some("update rows that hold removed values first"),
+            );
         }
     }
     if before.column_name != after.column_name {
         let show = |c: &Option<String>, f: &Field| c.clone().unwrap_or_else(|| f.name.clone());
         push(
-            format!("column {} → {}", show(&before.column_name, before), show(&after.column_name, after)),
+            format!(
+                "column {} → {}",
+                show(&before.column_name, before),
+                show(&after.column_name, after)
+            ),
             Risk::Breaking,
             "renames the column: running clients and queries use the old name",
             Some(RENAME_ADVICE),
@@ -377,18 +490,29 @@ fn alter_field(entity: &str, path: &str, before: &Field, after: &Field, items: &
         );
     }
     if before.alias != after.alias {
-        push("identifier kind changed".to_string(), Risk::Hygiene, "same column type; new ids are generated differently", None);
+        push(
+            "identifier kind changed".to_string(),
+            Risk::Hygiene,
+            "same column type; new ids are generated differently",
+            None,
+        );
     }
 }
 
-const LENGTH_ADVICE: &str = "find longer values first (select ... where length(col) > n) and shorten them";
+const LENGTH_ADVICE: &str =
+    "find longer values first (select ... where length(col) > n) and shorten them";
 
 /// Whether every value of `from` fits `to` without loss.
 fn is_widening(from: FieldType, to: FieldType) -> bool {
     matches!(
         (from, to),
-        (FieldType::Int, FieldType::BigInt | FieldType::Float | FieldType::String)
-            | (FieldType::BigInt | FieldType::Float | FieldType::Boolean | FieldType::DateTime, FieldType::String)
+        (
+            FieldType::Int,
+            FieldType::BigInt | FieldType::Float | FieldType::String
+        ) | (
+            FieldType::BigInt | FieldType::Float | FieldType::Boolean | FieldType::DateTime,
+            FieldType::String
+        )
     )
 }
 
@@ -459,7 +583,11 @@ fn alter_indexes(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
                     name,
                     ItemKind::AddIndex,
                     format!("{name}.indexes.[{}]", index.fields.join(", ")),
-                    format!("index name {} → {}", before.name.as_deref().unwrap_or("default"), index.name.as_deref().unwrap_or("default")),
+                    format!(
+                        "index name {} → {}",
+                        before.name.as_deref().unwrap_or("default"),
+                        index.name.as_deref().unwrap_or("default")
+                    ),
                     Risk::Hygiene,
                     "renames the index; no data changes",
                     None,
@@ -471,8 +599,10 @@ fn alter_indexes(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
 
 fn alter_relations(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
     let name = &new.name;
-    let old_rel: BTreeMap<&str, &Relation> = old.relations.iter().map(|r| (r.name.as_str(), r)).collect();
-    let new_rel: BTreeMap<&str, &Relation> = new.relations.iter().map(|r| (r.name.as_str(), r)).collect();
+    let old_rel: BTreeMap<&str, &Relation> =
+        old.relations.iter().map(|r| (r.name.as_str(), r)).collect();
+    let new_rel: BTreeMap<&str, &Relation> =
+        new.relations.iter().map(|r| (r.name.as_str(), r)).collect();
     let names: BTreeSet<&str> = old_rel.keys().chain(new_rel.keys()).copied().collect();
     for rel in names {
         let path = format!("{name}.relations.{rel}");
@@ -490,7 +620,15 @@ fn alter_relations(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
                         Some("clean up orphaned rows first"),
                     ));
                 } else {
-                    items.push(item(name, ItemKind::AddRelation, path, summary, Risk::Safe, "the foreign key lives on the other side", None));
+                    items.push(item(
+                        name,
+                        ItemKind::AddRelation,
+                        path,
+                        summary,
+                        Risk::Safe,
+                        "the foreign key lives on the other side",
+                        None,
+                    ));
                 }
             }
             (Some(r), None) => items.push(item(
@@ -503,7 +641,11 @@ fn alter_relations(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
                 None,
             )),
             (Some(before), Some(after)) => {
-                if before.kind != after.kind || before.target != after.target || before.fields != after.fields || before.references != after.references {
+                if before.kind != after.kind
+                    || before.target != after.target
+                    || before.fields != after.fields
+                    || before.references != after.references
+                {
                     items.push(item(
                         name,
                         ItemKind::AlterRelation,
@@ -523,7 +665,9 @@ fn alter_relations(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
                     ));
                 }
                 if before.on_delete != after.on_delete || before.on_update != after.on_update {
-                    let show = |a: Option<super::model::ReferentialAction>| a.map_or("default", |a| a.as_str());
+                    let show = |a: Option<super::model::ReferentialAction>| {
+                        a.map_or("default", |a| a.as_str())
+                    };
                     let summary = format!(
                         "onDelete {} → {}, onUpdate {} → {}",
                         show(before.on_delete),
@@ -531,16 +675,41 @@ fn alter_relations(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
                         show(before.on_update),
                         show(after.on_update)
                     );
-                    let cascades = after.on_delete == Some(super::model::ReferentialAction::Cascade)
+                    let cascades = after.on_delete
+                        == Some(super::model::ReferentialAction::Cascade)
                         && before.on_delete != after.on_delete;
                     if cascades {
-                        items.push(item(name, ItemKind::AlterRelation, path.clone(), summary, Risk::DataLoss, "deleting a parent row now deletes these rows too", Some("confirm that these rows should not outlive their parent")));
+                        items.push(item(
+                            name,
+                            ItemKind::AlterRelation,
+                            path.clone(),
+                            summary,
+                            Risk::DataLoss,
+                            "deleting a parent row now deletes these rows too",
+                            Some("confirm that these rows should not outlive their parent"),
+                        ));
                     } else {
-                        items.push(item(name, ItemKind::AlterRelation, path.clone(), summary, Risk::Hygiene, "changes what happens to these rows when the parent changes", None));
+                        items.push(item(
+                            name,
+                            ItemKind::AlterRelation,
+                            path.clone(),
+                            summary,
+                            Risk::Hygiene,
+                            "changes what happens to these rows when the parent changes",
+                            None,
+                        ));
                     }
                 }
                 if before.optional != after.optional {
-                    items.push(item(name, ItemKind::AlterRelation, path, "relation optionality changed".to_string(), Risk::Hygiene, "follows the foreign key field's optionality", None));
+                    items.push(item(
+                        name,
+                        ItemKind::AlterRelation,
+                        path,
+                        "relation optionality changed".to_string(),
+                        Risk::Hygiene,
+                        "follows the foreign key field's optionality",
+                        None,
+                    ));
                 }
             }
             (None, None) => {}
@@ -569,7 +738,11 @@ fn alter_acl(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
                 path.clone(),
                 format!("{} granted to {}", op.as_str(), added.join(", ")),
                 Risk::Security,
-                if added.contains(&"public") { "grants access to anyone, signed in or not" } else { "grants more roles access" },
+                if added.contains(&"public") {
+                    "grants access to anyone, signed in or not"
+                } else {
+                    "grants more roles access"
+                },
                 Some(ACL_ADVICE),
             ));
         }
@@ -585,8 +758,16 @@ fn alter_acl(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
             ));
         }
     }
-    let before = old.acl.as_ref().and_then(|acl| acl.row_level.as_ref()).map(|r| r.source.trim().to_string());
-    let after = new.acl.as_ref().and_then(|acl| acl.row_level.as_ref()).map(|r| r.source.trim().to_string());
+    let before = old
+        .acl
+        .as_ref()
+        .and_then(|acl| acl.row_level.as_ref())
+        .map(|r| r.source.trim().to_string());
+    let after = new
+        .acl
+        .as_ref()
+        .and_then(|acl| acl.row_level.as_ref())
+        .map(|r| r.source.trim().to_string());
     if before != after {
         let path = format!("{name}.acl.rowLevel");
         match (&before, &after) {
@@ -664,7 +845,14 @@ entities:
     #[track_caller]
     fn entities(yaml: &str) -> Vec<Entity> {
         let parsed = parse_entities(yaml, "test.yaml", &Config::default());
-        assert!(parsed.diagnostics.iter().all(|d| d.severity != crate::domain::Severity::Error), "{:?}", parsed.diagnostics);
+        assert!(
+            parsed
+                .diagnostics
+                .iter()
+                .all(|d| d.severity != crate::domain::Severity::Error),
+            "{:?}",
+            parsed.diagnostics
+        );
         parsed.entities
     }
 
@@ -693,17 +881,33 @@ entities:
         assert_eq!(overall_risk(&created), Risk::Safe);
         let dropped = diff_entities(&entities(BASE), &[]);
         let item = only_item(&dropped);
-        assert_eq!((item.kind, item.risk), (ItemKind::DropEntity, Risk::DataLoss));
-        assert!(item.advice.as_deref().unwrap().starts_with("expand/contract"));
+        assert_eq!(
+            (item.kind, item.risk),
+            (ItemKind::DropEntity, Risk::DataLoss)
+        );
+        assert!(item
+            .advice
+            .as_deref()
+            .unwrap()
+            .starts_with("expand/contract"));
     }
 
     #[test]
     fn an_optional_field_is_safe_and_a_required_one_without_default_is_data_dependent() {
-        let optional = items_after("      views:", "      note: { type: string, nullable: true }\n      views:");
+        let optional = items_after(
+            "      views:",
+            "      note: { type: string, nullable: true }\n      views:",
+        );
         assert_eq!(only_item(&optional).risk, Risk::Safe);
-        let required = items_after("      views:", "      note: { type: string, required: true }\n      views:");
+        let required = items_after(
+            "      views:",
+            "      note: { type: string, required: true }\n      views:",
+        );
         let item = only_item(&required);
-        assert_eq!((item.kind, item.risk), (ItemKind::AddField, Risk::DataDependent));
+        assert_eq!(
+            (item.kind, item.risk),
+            (ItemKind::AddField, Risk::DataDependent)
+        );
         assert_eq!(item.path, "Thread.fields.note");
     }
 
@@ -711,41 +915,76 @@ entities:
     fn a_dropped_field_loses_data() {
         let items = items_after("      body: { type: string, nullable: true }\n", "");
         let item = only_item(&items);
-        assert_eq!((item.kind, item.risk, item.summary.as_str()), (ItemKind::DropField, Risk::DataLoss, "drop field body"));
+        assert_eq!(
+            (item.kind, item.risk, item.summary.as_str()),
+            (ItemKind::DropField, Risk::DataLoss, "drop field body")
+        );
     }
 
     #[test]
     fn a_narrowing_type_change_loses_data_and_a_widening_one_locks() {
-        let narrowing = items_after("views: { type: int, default: 0 }", "views: { type: boolean, default: false }");
-        assert!(narrowing.iter().any(|i| i.risk == Risk::DataLoss && i.summary == "type Int → Boolean"), "{narrowing:#?}");
-        let widening = items_after("views: { type: int, default: 0 }", "views: { type: bigint, default: 0 }");
+        let narrowing = items_after(
+            "views: { type: int, default: 0 }",
+            "views: { type: boolean, default: false }",
+        );
+        assert!(
+            narrowing
+                .iter()
+                .any(|i| i.risk == Risk::DataLoss && i.summary == "type Int → Boolean"),
+            "{narrowing:#?}"
+        );
+        let widening = items_after(
+            "views: { type: int, default: 0 }",
+            "views: { type: bigint, default: 0 }",
+        );
         assert_eq!(only_item(&widening).risk, Risk::Locking);
     }
 
     #[test]
     fn making_a_field_required_breaks_clients() {
-        let items = items_after("body: { type: string, nullable: true }", "body: { type: string, required: true }");
+        let items = items_after(
+            "body: { type: string, nullable: true }",
+            "body: { type: string, required: true }",
+        );
         let item = only_item(&items);
-        assert_eq!((item.risk, item.summary.as_str()), (Risk::Breaking, "optional → required"));
+        assert_eq!(
+            (item.risk, item.summary.as_str()),
+            (Risk::Breaking, "optional → required")
+        );
     }
 
     #[test]
     fn dropping_the_default_of_a_required_field_breaks_inserts() {
-        let items = items_after("views: { type: int, default: 0 }", "views: { type: int, required: true }");
+        let items = items_after(
+            "views: { type: int, default: 0 }",
+            "views: { type: int, required: true }",
+        );
         assert_eq!(only_item(&items).risk, Risk::Breaking);
     }
 
     #[test]
     fn a_shorter_max_length_is_data_dependent_and_a_longer_one_is_safe() {
-        assert_eq!(only_item(&items_after("maxLength: 200", "maxLength: 100")).risk, Risk::DataDependent);
-        assert_eq!(only_item(&items_after("maxLength: 200", "maxLength: 400")).risk, Risk::Safe);
+        assert_eq!(
+            only_item(&items_after("maxLength: 200", "maxLength: 100")).risk,
+            Risk::DataDependent
+        );
+        assert_eq!(
+            only_item(&items_after("maxLength: 200", "maxLength: 400")).risk,
+            Risk::Safe
+        );
     }
 
     #[test]
     fn a_new_unique_index_is_data_dependent_and_a_plain_one_locks() {
-        let unique = items_after("      - fields: [tenantId]\n", "      - fields: [tenantId]\n      - fields: [tenantId, title]\n        unique: true\n");
+        let unique = items_after(
+            "      - fields: [tenantId]\n",
+            "      - fields: [tenantId]\n      - fields: [tenantId, title]\n        unique: true\n",
+        );
         assert_eq!(only_item(&unique).risk, Risk::DataDependent);
-        let plain = items_after("      - fields: [tenantId]\n", "      - fields: [tenantId]\n      - fields: [title]\n");
+        let plain = items_after(
+            "      - fields: [tenantId]\n",
+            "      - fields: [tenantId]\n      - fields: [title]\n",
+        );
         assert_eq!(only_item(&plain).risk, Risk::Locking);
     }
 
@@ -753,7 +992,10 @@ entities:
     fn granting_a_role_is_a_security_item_and_revoking_one_breaks_clients() {
         let granted = items_after("read: [user]", "read: [user, public]");
         let item = only_item(&granted);
-        assert_eq!((item.risk, item.path.as_str(), item.summary.as_str()), (Risk::Security, "Thread.acl.read", "read granted to public"));
+        assert_eq!(
+            (item.risk, item.path.as_str(), item.summary.as_str()),
+            (Risk::Security, "Thread.acl.read", "read granted to public")
+        );
         let revoked = items_after("update: [admin]", "update: []");
         assert_eq!(only_item(&revoked).risk, Risk::Breaking);
     }
@@ -762,7 +1004,10 @@ entities:
     fn removing_or_changing_a_row_level_rule_is_a_security_item() {
         let removed = items_after("      rowLevel: \"tenantId = $user.tenantId\"\n", "");
         assert_eq!(only_item(&removed).risk, Risk::Security);
-        let changed = items_after("rowLevel: \"tenantId = $user.tenantId\"", "rowLevel: \"tenantId = $user.tenantId OR views = 0\"");
+        let changed = items_after(
+            "rowLevel: \"tenantId = $user.tenantId\"",
+            "rowLevel: \"tenantId = $user.tenantId OR views = 0\"",
+        );
         assert_eq!(only_item(&changed).risk, Risk::Security);
     }
 
@@ -784,7 +1029,11 @@ entities:
         for risk in Risk::ALL {
             assert_eq!(risk.as_str().parse::<Risk>(), Ok(risk));
         }
-        assert!(Risk::DataLoss > Risk::Security && Risk::Security > Risk::Breaking && Risk::Locking > Risk::DataDependent);
+        assert!(
+            Risk::DataLoss > Risk::Security
+                && Risk::Security > Risk::Breaking
+                && Risk::Locking > Risk::DataDependent
+        );
         assert!(Risk::Breaking.needs_confirmation() && !Risk::Locking.needs_confirmation());
     }
 }

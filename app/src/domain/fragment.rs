@@ -20,16 +20,33 @@ impl Catalog {
             .packages
             .iter()
             .find(|p| p.package.as_str() == id && p.errors.is_empty())
-            .ok_or_else(|| RenderError::UnknownPackage { package: id.to_owned() })?;
+            .ok_or_else(|| RenderError::UnknownPackage {
+                package: id.to_owned(),
+            })?;
         let mut taken: BTreeSet<String> = package.model.iter().map(|e| e.name.clone()).collect();
         let mut others: Vec<(&str, Vec<Entity>)> = Vec::new();
-        for other in self.packages.iter().filter(|p| p.errors.is_empty() && p.package != package.package) {
-            let entities: Vec<Entity> = other.model.iter().filter(|e| !taken.contains(&e.name)).cloned().collect();
+        for other in self
+            .packages
+            .iter()
+            .filter(|p| p.errors.is_empty() && p.package != package.package)
+        {
+            let entities: Vec<Entity> = other
+                .model
+                .iter()
+                .filter(|e| !taken.contains(&e.name))
+                .cloned()
+                .collect();
             taken.extend(entities.iter().map(|e| e.name.clone()));
             others.push((other.package.as_str(), entities));
         }
-        let mut models = vec![PackageModels { package: id, entities: &package.model }];
-        models.extend(others.iter().map(|(other, entities)| PackageModels { package: other, entities }));
+        let mut models = vec![PackageModels {
+            package: id,
+            entities: &package.model,
+        }];
+        models.extend(others.iter().map(|(other, entities)| PackageModels {
+            package: other,
+            entities,
+        }));
         render_package_fragment(&self.base, &models, id)
     }
 }

@@ -106,7 +106,10 @@ impl ChangeStatus {
 
     /// Whether the change still waits for a decision or for the restart job.
     pub fn is_open(self) -> bool {
-        matches!(self, ChangeStatus::Pending | ChangeStatus::Approved | ChangeStatus::Applying)
+        matches!(
+            self,
+            ChangeStatus::Pending | ChangeStatus::Approved | ChangeStatus::Applying
+        )
     }
 
     /// The state `event` leads to from here.
@@ -193,7 +196,10 @@ impl ChangeEvent {
 
     /// The states from which this event is legal.
     pub fn legal_from(self) -> Vec<ChangeStatus> {
-        ChangeStatus::ALL.into_iter().filter(|status| status.next(self).is_ok()).collect()
+        ChangeStatus::ALL
+            .into_iter()
+            .filter(|status| status.next(self).is_ok())
+            .collect()
     }
 }
 
@@ -214,17 +220,30 @@ mod tests {
     #[test]
     fn only_a_pending_change_can_be_approved_or_rejected() {
         for status in ChangeStatus::ALL {
-            assert_eq!(status.next(ChangeEvent::Approve).is_ok(), status == ChangeStatus::Pending);
-            assert_eq!(status.next(ChangeEvent::Reject).is_ok(), status == ChangeStatus::Pending);
+            assert_eq!(
+                status.next(ChangeEvent::Approve).is_ok(),
+                status == ChangeStatus::Pending
+            );
+            assert_eq!(
+                status.next(ChangeEvent::Reject).is_ok(),
+                status == ChangeStatus::Pending
+            );
         }
     }
 
     #[test]
     fn an_illegal_transition_names_the_state_and_the_event() {
-        let error = ChangeStatus::Applied.next(ChangeEvent::Approve).unwrap_err();
+        let error = ChangeStatus::Applied
+            .next(ChangeEvent::Approve)
+            .unwrap_err();
         assert_eq!(error.to_string(), "cannot approve a change that is applied");
-        let error = ChangeStatus::Rejected.next(ChangeEvent::StartApply).unwrap_err();
-        assert_eq!(error.to_string(), "cannot start apply a change that is rejected");
+        let error = ChangeStatus::Rejected
+            .next(ChangeEvent::StartApply)
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot start apply a change that is rejected"
+        );
     }
 
     #[test]
@@ -238,7 +257,11 @@ mod tests {
             ChangeEvent::FailApply,
             ChangeEvent::Retry,
         ];
-        for status in [ChangeStatus::Applied, ChangeStatus::Rejected, ChangeStatus::Superseded] {
+        for status in [
+            ChangeStatus::Applied,
+            ChangeStatus::Rejected,
+            ChangeStatus::Superseded,
+        ] {
             for event in events {
                 assert!(status.next(event).is_err(), "{status} accepted {event:?}");
             }
@@ -247,7 +270,10 @@ mod tests {
 
     #[test]
     fn an_approval_is_revoked_by_newer_content() {
-        assert_eq!(ChangeStatus::Approved.next(ChangeEvent::Supersede), Ok(ChangeStatus::Superseded));
+        assert_eq!(
+            ChangeStatus::Approved.next(ChangeEvent::Supersede),
+            Ok(ChangeStatus::Superseded)
+        );
         assert!(ChangeStatus::Applying.next(ChangeEvent::Supersede).is_err());
     }
 

@@ -81,7 +81,12 @@ pub fn diff_hunks(before: &str, after: &str, context: usize) -> Vec<Hunk> {
                     };
                     let segments = change
                         .iter_strings_lossy()
-                        .map(|(emphasized, text)| (emphasized && kind != LineKind::Ctx, text.trim_end_matches(['\n', '\r']).to_string()))
+                        .map(|(emphasized, text)| {
+                            (
+                                emphasized && kind != LineKind::Ctx,
+                                text.trim_end_matches(['\n', '\r']).to_string(),
+                            )
+                        })
                         .filter(|(_, text)| !text.is_empty())
                         .collect();
                     lines.push(DiffLine {
@@ -97,7 +102,13 @@ pub fn diff_hunks(before: &str, after: &str, context: usize) -> Vec<Hunk> {
                 (Some(first), Some(last)) => {
                     let old = first.old_range().start..last.old_range().end;
                     let new = first.new_range().start..last.new_range().end;
-                    format!("@@ -{},{} +{},{} @@", old.start + 1, old.len(), new.start + 1, new.len())
+                    format!(
+                        "@@ -{},{} +{},{} @@",
+                        old.start + 1,
+                        old.len(),
+                        new.start + 1,
+                        new.len()
+                    )
                 }
                 _ => String::new(),
             };
@@ -140,12 +151,21 @@ mod tests {
         let hunks = diff_hunks("model A {\n  n Int\n}\n", "model A {\n  n BigInt\n}\n", 1);
         assert_eq!(hunks.len(), 1);
         let kinds: Vec<LineKind> = hunks[0].lines.iter().map(|l| l.kind).collect();
-        assert_eq!(kinds, [LineKind::Ctx, LineKind::Del, LineKind::Add, LineKind::Ctx]);
+        assert_eq!(
+            kinds,
+            [LineKind::Ctx, LineKind::Del, LineKind::Add, LineKind::Ctx]
+        );
         let added = &hunks[0].lines[2];
         assert_eq!(added.text(), "  n BigInt");
         assert_eq!(added.new_line, Some(2));
-        assert!(added.segments.iter().any(|(emphasized, text)| *emphasized && text.contains("BigInt")));
-        assert!(added.segments.iter().any(|(emphasized, text)| !emphasized && text.contains('n')));
+        assert!(added
+            .segments
+            .iter()
+            .any(|(emphasized, text)| *emphasized && text.contains("BigInt")));
+        assert!(added
+            .segments
+            .iter()
+            .any(|(emphasized, text)| !emphasized && text.contains('n')));
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 use leptos::prelude::*;
 
-use crate::api::account::{list_accounts, AccountRow, CreateAccount, DisableAccount, SetAccountRole};
-use crate::shell::SignedInResource;
+use crate::api::account::{
+    list_accounts, AccountRow, CreateAccount, DisableAccount, SetAccountRole,
+};
 use crate::component::flash::QueryError;
 use crate::domain::review::Role;
 use crate::error::AppError;
+use crate::shell::SignedInResource;
 
 /// The page: admins get the accounts, everyone else an explanation.
 #[component]
@@ -39,7 +41,13 @@ fn Accounts() -> impl IntoView {
     let set_role = ServerAction::<SetAccountRole>::new();
     let disable = ServerAction::<DisableAccount>::new();
     let accounts = Resource::new(
-        move || (create.version().get(), set_role.version().get(), disable.version().get()),
+        move || {
+            (
+                create.version().get(),
+                set_role.version().get(),
+                disable.version().get(),
+            )
+        },
         |_| list_accounts(),
     );
     // The outcome of whichever action finished last.

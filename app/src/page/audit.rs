@@ -43,9 +43,16 @@ pub fn AuditPage() -> impl IntoView {
                 param("page").and_then(|p| p.parse::<i64>().ok()),
             )
         },
-        |(actor, action, package, from, to, page)| list_audit(actor, action, package, from, to, page),
+        |(actor, action, package, from, to, page)| {
+            list_audit(actor, action, package, from, to, page)
+        },
     );
-    let filters = move || FILTERS.iter().map(|key| (*key, param(key))).collect::<Vec<_>>();
+    let filters = move || {
+        FILTERS
+            .iter()
+            .map(|key| (*key, param(key)))
+            .collect::<Vec<_>>()
+    };
     let export = move |format: &str| {
         let mut pairs = vec![("format", Some(format.to_string()))];
         pairs.extend(filters());
@@ -163,8 +170,13 @@ fn EventTable(events: Vec<EventView>) -> impl IntoView {
 /// The details as `(key, value)` pairs, leaving out the note (shown on its own), with hashes
 /// and checksums shortened (the cell's tooltip has them in full).
 fn detail_pairs(details: &str) -> Vec<(String, String)> {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(details) else {
-        return if details == "{}" { Vec::new() } else { vec![(String::new(), details.to_string())] };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(details)
+    else {
+        return if details == "{}" {
+            Vec::new()
+        } else {
+            vec![(String::new(), details.to_string())]
+        };
     };
     map.into_iter()
         .filter(|(key, _)| !matches!(key.as_str(), "note" | "reason" | "why"))
@@ -173,8 +185,16 @@ fn detail_pairs(details: &str) -> Vec<(String, String)> {
                 serde_json::Value::String(text) => text,
                 other => other.to_string(),
             };
-            let long_hash = text.len() > 24 && text.trim_start_matches("v1:").chars().all(|c| c.is_ascii_hexdigit());
-            let text = if long_hash { format!("{}…", text.chars().take(15).collect::<String>()) } else { text };
+            let long_hash = text.len() > 24
+                && text
+                    .trim_start_matches("v1:")
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit());
+            let text = if long_hash {
+                format!("{}…", text.chars().take(15).collect::<String>())
+            } else {
+                text
+            };
             (key, text)
         })
         .collect()

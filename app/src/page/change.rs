@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::change::{get_change, ApproveChange, ChangeDetail, CommentChange, RejectChange, RetryChange};
+use crate::api::change::{
+    get_change, ApproveChange, ChangeDetail, CommentChange, RejectChange, RetryChange,
+};
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
 use crate::component::diff::{SplitDiff, UnifiedDiff};
 use crate::component::flash::QueryError;
@@ -19,13 +21,32 @@ pub fn ChangePage() -> impl IntoView {
     let retry = ServerAction::<RetryChange>::new();
     let comment = ServerAction::<CommentChange>::new();
     let id = move || params.read().get("id").unwrap_or_default();
-    let detail = Resource::new(move || (id(), approve.version().get() + reject.version().get() + retry.version().get() + comment.version().get()), |(id, _)| get_change(id));
+    let detail = Resource::new(
+        move || {
+            (
+                id(),
+                approve.version().get()
+                    + reject.version().get()
+                    + retry.version().get()
+                    + comment.version().get(),
+            )
+        },
+        |(id, _)| get_change(id),
+    );
     let split = move || query.read().get("view").as_deref() == Some("split");
 
     // Shown above the change, so it stays visible after the refetch that follows a refusal.
     let refusal = move || {
-        let errors = [approve.value().get(), reject.value().get(), retry.value().get(), comment.value().get()];
-        let error = errors.into_iter().find_map(|value| value.and_then(Result::err)).map(|error| error.to_string());
+        let errors = [
+            approve.value().get(),
+            reject.value().get(),
+            retry.value().get(),
+            comment.value().get(),
+        ];
+        let error = errors
+            .into_iter()
+            .find_map(|value| value.and_then(Result::err))
+            .map(|error| error.to_string());
         error.map(|message| view! { <p class="flash error" role="alert">{message}</p> })
     };
     view! {
@@ -183,7 +204,11 @@ fn ChangeView(
 /// Approve and Reject, for admins on pending changes. Each form carries the target checksum
 /// the admin is looking at, so a decision on stale content is refused.
 #[component]
-fn Decision(change: ChangeDetail, approve: ServerAction<ApproveChange>, reject: ServerAction<RejectChange>) -> impl IntoView {
+fn Decision(
+    change: ChangeDetail,
+    approve: ServerAction<ApproveChange>,
+    reject: ServerAction<RejectChange>,
+) -> impl IntoView {
     if !change.can_decide {
         return None;
     }
@@ -191,7 +216,10 @@ fn Decision(change: ChangeDetail, approve: ServerAction<ApproveChange>, reject: 
     // Each form's children own their copies.
     let (approve_id, approve_target) = (change.row.id.clone(), change.target_checksum.clone());
     let (reject_id, reject_target) = (change.row.id.clone(), change.target_checksum.clone());
-    let confirm_label = format!("This change is {}: type the package name to confirm", change.row.risk.replace('_', " "));
+    let confirm_label = format!(
+        "This change is {}: type the package name to confirm",
+        change.row.risk.replace('_', " ")
+    );
     let (needs_confirmation, package) = (change.needs_confirmation, change.row.package.clone());
     Some(view! {
         <section class="panel decision" aria-labelledby="decide-h">

@@ -15,13 +15,24 @@ pub fn ChangesPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
     let list = Resource::new(
-        move || (param("status"), param("risk"), param("package"), param("q"), param("page").and_then(|p| p.parse::<i64>().ok())),
+        move || {
+            (
+                param("status"),
+                param("risk"),
+                param("package"),
+                param("q"),
+                param("page").and_then(|p| p.parse::<i64>().ok()),
+            )
+        },
         |(status, risk, package, q, page)| list_changes(status, risk, package, q, page),
     );
     keyboard_navigation();
 
     let link = move |page: i64| {
-        let mut pairs: Vec<(&str, Option<String>)> = ["status", "risk", "package", "q"].iter().map(|key| (*key, param(key))).collect();
+        let mut pairs: Vec<(&str, Option<String>)> = ["status", "risk", "package", "q"]
+            .iter()
+            .map(|key| (*key, param(key)))
+            .collect();
         pairs.push(("page", Some(page.to_string())));
         href("/changes", &pairs)
     };
@@ -101,27 +112,35 @@ fn keyboard_navigation() {
                 return;
             }
             let document = document();
-            let typing = document
-                .active_element()
-                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+            let typing = document.active_element().is_some_and(|el| {
+                matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA")
+            });
             if typing {
                 return;
             }
-            let Ok(links) = document.query_selector_all("a.change-link") else { return };
+            let Ok(links) = document.query_selector_all("a.change-link") else {
+                return;
+            };
             let count = links.length();
             if count == 0 {
                 return;
             }
             let active = document.active_element();
             let current = (0..count).find(|i| {
-                links.item(*i).zip(active.as_ref()).is_some_and(|(node, el)| node.is_same_node(Some(el.as_ref())))
+                links
+                    .item(*i)
+                    .zip(active.as_ref())
+                    .is_some_and(|(node, el)| node.is_same_node(Some(el.as_ref())))
             });
             let next = match (current, forward) {
                 (None, _) => 0,
                 (Some(i), true) => (i + 1).min(count - 1),
                 (Some(i), false) => i.saturating_sub(1),
             };
-            if let Some(element) = links.item(next).and_then(|node| node.dyn_into::<web_sys::HtmlElement>().ok()) {
+            if let Some(element) = links
+                .item(next)
+                .and_then(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
+            {
                 event.prevent_default();
                 let _ = element.focus();
             }

@@ -14,7 +14,10 @@ fn when(event: Option<EventView>) -> String {
 pub fn DashboardPage() -> impl IntoView {
     let scan = ServerAction::<ScanNow>::new();
     let (refreshes, set_refreshes) = signal(0u32);
-    let data = Resource::new(move || (scan.version().get(), refreshes.get()), |_| dashboard());
+    let data = Resource::new(
+        move || (scan.version().get(), refreshes.get()),
+        |_| dashboard(),
+    );
 
     view! {
         <h1>"Schema changes"</h1>

@@ -12,8 +12,16 @@ use crate::component::badge::{Checksum, StatusBadge};
 pub fn EntitiesPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
-    let data = Resource::new(move || (param("q"), param("show")), |(q, show)| list_entities(q, show));
-    let shows = [("", "all"), ("conflict", "conflicts only"), ("shared", "shared only"), ("single", "one package only")];
+    let data = Resource::new(
+        move || (param("q"), param("show")),
+        |(q, show)| list_entities(q, show),
+    );
+    let shows = [
+        ("", "all"),
+        ("conflict", "conflicts only"),
+        ("shared", "shared only"),
+        ("single", "one package only"),
+    ];
 
     view! {
         <h1>"Entities"</h1>

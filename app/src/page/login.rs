@@ -10,7 +10,9 @@ use crate::component::flash::QueryError;
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let error = move || match login.value().get() {
-        Some(Err(error)) => Some(view! { <p class="flash error" role="alert">{error.to_string()}</p> }),
+        Some(Err(error)) => {
+            Some(view! { <p class="flash error" role="alert">{error.to_string()}</p> })
+        }
         _ => None,
     };
     view! {

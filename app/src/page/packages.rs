@@ -5,7 +5,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::catalog::{list_packages, EntityCell, IssueView, PackageState, PackageView, Standing};
+use crate::api::catalog::{
+    list_packages, EntityCell, IssueView, PackageState, PackageView, Standing,
+};
 use crate::component::badge::{Checksum, StatusBadge};
 use crate::component::pager::href;
 
@@ -15,7 +17,10 @@ use crate::component::pager::href;
 pub fn PackagesPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
-    let data = Resource::new(move || (param("q"), param("state")), |(q, state)| list_packages(q, state));
+    let data = Resource::new(
+        move || (param("q"), param("state")),
+        |(q, state)| list_packages(q, state),
+    );
 
     view! {
         <h1>"Packages"</h1>
@@ -189,8 +194,13 @@ pub fn StandingBadge(standing: Standing, name: String) -> impl IntoView {
     let link = href("/entities", &[("q", Some(name))]);
     match standing {
         Standing::Single => view! { <span class="muted">"no"</span> }.into_any(),
-        Standing::Shared => view! { <a class="badge standing-shared" href=link>"= shared (identical)"</a> }.into_any(),
-        Standing::Conflict => view! { <a class="badge standing-conflict" href=link>"⚠ conflict"</a> }.into_any(),
+        Standing::Shared => {
+            view! { <a class="badge standing-shared" href=link>"= shared (identical)"</a> }
+                .into_any()
+        }
+        Standing::Conflict => {
+            view! { <a class="badge standing-conflict" href=link>"⚠ conflict"</a> }.into_any()
+        }
     }
 }
 

@@ -45,10 +45,13 @@ pub enum AccountError {
 /// Whether `name` is an acceptable username (the database checks the same rule).
 pub fn is_valid_username(name: &str) -> bool {
     let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     first_ok
         && name.len() <= 64
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
 }
 
 fn from_row(row: &sqlx::postgres::PgRow) -> Result<Account, sqlx::Error> {
@@ -56,7 +59,9 @@ fn from_row(row: &sqlx::postgres::PgRow) -> Result<Account, sqlx::Error> {
     Ok(Account {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
-        role: role.parse().map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+        role: role
+            .parse()
+            .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
         disabled: row.try_get("disabled")?,
         created_at: row.try_get("created_at")?,
     })
@@ -116,7 +121,9 @@ pub async fn create(
 /// # Errors
 /// Database errors.
 pub async fn list(pool: &PgPool) -> Result<Vec<Account>, sqlx::Error> {
-    let rows = sqlx::query(&format!("{SELECT_ACCOUNT} order by username")).fetch_all(pool).await?;
+    let rows = sqlx::query(&format!("{SELECT_ACCOUNT} order by username"))
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -125,7 +132,9 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Account>, sqlx::Error> {
 /// # Errors
 /// Database errors.
 pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select count(*) from account").fetch_one(pool).await
+    sqlx::query_scalar("select count(*) from account")
+        .fetch_one(pool)
+        .await
 }
 
 /// The account named `username`, if any.
@@ -145,7 +154,10 @@ pub async fn find(pool: &PgPool, username: &str) -> Result<Option<Account>, sqlx
 /// # Errors
 /// Database errors.
 pub async fn find_by_id(pool: &PgPool, id: i64) -> Result<Option<Account>, sqlx::Error> {
-    let row = sqlx::query(&format!("{SELECT_ACCOUNT} where id = $1")).bind(id).fetch_optional(pool).await?;
+    let row = sqlx::query(&format!("{SELECT_ACCOUNT} where id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -163,7 +175,8 @@ pub async fn find_with_hash(
     .bind(username)
     .fetch_optional(pool)
     .await?;
-    row.map(|row| Ok((from_row(&row)?, row.try_get("password_hash")?))).transpose()
+    row.map(|row| Ok((from_row(&row)?, row.try_get("password_hash")?)))
+        .transpose()
 }
 
 /// The field of an account an update touches.
@@ -200,12 +213,25 @@ async fn update(
         ),
     };
     let mut tx = pool.begin().await?;
-    let updated = sqlx::query(sql).bind(username).bind(value).execute(&mut *tx).await?;
+    let updated = sqlx::query(sql)
+        .bind(username)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
     if updated.rows_affected() == 0 {
         return Err(AccountError::NotFound(username.to_string()));
     }
-    audit::append(&mut tx, NewEvent { actor, action, change_id: None, package: None, details })
-        .await?;
+    audit::append(
+        &mut tx,
+        NewEvent {
+            actor,
+            action,
+            change_id: None,
+            package: None,
+            details,
+        },
+    )
+    .await?;
     let row = sqlx::query(&format!("{SELECT_ACCOUNT} where username = $1"))
         .bind(username)
         .fetch_one(&mut *tx)
@@ -231,7 +257,12 @@ pub async fn set_password_hash(
 ///
 /// # Errors
 /// [`AccountError::NotFound`], database errors.
-pub async fn set_role(pool: &PgPool, actor: &str, username: &str, role: Role) -> Result<Account, AccountError> {
+pub async fn set_role(
+    pool: &PgPool,
+    actor: &str,
+    username: &str,
+    role: Role,
+) -> Result<Account, AccountError> {
     update(pool, actor, username, Update::Role(role)).await
 }
 

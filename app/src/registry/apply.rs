@@ -33,8 +33,9 @@ use sqlx::{PgConnection, PgPool};
 pub use lease::{current_holder, Lease, LeaseError, LeaseHolder, DEFAULT_LEASE_TTL, LEASE_NAME};
 pub use migrate::{MigrateEnd, MigrateOutcome, LOG_LIMIT};
 pub use state::{
-    acl_json, applied_packages, checksum_of, desired_state, entities_json, parse_snapshot, parse_state, queued_changes,
-    render_desired, render_entities, verify_integrity, AppliedPackage, IntegrityError, StateError,
+    acl_json, applied_packages, checksum_of, desired_state, entities_json, parse_snapshot,
+    parse_state, queued_changes, render_desired, render_entities, verify_integrity, AppliedPackage,
+    IntegrityError, StateError,
 };
 
 use super::account::Account;
@@ -183,9 +184,12 @@ pub enum ApplyError {
 /// [`ApplyError::Lease`] when another runner holds the lease (or took it over); I/O and
 /// database errors. A change that fails is reported in the [`ApplyReport`], not as an error.
 pub async fn run(pool: &PgPool, options: &ApplyOptions) -> Result<ApplyReport, ApplyError> {
-    let lease = Lease::acquire_waiting(pool, &options.runner, options.lease_ttl, options.wait).await?;
+    let lease =
+        Lease::acquire_waiting(pool, &options.runner, options.lease_ttl, options.wait).await?;
     match &lease.took_over_from {
-        Some(previous) => tracing::warn!(lease.holder = %lease.holder(), lease.previous = %previous, "took over an expired apply lease"),
+        Some(previous) => {
+            tracing::warn!(lease.holder = %lease.holder(), lease.previous = %previous, "took over an expired apply lease")
+        }
         None => tracing::info!(lease.holder = %lease.holder(), "acquired the apply lease"),
     }
     let heartbeat = spawn_heartbeat(pool.clone(), lease.clone());
@@ -209,13 +213,19 @@ fn spawn_heartbeat(pool: PgPool, lease: Lease) -> tokio::task::JoinHandle<()> {
                     tracing::error!(lease.holder = %lease.holder(), "the apply lease was taken over; stopping heartbeats");
                     return;
                 }
-                Err(error) => tracing::warn!(lease.holder = %lease.holder(), "apply lease heartbeat failed: {error}"),
+                Err(error) => {
+                    tracing::warn!(lease.holder = %lease.holder(), "apply lease heartbeat failed: {error}")
+                }
             }
         }
     })
 }
 
-async fn run_holding(pool: &PgPool, options: &ApplyOptions, lease: &Lease) -> Result<ApplyReport, ApplyError> {
+async fn run_holding(
+    pool: &PgPool,
+    options: &ApplyOptions,
+    lease: &Lease,
+) -> Result<ApplyReport, ApplyError> {
     let mut report = ApplyReport {
         holder: lease.holder().to_string(),
         took_over_from: lease.took_over_from.clone(),
@@ -227,11 +237,23 @@ async fn run_holding(pool: &PgPool, options: &ApplyOptions, lease: &Lease) -> Re
     let before = std::fs::read_to_string(&options.schema_out).ok();
     write_applied_schema(pool, options).await?;
     let queued = queued_changes(&mut *pool.acquire().await?).await?;
-    record(pool, lease, None, None, "apply.started", serde_json::json!({"holder": lease.holder(), "queued": queued.len()})).await?;
+    record(
+        pool,
+        lease,
+        None,
+        None,
+        "apply.started",
+        serde_json::json!({"holder": lease.holder(), "queued": queued.len()}),
+    )
+    .await?;
 
     let mut processed: BTreeSet<String> = BTreeSet::new();
     loop {
-        let Some(change) = queued_changes(&mut *pool.acquire().await?).await?.into_iter().next() else {
+        let Some(change) = queued_changes(&mut *pool.acquire().await?)
+            .await?
+            .into_iter()
+            .next()
+        else {
             break;
         };
         if !processed.insert(change.id.clone()) {
@@ -249,7 +271,8 @@ async fn run_holding(pool: &PgPool, options: &ApplyOptions, lease: &Lease) -> Re
     if !report.failed.is_empty() {
         for change in queued_changes(&mut *pool.acquire().await?).await? {
             let mut outcome = outcome_of(&change);
-            outcome.reason = Some("an earlier change failed; it stays approved for the next run".to_string());
+            outcome.reason =
+                Some("an earlier change failed; it stays approved for the next run".to_string());
             report.skipped.push(outcome);
         }
     }
@@ -304,23 +327,47 @@ struct Failure {
 
 impl Failure {
     fn plain(reason: &'static str, detail: String) -> Failure {
-        Failure { reason, log: detail.clone(), detail }
+        Failure {
+            reason,
+            log: detail.clone(),
+            detail,
+        }
     }
 }
 
-async fn apply_one(pool: &PgPool, options: &ApplyOptions, lease: &Lease, change: &SchemaChange) -> Result<Step, ApplyError> {
+async fn apply_one(
+    pool: &PgPool,
+    options: &ApplyOptions,
+    lease: &Lease,
+    change: &SchemaChange,
+) -> Result<Step, ApplyError> {
     use tracing::Instrument as _;
     let span = tracing::info_span!("apply", change.id = %change.id, package.id = %change.package);
-    apply_change(pool, options, lease, change).instrument(span).await
+    apply_change(pool, options, lease, change)
+        .instrument(span)
+        .await
 }
 
-async fn apply_change(pool: &PgPool, options: &ApplyOptions, lease: &Lease, change: &SchemaChange) -> Result<Step, ApplyError> {
+async fn apply_change(
+    pool: &PgPool,
+    options: &ApplyOptions,
+    lease: &Lease,
+    change: &SchemaChange,
+) -> Result<Step, ApplyError> {
     // Legality first: only approved or (resumed) applying changes are taken up.
     change.status.next(ChangeEvent::StartApply)?;
 
     let entities = match verify_integrity(change, &options.config) {
         Ok(entities) => entities,
-        Err(problem) => return fail(pool, lease, change, Failure::plain("integrity", problem.to_string())).await,
+        Err(problem) => {
+            return fail(
+                pool,
+                lease,
+                change,
+                Failure::plain("integrity", problem.to_string()),
+            )
+            .await
+        }
     };
     let mut applied = applied_packages(&mut *pool.acquire().await?).await?;
     let live = applied.get(&change.package).map(|p| p.checksum.clone());
@@ -334,8 +381,10 @@ async fn apply_change(pool: &PgPool, options: &ApplyOptions, lease: &Lease, chan
         return fail(pool, lease, change, Failure::plain("drift", detail)).await;
     }
     applied.remove(&change.package);
-    let state: std::collections::BTreeMap<String, String> =
-        applied.into_values().map(|p| (p.package, p.yaml_snapshot)).collect();
+    let state: std::collections::BTreeMap<String, String> = applied
+        .into_values()
+        .map(|p| (p.package, p.yaml_snapshot))
+        .collect();
     let schema = match parse_state(&state, &options.config).and_then(|mut packages| {
         if change.kind != "drop" {
             packages.insert(change.package.clone(), entities.clone());
@@ -353,15 +402,23 @@ async fn apply_change(pool: &PgPool, options: &ApplyOptions, lease: &Lease, chan
         return moved(pool, change).await;
     }
     tracing::info!(schema.out = %options.schema_out.display(), "writing the schema");
-    write_atomically(&options.schema_out, &schema)
-        .map_err(|source| ApplyError::WriteSchema { path: options.schema_out.clone(), source })?;
+    write_atomically(&options.schema_out, &schema).map_err(|source| ApplyError::WriteSchema {
+        path: options.schema_out.clone(),
+        source,
+    })?;
 
     let mut outcome = outcome_of(change);
     let log = match &options.migrate_cmd {
-        None => format!("no migrate command configured; wrote {}", options.schema_out.display()),
+        None => format!(
+            "no migrate command configured; wrote {}",
+            options.schema_out.display()
+        ),
         Some(command) => {
             // The command line itself is neither logged nor stored: it may carry credentials.
-            tracing::info!(migrate.timeout_s = options.migrate_timeout.as_secs(), "running the migrate command");
+            tracing::info!(
+                migrate.timeout_s = options.migrate_timeout.as_secs(),
+                "running the migrate command"
+            );
             let schema_path = absolute(&options.schema_out);
             let spec = migrate::MigrateCommand {
                 command,
@@ -379,16 +436,34 @@ async fn apply_change(pool: &PgPool, options: &ApplyOptions, lease: &Lease, chan
                 newline_if_missing(&result.output),
                 result.duration.as_millis()
             );
-            outcome.duration_ms = Some(u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX));
+            outcome.duration_ms =
+                Some(u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX));
             if !result.succeeded() {
-                let reason = if result.end == MigrateEnd::TimedOut { "timeout" } else { "migrate" };
-                let failure = Failure { reason, detail: format!("the migrate command failed: {status}"), log };
+                let reason = if result.end == MigrateEnd::TimedOut {
+                    "timeout"
+                } else {
+                    "migrate"
+                };
+                let failure = Failure {
+                    reason,
+                    detail: format!("the migrate command failed: {status}"),
+                    log,
+                };
                 return fail(pool, lease, change, failure).await;
             }
             log
         }
     };
-    finish(pool, lease, change, &entities, &log, outcome.duration_ms, &schema).await?;
+    finish(
+        pool,
+        lease,
+        change,
+        &entities,
+        &log,
+        outcome.duration_ms,
+        &schema,
+    )
+    .await?;
     tracing::info!("applied");
     Ok(Step::Applied(outcome))
 }
@@ -407,7 +482,9 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// The change is no longer approved or applying: report it and move on.
 async fn moved(pool: &PgPool, change: &SchemaChange) -> Result<Step, ApplyError> {
-    let now = super::change::get(pool, &change.id).await?.map_or("gone".to_string(), |c| c.status.to_string());
+    let now = super::change::get(pool, &change.id)
+        .await?
+        .map_or("gone".to_string(), |c| c.status.to_string());
     tracing::info!(change.status = %now, "the change moved on while the job looked at it; skipped");
     let mut outcome = outcome_of(change);
     outcome.reason = Some(format!("it became {now} while the job looked at it"));
@@ -425,7 +502,17 @@ async fn record(
 ) -> Result<(), ApplyError> {
     let mut tx = pool.begin().await?;
     lease.fence(&mut tx).await?;
-    audit::append(&mut tx, NewEvent { actor: ACTOR, action, change_id, package, details }).await?;
+    audit::append(
+        &mut tx,
+        NewEvent {
+            actor: ACTOR,
+            action,
+            change_id,
+            package,
+            details,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -449,8 +536,17 @@ async fn start(pool: &PgPool, lease: &Lease, change: &SchemaChange) -> Result<bo
         "holder": lease.holder(),
         "target_checksum": change.target_checksum,
     });
-    audit::append(&mut tx, NewEvent { actor: ACTOR, action: "change.applying", change_id: Some(&change.id), package: Some(&change.package), details })
-        .await?;
+    audit::append(
+        &mut tx,
+        NewEvent {
+            actor: ACTOR,
+            action: "change.applying",
+            change_id: Some(&change.id),
+            package: Some(&change.package),
+            details,
+        },
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(from = change.status.as_str(), "marked applying");
     Ok(true)
@@ -492,15 +588,31 @@ async fn finish(
     if let Some(ms) = duration_ms {
         details["duration_ms"] = ms.into();
     }
-    audit::append(&mut tx, NewEvent { actor: ACTOR, action: "change.applied", change_id: Some(&change.id), package: Some(&change.package), details })
-        .await?;
+    audit::append(
+        &mut tx,
+        NewEvent {
+            actor: ACTOR,
+            action: "change.applied",
+            change_id: Some(&change.id),
+            package: Some(&change.package),
+            details,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-async fn update_applied_package(conn: &mut PgConnection, change: &SchemaChange, entities: &[Entity]) -> Result<(), sqlx::Error> {
+async fn update_applied_package(
+    conn: &mut PgConnection,
+    change: &SchemaChange,
+    entities: &[Entity],
+) -> Result<(), sqlx::Error> {
     if change.kind == "drop" {
-        sqlx::query("delete from applied_package where package = $1").bind(&change.package).execute(&mut *conn).await?;
+        sqlx::query("delete from applied_package where package = $1")
+            .bind(&change.package)
+            .execute(&mut *conn)
+            .await?;
         return Ok(());
     }
     sqlx::query(
@@ -523,13 +635,19 @@ async fn update_applied_package(conn: &mut PgConnection, change: &SchemaChange, 
 }
 
 /// `approved|applying → failed` with the reason and log, audited.
-async fn fail(pool: &PgPool, lease: &Lease, change: &SchemaChange, failure: Failure) -> Result<Step, ApplyError> {
+async fn fail(
+    pool: &PgPool,
+    lease: &Lease,
+    change: &SchemaChange,
+    failure: Failure,
+) -> Result<Step, ApplyError> {
     // A resumed change was applying; one that failed before starting is still approved.
-    let current = sqlx::query_scalar::<_, String>("select status from schema_change where id = $1::uuid")
-        .bind(&change.id)
-        .fetch_optional(pool)
-        .await?
-        .and_then(|s| s.parse::<ChangeStatus>().ok());
+    let current =
+        sqlx::query_scalar::<_, String>("select status from schema_change where id = $1::uuid")
+            .bind(&change.id)
+            .fetch_optional(pool)
+            .await?
+            .and_then(|s| s.parse::<ChangeStatus>().ok());
     let Some(current) = current else {
         return moved(pool, change).await;
     };
@@ -559,10 +677,23 @@ async fn fail(pool: &PgPool, lease: &Lease, change: &SchemaChange, failure: Fail
         "detail": failure.detail,
         "target_checksum": change.target_checksum,
     });
-    audit::append(&mut tx, NewEvent { actor: ACTOR, action: "change.failed", change_id: Some(&change.id), package: Some(&change.package), details })
-        .await?;
+    audit::append(
+        &mut tx,
+        NewEvent {
+            actor: ACTOR,
+            action: "change.failed",
+            change_id: Some(&change.id),
+            package: Some(&change.package),
+            details,
+        },
+    )
+    .await?;
     tx.commit().await?;
-    tracing::error!(failure.reason = failure.reason, "change failed: {}", failure.detail);
+    tracing::error!(
+        failure.reason = failure.reason,
+        "change failed: {}",
+        failure.detail
+    );
     let mut outcome = outcome_of(change);
     outcome.reason = Some(failure.reason.to_string());
     outcome.detail = Some(failure.detail);
@@ -571,19 +702,22 @@ async fn fail(pool: &PgPool, lease: &Lease, change: &SchemaChange, failure: Fail
 
 /// Makes the schema file match the applied state (left alone when it already does).
 async fn write_applied_schema(pool: &PgPool, options: &ApplyOptions) -> Result<(), ApplyError> {
-    let applied: std::collections::BTreeMap<String, String> = applied_packages(&mut *pool.acquire().await?)
-        .await?
-        .into_values()
-        .map(|p| (p.package, p.yaml_snapshot))
-        .collect();
+    let applied: std::collections::BTreeMap<String, String> =
+        applied_packages(&mut *pool.acquire().await?)
+            .await?
+            .into_values()
+            .map(|p| (p.package, p.yaml_snapshot))
+            .collect();
     let schema = parse_state(&applied, &options.config)
         .and_then(|packages| render_entities(&options.base, &packages))
         .map_err(ApplyError::AppliedState)?;
     if std::fs::read_to_string(&options.schema_out).is_ok_and(|current| current == schema) {
         return Ok(());
     }
-    write_atomically(&options.schema_out, &schema)
-        .map_err(|source| ApplyError::WriteSchema { path: options.schema_out.clone(), source })
+    write_atomically(&options.schema_out, &schema).map_err(|source| ApplyError::WriteSchema {
+        path: options.schema_out.clone(),
+        source,
+    })
 }
 
 /// Writes `text` to a temporary file beside `path`, syncs it, renames it over `path` and syncs
@@ -593,11 +727,21 @@ async fn write_applied_schema(pool: &PgPool, options: &ApplyOptions) -> Result<(
 /// I/O errors.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path has no file name"))?;
-    let temp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path has no file name",
+        )
+    })?;
+    let temp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let mut file = std::fs::File::create(&temp)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
@@ -655,7 +799,10 @@ pub async fn retry(pool: &PgPool, account: &Account, id: &str) -> Result<SchemaC
             },
         )
         .await?;
-        return Err(RetryError::Forbidden { account: account.username.clone(), why });
+        return Err(RetryError::Forbidden {
+            account: account.username.clone(),
+            why,
+        });
     }
     let mut tx = pool.begin().await?;
     let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
@@ -683,7 +830,10 @@ pub async fn retry(pool: &PgPool, account: &Account, id: &str) -> Result<SchemaC
         }
     })?;
     if updated.rows_affected() != 1 {
-        return Err(RetryError::Illegal(IllegalTransition { from: change.status, event: ChangeEvent::Retry }));
+        return Err(RetryError::Illegal(IllegalTransition {
+            from: change.status,
+            event: ChangeEvent::Retry,
+        }));
     }
     let details = serde_json::json!({
         "previous_reason": change.failure_reason.clone().unwrap_or_default(),
@@ -691,10 +841,19 @@ pub async fn retry(pool: &PgPool, account: &Account, id: &str) -> Result<SchemaC
     });
     audit::append(
         &mut tx,
-        NewEvent { actor: &account.username, action: "change.retried", change_id: Some(&change.id), package: Some(&change.package), details },
+        NewEvent {
+            actor: &account.username,
+            action: "change.retried",
+            change_id: Some(&change.id),
+            package: Some(&change.package),
+            details,
+        },
     )
     .await?;
-    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid")).bind(&change.id).fetch_one(&mut *tx).await?;
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid"))
+        .bind(&change.id)
+        .fetch_one(&mut *tx)
+        .await?;
     let retried = from_row(&row)?;
     tx.commit().await?;
     Ok(retried)

@@ -83,7 +83,16 @@ fn chain_hash(
 ) -> String {
     let micros = at.unix_timestamp_nanos() / 1_000;
     // serde_json's maps are ordered by key, so this encoding is canonical.
-    let encoded = serde_json::json!([prev_hash, seq, micros.to_string(), actor, action, change_id, package, details]);
+    let encoded = serde_json::json!([
+        prev_hash,
+        seq,
+        micros.to_string(),
+        actor,
+        action,
+        change_id,
+        package,
+        details
+    ]);
     let digest = Sha256::digest(encoded.to_string().as_bytes());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
@@ -92,8 +101,14 @@ fn chain_hash(
 ///
 /// # Errors
 /// Database errors.
-pub async fn append(conn: &mut PgConnection, event: NewEvent<'_>) -> Result<AuditEvent, sqlx::Error> {
-    sqlx::query("select pg_advisory_xact_lock($1)").bind(CHAIN_LOCK).execute(&mut *conn).await?;
+pub async fn append(
+    conn: &mut PgConnection,
+    event: NewEvent<'_>,
+) -> Result<AuditEvent, sqlx::Error> {
+    sqlx::query("select pg_advisory_xact_lock($1)")
+        .bind(CHAIN_LOCK)
+        .execute(&mut *conn)
+        .await?;
     let last: Option<(i64, String)> =
         sqlx::query_as("select seq, hash from audit_event order by seq desc limit 1")
             .fetch_optional(&mut *conn)
@@ -104,7 +119,9 @@ pub async fn append(conn: &mut PgConnection, event: NewEvent<'_>) -> Result<Audi
     };
     let now = OffsetDateTime::now_utc();
     // PostgreSQL keeps microseconds; hash exactly what is stored.
-    let at = now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now);
+    let at = now
+        .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now);
     let mut stored = AuditEvent {
         seq,
         at,
@@ -192,7 +209,11 @@ fn from_row(row: &sqlx::postgres::PgRow) -> Result<AuditEvent, sqlx::Error> {
 /// # Errors
 /// Database errors.
 pub async fn list(pool: &PgPool, filter: &AuditFilter) -> Result<Vec<AuditEvent>, sqlx::Error> {
-    let order = if filter.limit.is_some() { "desc" } else { "asc" };
+    let order = if filter.limit.is_some() {
+        "desc"
+    } else {
+        "asc"
+    };
     let sql = format!(
         "{SELECT_EVENT}
          where ($1::text is null or actor = $1)
@@ -253,7 +274,10 @@ pub fn to_csv(events: &[AuditEvent]) -> String {
     }
     let mut out = String::from("seq,at,actor,action,change_id,package,details,prev_hash,hash\r\n");
     for event in events {
-        let at = event.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let at = event
+            .at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
         let row = [
             event.seq.to_string(),
             at,
@@ -265,7 +289,12 @@ pub fn to_csv(events: &[AuditEvent]) -> String {
             event.prev_hash.clone(),
             event.hash.clone(),
         ];
-        out.push_str(&row.iter().map(|value| field(value)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &row.iter()
+                .map(|value| field(value))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push_str("\r\n");
     }
     out
@@ -323,18 +352,30 @@ pub fn verify_events(events: &[AuditEvent]) -> Verification {
         let expected_seq = previous.map_or(1, |p| p.seq + 1);
         let expected_prev = previous.map_or(GENESIS_HASH, |p| p.hash.as_str());
         let problem = if event.seq != expected_seq {
-            Some(ChainProblem::Missing { expected: expected_seq, found: event.seq })
+            Some(ChainProblem::Missing {
+                expected: expected_seq,
+                found: event.seq,
+            })
         } else if event.expected_hash() != event.hash {
             Some(ChainProblem::Altered { seq: event.seq })
         } else if event.prev_hash != expected_prev {
-            Some(ChainProblem::Broken { seq: event.seq, previous: previous.map_or(0, |p| p.seq) })
+            Some(ChainProblem::Broken {
+                seq: event.seq,
+                previous: previous.map_or(0, |p| p.seq),
+            })
         } else {
             None
         };
         if problem.is_some() {
-            return Verification { events: events.len() as i64, problem };
+            return Verification {
+                events: events.len() as i64,
+                problem,
+            };
         }
         previous = Some(event);
     }
-    Verification { events: events.len() as i64, problem: None }
+    Verification {
+        events: events.len() as i64,
+        problem: None,
+    }
 }

@@ -100,10 +100,14 @@ where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
     let text: String = row.try_get(column)?;
-    text.parse().map_err(|error| sqlx::Error::Decode(Box::new(error)))
+    text.parse()
+        .map_err(|error| sqlx::Error::Decode(Box::new(error)))
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &sqlx::postgres::PgRow, column: &str) -> Result<T, sqlx::Error> {
+fn json<T: serde::de::DeserializeOwned>(
+    row: &sqlx::postgres::PgRow,
+    column: &str,
+) -> Result<T, sqlx::Error> {
     let value: serde_json::Value = row.try_get(column)?;
     serde_json::from_value(value).map_err(|error| sqlx::Error::Decode(Box::new(error)))
 }
@@ -159,7 +163,10 @@ pub enum LookupError {
 ///
 /// # Errors
 /// [`LookupError`] inside `Ok(Err(..))`; database errors outside.
-pub async fn resolve_id(pool: &PgPool, prefix: &str) -> Result<Result<String, LookupError>, sqlx::Error> {
+pub async fn resolve_id(
+    pool: &PgPool,
+    prefix: &str,
+) -> Result<Result<String, LookupError>, sqlx::Error> {
     let prefix = prefix.trim().to_ascii_lowercase();
     if prefix.len() < MIN_PREFIX_LEN {
         return Ok(Err(LookupError::TooShort(prefix)));
@@ -185,7 +192,10 @@ pub async fn resolve_id(pool: &PgPool, prefix: &str) -> Result<Result<String, Lo
 /// # Errors
 /// Database errors.
 pub async fn get(pool: &PgPool, id: &str) -> Result<Option<SchemaChange>, sqlx::Error> {
-    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid")).bind(id).fetch_optional(pool).await?;
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -235,8 +245,13 @@ pub async fn list(pool: &PgPool, filter: &ChangeFilter) -> Result<Vec<SchemaChan
 ///
 /// # Errors
 /// Database errors.
-pub async fn base_yaml(pool: &PgPool, change: &SchemaChange) -> Result<Option<String>, sqlx::Error> {
-    let Some(base) = &change.base_checksum else { return Ok(None) };
+pub async fn base_yaml(
+    pool: &PgPool,
+    change: &SchemaChange,
+) -> Result<Option<String>, sqlx::Error> {
+    let Some(base) = &change.base_checksum else {
+        return Ok(None);
+    };
     sqlx::query_scalar(
         "select yaml_snapshot from schema_change
          where package = $1 and target_checksum = $2 and status = 'applied'
@@ -274,11 +289,16 @@ pub async fn count(pool: &PgPool, filter: &ChangeFilter) -> Result<i64, sqlx::Er
 /// Database errors.
 pub async fn counts(pool: &PgPool) -> Result<Vec<(ChangeStatus, i64)>, sqlx::Error> {
     let rows: Vec<(String, i64)> =
-        sqlx::query_as("select status, count(*) from schema_change group by status").fetch_all(pool).await?;
+        sqlx::query_as("select status, count(*) from schema_change group by status")
+            .fetch_all(pool)
+            .await?;
     Ok(ChangeStatus::ALL
         .into_iter()
         .map(|status| {
-            let n = rows.iter().find(|(s, _)| s == status.as_str()).map_or(0, |(_, n)| *n);
+            let n = rows
+                .iter()
+                .find(|(s, _)| s == status.as_str())
+                .map_or(0, |(_, n)| *n);
             (status, n)
         })
         .collect())
@@ -376,7 +396,10 @@ pub async fn decide(
             },
         )
         .await?;
-        return Err(DecideError::Forbidden { account: account.username.clone(), why });
+        return Err(DecideError::Forbidden {
+            account: account.username.clone(),
+            why,
+        });
     }
     if let Decision::Reject { reason } = decision {
         if reason.trim().is_empty() {
@@ -393,7 +416,10 @@ pub async fn decide(
     let next = change.status.next(decision.event())?;
     if let Some(seen) = seen_target {
         if seen != change.target_checksum {
-            return Err(DecideError::Stale { seen: seen.to_string(), current: change.target_checksum });
+            return Err(DecideError::Stale {
+                seen: seen.to_string(),
+                current: change.target_checksum,
+            });
         }
     }
     if matches!(decision, Decision::Approve { .. }) {
@@ -411,7 +437,10 @@ pub fn authority_problem(account: &Account) -> Option<String> {
     if account.disabled {
         Some("the account is disabled".to_string())
     } else if !account.role.allows(Role::Admin) {
-        Some(format!("the {} role cannot approve or reject; only admins can", account.role))
+        Some(format!(
+            "the {} role cannot approve or reject; only admins can",
+            account.role
+        ))
     } else {
         None
     }
@@ -441,16 +470,35 @@ async fn transition(
     .fetch_optional(&mut *conn)
     .await?;
     if row.is_none() {
-        return Err(DecideError::Illegal(IllegalTransition { from: next, event: decision.event() }));
+        return Err(DecideError::Illegal(IllegalTransition {
+            from: next,
+            event: decision.event(),
+        }));
     }
-    let action = if approval { "change.approved" } else { "change.rejected" };
+    let action = if approval {
+        "change.approved"
+    } else {
+        "change.rejected"
+    };
     let mut details = serde_json::json!({"target_checksum": change.target_checksum, "risk": change.risk.as_str()});
     if let Some(note) = decision.note() {
         details["note"] = serde_json::Value::String(note.to_string());
     }
-    audit::append(conn, NewEvent { actor, action, change_id: Some(&change.id), package: Some(&change.package), details })
+    audit::append(
+        conn,
+        NewEvent {
+            actor,
+            action,
+            change_id: Some(&change.id),
+            package: Some(&change.package),
+            details,
+        },
+    )
+    .await?;
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid"))
+        .bind(&change.id)
+        .fetch_one(&mut *conn)
         .await?;
-    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid")).bind(&change.id).fetch_one(&mut *conn).await?;
     Ok(from_row(&row)?)
 }
 
@@ -468,8 +516,19 @@ pub struct BulkApproval {
 ///
 /// # Errors
 /// Database errors and [`DecideError::Forbidden`].
-pub async fn approve_all(pool: &PgPool, account: &Account, note: Option<String>) -> Result<BulkApproval, DecideError> {
-    let pending = list(pool, &ChangeFilter { status: Some(ChangeStatus::Pending), ..ChangeFilter::default() }).await?;
+pub async fn approve_all(
+    pool: &PgPool,
+    account: &Account,
+    note: Option<String>,
+) -> Result<BulkApproval, DecideError> {
+    let pending = list(
+        pool,
+        &ChangeFilter {
+            status: Some(ChangeStatus::Pending),
+            ..ChangeFilter::default()
+        },
+    )
+    .await?;
     let mut outcome = BulkApproval::default();
     for change in pending.into_iter().rev() {
         if change.risk.needs_confirmation() {
@@ -483,7 +542,15 @@ pub async fn approve_all(pool: &PgPool, account: &Account, note: Option<String>)
             continue;
         }
         let decision = Decision::Approve { note: note.clone() };
-        match decide(pool, account, &change.id, Some(&change.target_checksum), &decision).await {
+        match decide(
+            pool,
+            account,
+            &change.id,
+            Some(&change.target_checksum),
+            &decision,
+        )
+        .await
+        {
             Ok(approved) => outcome.approved.push(approved),
             Err(DecideError::Database(error)) => return Err(DecideError::Database(error)),
             Err(forbidden @ DecideError::Forbidden { .. }) => return Err(forbidden),
@@ -515,12 +582,19 @@ pub enum CommentError {
 ///
 /// # Errors
 /// [`CommentError`].
-pub async fn comment(pool: &PgPool, account: &Account, id: &str, text: &str) -> Result<(), CommentError> {
+pub async fn comment(
+    pool: &PgPool,
+    account: &Account,
+    id: &str,
+    text: &str,
+) -> Result<(), CommentError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
         return Err(CommentError::Invalid);
     }
-    let change = get(pool, id).await?.ok_or_else(|| CommentError::NotFound(id.to_string()))?;
+    let change = get(pool, id)
+        .await?
+        .ok_or_else(|| CommentError::NotFound(id.to_string()))?;
     audit::append_alone(
         pool,
         NewEvent {

@@ -90,26 +90,41 @@ pub async fn scan(
     base: BaseSchema,
     config: &Config,
 ) -> Result<ScanReport, sqlx::Error> {
-    let yaml: BTreeMap<String, String> = sources.iter().map(|s| (s.id.to_string(), s.text.clone())).collect();
+    let yaml: BTreeMap<String, String> = sources
+        .iter()
+        .map(|s| (s.id.to_string(), s.text.clone()))
+        .collect();
     let catalog = Catalog::build(sources, base, config);
     let catalog = &catalog;
     let mut tx = pool.begin().await?;
-    sqlx::query("select pg_advisory_xact_lock($1)").bind(SCAN_LOCK).execute(&mut *tx).await?;
+    sqlx::query("select pg_advisory_xact_lock($1)")
+        .bind(SCAN_LOCK)
+        .execute(&mut *tx)
+        .await?;
     let applied = load_applied(&mut tx).await?;
     let open = load_open(&mut tx).await?;
-    let rejected: BTreeSet<(String, String)> =
-        sqlx::query_as("select package, target_checksum from schema_change where status = 'rejected'")
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
+    let rejected: BTreeSet<(String, String)> = sqlx::query_as(
+        "select package, target_checksum from schema_change where status = 'rejected'",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
 
     let mut report = ScanReport::default();
-    let on_disk: BTreeSet<&str> = catalog.packages.iter().map(|p| p.package.as_str()).collect();
+    let on_disk: BTreeSet<&str> = catalog
+        .packages
+        .iter()
+        .map(|p| p.package.as_str())
+        .collect();
 
     for package in &catalog.packages {
         let id = package.package.as_str();
-        let Some(target) = package.checksum.clone().filter(|_| package.errors.is_empty()) else {
+        let Some(target) = package
+            .checksum
+            .clone()
+            .filter(|_| package.errors.is_empty())
+        else {
             report.errors.push(ScanProblem {
                 package: id.to_string(),
                 file: package.file.clone(),
@@ -122,12 +137,18 @@ pub async fn scan(
             Ok(fragment) => fragment.to_text(),
             Err(error) => {
                 let message = format!("cannot render the Prisma fragment: {error}");
-                report.errors.push(ScanProblem { package: id.to_string(), file: package.file.clone(), messages: vec![message] });
+                report.errors.push(ScanProblem {
+                    package: id.to_string(),
+                    file: package.file.clone(),
+                    messages: vec![message],
+                });
                 continue;
             }
         };
         let current = applied.get(id);
-        let before = current.map(|a| parse_entities(&a.yaml, &package.file, config).entities).unwrap_or_default();
+        let before = current
+            .map(|a| parse_entities(&a.yaml, &package.file, config).entities)
+            .unwrap_or_default();
         let proposal = Proposal {
             package: id,
             kind: "upsert",
@@ -137,7 +158,16 @@ pub async fn scan(
             items: items_or_generic(diff_entities(&before, &package.model), id),
             conflicts,
         };
-        decide_package(&mut tx, actor, current, open.get(id), &rejected, proposal, &mut report).await?;
+        decide_package(
+            &mut tx,
+            actor,
+            current,
+            open.get(id),
+            &rejected,
+            proposal,
+            &mut report,
+        )
+        .await?;
     }
 
     // Packages that are live but gone from disk: their tables would be dropped.
@@ -156,14 +186,32 @@ pub async fn scan(
             items: diff_entities(&before, &[]),
             conflicts: Vec::new(),
         };
-        decide_package(&mut tx, actor, Some(current), open.get(id.as_str()), &rejected, proposal, &mut report).await?;
+        decide_package(
+            &mut tx,
+            actor,
+            Some(current),
+            open.get(id.as_str()),
+            &rejected,
+            proposal,
+            &mut report,
+        )
+        .await?;
     }
 
     // Open changes of packages that are neither on disk nor live have nothing left to do.
     for (id, change) in &open {
-        if !on_disk.contains(id.as_str()) && !applied.contains_key(id) && change.status != "applying" {
+        if !on_disk.contains(id.as_str())
+            && !applied.contains_key(id)
+            && change.status != "applying"
+        {
             supersede(&mut tx, actor, change, id, "the package is gone from disk").await?;
-            report.superseded.push(entry(id, Some(&change.id), &change.target, None, "package removed before it was applied"));
+            report.superseded.push(entry(
+                id,
+                Some(&change.id),
+                &change.target,
+                None,
+                "package removed before it was applied",
+            ));
         }
     }
 
@@ -175,7 +223,17 @@ pub async fn scan(
         "rejected": report.rejected.len(),
         "errors": report.errors.len(),
     });
-    audit::append(&mut tx, NewEvent { actor, action: "scan", change_id: None, package: None, details }).await?;
+    audit::append(
+        &mut tx,
+        NewEvent {
+            actor,
+            action: "scan",
+            change_id: None,
+            package: None,
+            details,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -205,25 +263,51 @@ async fn decide_package(
     let live = current.is_some_and(|a| a.checksum == target);
     if let Some(open) = open {
         if open.status == "applying" {
-            report.deferred.push(entry(id, Some(&open.id), target, None, "the restart job is applying a change"));
+            report.deferred.push(entry(
+                id,
+                Some(&open.id),
+                target,
+                None,
+                "the restart job is applying a change",
+            ));
             return Ok(());
         }
         if open.target == target {
             refresh_conflicts(conn, &open.id, &proposal.conflicts).await?;
-            report.unchanged.push(entry(id, Some(&open.id), target, None, &format!("already {}", open.status)));
+            report.unchanged.push(entry(
+                id,
+                Some(&open.id),
+                target,
+                None,
+                &format!("already {}", open.status),
+            ));
             return Ok(());
         }
         // The content moved on: the open change (and any approval of it) no longer holds.
-        let why = if live { "the content went back to what is applied" } else { "newer content was scanned" };
+        let why = if live {
+            "the content went back to what is applied"
+        } else {
+            "newer content was scanned"
+        };
         supersede(conn, actor, open, id, why).await?;
-        report.superseded.push(entry(id, Some(&open.id), &open.target, None, why));
+        report
+            .superseded
+            .push(entry(id, Some(&open.id), &open.target, None, why));
     }
     if live {
-        report.unchanged.push(entry(id, None, target, None, "applied"));
+        report
+            .unchanged
+            .push(entry(id, None, target, None, "applied"));
         return Ok(());
     }
     if rejected.contains(&(id.to_string(), target.to_string())) {
-        report.rejected.push(entry(id, None, target, None, "this content was rejected; change it to queue again"));
+        report.rejected.push(entry(
+            id,
+            None,
+            target,
+            None,
+            "this content was rejected; change it to queue again",
+        ));
         return Ok(());
     }
     let risk = overall_risk(&proposal.items);
@@ -264,7 +348,13 @@ async fn decide_package(
         },
     )
     .await?;
-    let line = entry(id, Some(&created), target, Some(risk), &format!("{} item(s)", proposal.items.len()));
+    let line = entry(
+        id,
+        Some(&created),
+        target,
+        Some(risk),
+        &format!("{} item(s)", proposal.items.len()),
+    );
     if proposal.kind == "drop" {
         report.drops.push(line);
     } else {
@@ -273,7 +363,13 @@ async fn decide_package(
     Ok(())
 }
 
-async fn supersede(conn: &mut PgConnection, actor: &str, open: &Open, package: &str, why: &str) -> Result<(), sqlx::Error> {
+async fn supersede(
+    conn: &mut PgConnection,
+    actor: &str,
+    open: &Open,
+    package: &str,
+    why: &str,
+) -> Result<(), sqlx::Error> {
     let updated = sqlx::query(
         "update schema_change set status = 'superseded', updated_at = now()
          where id = $1::uuid and status in ('pending', 'approved')",
@@ -297,7 +393,11 @@ async fn supersede(conn: &mut PgConnection, actor: &str, open: &Open, package: &
     Ok(())
 }
 
-async fn refresh_conflicts(conn: &mut PgConnection, id: &str, conflicts: &[ChangeConflict]) -> Result<(), sqlx::Error> {
+async fn refresh_conflicts(
+    conn: &mut PgConnection,
+    id: &str,
+    conflicts: &[ChangeConflict],
+) -> Result<(), sqlx::Error> {
     sqlx::query("update schema_change set conflicts = $2 where id = $1::uuid and conflicts <> $2")
         .bind(id)
         .bind(serde_json::to_value(conflicts).unwrap_or_default())
@@ -307,12 +407,19 @@ async fn refresh_conflicts(conn: &mut PgConnection, id: &str, conflicts: &[Chang
 }
 
 async fn load_applied(conn: &mut PgConnection) -> Result<BTreeMap<String, Applied>, sqlx::Error> {
-    let rows = sqlx::query("select package, checksum, yaml_snapshot, fragment from applied_package").fetch_all(&mut *conn).await?;
+    let rows =
+        sqlx::query("select package, checksum, yaml_snapshot, fragment from applied_package")
+            .fetch_all(&mut *conn)
+            .await?;
     rows.iter()
         .map(|row| {
             Ok((
                 row.try_get("package")?,
-                Applied { checksum: row.try_get("checksum")?, yaml: row.try_get("yaml_snapshot")?, fragment: row.try_get("fragment")? },
+                Applied {
+                    checksum: row.try_get("checksum")?,
+                    yaml: row.try_get("yaml_snapshot")?,
+                    fragment: row.try_get("fragment")?,
+                },
             ))
         })
         .collect()
@@ -329,13 +436,23 @@ async fn load_open(conn: &mut PgConnection) -> Result<BTreeMap<String, Open>, sq
         .map(|row| {
             Ok((
                 row.try_get("package")?,
-                Open { id: row.try_get("id")?, status: row.try_get("status")?, target: row.try_get("target_checksum")? },
+                Open {
+                    id: row.try_get("id")?,
+                    status: row.try_get("status")?,
+                    target: row.try_get("target_checksum")?,
+                },
             ))
         })
         .collect()
 }
 
-fn entry(package: &str, change: Option<&str>, checksum: &str, risk: Option<Risk>, note: &str) -> ScanEntry {
+fn entry(
+    package: &str,
+    change: Option<&str>,
+    checksum: &str,
+    risk: Option<Risk>,
+    note: &str,
+) -> ScanEntry {
     ScanEntry {
         package: package.to_string(),
         change: change.map(str::to_string),
@@ -409,7 +526,10 @@ impl ScanInputs {
     /// # Errors
     /// [`ScanInputError`].
     pub async fn scan(&self, pool: &PgPool, actor: &str) -> Result<ScanReport, ScanInputError> {
-        let dir = self.packages_dir.as_deref().ok_or(ScanInputError::NoPackagesDir)?;
+        let dir = self
+            .packages_dir
+            .as_deref()
+            .ok_or(ScanInputError::NoPackagesDir)?;
         let base = crate::scanner::read_base_schema(self.base_schema.as_deref())?;
         let sources = crate::scanner::read_packages(dir, self.config.limits.max_file_bytes)?;
         Ok(scan(pool, actor, sources, base, &self.config).await?)
@@ -427,12 +547,16 @@ fn items_or_generic(items: Vec<ChangeItem>, package: &str) -> Vec<ChangeItem> {
         path: package.to_string(),
         summary: "structural change".to_string(),
         risk: Risk::Hygiene,
-        reason: "the checksum changed without a field, index, relation or ACL difference".to_string(),
+        reason: "the checksum changed without a field, index, relation or ACL difference"
+            .to_string(),
         advice: None,
     }]
 }
 
 /// Lowercase hex SHA-256 of `text`.
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use app::registry::apply::{self, ApplyError, ApplyOptions, ApplyReport, ChangeOutcome, LeaseError};
+use app::registry::apply::{
+    self, ApplyError, ApplyOptions, ApplyReport, ChangeOutcome, LeaseError,
+};
 
 use crate::cli::{ApplyArgs, CommonOptions};
 use crate::database::Database;
@@ -20,10 +22,14 @@ pub const EXIT_LEASE_HELD: u8 = 3;
 /// # Errors
 /// An unreadable base schema, an unreachable database, an unwritable schema file.
 pub async fn run(common: &CommonOptions, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
-    let base = app::scanner::read_base_schema(common.base_schema.as_deref()).context("while reading the base schema")?;
+    let base = app::scanner::read_base_schema(common.base_schema.as_deref())
+        .context("while reading the base schema")?;
     let options = ApplyOptions {
         schema_out: args.schema_out.clone(),
-        migrate_cmd: args.migrate_cmd.clone().filter(|command| !command.trim().is_empty()),
+        migrate_cmd: args
+            .migrate_cmd
+            .clone()
+            .filter(|command| !command.trim().is_empty()),
         migrate_timeout: Duration::from_secs(args.migrate_timeout),
         wait: Duration::from_secs(args.wait),
         lease_ttl: Duration::from_secs(args.lease_ttl),
@@ -38,7 +44,11 @@ pub async fn run(common: &CommonOptions, args: &ApplyArgs) -> anyhow::Result<Exi
     match outcome {
         Ok(report) => {
             print_report(&report, args.json)?;
-            Ok(if report.succeeded() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if report.succeeded() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Err(ApplyError::Lease(held @ LeaseError::Held(_))) => {
             tracing::warn!("{held}");
@@ -73,8 +83,15 @@ fn print_report(report: &ApplyReport, json: bool) -> anyhow::Result<()> {
     let short = |outcome: &ChangeOutcome| outcome.id.chars().take(8).collect::<String>();
     for outcome in &report.applied {
         let resumed = if outcome.resumed { ", resumed" } else { "" };
-        let duration = outcome.duration_ms.map_or(String::new(), |ms| format!(", {ms} ms"));
-        println!("applied  {} {} ({}{duration}{resumed})", short(outcome), outcome.package, outcome.kind);
+        let duration = outcome
+            .duration_ms
+            .map_or(String::new(), |ms| format!(", {ms} ms"));
+        println!(
+            "applied  {} {} ({}{duration}{resumed})",
+            short(outcome),
+            outcome.package,
+            outcome.kind
+        );
     }
     for outcome in &report.failed {
         println!(
@@ -87,9 +104,18 @@ fn print_report(report: &ApplyReport, json: bool) -> anyhow::Result<()> {
         );
     }
     for outcome in &report.skipped {
-        println!("skipped  {} {}: {}", short(outcome), outcome.package, outcome.reason.as_deref().unwrap_or(""));
+        println!(
+            "skipped  {} {}: {}",
+            short(outcome),
+            outcome.package,
+            outcome.reason.as_deref().unwrap_or("")
+        );
     }
-    let schema = if report.schema_updated { "written" } else { "up to date" };
+    let schema = if report.schema_updated {
+        "written"
+    } else {
+        "up to date"
+    };
     if report.applied.is_empty() && report.failed.is_empty() && report.skipped.is_empty() {
         println!("nothing to apply; {} is {schema}", report.schema_out);
     } else {

@@ -21,8 +21,16 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
     if args.all {
         match change::approve_all(pool, &account, args.note.clone()).await {
             Ok(outcome) => {
-                approved = outcome.approved.iter().map(|c| (c.id.clone(), c.package.clone())).collect();
-                refused = outcome.skipped.iter().map(|(c, why)| (c.id.clone(), why.clone())).collect();
+                approved = outcome
+                    .approved
+                    .iter()
+                    .map(|c| (c.id.clone(), c.package.clone()))
+                    .collect();
+                refused = outcome
+                    .skipped
+                    .iter()
+                    .map(|(c, why)| (c.id.clone(), why.clone()))
+                    .collect();
                 // Skipped changes are not failures of `--all`; they wait for their own decision.
                 print_outcome(args.json, &approved, &refused, "skipped")?;
                 database.close().await;
@@ -40,7 +48,9 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
                     continue;
                 }
             };
-            let decision = Decision::Approve { note: args.note.clone() };
+            let decision = Decision::Approve {
+                note: args.note.clone(),
+            };
             match change::decide(pool, &account, &id, None, &decision).await {
                 Ok(change) => approved.push((change.id, change.package)),
                 Err(DecideError::Database(error)) => return Err(error.into()),
@@ -50,10 +60,19 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
     }
     database.close().await;
     print_outcome(args.json, &approved, &refused, "refused")?;
-    Ok(if refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
-fn print_outcome(json: bool, approved: &[(String, String)], refused: &[(String, String)], label: &str) -> anyhow::Result<()> {
+fn print_outcome(
+    json: bool,
+    approved: &[(String, String)],
+    refused: &[(String, String)],
+    label: &str,
+) -> anyhow::Result<()> {
     if json {
         let value = serde_json::json!({
             "approved": approved.iter().map(|(id, package)| serde_json::json!({"id": id, "package": package})).collect::<Vec<_>>(),

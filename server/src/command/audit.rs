@@ -60,7 +60,10 @@ pub async fn run(common: &CommonOptions, command: AuditCommand) -> anyhow::Resul
 }
 
 fn one_line(event: &AuditEvent) -> String {
-    let at = event.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let at = event
+        .at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
     format!(
         "{:>6} {at} {:<16} {:<24} {} {} {}",
         event.seq,

@@ -12,19 +12,37 @@ use crate::cli::{CommonOptions, JsonFlag};
 /// # Errors
 /// A missing packages directory or unreadable base schema.
 pub fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<ExitCode> {
-    let catalog = app::scanner::scan_dir(common.packages_dir()?, common.base_schema.as_deref(), &common.domain_config())?;
+    let catalog = app::scanner::scan_dir(
+        common.packages_dir()?,
+        common.base_schema.as_deref(),
+        &common.domain_config(),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&catalog)?);
     } else {
         print_text(&catalog);
     }
-    Ok(if catalog.has_failures() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if catalog.has_failures() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn print_text(catalog: &Catalog) {
     for package in &catalog.packages {
-        let state = if package.errors.is_empty() { "ok" } else { "FAILED" };
-        println!("{} {} ({} entities) {}", package.package, state, package.entities.len(), package.checksum.as_deref().unwrap_or(""));
+        let state = if package.errors.is_empty() {
+            "ok"
+        } else {
+            "FAILED"
+        };
+        println!(
+            "{} {} ({} entities) {}",
+            package.package,
+            state,
+            package.entities.len(),
+            package.checksum.as_deref().unwrap_or("")
+        );
         for entity in &package.entities {
             println!("  {:<32} {}", entity.name, entity.checksum);
         }
@@ -41,7 +59,11 @@ fn print_text(catalog: &Catalog) {
             println!("  {:<24} {}", declaration.package, declaration.checksum);
         }
     }
-    let failed = catalog.packages.iter().filter(|p| !p.errors.is_empty()).count();
+    let failed = catalog
+        .packages
+        .iter()
+        .filter(|p| !p.errors.is_empty())
+        .count();
     println!(
         "{} packages, {} with errors, {} conflicts",
         catalog.packages.len(),

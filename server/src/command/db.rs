@@ -27,5 +27,7 @@ pub async fn run(common: &CommonOptions, command: DbCommand) -> anyhow::Result<E
         .await
         .with_context(|| format!("while running {program}"))?;
     drop(cluster);
-    Ok(ExitCode::from(status.code().map_or(1, |code| code.clamp(0, 255) as u8)))
+    Ok(ExitCode::from(
+        status.code().map_or(1, |code| code.clamp(0, 255) as u8),
+    ))
 }

@@ -20,10 +20,15 @@ use crate::database::Database;
 pub async fn run(common: &CommonOptions, args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let config = common.domain_config();
     let rendered = if args.from_packages {
-        let catalog = app::scanner::scan_dir(common.packages_dir()?, common.base_schema.as_deref(), &config)?;
+        let catalog = app::scanner::scan_dir(
+            common.packages_dir()?,
+            common.base_schema.as_deref(),
+            &config,
+        )?;
         catalog.render_schema().map_err(|error| error.to_string())
     } else {
-        let base = app::scanner::read_base_schema(common.base_schema.as_deref()).context("while reading the base schema")?;
+        let base = app::scanner::read_base_schema(common.base_schema.as_deref())
+            .context("while reading the base schema")?;
         let database = Database::open(common).await?;
         let rendered = apply::render_desired(&database.pool, &base, &config)
             .await

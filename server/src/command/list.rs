@@ -13,9 +13,20 @@ use crate::database::Database;
 /// # Errors
 /// An unknown status; database errors.
 pub async fn run(common: &CommonOptions, args: &ListArgs) -> anyhow::Result<ExitCode> {
-    let status = args.status.as_deref().map(str::parse::<ChangeStatus>).transpose()?;
+    let status = args
+        .status
+        .as_deref()
+        .map(str::parse::<ChangeStatus>)
+        .transpose()?;
     let database = Database::open(common).await?;
-    let changes = change::list(&database.pool, &ChangeFilter { status, ..ChangeFilter::default() }).await?;
+    let changes = change::list(
+        &database.pool,
+        &ChangeFilter {
+            status,
+            ..ChangeFilter::default()
+        },
+    )
+    .await?;
     database.close().await;
     if args.json {
         let rows: Vec<serde_json::Value> = changes
@@ -39,9 +50,16 @@ pub async fn run(common: &CommonOptions, args: &ListArgs) -> anyhow::Result<Exit
     } else if changes.is_empty() {
         println!("no changes");
     } else {
-        println!("{:<10} {:<24} {:<11} {:<15} {:>5}  target", "id", "package", "status", "risk", "items");
+        println!(
+            "{:<10} {:<24} {:<11} {:<15} {:>5}  target",
+            "id", "package", "status", "risk", "items"
+        );
         for c in &changes {
-            let conflict = if c.conflicts.is_empty() { "" } else { "  CONFLICT" };
+            let conflict = if c.conflicts.is_empty() {
+                ""
+            } else {
+                "  CONFLICT"
+            };
             println!(
                 "{:<10} {:<24} {:<11} {:<15} {:>5}  {}{conflict}",
                 &c.id[..8],

@@ -15,7 +15,9 @@ pub struct Refused(pub String);
 /// # Errors
 /// [`Refused`] when the name is missing or unknown; database errors.
 pub async fn actor_account(pool: &PgPool, name: Option<&str>) -> anyhow::Result<Account> {
-    let name = name.ok_or_else(|| Refused("name the deciding admin with --as USER (or SCHEMAGATE_USER)".to_string()))?;
+    let name = name.ok_or_else(|| {
+        Refused("name the deciding admin with --as USER (or SCHEMAGATE_USER)".to_string())
+    })?;
     account::find(pool, name)
         .await
         .context("while looking up the account")?

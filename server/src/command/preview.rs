@@ -12,9 +12,16 @@ use crate::cli::CommonOptions;
 /// # Errors
 /// Unknown package, unreadable files.
 pub fn run(common: &CommonOptions, package: &str) -> anyhow::Result<ExitCode> {
-    let catalog = app::scanner::scan_dir(common.packages_dir()?, common.base_schema.as_deref(), &common.domain_config())?;
+    let catalog = app::scanner::scan_dir(
+        common.packages_dir()?,
+        common.base_schema.as_deref(),
+        &common.domain_config(),
+    )?;
     let Some(report) = catalog.package(package) else {
-        bail!("no package \"{package}\" in {}", common.packages_dir()?.display());
+        bail!(
+            "no package \"{package}\" in {}",
+            common.packages_dir()?.display()
+        );
     };
     if !report.errors.is_empty() {
         for error in &report.errors {

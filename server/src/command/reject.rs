@@ -17,12 +17,24 @@ pub async fn run(common: &CommonOptions, args: &RejectArgs) -> anyhow::Result<Ex
     let pool = &database.pool;
     let account = lookup::actor_account(pool, args.actor.as_deref()).await?;
     let id = lookup::change_id(pool, &args.change).await?;
-    let outcome = change::decide(pool, &account, &id, None, &Decision::Reject { reason: args.reason.clone() }).await;
+    let outcome = change::decide(
+        pool,
+        &account,
+        &id,
+        None,
+        &Decision::Reject {
+            reason: args.reason.clone(),
+        },
+    )
+    .await;
     database.close().await;
     match outcome {
         Ok(change) => {
             if args.json {
-                println!("{}", serde_json::json!({"rejected": {"id": change.id, "package": change.package}}));
+                println!(
+                    "{}",
+                    serde_json::json!({"rejected": {"id": change.id, "package": change.package}})
+                );
             } else {
                 println!("rejected {} ({})", change.id, change.package);
             }

@@ -28,7 +28,10 @@ pub async fn run(common: &CommonOptions, args: &RetryArgs) -> anyhow::Result<Exi
                     serde_json::json!({"retried": {"id": change.id, "package": change.package, "status": change.status}})
                 );
             } else {
-                println!("retried {} ({}): approved again; the next `schemagate apply` takes it up", change.id, change.package);
+                println!(
+                    "retried {} ({}): approved again; the next `schemagate apply` takes it up",
+                    change.id, change.package
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -28,14 +28,23 @@ pub async fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<Exit
     } else {
         print_text(&report);
     }
-    Ok(if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn print_text(report: &ScanReport) {
     let section = |title: &str, entries: &[ScanEntry]| {
         for entry in entries {
-            let id = entry.change.as_deref().map_or(String::new(), |id| format!(" {}", &id[..8.min(id.len())]));
-            let risk = entry.risk.map_or(String::new(), |risk| format!(" [{risk}]"));
+            let id = entry
+                .change
+                .as_deref()
+                .map_or(String::new(), |id| format!(" {}", &id[..8.min(id.len())]));
+            let risk = entry
+                .risk
+                .map_or(String::new(), |risk| format!(" [{risk}]"));
             println!("{title:<10} {}{id}{risk}: {}", entry.package, entry.note);
         }
     };
@@ -46,7 +55,11 @@ fn print_text(report: &ScanReport) {
     section("rejected", &report.rejected);
     section("deferred", &report.deferred);
     for problem in &report.errors {
-        println!("error      {}: {} problem(s)", problem.package, problem.messages.len());
+        println!(
+            "error      {}: {} problem(s)",
+            problem.package,
+            problem.messages.len()
+        );
         for message in &problem.messages {
             println!("  {message}");
         }

@@ -28,7 +28,9 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
     if args.scan_on_start {
         crate::first_run::scan_at_start(&database.pool, &scan_inputs).await;
     }
-    let store = crate::startup::session_store(&database.pool).await.context("while preparing the session store")?;
+    let store = crate::startup::session_store(&database.pool)
+        .await
+        .context("while preparing the session store")?;
     let state = AppState {
         leptos_options,
         pool: database.pool.clone(),

@@ -17,9 +17,16 @@ use crate::database::Database;
 pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let database = Database::open(common).await?;
     let id = lookup::change_id(&database.pool, &args.change).await?;
-    let change = change::get(&database.pool, &id).await?.context("the change vanished")?;
+    let change = change::get(&database.pool, &id)
+        .await?
+        .context("the change vanished")?;
     database.close().await;
-    let diff = unified_diff(&change.fragment_before, &change.fragment_after, "applied", "proposed");
+    let diff = unified_diff(
+        &change.fragment_before,
+        &change.fragment_after,
+        "applied",
+        "proposed",
+    );
     if args.json {
         let mut value = serde_json::to_value(&change)?;
         value["diff"] = serde_json::Value::String(diff);
@@ -30,14 +37,20 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
     println!("package  {} ({})", change.package, change.kind);
     println!("status   {}", change.status);
     println!("risk     {}", change.risk);
-    println!("base     {}", change.base_checksum.as_deref().unwrap_or("(never applied)"));
+    println!(
+        "base     {}",
+        change.base_checksum.as_deref().unwrap_or("(never applied)")
+    );
     println!("target   {}", change.target_checksum);
     if let (Some(by), Some(note)) = (&change.decided_by, &change.note) {
         println!("decided  by {by}: {note}");
     }
     println!("\nitems:");
     for item in &change.items {
-        println!("  [{}] {}: {} ({})", item.risk, item.path, item.summary, item.reason);
+        println!(
+            "  [{}] {}: {} ({})",
+            item.risk, item.path, item.summary, item.reason
+        );
         if let Some(advice) = &item.advice {
             println!("      advice: {advice}");
         }

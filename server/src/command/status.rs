@@ -16,14 +16,21 @@ pub async fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<Exit
     let database = Database::open(common).await?;
     let pool = &database.pool;
     let counts = change::counts(pool).await?;
-    let last = |action: &str| AuditFilter { action: Some(action.to_string()), limit: Some(1), ..AuditFilter::default() };
+    let last = |action: &str| AuditFilter {
+        action: Some(action.to_string()),
+        limit: Some(1),
+        ..AuditFilter::default()
+    };
     let last_scan = audit::list(pool, &last("scan")).await?.into_iter().next();
     let last_apply = audit::list(pool, &last("apply.")).await?.into_iter().next();
     database.close().await;
     if args.json {
-        let counts: serde_json::Map<String, serde_json::Value> =
-            counts.iter().map(|(status, n)| (status.as_str().to_string(), (*n).into())).collect();
-        let value = serde_json::json!({"counts": counts, "last_scan": last_scan, "last_apply": last_apply});
+        let counts: serde_json::Map<String, serde_json::Value> = counts
+            .iter()
+            .map(|(status, n)| (status.as_str().to_string(), (*n).into()))
+            .collect();
+        let value =
+            serde_json::json!({"counts": counts, "last_scan": last_scan, "last_apply": last_apply});
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         for (status, n) in &counts {
@@ -31,7 +38,12 @@ pub async fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<Exit
         }
         let when = |event: &Option<audit::AuditEvent>| {
             event.as_ref().map_or("never".to_string(), |e| {
-                format!("{} by {}", e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(), e.actor)
+                format!(
+                    "{} by {}",
+                    e.at.format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
+                    e.actor
+                )
             })
         };
         println!("last scan   {}", when(&last_scan));

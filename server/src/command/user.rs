@@ -93,7 +93,9 @@ async fn hash_password(password: String) -> anyhow::Result<String> {
 fn read_password() -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() {
         let mut input = String::new();
-        std::io::stdin().read_to_string(&mut input).context("while reading the password from stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .context("while reading the password from stdin")?;
         let password = input.strip_suffix('\n').unwrap_or(&input);
         let password = password.strip_suffix('\r').unwrap_or(password);
         if password.contains('\n') {
@@ -101,7 +103,8 @@ fn read_password() -> anyhow::Result<String> {
         }
         return Ok(password.to_string());
     }
-    let first = rpassword::prompt_password("New password: ").context("while reading the password")?;
+    let first =
+        rpassword::prompt_password("New password: ").context("while reading the password")?;
     let second = rpassword::prompt_password("Repeat it: ").context("while reading the password")?;
     if first != second {
         bail!("the two passwords differ: nothing changed");

@@ -63,7 +63,8 @@ pub enum LeaseError {
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| at.to_string())
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
 }
 
 fn seconds(ttl: Duration) -> f64 {
@@ -97,7 +98,11 @@ impl Lease {
             if let Some(row) = row {
                 let holder: String = row.try_get("holder")?;
                 let previous: Option<String> = row.try_get("previous")?;
-                return Ok(Lease { holder, ttl, took_over_from: previous });
+                return Ok(Lease {
+                    holder,
+                    ttl,
+                    took_over_from: previous,
+                });
             }
             // Held: say by whom. The row may have been released in between; then try again.
             if let Some(current) = current_holder(pool).await? {
@@ -110,7 +115,12 @@ impl Lease {
     ///
     /// # Errors
     /// [`LeaseError::Held`] naming the holder when `wait` runs out; database errors.
-    pub async fn acquire_waiting(pool: &PgPool, label: &str, ttl: Duration, wait: Duration) -> Result<Lease, LeaseError> {
+    pub async fn acquire_waiting(
+        pool: &PgPool,
+        label: &str,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Lease, LeaseError> {
         let deadline = tokio::time::Instant::now() + wait;
         let mut announced = false;
         loop {
@@ -173,10 +183,11 @@ impl Lease {
         if updated.rows_affected() == 1 {
             return Ok(());
         }
-        let now_held_by: Option<String> = sqlx::query_scalar("select holder from apply_lease where name = $1")
-            .bind(LEASE_NAME)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let now_held_by: Option<String> =
+            sqlx::query_scalar("select holder from apply_lease where name = $1")
+                .bind(LEASE_NAME)
+                .fetch_optional(&mut *conn)
+                .await?;
         Err(LeaseError::Lost { now_held_by })
     }
 
@@ -199,10 +210,12 @@ impl Lease {
 /// # Errors
 /// Database errors.
 pub async fn current_holder(pool: &PgPool) -> Result<Option<LeaseHolder>, sqlx::Error> {
-    let row = sqlx::query("select holder, acquired_at, heartbeat_at, expires_at from apply_lease where name = $1")
-        .bind(LEASE_NAME)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(
+        "select holder, acquired_at, heartbeat_at, expires_at from apply_lease where name = $1",
+    )
+    .bind(LEASE_NAME)
+    .fetch_optional(pool)
+    .await?;
     row.map(|row| {
         Ok(LeaseHolder {
             holder: row.try_get("holder")?,

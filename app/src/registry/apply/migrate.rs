@@ -50,7 +50,9 @@ impl MigrateOutcome {
         match self.end {
             MigrateEnd::Exited(code) => format!("exit status {code}"),
             MigrateEnd::Signaled(signal) => format!("killed by signal {signal}"),
-            MigrateEnd::TimedOut => format!("timed out after {} s and was killed", timeout.as_secs()),
+            MigrateEnd::TimedOut => {
+                format!("timed out after {} s and was killed", timeout.as_secs())
+            }
         }
     }
 }
@@ -142,7 +144,11 @@ pub async fn run(spec: &MigrateCommand<'_>) -> std::io::Result<MigrateOutcome> {
         .process_group(0)
         .kill_on_drop(true);
     let mut child = command.spawn()?;
-    let tail = Arc::new(Mutex::new(Tail { bytes: VecDeque::new(), dropped: 0, limit: LOG_LIMIT }));
+    let tail = Arc::new(Mutex::new(Tail {
+        bytes: VecDeque::new(),
+        dropped: 0,
+        limit: LOG_LIMIT,
+    }));
     let mut pumps = Vec::new();
     if let Some(stdout) = child.stdout.take() {
         pumps.push(tokio::spawn(pump(stdout, Arc::clone(&tail), spec.echo)));
@@ -153,7 +159,10 @@ pub async fn run(spec: &MigrateCommand<'_>) -> std::io::Result<MigrateOutcome> {
     let end = match tokio::time::timeout(spec.timeout, child.wait()).await {
         Ok(status) => {
             let status = status?;
-            match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
+            match (
+                status.code(),
+                std::os::unix::process::ExitStatusExt::signal(&status),
+            ) {
                 (Some(code), _) => MigrateEnd::Exited(code),
                 (None, Some(signal)) => MigrateEnd::Signaled(signal),
                 (None, None) => MigrateEnd::Exited(-1),
@@ -175,7 +184,11 @@ pub async fn run(spec: &MigrateCommand<'_>) -> std::io::Result<MigrateOutcome> {
         }
     }
     let output = tail.lock().map(|t| t.text()).unwrap_or_default();
-    Ok(MigrateOutcome { end, output, duration: started.elapsed() })
+    Ok(MigrateOutcome {
+        end,
+        output,
+        duration: started.elapsed(),
+    })
 }
 
 /// Kills the command's whole process group (the shell and everything it started).
@@ -195,7 +208,11 @@ mod tests {
 
     #[test]
     fn the_tail_keeps_the_last_bytes_and_says_how_many_were_dropped() {
-        let mut tail = Tail { bytes: VecDeque::new(), dropped: 0, limit: 4 };
+        let mut tail = Tail {
+            bytes: VecDeque::new(),
+            dropped: 0,
+            limit: 4,
+        };
         tail.push(b"abc");
         tail.push(b"defg");
         assert_eq!(tail.text(), "[3 earlier bytes of output omitted]\ndefg");
@@ -215,7 +232,11 @@ mod tests {
         let outcome = run(&spec).await.unwrap();
         assert_eq!(outcome.end, MigrateEnd::TimedOut);
         assert_eq!(outcome.output, "started\n");
-        assert!(outcome.duration < Duration::from_secs(5), "{:?}", outcome.duration);
+        assert!(
+            outcome.duration < Duration::from_secs(5),
+            "{:?}",
+            outcome.duration
+        );
     }
 
     #[tokio::test]
@@ -231,7 +252,11 @@ mod tests {
         };
         let outcome = run(&spec).await.unwrap();
         assert_eq!(outcome.end, MigrateEnd::Exited(3));
-        assert!(outcome.output.contains("to forum") && outcome.output.contains("oops"), "{}", outcome.output);
+        assert!(
+            outcome.output.contains("to forum") && outcome.output.contains("oops"),
+            "{}",
+            outcome.output
+        );
         assert_eq!(outcome.describe(spec.timeout), "exit status 3");
     }
 }

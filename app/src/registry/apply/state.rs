@@ -89,7 +89,11 @@ fn snapshot_file(package: &str) -> String {
 /// The first error diagnostic, as text.
 pub fn parse_snapshot(package: &str, yaml: &str, config: &Config) -> Result<Vec<Entity>, String> {
     let parsed = parse_entities(yaml, &snapshot_file(package), config);
-    match parsed.diagnostics.iter().find(|d| d.severity == Severity::Error) {
+    match parsed
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+    {
         Some(problem) => Err(problem.to_string()),
         None => Ok(parsed.entities),
     }
@@ -97,8 +101,15 @@ pub fn parse_snapshot(package: &str, yaml: &str, config: &Config) -> Result<Vec<
 
 /// The package checksum of `entities`, as the scan computes it.
 pub fn checksum_of(entities: &[Entity]) -> String {
-    let checksums: Vec<(String, String)> = entities.iter().map(|e| (e.name.clone(), entity_checksum(e))).collect();
-    package_checksum(checksums.iter().map(|(name, checksum)| (name.as_str(), checksum.as_str())))
+    let checksums: Vec<(String, String)> = entities
+        .iter()
+        .map(|e| (e.name.clone(), entity_checksum(e)))
+        .collect();
+    package_checksum(
+        checksums
+            .iter()
+            .map(|(name, checksum)| (name.as_str(), checksum.as_str())),
+    )
 }
 
 /// Checks that `change` still carries what was reviewed: its fragment hashes to
@@ -107,22 +118,35 @@ pub fn checksum_of(entities: &[Entity]) -> String {
 ///
 /// # Errors
 /// [`IntegrityError`] naming what does not match.
-pub fn verify_integrity(change: &SchemaChange, config: &Config) -> Result<Vec<Entity>, IntegrityError> {
+pub fn verify_integrity(
+    change: &SchemaChange,
+    config: &Config,
+) -> Result<Vec<Entity>, IntegrityError> {
     let actual = sha256_hex(&change.fragment_after);
     if actual != change.fragment_sha256 {
-        return Err(IntegrityError::Fragment { recorded: change.fragment_sha256.clone(), actual });
+        return Err(IntegrityError::Fragment {
+            recorded: change.fragment_sha256.clone(),
+            actual,
+        });
     }
     if change.kind == "drop" {
         let expected = package_checksum(std::iter::empty());
         if change.target_checksum != expected || !change.yaml_snapshot.trim().is_empty() {
-            return Err(IntegrityError::Drop { expected, target: change.target_checksum.clone() });
+            return Err(IntegrityError::Drop {
+                expected,
+                target: change.target_checksum.clone(),
+            });
         }
         return Ok(Vec::new());
     }
-    let entities = parse_snapshot(&change.package, &change.yaml_snapshot, config).map_err(IntegrityError::Unreadable)?;
+    let entities = parse_snapshot(&change.package, &change.yaml_snapshot, config)
+        .map_err(IntegrityError::Unreadable)?;
     let actual = checksum_of(&entities);
     if actual != change.target_checksum {
-        return Err(IntegrityError::Checksum { target: change.target_checksum.clone(), actual });
+        return Err(IntegrityError::Checksum {
+            target: change.target_checksum.clone(),
+            actual,
+        });
     }
     Ok(entities)
 }
@@ -131,7 +155,9 @@ pub fn verify_integrity(change: &SchemaChange, config: &Config) -> Result<Vec<En
 ///
 /// # Errors
 /// Database errors.
-pub async fn applied_packages(conn: &mut PgConnection) -> Result<BTreeMap<String, AppliedPackage>, sqlx::Error> {
+pub async fn applied_packages(
+    conn: &mut PgConnection,
+) -> Result<BTreeMap<String, AppliedPackage>, sqlx::Error> {
     let rows = sqlx::query("select package, checksum, yaml_snapshot, change_id::text as change_id from applied_package")
         .fetch_all(&mut *conn)
         .await?;
@@ -175,9 +201,14 @@ pub async fn queued_changes(conn: &mut PgConnection) -> Result<Vec<SchemaChange>
 pub async fn desired_state(pool: &PgPool) -> Result<BTreeMap<String, String>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // One snapshot of both tables.
-    sqlx::query("set transaction isolation level repeatable read, read only").execute(&mut *tx).await?;
-    let mut state: BTreeMap<String, String> =
-        applied_packages(&mut tx).await?.into_values().map(|p| (p.package, p.yaml_snapshot)).collect();
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    let mut state: BTreeMap<String, String> = applied_packages(&mut tx)
+        .await?
+        .into_values()
+        .map(|p| (p.package, p.yaml_snapshot))
+        .collect();
     for change in queued_changes(&mut tx).await? {
         if change.kind == "drop" {
             state.remove(&change.package);
@@ -193,13 +224,19 @@ pub async fn desired_state(pool: &PgPool) -> Result<BTreeMap<String, String>, sq
 ///
 /// # Errors
 /// [`StateError::Unreadable`] for the first snapshot that does not parse.
-pub fn parse_state(state: &BTreeMap<String, String>, config: &Config) -> Result<BTreeMap<String, Vec<Entity>>, StateError> {
+pub fn parse_state(
+    state: &BTreeMap<String, String>,
+    config: &Config,
+) -> Result<BTreeMap<String, Vec<Entity>>, StateError> {
     state
         .iter()
         .map(|(package, yaml)| {
             parse_snapshot(package, yaml, config)
                 .map(|entities| (package.clone(), entities))
-                .map_err(|message| StateError::Unreadable { package: package.clone(), message })
+                .map_err(|message| StateError::Unreadable {
+                    package: package.clone(),
+                    message,
+                })
         })
         .collect()
 }
@@ -209,9 +246,14 @@ pub fn parse_state(state: &BTreeMap<String, String>, config: &Config) -> Result<
 ///
 /// # Errors
 /// [`StateError::Render`] when the packages do not render together.
-pub fn render_entities(base: &BaseSchema, packages: &BTreeMap<String, Vec<Entity>>) -> Result<String, StateError> {
-    let models: Vec<PackageModels<'_>> =
-        packages.iter().map(|(package, entities)| PackageModels { package, entities }).collect();
+pub fn render_entities(
+    base: &BaseSchema,
+    packages: &BTreeMap<String, Vec<Entity>>,
+) -> Result<String, StateError> {
+    let models: Vec<PackageModels<'_>> = packages
+        .iter()
+        .map(|(package, entities)| PackageModels { package, entities })
+        .collect();
     Ok(render_full_schema(base, &models)?)
 }
 
@@ -220,7 +262,11 @@ pub fn render_entities(base: &BaseSchema, packages: &BTreeMap<String, Vec<Entity
 ///
 /// # Errors
 /// Database errors outside, [`StateError`] inside.
-pub async fn render_desired(pool: &PgPool, base: &BaseSchema, config: &Config) -> Result<Result<String, StateError>, sqlx::Error> {
+pub async fn render_desired(
+    pool: &PgPool,
+    base: &BaseSchema,
+    config: &Config,
+) -> Result<Result<String, StateError>, sqlx::Error> {
     let state = desired_state(pool).await?;
     Ok(parse_state(&state, config).and_then(|packages| render_entities(base, &packages)))
 }
@@ -251,10 +297,19 @@ pub fn acl_json(entities: &[Entity]) -> Value {
 fn acl_object(acl: &Acl) -> Map<String, Value> {
     let mut object = Map::new();
     for (op, roles) in &acl.rules {
-        object.insert(op.as_str().to_string(), roles.iter().map(|r| Value::String(r.name.clone())).collect());
+        object.insert(
+            op.as_str().to_string(),
+            roles
+                .iter()
+                .map(|r| Value::String(r.name.clone()))
+                .collect(),
+        );
     }
     if let Some(row_level) = &acl.row_level {
-        object.insert("rowLevel".to_string(), Value::String(row_level.source.clone()));
+        object.insert(
+            "rowLevel".to_string(),
+            Value::String(row_level.source.clone()),
+        );
     }
     object
 }
