@@ -25,6 +25,18 @@ pub(crate) mod context {
         leptos::prelude::use_context::<AuthSettings>().unwrap_or_default()
     }
 
+    /// The registry and the signed-in account, if its role includes `role`; `action` names
+    /// what was attempted in the 403 message. Every server function starts here.
+    pub(crate) async fn signed_in(
+        role: crate::domain::review::Role,
+        action: &str,
+    ) -> Result<(PgPool, crate::registry::account::Account), AppError> {
+        // Read before the first await: the request's context is not reliable after it.
+        let pool = pool();
+        let account = crate::auth::require(&session().await?, &pool, role, action).await?;
+        Ok((pool, account))
+    }
+
     pub(crate) async fn session() -> Result<Session, AppError> {
         leptos_axum::extract::<Session>().await.map_err(|error| {
             tracing::error!(%error, "no session layer");

@@ -55,14 +55,7 @@ fn parse_role(role: &str) -> Result<crate::domain::review::Role, AppError> {
 pub async fn list_accounts() -> Result<Vec<AccountRow>, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
-        let pool = context::pool();
-        let me = crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Admin,
-            "manage accounts",
-        )
-        .await?;
+        let (pool, me) = context::signed_in(Role::Admin, "manage accounts").await?;
         let accounts = crate::registry::account::list(&pool).await?;
         Ok(accounts
             .into_iter()
@@ -95,8 +88,7 @@ pub async fn create_account(
 ) -> Result<String, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
-        let pool = context::pool();
-        let me = crate::auth::require(&context::session().await?, &pool, Role::Admin, "manage accounts").await?;
+        let (pool, me) = context::signed_in(Role::Admin, "manage accounts").await?;
         let username = username.trim().to_ascii_lowercase();
         let role = parse_role(&role)?;
         if !crate::registry::account::is_valid_username(&username) {
@@ -131,8 +123,7 @@ pub async fn create_account(
 pub async fn set_account_role(username: String, role: String) -> Result<String, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
-        let pool = context::pool();
-        let me = crate::auth::require(&context::session().await?, &pool, Role::Admin, "manage accounts").await?;
+        let (pool, me) = context::signed_in(Role::Admin, "manage accounts").await?;
         let role = parse_role(&role)?;
         let username = username.trim().to_string();
         if username == me.username && role != me.role {
@@ -155,14 +146,7 @@ pub async fn set_account_role(username: String, role: String) -> Result<String, 
 pub async fn disable_account(username: String) -> Result<String, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
-        let pool = context::pool();
-        let me = crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Admin,
-            "manage accounts",
-        )
-        .await?;
+        let (pool, me) = context::signed_in(Role::Admin, "manage accounts").await?;
         let username = username.trim().to_string();
         if username == me.username {
             return Err(AppError::Invalid(

@@ -126,14 +126,7 @@ pub async fn list_audit(
     use crate::domain::review::Role;
     use crate::registry::audit;
     context::finish(async {
-        let pool = context::pool();
-        crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Viewer,
-            "read the audit log",
-        )
-        .await?;
+        let (pool, _) = context::signed_in(Role::Viewer, "read the audit log").await?;
         let mut filter = filter_from_query(&AuditQuery {
             actor,
             action,

@@ -348,8 +348,7 @@ pub async fn list_packages(
     use crate::registry::change::{self, ChangeFilter};
     let inputs = scan_inputs();
     context::finish(async {
-        let pool = context::pool();
-        crate::auth::require(&context::session().await?, &pool, Role::Viewer, "read the catalog").await?;
+        let (pool, _) = context::signed_in(Role::Viewer, "read the catalog").await?;
         let state_filter = match state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(s) => Some(
@@ -515,14 +514,7 @@ pub async fn list_entities(
     use crate::domain::review::Role;
     let inputs = scan_inputs();
     context::finish(async {
-        let pool = context::pool();
-        crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Viewer,
-            "read the catalog",
-        )
-        .await?;
+        let (pool, _) = context::signed_in(Role::Viewer, "read the catalog").await?;
         let show = match show
             .as_deref()
             .map(str::trim)

@@ -97,14 +97,7 @@ pub const PER_PAGE: i64 = 25;
 pub async fn status_counts() -> Result<ChangeCounts, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
-        let pool = context::pool();
-        crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Viewer,
-            "read the registry",
-        )
-        .await?;
+        let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
         let counts = crate::registry::change::counts(&pool).await?;
         Ok(ChangeCounts {
             counts: counts
@@ -150,14 +143,7 @@ pub async fn dashboard() -> Result<DashboardView, AppError> {
     use crate::registry::audit::{self, AuditFilter};
     use crate::registry::change::{self, ChangeFilter};
     context::finish(async {
-        let pool = context::pool();
-        let account = crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Viewer,
-            "read the registry",
-        )
-        .await?;
+        let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
         let counts = change::counts(&pool).await?;
         let mut conflicts = Vec::new();
         for status in [ChangeStatus::Pending, ChangeStatus::Approved] {
@@ -214,11 +200,8 @@ pub async fn scan_now() -> Result<String, AppError> {
     use crate::domain::review::Role;
     use crate::registry::scan::{ScanInputError, ScanInputs};
     context::finish(async {
-        let pool = context::pool();
         let inputs = use_context::<ScanInputs>().unwrap_or_default();
-        let account =
-            crate::auth::require(&context::session().await?, &pool, Role::Admin, "run scans")
-                .await?;
+        let (pool, account) = context::signed_in(Role::Admin, "run scans").await?;
         let report = inputs
             .scan(&pool, &account.username)
             .await
@@ -253,14 +236,7 @@ pub async fn list_changes(
     use crate::domain::review::Role;
     use crate::registry::change::{self, ChangeFilter};
     context::finish(async {
-        let pool = context::pool();
-        crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Viewer,
-            "read the registry",
-        )
-        .await?;
+        let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
         let nonempty =
             |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let page = page.unwrap_or(1).max(1);
@@ -441,17 +417,10 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
     use crate::registry::audit::{self, AuditFilter};
     use crate::registry::change;
     context::finish(async {
-        let pool = context::pool();
         let config = use_context::<crate::registry::scan::ScanInputs>()
             .unwrap_or_default()
             .config;
-        let account = crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Viewer,
-            "read the registry",
-        )
-        .await?;
+        let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
         let not_found = || AppError::NotFound(format!("change {id}"));
         let full_id = change::resolve_id(&pool, &id)
             .await?
@@ -546,14 +515,7 @@ pub async fn approve_change(
     use crate::domain::review::Role;
     use crate::registry::change::{self, Decision};
     context::finish(async {
-        let pool = context::pool();
-        let account = crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Admin,
-            "approve changes",
-        )
-        .await?;
+        let (pool, account) = context::signed_in(Role::Admin, "approve changes").await?;
         let existing = change::get(&pool, &id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("change {id}")))?;
@@ -593,14 +555,7 @@ pub async fn reject_change(
     use crate::domain::review::Role;
     use crate::registry::change::{self, Decision};
     context::finish(async {
-        let pool = context::pool();
-        let account = crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Admin,
-            "reject changes",
-        )
-        .await?;
+        let (pool, account) = context::signed_in(Role::Admin, "reject changes").await?;
         change::decide(
             &pool,
             &account,
@@ -639,14 +594,7 @@ pub async fn retry_change(id: String) -> Result<(), AppError> {
     use crate::domain::review::Role;
     use crate::registry::apply::{self, RetryError};
     context::finish(async {
-        let pool = context::pool();
-        let account = crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Admin,
-            "retry changes",
-        )
-        .await?;
+        let (pool, account) = context::signed_in(Role::Admin, "retry changes").await?;
         apply::retry(&pool, &account, &id)
             .await
             .map_err(|error| match error {
@@ -671,14 +619,7 @@ pub async fn comment_change(id: String, text: String) -> Result<(), AppError> {
     use crate::domain::review::Role;
     use crate::registry::change::{self, CommentError};
     context::finish(async {
-        let pool = context::pool();
-        let account = crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Reviewer,
-            "comment on changes",
-        )
-        .await?;
+        let (pool, account) = context::signed_in(Role::Reviewer, "comment on changes").await?;
         change::comment(&pool, &account, &id, &text)
             .await
             .map_err(|error| match error {

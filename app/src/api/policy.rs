@@ -21,14 +21,7 @@ pub async fn acl_check(
 ) -> Result<AccessDecision, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
-        let pool = context::pool();
-        crate::auth::require(
-            &context::session().await?,
-            &pool,
-            Role::Viewer,
-            "read the registry",
-        )
-        .await?;
+        let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
         let (_, policy) = crate::registry::policy::applied_policy(&pool, &entity)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("applied policy for entity \"{entity}\"")))?;
