@@ -4,8 +4,10 @@
 
 pub mod account;
 pub mod audit;
+pub mod bulk;
 pub mod catalog;
 pub mod change;
+pub mod lineage;
 pub mod policy;
 pub mod session;
 

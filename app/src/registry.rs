@@ -4,7 +4,9 @@
 pub mod account;
 pub mod apply;
 pub mod audit;
+pub mod bulk;
 pub mod change;
+pub mod future;
 pub mod policy;
 pub mod scan;
 

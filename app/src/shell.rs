@@ -10,6 +10,7 @@ use crate::auth::SignedIn;
 use crate::domain::review::Role;
 use crate::page::accounts::AccountsPage;
 use crate::page::audit::AuditPage;
+use crate::page::bulk::BulkApprovalPage;
 use crate::page::change::ChangePage;
 use crate::page::changes::ChangesPage;
 use crate::page::dashboard::DashboardPage;
@@ -73,6 +74,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=SignedInLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("changes") view=ChangesPage ssr=SsrMode::Async/>
+                    <Route path=path!("changes/approve-all") view=BulkApprovalPage ssr=SsrMode::Async/>
                     <Route path=path!("changes/:id") view=ChangePage ssr=SsrMode::Async/>
                     <Route path=path!("packages") view=PackagesPage ssr=SsrMode::Async/>
                     <Route path=path!("entities") view=EntitiesPage ssr=SsrMode::Async/>

@@ -68,9 +68,16 @@ async fn approve_scanned(pool: &PgPool, admin: &Account, packages: &[(&str, &str
     }
     ids.extend(report.drops.iter().filter_map(|e| e.change.clone()));
     for id in &ids {
-        change::decide(pool, admin, id, None, &Decision::Approve { note: None })
-            .await
-            .expect("approve");
+        change::decide(
+            pool,
+            &support::context(),
+            admin,
+            id,
+            None,
+            &Decision::Approve { note: None },
+        )
+        .await
+        .expect("approve");
     }
     ids
 }
@@ -382,19 +389,21 @@ async fn only_an_admin_can_retry_a_failed_change_and_it_goes_to_the_end_of_the_q
         "{log}"
     );
 
-    match apply::retry(&pool, &rita, &ids[0]).await {
+    match apply::retry(&pool, &support::context(), &rita, &ids[0]).await {
         Err(RetryError::Forbidden { why, .. }) => assert!(why.contains("only admins"), "{why}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert_eq!(actions(&pool, "change.retry_refused").await.len(), 1);
 
-    let retried = apply::retry(&pool, &alice, &ids[0]).await.unwrap();
+    let retried = apply::retry(&pool, &support::context(), &alice, &ids[0])
+        .await
+        .unwrap();
     assert_eq!(
         (retried.status, retried.failure_reason.as_deref()),
         (ChangeStatus::Approved, None)
     );
     assert!(retried.approval_seq > failed.approval_seq);
-    match apply::retry(&pool, &alice, &ids[0]).await {
+    match apply::retry(&pool, &support::context(), &alice, &ids[0]).await {
         Err(RetryError::Illegal(error)) => {
             assert_eq!(error.to_string(), "cannot retry a change that is approved")
         }

@@ -127,6 +127,7 @@ async fn a_rejected_checksum_is_not_queued_again_until_the_content_changes(pool:
     let id = created_id(&report, "forum");
     change::decide(
         &pool,
+        &support::context(),
         &alice,
         &id,
         None,
@@ -152,6 +153,7 @@ async fn new_content_supersedes_a_pending_or_approved_change(pool: PgPool) {
     let first = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
     change::decide(
         &pool,
+        &support::context(),
         &alice,
         &first,
         None,
@@ -186,6 +188,7 @@ async fn a_change_to_applied_content_records_items_against_the_applied_state(poo
     let first = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
     change::decide(
         &pool,
+        &support::context(),
         &alice,
         &first,
         None,
@@ -226,6 +229,7 @@ async fn a_removed_package_yields_a_drop_change(pool: PgPool) {
     let wiki = created_id(&report, "wiki");
     change::decide(
         &pool,
+        &support::context(),
         &alice,
         &wiki,
         None,
@@ -275,9 +279,16 @@ async fn a_conflicted_change_cannot_be_approved(pool: PgPool) {
     assert_eq!(stored.conflicts.len(), 1);
     assert_eq!(stored.conflicts[0].entity, "ForumThread");
     assert_eq!(stored.conflicts[0].declarations.len(), 2);
-    let error = change::decide(&pool, &alice, &id, None, &Decision::Approve { note: None })
-        .await
-        .unwrap_err();
+    let error = change::decide(
+        &pool,
+        &support::context(),
+        &alice,
+        &id,
+        None,
+        &Decision::Approve { note: None },
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(error, DecideError::Conflicted(ref entity) if entity == "ForumThread"),
         "{error}"
@@ -285,9 +296,16 @@ async fn a_conflicted_change_cannot_be_approved(pool: PgPool) {
 
     // Resolving the conflict (the fork goes away) unblocks approval on the next scan.
     scan_packages(&pool, &[("forum", FORUM)]).await;
-    change::decide(&pool, &alice, &id, None, &Decision::Approve { note: None })
-        .await
-        .unwrap();
+    change::decide(
+        &pool,
+        &support::context(),
+        &alice,
+        &id,
+        None,
+        &Decision::Approve { note: None },
+    )
+    .await
+    .unwrap();
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -354,7 +372,9 @@ async fn approve_all_leaves_out_risky_and_conflicted_changes(pool: PgPool) {
         ],
     )
     .await;
-    let outcome = change::approve_all(&pool, &alice, None).await.unwrap();
+    let outcome = app::registry::bulk::approve_all(&pool, &support::context(), &alice, None, None)
+        .await
+        .unwrap();
     let approved: Vec<&str> = outcome
         .approved
         .iter()
@@ -381,9 +401,16 @@ async fn approve_all_leaves_out_risky_and_conflicted_changes(pool: PgPool) {
 async fn a_viewer_or_a_disabled_admin_cannot_decide_and_the_refusal_is_audited(pool: PgPool) {
     let viewer = account_with_role(&pool, "victor", Role::Viewer).await;
     let id = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
-    let error = change::decide(&pool, &viewer, &id, None, &Decision::Approve { note: None })
-        .await
-        .unwrap_err();
+    let error = change::decide(
+        &pool,
+        &support::context(),
+        &viewer,
+        &id,
+        None,
+        &Decision::Approve { note: None },
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         error.to_string(),
         "victor may not decide changes: the viewer role cannot approve or reject; only admins can"
@@ -393,6 +420,7 @@ async fn a_viewer_or_a_disabled_admin_cannot_decide_and_the_refusal_is_audited(p
     let dana = account::disable(&pool, "tester", "dana").await.unwrap();
     let error = change::decide(
         &pool,
+        &support::context(),
         &dana,
         &id,
         None,
@@ -427,6 +455,7 @@ async fn a_stale_target_checksum_is_refused(pool: PgPool) {
     let id = created_id(&scan_packages(&pool, &[("forum", FORUM)]).await, "forum");
     let error = change::decide(
         &pool,
+        &support::context(),
         &alice,
         &id,
         Some("v1:0000"),
@@ -455,7 +484,7 @@ async fn of_fifty_concurrent_decisions_exactly_one_wins(pool: PgPool) {
                     reason: format!("attempt {n}"),
                 }
             };
-            change::decide(&pool, &alice, &id, None, &decision).await
+            change::decide(&pool, &support::context(), &alice, &id, None, &decision).await
         }));
     }
     let mut wins = 0;

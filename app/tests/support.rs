@@ -39,3 +39,8 @@ pub async fn account_with_role(pool: &PgPool, name: &str, role: Role) -> Account
         .await
         .expect("account")
 }
+
+/// The built-in base schema and default configuration, as approvals render with.
+pub fn context() -> app::registry::future::SchemaContext {
+    app::registry::future::SchemaContext::default()
+}

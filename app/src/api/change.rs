@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use super::context;
+pub use super::lineage::{ConflictView, DependencyView, Lineage, SinceReview};
 use crate::domain::change::ChangeItem;
 use crate::domain::text_diff::Hunk;
 use crate::error::AppError;
@@ -295,17 +296,6 @@ pub struct AclRow {
     pub after: String,
 }
 
-/// A conflict as the change page shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConflictView {
-    /// The entity.
-    pub entity: String,
-    /// `(package, checksum)` of every declaration.
-    pub declarations: Vec<(String, String)>,
-    /// The first two declarations' definitions, diffed.
-    pub diff: Vec<Hunk>,
-}
-
 /// Everything the change page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeDetail {
@@ -345,6 +335,8 @@ pub struct ChangeDetail {
     pub can_comment: bool,
     /// Approving needs the package name typed.
     pub needs_confirmation: bool,
+    /// Dependencies, the changes before and after this one, earlier comments.
+    pub lineage: Lineage,
 }
 
 #[cfg(feature = "ssr")]
@@ -417,10 +409,10 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
     use crate::registry::audit::{self, AuditFilter};
     use crate::registry::change;
     context::finish(async {
-        let config = use_context::<crate::registry::scan::ScanInputs>()
-            .unwrap_or_default()
-            .config;
+        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
+        let config = inputs.config.clone();
         let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
+        let schema = schema_context(&inputs)?;
         let not_found = || AppError::NotFound(format!("change {id}"));
         let full_id = change::resolve_id(&pool, &id)
             .await?
@@ -445,6 +437,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
                 .unwrap_or_default()
         };
         let is_admin = account.role.allows(Role::Admin);
+        let lineage = super::lineage::lineage(&pool, &c, &schema).await?;
         Ok(ChangeDetail {
             row: ChangeRow {
                 id: c.id.clone(),
@@ -475,19 +468,9 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
             conflicts: c
                 .conflicts
                 .iter()
-                .map(|x| ConflictView {
-                    entity: x.entity.clone(),
-                    declarations: x
-                        .declarations
-                        .iter()
-                        .map(|d| (d.package.clone(), d.checksum.clone()))
-                        .collect(),
-                    diff: match x.declarations.as_slice() {
-                        [first, second, ..] => diff_hunks(&first.definition, &second.definition, 3),
-                        _ => Vec::new(),
-                    },
-                })
+                .map(super::lineage::conflict_view)
                 .collect(),
+            lineage,
             timeline,
             can_decide: is_admin && c.status == ChangeStatus::Pending,
             can_retry: is_admin && c.status == ChangeStatus::Failed,
@@ -515,7 +498,9 @@ pub async fn approve_change(
     use crate::domain::review::Role;
     use crate::registry::change::{self, Decision};
     context::finish(async {
+        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
         let (pool, account) = context::signed_in(Role::Admin, "approve changes").await?;
+        let schema = schema_context(&inputs)?;
         let existing = change::get(&pool, &id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("change {id}")))?;
@@ -530,6 +515,7 @@ pub async fn approve_change(
         let note = note.filter(|n| !n.trim().is_empty());
         change::decide(
             &pool,
+            &schema,
             &account,
             &id,
             Some(&target_checksum),
@@ -555,9 +541,11 @@ pub async fn reject_change(
     use crate::domain::review::Role;
     use crate::registry::change::{self, Decision};
     context::finish(async {
+        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
         let (pool, account) = context::signed_in(Role::Admin, "reject changes").await?;
         change::decide(
             &pool,
+            &schema_context(&inputs)?,
             &account,
             &id,
             Some(&target_checksum),
@@ -569,6 +557,17 @@ pub async fn reject_change(
     .await
 }
 
+/// The base schema and configuration approvals render with; the base schema is read from disk.
+#[cfg(feature = "ssr")]
+pub(crate) fn schema_context(
+    inputs: &crate::registry::scan::ScanInputs,
+) -> Result<crate::registry::future::SchemaContext, AppError> {
+    inputs.schema_context().map_err(|error| {
+        tracing::error!("cannot read the base schema: {error}");
+        AppError::Internal
+    })
+}
+
 #[cfg(feature = "ssr")]
 impl From<crate::registry::change::DecideError> for AppError {
     fn from(error: crate::registry::change::DecideError) -> Self {
@@ -577,7 +576,7 @@ impl From<crate::registry::change::DecideError> for AppError {
             E::Forbidden { .. } => AppError::Forbidden("decide changes".to_string()),
             E::NotFound(id) => AppError::NotFound(format!("change {id}")),
             E::MissingReason => AppError::Invalid(error.to_string()),
-            E::Illegal(_) | E::Stale { .. } | E::Conflicted(_) => {
+            E::Illegal(_) | E::Stale { .. } | E::Conflicted(_) | E::Future(_) => {
                 AppError::Conflict(error.to_string())
             }
             E::Database(error) => error.into(),
@@ -594,13 +593,14 @@ pub async fn retry_change(id: String) -> Result<(), AppError> {
     use crate::domain::review::Role;
     use crate::registry::apply::{self, RetryError};
     context::finish(async {
+        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
         let (pool, account) = context::signed_in(Role::Admin, "retry changes").await?;
-        apply::retry(&pool, &account, &id)
+        apply::retry(&pool, &schema_context(&inputs)?, &account, &id)
             .await
             .map_err(|error| match error {
                 RetryError::Forbidden { .. } => AppError::Forbidden("retry changes".to_string()),
                 RetryError::NotFound(id) => AppError::NotFound(format!("change {id}")),
-                RetryError::Illegal(_) | RetryError::Superseded(_) => {
+                RetryError::Illegal(_) | RetryError::Superseded { .. } | RetryError::Future(_) => {
                     AppError::Conflict(error.to_string())
                 }
                 RetryError::Database(error) => error.into(),

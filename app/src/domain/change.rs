@@ -57,6 +57,15 @@ impl Risk {
         }
     }
 
+    /// The class in words, for people: `data loss`, `data-dependent`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Risk::DataDependent => "data-dependent",
+            Risk::DataLoss => "data loss",
+            other => other.as_str(),
+        }
+    }
+
     /// Whether approving it needs a single, typed confirmation (never part of "approve all").
     pub fn needs_confirmation(self) -> bool {
         matches!(self, Risk::Breaking | Risk::Security | Risk::DataLoss)

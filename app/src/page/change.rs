@@ -11,6 +11,9 @@ use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
 use crate::component::diff::{SplitDiff, UnifiedDiff};
 use crate::component::flash::QueryError;
 
+mod panels;
+use panels::{Conflicts, Dependencies, EarlierComments, SinceLastReview, Succession};
+
 /// Fetches the change (again after each decision) and lays it out.
 #[component]
 pub fn ChangePage() -> impl IntoView {
@@ -93,6 +96,10 @@ fn ChangeView(
             {change.failure_reason.clone().map(|why| view! { <div><dt>"Failed"</dt><dd class="error">{why}</dd></div> })}
         </dl>
 
+        <Succession
+            superseded_by=change.lineage.superseded_by.clone()
+            replaces=change.lineage.since_review.as_ref().map(|s| (s.previous_id.clone(), s.previous_status.clone()))
+        />
         <Decision change=change.clone() approve reject/>
         {change.can_retry.then(|| view! {
             <section class="panel" aria-labelledby="retry-h">
@@ -105,23 +112,9 @@ fn ChangeView(
             </section>
         })}
 
-        {(!change.conflicts.is_empty()).then(|| view! {
-            <section class="panel conflict" aria-labelledby="conflict-h">
-                <h2 id="conflict-h">"⚠ Conflicts: approval blocked"</h2>
-                {change.conflicts.clone().into_iter().map(|conflict| view! {
-                    <h3>{conflict.entity.clone()}</h3>
-                    <table class="declarations">
-                        <thead><tr><th scope="col">"Package"</th><th scope="col">"Checksum"</th></tr></thead>
-                        <tbody>
-                            {conflict.declarations.into_iter().map(|(package, checksum)| view! {
-                                <tr><td>{package}</td><td><Checksum value=checksum/></td></tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                    <UnifiedDiff hunks=conflict.diff label="Difference between the declarations"/>
-                }).collect_view()}
-            </section>
-        })}
+        <Dependencies dependencies=change.lineage.dependencies.clone()/>
+        <Conflicts conflicts=change.conflicts.clone()/>
+        <SinceLastReview since=change.lineage.since_review.clone()/>
 
         <section aria-labelledby="items-h">
             <h2 id="items-h">{format!("Items ({})", change.items.len())}</h2>
@@ -180,6 +173,7 @@ fn ChangeView(
                     </li>
                 }).collect_view()}
             </ol>
+            <EarlierComments comments=change.lineage.earlier_comments.clone()/>
         </section>
 
         {change.can_comment.then(|| view! {
@@ -212,7 +206,8 @@ fn Decision(
     if !change.can_decide {
         return None;
     }
-    let blocked = !change.conflicts.is_empty();
+    let unmet = change.lineage.dependencies.iter().any(|d| !d.satisfied);
+    let blocked = !change.conflicts.is_empty() || unmet;
     // Each form's children own their copies.
     let (approve_id, approve_target) = (change.row.id.clone(), change.target_checksum.clone());
     let (reject_id, reject_target) = (change.row.id.clone(), change.target_checksum.clone());
@@ -235,7 +230,11 @@ fn Decision(
                         <input id="confirm" name="confirm" autocomplete="off" placeholder=package/>
                     })}
                     <button type="submit" class="primary approve" disabled=blocked>"Approve"</button>
-                    {blocked.then(|| view! { <p class="muted">"Resolve the conflict first."</p> })}
+                    {blocked.then(|| view! { <p class="muted">{if unmet {
+                        "Approve the changes it depends on first."
+                    } else {
+                        "Resolve the conflict first."
+                    }}</p> })}
                 </ActionForm>
                 <ActionForm action=reject attr:class="stack">
                     <input type="hidden" name="id" value=reject_id/>

@@ -39,6 +39,7 @@ pub fn ChangesPage() -> impl IntoView {
 
     view! {
         <h1>"Changes"</h1>
+        <p><a href="/changes/approve-all">"Approve routine changes…"</a></p>
         <form method="get" action="/changes" class="filters" aria-label="Filter changes">
             <label>"Status "
                 <select name="status">

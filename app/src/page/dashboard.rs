@@ -34,6 +34,7 @@ pub fn DashboardPage() -> impl IntoView {
                                 </div>
                             }).collect_view()}
                         </dl>
+                        <p><a href="/changes/approve-all">"Approve routine changes…"</a></p>
                         <section aria-labelledby="conflicts-h">
                             <h2 id="conflicts-h">"Conflicts"</h2>
                             {if d.conflicts.is_empty() {

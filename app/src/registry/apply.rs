@@ -2,13 +2,15 @@
 //! when killed at any point.
 //!
 //! A run takes the apply [`lease`](Lease), then takes changes one at a time: first one a killed
-//! run left `applying`, then the approved ones in approval order. For each it verifies that the
+//! run left `applying`, then the approved ones in dependency order. For each it verifies that the
 //! stored content is what was reviewed (else `failed`, reason `integrity`) and that the
 //! package's applied state is the change's base (else `failed`, reason `drift`), renders the
 //! full schema (applied state plus this change; else `failed`, reason `render`), marks it
 //! `applying`, writes the schema atomically, runs the migrate command, and records `applied`
 //! (with the package's new applied state) or `failed` (reason `migrate` or `timeout`, with the
-//! command's output). The first failure ends the run; later changes stay approved.
+//! command's output). Changes run in dependency order (a package whose relations target
+//! another package's entities comes after it; approval order breaks ties), and a failure
+//! holds back only the changes that depend on it: they stay approved for the next run.
 //!
 //! Crash safety: each state change is one transaction together with its audit event, guarded
 //! by the expected state in SQL and fenced on the lease. A run killed before `applied` was
@@ -23,7 +25,7 @@ mod lease;
 mod migrate;
 mod state;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,9 +35,9 @@ use sqlx::{PgConnection, PgPool};
 pub use lease::{current_holder, Lease, LeaseError, LeaseHolder, DEFAULT_LEASE_TTL, LEASE_NAME};
 pub use migrate::{MigrateEnd, MigrateOutcome, LOG_LIMIT};
 pub use state::{
-    acl_json, applied_packages, checksum_of, desired_state, entities_json, parse_snapshot,
-    parse_state, queued_changes, render_desired, render_entities, verify_integrity, AppliedPackage,
-    IntegrityError, StateError,
+    acl_json, applied_packages, checksum_of, desired_state, desired_state_on, entities_json,
+    parse_snapshot, parse_state, queued_changes, render_desired, render_entities, verify_integrity,
+    AppliedPackage, IntegrityError, StateError,
 };
 
 use super::account::Account;
@@ -45,6 +47,8 @@ use super::scan::sha256_hex;
 use super::violates;
 use crate::domain::base_schema::BaseSchema;
 use crate::domain::config::Config;
+use crate::domain::dependency::{declared, dependency_order, foreign_targets, WorkItem};
+use crate::domain::dialect::parse_entities;
 use crate::domain::model::Entity;
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition};
 
@@ -132,10 +136,13 @@ pub struct ApplyReport {
     pub schema_updated: bool,
     /// Changes applied, in order.
     pub applied: Vec<ChangeOutcome>,
-    /// The change that failed (at most one: a failure ends the run).
+    /// Changes that failed.
     pub failed: Vec<ChangeOutcome>,
-    /// Approved changes left for a later run, and changes that moved on while the run looked
-    /// at them (superseded by a scan).
+    /// Approved changes that depend on a failed (or held back) one: they stay approved for a
+    /// later run; `reason` names the dependency.
+    #[serde(default)]
+    pub held_back: Vec<ChangeOutcome>,
+    /// Changes that moved on while the run looked at them (superseded by a scan).
     pub skipped: Vec<ChangeOutcome>,
 }
 
@@ -169,8 +176,8 @@ pub enum ApplyError {
     /// The registry holds a change in a state the job cannot move on from.
     #[error(transparent)]
     Illegal(#[from] IllegalTransition),
-    /// A change is still queued after the run dealt with it.
-    #[error("change {0} is still queued after it was processed")]
+    /// A change this run was applying was moved on by someone else (a bug: it holds the lease).
+    #[error("change {0} was no longer applying when the run recorded it applied")]
     Stuck(String),
     /// The database failed.
     #[error("database error")]
@@ -247,33 +254,36 @@ async fn run_holding(
     )
     .await?;
 
-    let mut processed: BTreeSet<String> = BTreeSet::new();
-    loop {
-        let Some(change) = queued_changes(&mut *pool.acquire().await?)
-            .await?
-            .into_iter()
-            .next()
-        else {
-            break;
-        };
-        if !processed.insert(change.id.clone()) {
-            return Err(ApplyError::Stuck(change.id));
+    // Dependencies first, approval order otherwise; a failure holds back only what needs it.
+    let (order, depends_on) = apply_order(&queued, options);
+    let mut blocked: BTreeMap<usize, String> = BTreeMap::new();
+    for index in order {
+        let change = &queued[index];
+        let blocker = depends_on[index]
+            .iter()
+            .find(|(dependency, _)| blocked.contains_key(*dependency));
+        if let Some((dependency, entity)) = blocker {
+            let other = &queued[*dependency];
+            let mut outcome = outcome_of(change);
+            outcome.reason = Some(format!(
+                "held back: it needs {entity} from {} (change {}), which {}; it stays approved",
+                other.package,
+                short_id(&other.id),
+                blocked[dependency]
+            ));
+            tracing::warn!(change.id = %change.id, package.id = %change.package, "{}", outcome.reason.as_deref().unwrap_or_default());
+            report.held_back.push(outcome);
+            blocked.insert(index, "is held back".to_string());
+            continue;
         }
-        match apply_one(pool, options, lease, &change).await? {
+        match apply_one(pool, options, lease, change).await? {
             Step::Applied(outcome) => report.applied.push(outcome),
             Step::Moved(outcome) => report.skipped.push(outcome),
             Step::Failed(outcome) => {
+                let reason = outcome.reason.clone().unwrap_or_default();
+                blocked.insert(index, format!("failed ({reason})"));
                 report.failed.push(outcome);
-                break;
             }
-        }
-    }
-    if !report.failed.is_empty() {
-        for change in queued_changes(&mut *pool.acquire().await?).await? {
-            let mut outcome = outcome_of(&change);
-            outcome.reason =
-                Some("an earlier change failed; it stays approved for the next run".to_string());
-            report.skipped.push(outcome);
         }
     }
 
@@ -289,12 +299,49 @@ async fn run_holding(
             "holder": lease.holder(),
             "applied": report.applied.len(),
             "failed": report.failed.len(),
+            "held_back": report.held_back.len(),
             "skipped": report.skipped.len(),
             "outcome": if report.succeeded() { "ok" } else { "failed" },
         }),
     )
     .await?;
     Ok(report)
+}
+
+/// The order to apply `queued` in (positions), and per position the positions it depends on
+/// with the entity that ties them. A change left `applying` by a killed run stays first.
+fn apply_order(
+    queued: &[SchemaChange],
+    options: &ApplyOptions,
+) -> (Vec<usize>, Vec<BTreeMap<usize, String>>) {
+    let items: Vec<WorkItem> = queued
+        .iter()
+        .map(|change| {
+            let entities = if change.kind == "drop" {
+                Vec::new()
+            } else {
+                parse_entities(&change.yaml_snapshot, &change.package, &options.config).entities
+            };
+            WorkItem {
+                package: change.package.clone(),
+                declares: declared(&entities),
+                needs: foreign_targets(&entities, &options.base),
+            }
+        })
+        .collect();
+    let (mut order, depends_on) = dependency_order(&items);
+    if let Some(resumed) = queued
+        .iter()
+        .position(|c| c.status == ChangeStatus::Applying)
+    {
+        order.retain(|&i| i != resumed);
+        order.insert(0, resumed);
+    }
+    (order, depends_on)
+}
+
+fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
 }
 
 /// What happened to one change.
@@ -773,9 +820,17 @@ pub enum RetryError {
     /// The change has not failed.
     #[error(transparent)]
     Illegal(#[from] IllegalTransition),
-    /// The package has a newer open change, which replaces this one.
-    #[error("cannot retry: package {0} has a newer open change; review that one instead")]
-    Superseded(String),
+    /// The package has a newer change, which replaces this one.
+    #[error("cannot retry: package {package} has newer content, in change {newer}; review that one instead")]
+    Superseded {
+        /// The package.
+        package: String,
+        /// The newer change's id.
+        newer: String,
+    },
+    /// The schema with this change would not validate or render now.
+    #[error(transparent)]
+    Future(#[from] super::future::FutureProblem),
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -786,7 +841,12 @@ pub enum RetryError {
 ///
 /// # Errors
 /// [`RetryError`]; refusals for lack of authority are audited (`change.retry_refused`).
-pub async fn retry(pool: &PgPool, account: &Account, id: &str) -> Result<SchemaChange, RetryError> {
+pub async fn retry(
+    pool: &PgPool,
+    context: &super::future::SchemaContext,
+    account: &Account,
+    id: &str,
+) -> Result<SchemaChange, RetryError> {
     if let Some(why) = authority_problem(account) {
         audit::append_alone(
             pool,
@@ -811,7 +871,16 @@ pub async fn retry(pool: &PgPool, account: &Account, id: &str) -> Result<SchemaC
         .await?
         .ok_or_else(|| RetryError::NotFound(id.to_string()))?;
     let change = from_row(&row)?;
+    if change.status == ChangeStatus::Superseded {
+        if let Some(newer) = newer_change(&mut tx, &change).await? {
+            return Err(RetryError::Superseded {
+                package: change.package.clone(),
+                newer,
+            });
+        }
+    }
     let next = change.status.next(ChangeEvent::Retry)?;
+    super::future::check_approval(&mut tx, &change, context).await??;
     let updated = sqlx::query(
         "update schema_change set status = $2, approval_seq = nextval('schema_change_approval_seq'),
              failure_reason = null, updated_at = now()
@@ -824,7 +893,10 @@ pub async fn retry(pool: &PgPool, account: &Account, id: &str) -> Result<SchemaC
     .await
     .map_err(|error| {
         if violates(&error, "schema_change_one_open_per_package") {
-            RetryError::Superseded(change.package.clone())
+            RetryError::Superseded {
+                package: change.package.clone(),
+                newer: "(open)".to_string(),
+            }
         } else {
             RetryError::Database(error)
         }
@@ -857,4 +929,20 @@ pub async fn retry(pool: &PgPool, account: &Account, id: &str) -> Result<SchemaC
     let retried = from_row(&row)?;
     tx.commit().await?;
     Ok(retried)
+}
+
+/// The change that replaced `change` (made for newer content of its package), if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn newer_change(
+    conn: &mut PgConnection,
+    change: &SchemaChange,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id::text from schema_change where supersedes = $1::uuid order by created_at desc limit 1",
+    )
+    .bind(&change.id)
+    .fetch_optional(&mut *conn)
+    .await
 }

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::account::Account;
 use super::audit::{self, NewEvent};
+use super::future::{check_approval, SchemaContext};
 use crate::domain::change::{ChangeItem, Risk};
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition, Role};
 
@@ -21,6 +22,9 @@ pub struct ChangeConflict {
     pub entity: String,
     /// Every declaring package with its checksum of the entity.
     pub declarations: Vec<ConflictDeclaration>,
+    /// How the first two declarations differ, aspect by aspect (first = left).
+    #[serde(default)]
+    pub differences: Vec<crate::domain::comparison::Difference>,
 }
 
 /// One package's declaration of a conflicted entity.
@@ -33,6 +37,9 @@ pub struct ConflictDeclaration {
     /// Its definition as the checksum sees it, one key per line, for diffing declarations.
     #[serde(default)]
     pub definition: String,
+    /// Whether this declaration is what the database has now (applied).
+    #[serde(default)]
+    pub matches_applied: bool,
 }
 
 /// A schema change as stored.
@@ -88,12 +95,15 @@ pub struct SchemaChange {
     pub apply_log: Option<String>,
     /// Why applying failed.
     pub failure_reason: Option<String>,
+    /// The change of the same package this one replaced, if any.
+    pub supersedes: Option<String>,
 }
 
 pub(crate) const SELECT_CHANGE: &str = "select id::text as id, package, kind, status, risk,
     base_checksum, target_checksum, yaml_snapshot, fragment_before, fragment_after,
     fragment_sha256, items, conflicts, created_at, updated_at, created_by, decided_at,
-    decided_by, note, approval_seq, applied_at, apply_log, failure_reason from schema_change";
+    decided_by, note, approval_seq, applied_at, apply_log, failure_reason,
+    supersedes::text as supersedes from schema_change";
 
 fn decode<T: std::str::FromStr>(row: &sqlx::postgres::PgRow, column: &str) -> Result<T, sqlx::Error>
 where
@@ -137,6 +147,7 @@ pub(crate) fn from_row(row: &sqlx::postgres::PgRow) -> Result<SchemaChange, sqlx
         applied_at: row.try_get("applied_at")?,
         apply_log: row.try_get("apply_log")?,
         failure_reason: row.try_get("failure_reason")?,
+        supersedes: row.try_get("supersedes")?,
     })
 }
 
@@ -363,6 +374,9 @@ pub enum DecideError {
     /// The change touches an entity that packages define differently.
     #[error("cannot approve: {0} is defined differently by several packages; resolve the conflict first")]
     Conflicted(String),
+    /// The schema the restart job would write with this change does not validate or render.
+    #[error(transparent)]
+    Future(#[from] super::future::FutureProblem),
     /// A rejection needs a reason.
     #[error("a rejection needs a reason")]
     MissingReason,
@@ -371,14 +385,21 @@ pub enum DecideError {
     Database(#[from] sqlx::Error),
 }
 
+/// Approvals serialize on this transaction-level advisory lock, so that two approvals never
+/// check the future schema without seeing each other.
+const APPROVAL_LOCK: i64 = 0x5343_4845_4d41_0003;
+
 /// Records `decision` on change `id` by `account`. `seen_target` is the target checksum the
-/// admin reviewed; a different current target is refused as stale. Exactly one of any number
-/// of concurrent decisions on a change succeeds.
+/// admin reviewed; a different current target is refused as stale. An approval is refused
+/// unless the schema the restart job would write with it (applied + approved + this change)
+/// validates and renders. Exactly one of any number of concurrent decisions on a change
+/// succeeds.
 ///
 /// # Errors
 /// [`DecideError`]; refusals for lack of authority are audited.
 pub async fn decide(
     pool: &PgPool,
+    context: &SchemaContext,
     account: &Account,
     id: &str,
     seen_target: Option<&str>,
@@ -406,7 +427,14 @@ pub async fn decide(
             return Err(DecideError::MissingReason);
         }
     }
+    let approval = matches!(decision, Decision::Approve { .. });
     let mut tx = pool.begin().await?;
+    if approval {
+        sqlx::query("select pg_advisory_xact_lock($1)")
+            .bind(APPROVAL_LOCK)
+            .execute(&mut *tx)
+            .await?;
+    }
     let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -422,12 +450,16 @@ pub async fn decide(
             });
         }
     }
-    if matches!(decision, Decision::Approve { .. }) {
+    if approval {
         if let Some(conflict) = change.conflicts.first() {
             return Err(DecideError::Conflicted(conflict.entity.clone()));
         }
+        check_approval(&mut tx, &change, context).await??;
     }
     let updated = transition(&mut tx, &change, next, decision, &account.username).await?;
+    if !approval {
+        release_conflicts(&mut tx, &change).await?;
+    }
     tx.commit().await?;
     Ok(updated)
 }
@@ -444,6 +476,50 @@ pub fn authority_problem(account: &Account) -> Option<String> {
     } else {
         None
     }
+}
+
+/// A rejected declaration no longer conflicts: drop it from other open changes' conflicts
+/// (a conflict left with one declaration is gone).
+async fn release_conflicts(
+    conn: &mut PgConnection,
+    rejected: &SchemaChange,
+) -> Result<(), sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "{SELECT_CHANGE} where status in ('pending', 'approved') and package <> $1
+           and conflicts @> jsonb_build_array(jsonb_build_object('declarations',
+               jsonb_build_array(jsonb_build_object('package', $1::text))))
+         for update"
+    ))
+    .bind(&rejected.package)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &rows {
+        let change = from_row(row)?;
+        let conflicts: Vec<ChangeConflict> = change
+            .conflicts
+            .into_iter()
+            .filter_map(|mut conflict| {
+                conflict
+                    .declarations
+                    .retain(|d| d.package != rejected.package);
+                let distinct: std::collections::BTreeSet<&str> = conflict
+                    .declarations
+                    .iter()
+                    .map(|d| d.checksum.as_str())
+                    .collect();
+                (distinct.len() > 1).then(|| {
+                    conflict.differences.clear();
+                    conflict
+                })
+            })
+            .collect();
+        sqlx::query("update schema_change set conflicts = $2 where id = $1::uuid")
+            .bind(&change.id)
+            .bind(serde_json::to_value(&conflicts).unwrap_or_default())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn transition(
@@ -500,64 +576,6 @@ async fn transition(
         .fetch_one(&mut *conn)
         .await?;
     Ok(from_row(&row)?)
-}
-
-/// What `approve --all` did.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct BulkApproval {
-    /// Changes approved.
-    pub approved: Vec<SchemaChange>,
-    /// `(change, why it was left out)`.
-    pub skipped: Vec<(SchemaChange, String)>,
-}
-
-/// Approves every pending change that is neither destructive, security-relevant, breaking nor
-/// conflicted; those need a decision of their own.
-///
-/// # Errors
-/// Database errors and [`DecideError::Forbidden`].
-pub async fn approve_all(
-    pool: &PgPool,
-    account: &Account,
-    note: Option<String>,
-) -> Result<BulkApproval, DecideError> {
-    let pending = list(
-        pool,
-        &ChangeFilter {
-            status: Some(ChangeStatus::Pending),
-            ..ChangeFilter::default()
-        },
-    )
-    .await?;
-    let mut outcome = BulkApproval::default();
-    for change in pending.into_iter().rev() {
-        if change.risk.needs_confirmation() {
-            let why = format!("{} risk needs a decision of its own", change.risk);
-            outcome.skipped.push((change, why));
-            continue;
-        }
-        if let Some(conflict) = change.conflicts.first() {
-            let why = format!("conflict on {}", conflict.entity);
-            outcome.skipped.push((change, why));
-            continue;
-        }
-        let decision = Decision::Approve { note: note.clone() };
-        match decide(
-            pool,
-            account,
-            &change.id,
-            Some(&change.target_checksum),
-            &decision,
-        )
-        .await
-        {
-            Ok(approved) => outcome.approved.push(approved),
-            Err(DecideError::Database(error)) => return Err(DecideError::Database(error)),
-            Err(forbidden @ DecideError::Forbidden { .. }) => return Err(forbidden),
-            Err(other) => outcome.skipped.push((change, other.to_string())),
-        }
-    }
-    Ok(outcome)
 }
 
 /// The longest comment accepted, in characters.

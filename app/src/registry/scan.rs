@@ -15,6 +15,7 @@ use crate::domain::base_schema::BaseSchema;
 use crate::domain::catalog::{Catalog, PackageSource};
 use crate::domain::change::{diff_entities, overall_risk, ChangeItem, ItemKind, Risk};
 use crate::domain::checksum::package_checksum;
+use crate::domain::comparison::compare;
 use crate::domain::config::Config;
 use crate::domain::dialect::parse_entities;
 
@@ -60,6 +61,10 @@ pub struct ScanReport {
     pub drops: Vec<ScanEntry>,
     /// Content that was rejected before and stays rejected.
     pub rejected: Vec<ScanEntry>,
+    /// Content whose change failed to apply: it stays with that change (retry it), and is
+    /// not queued again.
+    #[serde(default)]
+    pub failed: Vec<ScanEntry>,
     /// Packages left alone because the restart job is applying them.
     pub deferred: Vec<ScanEntry>,
     /// Packages with validation errors (skipped; their open changes are left alone).
@@ -70,6 +75,14 @@ struct Applied {
     checksum: String,
     yaml: String,
     fragment: String,
+    /// `(entity, checksum)` of what is live.
+    entities: Vec<(String, String)>,
+}
+
+/// A package's latest change that failed to apply and was not replaced since.
+struct Failed {
+    id: String,
+    target: String,
 }
 
 struct Open {
@@ -110,6 +123,28 @@ pub async fn scan(
     .await?
     .into_iter()
     .collect();
+    let failed = load_failed(&mut tx).await?;
+
+    // Declarations that will not reach the database do not conflict: content that was
+    // rejected, that failed to apply, or that does not validate.
+    let inactive: BTreeSet<String> = catalog
+        .packages
+        .iter()
+        .filter(|p| match (&p.checksum, p.errors.is_empty()) {
+            (Some(target), true) => {
+                rejected.contains(&(p.package.to_string(), target.clone()))
+                    || failed
+                        .get(p.package.as_str())
+                        .is_some_and(|f| &f.target == target)
+            }
+            _ => true,
+        })
+        .map(|p| p.package.to_string())
+        .collect();
+    let live_entities: BTreeSet<(String, String)> = applied
+        .values()
+        .flat_map(|a| a.entities.iter().cloned())
+        .collect();
 
     let mut report = ScanReport::default();
     let on_disk: BTreeSet<&str> = catalog
@@ -132,7 +167,7 @@ pub async fn scan(
             });
             continue;
         };
-        let conflicts = conflicts_of(catalog, id);
+        let conflicts = conflicts_of(catalog, id, &inactive, &live_entities);
         let fragment = match catalog.render_fragment_in_context(id) {
             Ok(fragment) => fragment.to_text(),
             Err(error) => {
@@ -161,9 +196,12 @@ pub async fn scan(
         decide_package(
             &mut tx,
             actor,
-            current,
-            open.get(id),
-            &rejected,
+            Known {
+                current,
+                open: open.get(id),
+                failed: failed.get(id),
+                rejected: &rejected,
+            },
             proposal,
             &mut report,
         )
@@ -189,9 +227,12 @@ pub async fn scan(
         decide_package(
             &mut tx,
             actor,
-            Some(current),
-            open.get(id.as_str()),
-            &rejected,
+            Known {
+                current: Some(current),
+                open: open.get(id.as_str()),
+                failed: failed.get(id.as_str()),
+                rejected: &rejected,
+            },
             proposal,
             &mut report,
         )
@@ -221,6 +262,7 @@ pub async fn scan(
         "unchanged": report.unchanged.len(),
         "drops": report.drops.len(),
         "rejected": report.rejected.len(),
+        "failed": report.failed.len(),
         "errors": report.errors.len(),
     });
     audit::append(
@@ -249,16 +291,30 @@ struct Proposal<'a> {
     conflicts: Vec<ChangeConflict>,
 }
 
+/// What the registry already holds for one package.
+struct Known<'a> {
+    current: Option<&'a Applied>,
+    open: Option<&'a Open>,
+    failed: Option<&'a Failed>,
+    rejected: &'a BTreeSet<(String, String)>,
+}
+
 async fn decide_package(
     conn: &mut PgConnection,
     actor: &str,
-    current: Option<&Applied>,
-    open: Option<&Open>,
-    rejected: &BTreeSet<(String, String)>,
+    known: Known<'_>,
     proposal: Proposal<'_>,
     report: &mut ScanReport,
 ) -> Result<(), sqlx::Error> {
+    let Known {
+        current,
+        open,
+        failed,
+        rejected,
+    } = known;
     let id = proposal.package;
+    // The change this one replaces, for the reviewer's "changes since the last review".
+    let mut replaces: Option<&str> = None;
     let target = proposal.target;
     let live = current.is_some_and(|a| a.checksum == target);
     if let Some(open) = open {
@@ -293,6 +349,26 @@ async fn decide_package(
         report
             .superseded
             .push(entry(id, Some(&open.id), &open.target, None, why));
+        replaces = Some(&open.id);
+    }
+    if let Some(failed) = failed {
+        if failed.target == target {
+            report.failed.push(entry(
+                id,
+                Some(&failed.id),
+                target,
+                None,
+                "this content failed to apply; retry that change, or change the package",
+            ));
+            return Ok(());
+        }
+        // New content: the failed change has its way forward in the new one.
+        let why = "newer content was scanned after it failed";
+        supersede_failed(conn, actor, failed, id, why).await?;
+        report
+            .superseded
+            .push(entry(id, Some(&failed.id), &failed.target, None, why));
+        replaces = replaces.or(Some(&failed.id));
     }
     if live {
         report
@@ -314,8 +390,9 @@ async fn decide_package(
     let fragment_sha256 = sha256_hex(proposal.fragment_after);
     let created: String = sqlx::query_scalar(
         "insert into schema_change (package, kind, status, risk, base_checksum, target_checksum,
-             yaml_snapshot, fragment_before, fragment_after, fragment_sha256, items, conflicts, created_by)
-         values ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             yaml_snapshot, fragment_before, fragment_after, fragment_sha256, items, conflicts, created_by,
+             supersedes)
+         values ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::uuid)
          returning id::text",
     )
     .bind(id)
@@ -330,6 +407,7 @@ async fn decide_package(
     .bind(serde_json::to_value(&proposal.items).unwrap_or_default())
     .bind(serde_json::to_value(&proposal.conflicts).unwrap_or_default())
     .bind(actor)
+    .bind(replaces)
     .fetch_one(&mut *conn)
     .await?;
     audit::append(
@@ -344,6 +422,7 @@ async fn decide_package(
                 "target_checksum": target,
                 "risk": risk.as_str(),
                 "items": proposal.items.len(),
+                "supersedes": replaces,
             }),
         },
     )
@@ -393,6 +472,61 @@ async fn supersede(
     Ok(())
 }
 
+async fn supersede_failed(
+    conn: &mut PgConnection,
+    actor: &str,
+    failed: &Failed,
+    package: &str,
+    why: &str,
+) -> Result<(), sqlx::Error> {
+    let updated = sqlx::query(
+        "update schema_change set status = 'superseded', updated_at = now()
+         where id = $1::uuid and status = 'failed'",
+    )
+    .bind(&failed.id)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 1 {
+        audit::append(
+            conn,
+            NewEvent {
+                actor,
+                action: "change.superseded",
+                change_id: Some(&failed.id),
+                package: Some(package),
+                details: serde_json::json!({"was": "failed", "why": why}),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Per package, its newest change if that one failed (a failed change older than the
+/// package's newest change was already replaced).
+async fn load_failed(conn: &mut PgConnection) -> Result<BTreeMap<String, Failed>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select distinct on (package) package, id::text as id, status, target_checksum
+         from schema_change order by package, created_at desc, id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut failed = BTreeMap::new();
+    for row in &rows {
+        let status: String = row.try_get("status")?;
+        if status == "failed" {
+            failed.insert(
+                row.try_get("package")?,
+                Failed {
+                    id: row.try_get("id")?,
+                    target: row.try_get("target_checksum")?,
+                },
+            );
+        }
+    }
+    Ok(failed)
+}
+
 async fn refresh_conflicts(
     conn: &mut PgConnection,
     id: &str,
@@ -407,10 +541,11 @@ async fn refresh_conflicts(
 }
 
 async fn load_applied(conn: &mut PgConnection) -> Result<BTreeMap<String, Applied>, sqlx::Error> {
-    let rows =
-        sqlx::query("select package, checksum, yaml_snapshot, fragment from applied_package")
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows = sqlx::query(
+        "select package, checksum, yaml_snapshot, fragment, entities from applied_package",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter()
         .map(|row| {
             Ok((
@@ -419,6 +554,18 @@ async fn load_applied(conn: &mut PgConnection) -> Result<BTreeMap<String, Applie
                     checksum: row.try_get("checksum")?,
                     yaml: row.try_get("yaml_snapshot")?,
                     fragment: row.try_get("fragment")?,
+                    entities: row
+                        .try_get::<serde_json::Value, _>("entities")?
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|e| {
+                            Some((
+                                e.get("name")?.as_str()?.to_string(),
+                                e.get("checksum")?.as_str()?.to_string(),
+                            ))
+                        })
+                        .collect(),
                 },
             ))
         })
@@ -462,26 +609,58 @@ fn entry(
     }
 }
 
-fn conflicts_of(catalog: &Catalog, package: &str) -> Vec<ChangeConflict> {
+/// The conflicts `package`'s entities are in, counting only declarations that may reach the
+/// database (`inactive` packages' declarations do not), each compared aspect by aspect.
+fn conflicts_of(
+    catalog: &Catalog,
+    package: &str,
+    inactive: &BTreeSet<String>,
+    live: &BTreeSet<(String, String)>,
+) -> Vec<ChangeConflict> {
+    let declaration_of = |owner: &str, entity: &str| {
+        catalog
+            .package(owner)
+            .and_then(|p| p.model.iter().find(|e| e.name == entity))
+    };
     catalog
         .conflicts
         .iter()
         .filter(|c| c.declarations.iter().any(|d| d.package.as_str() == package))
-        .map(|c| ChangeConflict {
-            entity: c.entity.clone(),
-            declarations: c
+        .filter_map(|c| {
+            // This package's declaration first: the conflict panel reads "package says ...".
+            let mut declarations: Vec<_> = c
                 .declarations
                 .iter()
-                .map(|d| ConflictDeclaration {
-                    package: d.package.to_string(),
-                    checksum: d.checksum.clone(),
-                    definition: catalog
-                        .package(d.package.as_str())
-                        .and_then(|p| p.model.iter().find(|e| e.name == c.entity))
-                        .map(readable_definition)
-                        .unwrap_or_default(),
-                })
-                .collect(),
+                .filter(|d| !inactive.contains(d.package.as_str()))
+                .collect();
+            declarations.sort_by_key(|d| d.package.as_str() != package);
+            let distinct: BTreeSet<&str> =
+                declarations.iter().map(|d| d.checksum.as_str()).collect();
+            if distinct.len() < 2 || declarations.first()?.package.as_str() != package {
+                return None;
+            }
+            let differences = match (
+                declaration_of(declarations[0].package.as_str(), &c.entity),
+                declaration_of(declarations[1].package.as_str(), &c.entity),
+            ) {
+                (Some(left), Some(right)) => compare(left, right),
+                _ => Vec::new(),
+            };
+            Some(ChangeConflict {
+                entity: c.entity.clone(),
+                differences,
+                declarations: declarations
+                    .iter()
+                    .map(|d| ConflictDeclaration {
+                        package: d.package.to_string(),
+                        checksum: d.checksum.clone(),
+                        definition: declaration_of(d.package.as_str(), &c.entity)
+                            .map(readable_definition)
+                            .unwrap_or_default(),
+                        matches_applied: live.contains(&(c.entity.clone(), d.checksum.clone())),
+                    })
+                    .collect(),
+            })
         })
         .collect()
 }
@@ -521,6 +700,17 @@ pub enum ScanInputError {
 }
 
 impl ScanInputs {
+    /// The base schema (read from disk) and configuration that approvals render with.
+    ///
+    /// # Errors
+    /// [`ScanInputError::Read`] when the base schema cannot be read.
+    pub fn schema_context(&self) -> Result<super::future::SchemaContext, ScanInputError> {
+        Ok(super::future::SchemaContext {
+            base: crate::scanner::read_base_schema(self.base_schema.as_deref())?,
+            config: self.config.clone(),
+        })
+    }
+
     /// Reads the packages and base schema from disk and scans them into the registry.
     ///
     /// # Errors

@@ -1,7 +1,8 @@
 //! `schemagate apply [--json]`: the restart job, run by the container entrypoint before the
 //! platform starts. Exit 0: everything approved is applied (or nothing was queued); 1: a change
-//! failed (later ones stay approved); 2: usage or environment error; 3: another runner holds
-//! the apply lease (the message names it).
+//! failed (the changes that depend on it are held back and stay approved; the others were
+//! applied); 2: usage or environment error; 3: another runner holds the apply lease (the
+//! message names it).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -103,6 +104,14 @@ fn print_report(report: &ApplyReport, json: bool) -> anyhow::Result<()> {
             short(outcome),
         );
     }
+    for outcome in &report.held_back {
+        println!(
+            "held     {} {}: {}",
+            short(outcome),
+            outcome.package,
+            outcome.reason.as_deref().unwrap_or("")
+        );
+    }
     for outcome in &report.skipped {
         println!(
             "skipped  {} {}: {}",
@@ -116,13 +125,18 @@ fn print_report(report: &ApplyReport, json: bool) -> anyhow::Result<()> {
     } else {
         "up to date"
     };
-    if report.applied.is_empty() && report.failed.is_empty() && report.skipped.is_empty() {
+    if report.applied.is_empty()
+        && report.failed.is_empty()
+        && report.held_back.is_empty()
+        && report.skipped.is_empty()
+    {
         println!("nothing to apply; {} is {schema}", report.schema_out);
     } else {
         println!(
-            "{} applied, {} failed, {} skipped; {} is {schema}",
+            "{} applied, {} failed, {} held back, {} skipped; {} is {schema}",
             report.applied.len(),
             report.failed.len(),
+            report.held_back.len(),
             report.skipped.len(),
             report.schema_out
         );

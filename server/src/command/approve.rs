@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use app::registry::bulk;
 use app::registry::change::{self, DecideError, Decision};
 
 use crate::cli::{ApproveArgs, CommonOptions};
@@ -16,10 +17,11 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
     let database = Database::open(common).await?;
     let pool = &database.pool;
     let account = lookup::actor_account(pool, args.actor.as_deref()).await?;
+    let context = lookup::schema_context(common)?;
     let mut approved = Vec::new();
     let mut refused = Vec::new();
     if args.all {
-        match change::approve_all(pool, &account, args.note.clone()).await {
+        match bulk::approve_all(pool, &context, &account, args.note.clone(), None).await {
             Ok(outcome) => {
                 approved = outcome
                     .approved
@@ -51,7 +53,7 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
             let decision = Decision::Approve {
                 note: args.note.clone(),
             };
-            match change::decide(pool, &account, &id, None, &decision).await {
+            match change::decide(pool, &context, &account, &id, None, &decision).await {
                 Ok(change) => approved.push((change.id, change.package)),
                 Err(DecideError::Database(error)) => return Err(error.into()),
                 Err(error) => refused.push((id, error.to_string())),

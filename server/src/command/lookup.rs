@@ -34,3 +34,18 @@ pub async fn change_id(pool: &PgPool, prefix: &str) -> anyhow::Result<String> {
         .context("while looking up the change")?
         .map_err(|error| Refused(error.to_string()).into())
 }
+
+/// The base schema (read from `--base-schema`) and domain configuration that approvals render
+/// the future schema with.
+///
+/// # Errors
+/// When the base schema cannot be read or parsed.
+pub fn schema_context(
+    common: &crate::cli::CommonOptions,
+) -> anyhow::Result<app::registry::future::SchemaContext> {
+    Ok(app::registry::future::SchemaContext {
+        base: app::scanner::read_base_schema(common.base_schema.as_deref())
+            .context("while reading the base schema")?,
+        config: common.domain_config(),
+    })
+}

@@ -204,19 +204,30 @@ pub async fn desired_state(pool: &PgPool) -> Result<BTreeMap<String, String>, sq
     sqlx::query("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
         .await?;
-    let mut state: BTreeMap<String, String> = applied_packages(&mut tx)
+    let state = desired_state_on(&mut tx).await?;
+    tx.commit().await?;
+    Ok(state)
+}
+
+/// [`desired_state`] read on `conn`, inside the caller's transaction.
+///
+/// # Errors
+/// Database errors.
+pub async fn desired_state_on(
+    conn: &mut PgConnection,
+) -> Result<BTreeMap<String, String>, sqlx::Error> {
+    let mut state: BTreeMap<String, String> = applied_packages(&mut *conn)
         .await?
         .into_values()
         .map(|p| (p.package, p.yaml_snapshot))
         .collect();
-    for change in queued_changes(&mut tx).await? {
+    for change in queued_changes(&mut *conn).await? {
         if change.kind == "drop" {
             state.remove(&change.package);
         } else {
             state.insert(change.package, change.yaml_snapshot);
         }
     }
-    tx.commit().await?;
     Ok(state)
 }
 

@@ -1,0 +1,155 @@
+//! Approving every routine pending change at once (`approve --all`, and the web app's bulk
+//! approval): no destructive, breaking, security or conflicted change, dependencies satisfied,
+//! approved in dependency order so that a chain of routine changes goes through in one sitting.
+//! Each approval is its own decision, checked and audited like any other.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use super::account::Account;
+use super::change::{self, authority_problem, ChangeFilter, DecideError, Decision, SchemaChange};
+use super::future::{self, DependencyState, SchemaContext};
+use crate::domain::dependency::{declared, dependency_order, foreign_targets, WorkItem};
+use crate::domain::dialect::parse_entities;
+use crate::domain::review::ChangeStatus;
+
+/// What a bulk approval would take, before it is confirmed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BulkPlan {
+    /// Changes it would approve, in the order it would approve them.
+    pub take: Vec<SchemaChange>,
+    /// `(change, why it is left out)`.
+    pub skipped: Vec<(SchemaChange, String)>,
+}
+
+/// What a bulk approval did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BulkApproval {
+    /// Changes approved.
+    pub approved: Vec<SchemaChange>,
+    /// `(change, why it was left out)`.
+    pub skipped: Vec<(SchemaChange, String)>,
+}
+
+/// The pending changes a bulk approval would take, in dependency order, and the ones it leaves
+/// for a decision of their own.
+///
+/// # Errors
+/// Database errors.
+pub async fn plan(pool: &PgPool, context: &SchemaContext) -> Result<BulkPlan, sqlx::Error> {
+    let pending = change::list(
+        pool,
+        &ChangeFilter {
+            status: Some(ChangeStatus::Pending),
+            ..ChangeFilter::default()
+        },
+    )
+    .await?;
+    let mut plan = BulkPlan::default();
+    let mut routine = Vec::new();
+    // Oldest first: the tie-break order of the approvals.
+    for change in pending.into_iter().rev() {
+        if change.risk.needs_confirmation() {
+            let why = format!("{} risk needs a decision of its own", change.risk.label());
+            plan.skipped.push((change, why));
+        } else if let Some(conflict) = change.conflicts.first() {
+            let why = format!("conflict on {}", conflict.entity);
+            plan.skipped.push((change, why));
+        } else {
+            routine.push(change);
+        }
+    }
+
+    // Leave out, until nothing changes, whatever needs something neither applied, approved nor
+    // taken in this batch.
+    let mut conn = pool.acquire().await?;
+    let mut needs = Vec::with_capacity(routine.len());
+    for change in &routine {
+        needs.push(future::dependencies(&mut conn, change, context).await?);
+    }
+    loop {
+        let taken: BTreeSet<&str> = routine.iter().map(|c| c.id.as_str()).collect();
+        let blocked = needs.iter().position(|deps| {
+            deps.iter().any(|d| {
+                !d.state.is_satisfied()
+                    && !(d.state == DependencyState::Pending
+                        && d.change_id.as_deref().is_some_and(|id| taken.contains(id)))
+            })
+        });
+        let Some(index) = blocked else { break };
+        let deps = needs.remove(index);
+        let change = routine.remove(index);
+        let why: Vec<String> = deps
+            .iter()
+            .filter(|d| !d.state.is_satisfied())
+            .map(future::Dependency::describe)
+            .collect();
+        plan.skipped.push((
+            change,
+            format!("depends on what is not approved: {}", why.join("; ")),
+        ));
+    }
+
+    let items: Vec<WorkItem> = routine
+        .iter()
+        .map(|c| {
+            let entities = parse_entities(&c.yaml_snapshot, &c.package, &context.config).entities;
+            WorkItem {
+                package: c.package.clone(),
+                declares: declared(&entities),
+                needs: foreign_targets(&entities, &context.base),
+            }
+        })
+        .collect();
+    let (order, _) = dependency_order(&items);
+    let mut slots: Vec<Option<SchemaChange>> = routine.into_iter().map(Some).collect();
+    plan.take = order.into_iter().filter_map(|i| slots[i].take()).collect();
+    Ok(plan)
+}
+
+/// Approves what [`plan`] takes, as `account`. With `confirmed` (change id → the target
+/// checksum the admin saw in the list), only those changes, at those checksums.
+///
+/// # Errors
+/// Database errors and [`DecideError::Forbidden`].
+pub async fn approve_all(
+    pool: &PgPool,
+    context: &SchemaContext,
+    account: &Account,
+    note: Option<String>,
+    confirmed: Option<&BTreeMap<String, String>>,
+) -> Result<BulkApproval, DecideError> {
+    if let Some(why) = authority_problem(account) {
+        return Err(DecideError::Forbidden {
+            account: account.username.clone(),
+            why,
+        });
+    }
+    let plan = plan(pool, context).await?;
+    let mut outcome = BulkApproval {
+        approved: Vec::new(),
+        skipped: plan.skipped,
+    };
+    for change in plan.take {
+        let seen = match confirmed {
+            None => Some(change.target_checksum.clone()),
+            Some(list) => list.get(&change.id).cloned(),
+        };
+        let Some(seen) = seen else {
+            outcome
+                .skipped
+                .push((change, "not in the list that was confirmed".to_string()));
+            continue;
+        };
+        let decision = Decision::Approve { note: note.clone() };
+        match change::decide(pool, context, account, &change.id, Some(&seen), &decision).await {
+            Ok(approved) => outcome.approved.push(approved),
+            Err(DecideError::Database(error)) => return Err(DecideError::Database(error)),
+            Err(forbidden @ DecideError::Forbidden { .. }) => return Err(forbidden),
+            Err(other) => outcome.skipped.push((change, other.to_string())),
+        }
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,302 @@
+//! What the registry will become once the restart job has applied everything approved, and
+//! what a change needs from other packages. An approval is only given when the schema the
+//! restart job would write with the change added still validates and renders.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+
+use super::apply::desired_state_on;
+use super::change::{from_row, SchemaChange, SELECT_CHANGE};
+use crate::domain::base_schema::BaseSchema;
+use crate::domain::catalog::{Catalog, PackageId, PackageSource};
+use crate::domain::config::Config;
+use crate::domain::dependency::{declared, foreign_targets};
+use crate::domain::dialect::parse_entities;
+
+/// What rendering needs besides the registry: the base schema and the domain configuration.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaContext {
+    /// The Prisma base schema.
+    pub base: BaseSchema,
+    /// Role vocabulary, owner fields, limits.
+    pub config: Config,
+}
+
+/// Where a package another change needs stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DependencyState {
+    /// Live.
+    Applied,
+    /// Approved (or being applied): the restart job applies it first.
+    Approved,
+    /// Waiting for a decision.
+    Pending,
+    /// The restart job could not apply it.
+    Failed,
+    /// Refused by an admin.
+    Rejected,
+    /// No package declares the entity.
+    Missing,
+}
+
+impl DependencyState {
+    /// The state's name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Approved => "approved",
+            Self::Pending => "pending",
+            Self::Failed => "failed",
+            Self::Rejected => "rejected",
+            Self::Missing => "missing",
+        }
+    }
+
+    /// Whether a change needing it may be approved.
+    #[must_use]
+    pub fn is_satisfied(self) -> bool {
+        matches!(self, Self::Applied | Self::Approved)
+    }
+}
+
+/// An entity a change relates to that another package declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    /// The entity.
+    pub entity: String,
+    /// The package declaring it, if any.
+    pub package: Option<String>,
+    /// Where that package stands.
+    pub state: DependencyState,
+    /// That package's change declaring it (approved, pending, failed or rejected).
+    pub change_id: Option<String>,
+}
+
+impl Dependency {
+    /// One sentence for refusals and the CLI.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match (&self.package, &self.change_id, self.state) {
+            (None, _, _) => format!("{} is declared by no package", self.entity),
+            (Some(package), _, DependencyState::Applied) => {
+                format!("{} is applied by {package}", self.entity)
+            }
+            (Some(package), Some(id), state) => format!(
+                "{} is declared by {package}, whose change {} is {}",
+                self.entity,
+                short(id),
+                state.as_str()
+            ),
+            (Some(package), None, state) => {
+                format!(
+                    "{} is declared by {package} ({})",
+                    self.entity,
+                    state.as_str()
+                )
+            }
+        }
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// Why the future schema refuses a change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct FutureProblem {
+    /// The package of the change.
+    pub package: String,
+    /// What does not validate or render, one line each.
+    pub problems: Vec<String>,
+    /// Dependencies that are neither applied nor approved.
+    pub unmet: Vec<Dependency>,
+}
+
+impl FutureProblem {
+    fn message(&self) -> String {
+        let mut text = if self.unmet.is_empty() {
+            format!(
+                "cannot approve {}: the schema the restart job would write with it does not validate: {}",
+                self.package,
+                self.problems.first().map_or("", String::as_str)
+            )
+        } else {
+            let needs: Vec<String> = self.unmet.iter().map(Dependency::describe).collect();
+            format!(
+                "cannot approve {}: it depends on entities that are neither applied nor approved: {}; approve those first",
+                self.package,
+                needs.join("; ")
+            )
+        };
+        if self.unmet.is_empty() && self.problems.len() > 1 {
+            text.push_str(&format!(" (and {} more)", self.problems.len() - 1));
+        }
+        text
+    }
+}
+
+/// Checks that the schema the restart job would write with `change` approved (applied state,
+/// every approved change, and this one) validates and renders.
+///
+/// # Errors
+/// Database errors outside; the refusal inside.
+pub async fn check_approval(
+    conn: &mut PgConnection,
+    change: &SchemaChange,
+    context: &SchemaContext,
+) -> Result<Result<(), FutureProblem>, sqlx::Error> {
+    let mut state = desired_state_on(conn).await?;
+    if change.kind == "drop" {
+        state.remove(&change.package);
+    } else {
+        state.insert(change.package.clone(), change.yaml_snapshot.clone());
+    }
+    let problems = future_problems(&state, context);
+    if problems.is_empty() {
+        return Ok(Ok(()));
+    }
+    let unmet = dependencies(conn, change, context)
+        .await?
+        .into_iter()
+        .filter(|d| !d.state.is_satisfied())
+        .collect();
+    Ok(Err(FutureProblem {
+        package: change.package.clone(),
+        problems,
+        unmet,
+    }))
+}
+
+/// The validation errors, conflicts and render error of the packages in `state` together.
+#[must_use]
+pub fn future_problems(state: &BTreeMap<String, String>, context: &SchemaContext) -> Vec<String> {
+    let sources = state
+        .iter()
+        .filter_map(|(package, yaml)| {
+            Some(PackageSource {
+                id: PackageId::parse(package).ok()?,
+                file: format!("{package}/seed/schema/entities.yaml"),
+                text: yaml.clone(),
+            })
+        })
+        .collect();
+    let catalog = Catalog::build(sources, context.base.clone(), &context.config);
+    let mut problems: Vec<String> = catalog
+        .packages
+        .iter()
+        .flat_map(|p| p.errors.iter().map(ToString::to_string))
+        .collect();
+    problems.extend(catalog.conflicts.iter().map(|c| {
+        let packages: Vec<&str> = c.declarations.iter().map(|d| d.package.as_str()).collect();
+        format!(
+            "entity {} would be declared differently by {}",
+            c.entity,
+            packages.join(" and ")
+        )
+    }));
+    if problems.is_empty() {
+        if let Err(error) = catalog.render_schema() {
+            problems.push(error.to_string());
+        }
+    }
+    problems
+}
+
+/// The entities `change` relates to that other packages declare, with where each stands.
+///
+/// # Errors
+/// Database errors.
+pub async fn dependencies(
+    conn: &mut PgConnection,
+    change: &SchemaChange,
+    context: &SchemaContext,
+) -> Result<Vec<Dependency>, sqlx::Error> {
+    let entities = parse_entities(&change.yaml_snapshot, &change.package, &context.config).entities;
+    let mut out = Vec::new();
+    for entity in foreign_targets(&entities, &context.base) {
+        out.push(locate(conn, &change.package, &entity, &context.config).await?);
+    }
+    Ok(out)
+}
+
+/// Who declares `entity` (other than `package`), best state first: approved, applied,
+/// pending, failed, rejected.
+async fn locate(
+    conn: &mut PgConnection,
+    package: &str,
+    entity: &str,
+    config: &Config,
+) -> Result<Dependency, sqlx::Error> {
+    // Candidates mention the name; parsing confirms they declare it.
+    let rows = sqlx::query(&format!(
+        "{SELECT_CHANGE} where package <> $1 and strpos(yaml_snapshot, $2) > 0
+           and status in ('approved', 'applying', 'pending', 'failed', 'rejected')
+         order by created_at desc"
+    ))
+    .bind(package)
+    .bind(entity)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut candidates: Vec<SchemaChange> = Vec::new();
+    for row in &rows {
+        let change = from_row(row)?;
+        let names =
+            declared(&parse_entities(&change.yaml_snapshot, &change.package, config).entities);
+        if names.contains(entity) {
+            candidates.push(change);
+        }
+    }
+    let found = |states: &[&str]| {
+        candidates
+            .iter()
+            .find(|c| states.contains(&c.status.as_str()))
+            .cloned()
+    };
+    let dependency = |c: SchemaChange, state| Dependency {
+        entity: entity.to_string(),
+        package: Some(c.package),
+        state,
+        change_id: Some(c.id),
+    };
+    if let Some(c) = found(&["approved", "applying"]) {
+        return Ok(dependency(c, DependencyState::Approved));
+    }
+    let applied: Option<String> = sqlx::query_scalar(
+        "select package from applied_package
+         where package <> $1 and entities @> jsonb_build_array(jsonb_build_object('name', $2::text))
+         order by package limit 1",
+    )
+    .bind(package)
+    .bind(entity)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(applied) = applied {
+        return Ok(Dependency {
+            entity: entity.to_string(),
+            package: Some(applied),
+            state: DependencyState::Applied,
+            change_id: None,
+        });
+    }
+    for (statuses, state) in [
+        (&["pending"][..], DependencyState::Pending),
+        (&["failed"][..], DependencyState::Failed),
+        (&["rejected"][..], DependencyState::Rejected),
+    ] {
+        if let Some(c) = found(statuses) {
+            return Ok(dependency(c, state));
+        }
+    }
+    Ok(Dependency {
+        entity: entity.to_string(),
+        package: None,
+        state: DependencyState::Missing,
+        change_id: None,
+    })
+}
