@@ -229,6 +229,8 @@ struct Process {
     stdin: ChildStdin,
     stdout: Lines<BufReader<ChildStdout>>,
     stderr_tail: Arc<StdMutex<VecDeque<String>>>,
+    /// A request was cancelled while being written: the stream may hold half a line.
+    torn: bool,
 }
 
 impl Engine {
@@ -346,14 +348,14 @@ impl Engine {
     ) -> Result<T, EngineError> {
         let mut guard = self.process.lock().await;
         let alive = match guard.as_mut() {
-            Some(process) => matches!(process.child.try_wait(), Ok(None)),
+            Some(process) => !process.torn && matches!(process.child.try_wait(), Ok(None)),
             None => false,
         };
         if !alive {
             if guard.is_some() {
                 tracing::warn!(
                     engine.method = method,
-                    "the schema engine had exited; starting it again"
+                    "the schema engine had exited or was interrupted; starting it again"
                 );
             }
             *guard = Some(self.spawn()?);
@@ -448,6 +450,7 @@ impl Engine {
             stdin,
             stdout,
             stderr_tail,
+            torn: false,
         })
     }
 }
@@ -465,8 +468,12 @@ async fn exchange(
     };
     let mut line = request.to_string();
     line.push('\n');
+    // A caller that gives up after this point leaves a whole request behind, whose answer the
+    // next call skips by its id; one that gives up while writing leaves the process unusable.
+    process.torn = true;
     process.stdin.write_all(line.as_bytes()).await.map_err(io)?;
     process.stdin.flush().await.map_err(io)?;
+    process.torn = false;
     loop {
         let Some(line) = process.stdout.next_line().await.map_err(io)? else {
             return Err(EngineError::Exited {

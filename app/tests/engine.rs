@@ -373,3 +373,19 @@ async fn a_call_that_times_out_kills_the_engine_and_the_next_call_starts_a_new_o
         .expect("a new engine applies");
     assert!(applied.is_empty());
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_cancelled_call_does_not_answer_the_next_one(pool: PgPool) {
+    let engine = engine_for(&pool).await;
+    engine.version().await.expect("the engine starts");
+    // Given up on after the request is written, before the answer comes.
+    let gave_up =
+        tokio::time::timeout(std::time::Duration::from_millis(5), engine.plan(None, V1)).await;
+    assert!(
+        gave_up.is_err(),
+        "the plan should not have been answered within 5 ms"
+    );
+    let plan = engine.plan(Some(V1), &v2()).await.expect("plan");
+    assert_contains(&plan.sql, "ALTER TABLE \"Author\"");
+    assert!(!plan.sql.contains("CREATE TABLE"), "{}", plan.sql);
+}
