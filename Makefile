@@ -1,5 +1,6 @@
 # Schemagate's two commands: `make run` and `make test`. Both install what is missing (wasm
-# target, wasm-bindgen CLI, Chromium, npm packages) and rebuild only what changed.
+# target, wasm-bindgen CLI, Chromium, npm packages, Prisma's schema engine) and rebuild only
+# what changed.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,19 +18,19 @@ BIN := target/debug/schemagate
 RUST_SOURCES := $(shell find app/src server/src migrations -type f) Cargo.toml Cargo.lock app/Cargo.toml server/Cargo.toml
 TEST_DB := target/test-db
 
-.PHONY: run test site server tools wasm-target wasm-bindgen chromium e2e-deps postgres unit-tests oracle e2e
+.PHONY: run test site server tools wasm-target wasm-bindgen chromium e2e-deps engine-deps postgres unit-tests oracle e2e
 
 # With no configuration, `make run` serves the demo platform shipped in server/demo.
 SCHEMAGATE_PACKAGES ?= server/demo/packages
 SCHEMAGATE_BASE_SCHEMA ?= server/demo/base.prisma
 
 ## run: build everything and start the server with the embedded PostgreSQL default
-run: site server
+run: site server engine-deps
 	@echo "Starting Schemagate (embedded PostgreSQL in $${SCHEMAGATE_DATA_DIR:-.schemagate})"
 	SCHEMAGATE_PACKAGES=$(SCHEMAGATE_PACKAGES) SCHEMAGATE_BASE_SCHEMA=$(SCHEMAGATE_BASE_SCHEMA) $(BIN) serve
 
 ## test: every test: Rust unit and database tests, Prisma's parser, the browser
-test: site server e2e-deps postgres
+test: site server engine-deps e2e-deps postgres
 	rm -rf $(TEST_DB) target/prisma-oracle target/e2e-packages target/test-dirs
 	mkdir -p target/e2e-packages
 	$(BIN) --data-dir $(TEST_DB) db run -- $(MAKE) --no-print-directory unit-tests oracle e2e
@@ -90,6 +91,12 @@ chromium:
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
 		|| { apt-get update && apt-get install -y postgresql; }
+
+# Prisma's schema engine (WASM) and the Node program around it, see server/prisma-engine/README.md
+engine-deps: server/prisma-engine/node_modules/.package-lock.json
+
+server/prisma-engine/node_modules/.package-lock.json: server/prisma-engine/package-lock.json
+	cd server/prisma-engine && npm ci --no-audit --no-fund
 
 e2e-deps: chromium end2end/node_modules/.package-lock.json end2end/oracle/node_modules/.package-lock.json
 
