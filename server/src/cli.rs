@@ -136,6 +136,10 @@ pub struct ServeArgs {
     /// Minutes a locked username stays locked after its last failure.
     #[arg(long, env = "SCHEMAGATE_LOGIN_LOCKOUT_MINUTES", default_value_t = 15)]
     pub login_lockout_minutes: i64,
+    /// The URL users reach the app at (`https://schemagate.example.com`); state-changing
+    /// requests from any other origin are refused. Default: `http://<addr>`.
+    #[arg(long, env = "SCHEMAGATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// `generate` options.
