@@ -36,6 +36,8 @@ pub struct AppState {
     /// Origins (`scheme://host[:port]`) users reach the app at; a state-changing request
     /// naming another origin is refused.
     pub public_origins: Vec<String>,
+    /// The header a trusted proxy puts the client address in, for per-client sign-in limits.
+    pub client_address_header: Option<String>,
 }
 
 /// Largest request body accepted (sign-in, decisions, comments are small forms).
@@ -109,10 +111,12 @@ pub async fn session_store(pool: &PgPool) -> anyhow::Result<PostgresStore> {
 pub fn router(state: AppState, store: PostgresStore) -> Router {
     let routes = generate_route_list(App);
     let (pool, auth, scan_inputs) = (state.pool.clone(), state.auth, state.scan_inputs.clone());
+    let client_header = app::api::session::ClientAddressHeader(state.client_address_header.clone());
     let context = move || {
         provide_context(pool.clone());
         provide_context(auth);
         provide_context(scan_inputs.clone());
+        provide_context(client_header.clone());
     };
     let sessions = SessionManagerLayer::new(store)
         .with_name("schemagate_session")
