@@ -34,12 +34,14 @@ mod server {
     /// Sign-in throttling and session settings.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub struct AuthSettings {
-        /// Failed sign-ins for one username within `failure_window` that lock it.
+        /// Passwords checked for one username within `failure_window` before it is locked.
         pub max_failures: i64,
         /// How far back failures count.
         pub failure_window: Duration,
-        /// How long a locked username stays locked after its last failure.
+        /// How long a locked username stays locked after its window filled up.
         pub lockout: Duration,
+        /// Sign-in attempts from one client address per window (any usernames).
+        pub max_client_attempts: i64,
     }
 
     impl Default for AuthSettings {
@@ -48,8 +50,78 @@ mod server {
                 max_failures: 5,
                 failure_window: Duration::minutes(15),
                 lockout: Duration::minutes(15),
+                max_client_attempts: 30,
             }
         }
+    }
+
+    /// Most password verifications running at once. Each argon2 verification holds 19 MiB,
+    /// so this bounds the memory sign-in can take whatever the number of attempts.
+    pub const MAX_CONCURRENT_VERIFICATIONS: usize = 4;
+
+    /// How long an attempt waits for a verification slot before it is answered 429.
+    const VERIFICATION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+    /// Longest username kept in the audit log; longer submitted names are cut and marked.
+    pub const MAX_AUDITED_USERNAME: usize = 64;
+
+    static VERIFICATIONS: tokio::sync::Semaphore =
+        tokio::sync::Semaphore::const_new(MAX_CONCURRENT_VERIFICATIONS);
+
+    /// Runs a password check on the blocking pool, at most [`MAX_CONCURRENT_VERIFICATIONS`] at
+    /// once; `None` when no slot frees up in time (the caller answers 429 without hashing).
+    async fn verify_bounded<F>(check: F) -> Result<Option<bool>, AppError>
+    where
+        F: FnOnce() -> bool + Send + 'static,
+    {
+        let Ok(Ok(permit)) = tokio::time::timeout(VERIFICATION_WAIT, VERIFICATIONS.acquire()).await
+        else {
+            return Ok(None);
+        };
+        let result = tokio::task::spawn_blocking(check)
+            .await
+            .map_err(|_| AppError::Internal);
+        drop(permit);
+        result.map(Some)
+    }
+
+    /// A submitted username as it may be stored: at most [`MAX_AUDITED_USERNAME`] characters,
+    /// control characters dropped; `true` when something was cut.
+    #[must_use]
+    pub fn audited_username(username: &str) -> (String, bool) {
+        let clean: String = username.chars().filter(|c| !c.is_control()).collect();
+        let cut = clean.chars().count() > MAX_AUDITED_USERNAME || clean.len() != username.len();
+        (clean.chars().take(MAX_AUDITED_USERNAME).collect(), cut)
+    }
+
+    /// Reserves one attempt for `key` in one statement: the count of attempts in the current
+    /// window after this one. A window older than `window` starts over.
+    async fn reserve(
+        pool: &PgPool,
+        key: &str,
+        window: Duration,
+    ) -> Result<(i64, OffsetDateTime), AppError> {
+        let (attempts, window_start): (i32, OffsetDateTime) = sqlx::query_as(
+            "insert into sign_in_throttle as t (key, window_start, attempts)
+             values ($1, now(), 1)
+             on conflict (key) do update set
+                 window_start = case when t.window_start < now() - $2 then now() else t.window_start end,
+                 attempts = case when t.window_start < now() - $2 then 1 else t.attempts + 1 end
+             returning attempts, window_start",
+        )
+        .bind(key)
+        .bind(window)
+        .fetch_one(pool)
+        .await?;
+        Ok((i64::from(attempts), window_start))
+    }
+
+    async fn release(pool: &PgPool, key: &str) -> Result<(), AppError> {
+        sqlx::query("delete from sign_in_throttle where key = $1")
+            .bind(key)
+            .execute(pool)
+            .await?;
+        Ok(())
     }
 
     /// The signed-in account, read fresh from the registry so that a role change or a disabled
@@ -105,36 +177,106 @@ mod server {
         username: &str,
         password: String,
     ) -> Result<Account, AppError> {
+        sign_in_from(session, pool, settings, username, password, None).await
+    }
+
+    /// As [`sign_in`], also limiting attempts per client address (`client`).
+    ///
+    /// At most `max_failures` passwords are ever checked for one username per window, even
+    /// under concurrent attempts: each attempt reserves its slot in one SQL statement before
+    /// any hashing; a success clears the username's count. At most
+    /// [`MAX_CONCURRENT_VERIFICATIONS`] hashes run at once; attempts past that wait briefly and
+    /// are then answered 429 without hashing.
+    ///
+    /// # Errors
+    /// [`AppError::SignInFailed`] for any wrong credential, [`AppError::Throttled`] while the
+    /// username or client is locked or the server is busy verifying other attempts.
+    pub async fn sign_in_from(
+        session: &Session,
+        pool: &PgPool,
+        settings: &AuthSettings,
+        username: &str,
+        password: String,
+        client: Option<&str>,
+    ) -> Result<Account, AppError> {
         let username = username.trim().to_ascii_lowercase();
-        if let Some(until) = locked_until(pool, settings, &username).await? {
+        let (audited, truncated) = audited_username(&username);
+        let details = |extra: serde_json::Value| {
+            let mut details = serde_json::json!({"username": audited});
+            if truncated {
+                details["username_truncated"] = serde_json::Value::Bool(true);
+            }
+            if let (Some(map), serde_json::Value::Object(more)) = (details.as_object_mut(), extra) {
+                map.extend(more);
+            }
+            details
+        };
+        if let Some(client) = client {
+            let key = format!("client:{client}");
+            let (attempts, _) = reserve(pool, &key, settings.failure_window).await?;
+            if attempts > settings.max_client_attempts {
+                record(
+                    pool,
+                    &audited,
+                    "login.locked",
+                    details(serde_json::json!({"why": "client"})),
+                )
+                .await?;
+                return Err(AppError::Throttled(
+                    "too many sign-in attempts from this address: try again later".to_owned(),
+                ));
+            }
+        }
+        let key = format!("user:{audited}");
+        let window = settings.failure_window.max(settings.lockout);
+        let (attempts, window_start) = reserve(pool, &key, window).await?;
+        if attempts > settings.max_failures {
+            let until = window_start + window;
             let minutes = ((until - OffsetDateTime::now_utc()).whole_seconds() + 59) / 60;
             record(
                 pool,
-                &username,
+                &audited,
                 "login.locked",
-                serde_json::json!({"username": username}),
+                details(serde_json::json!({})),
             )
             .await?;
             return Err(AppError::Throttled(format!(
-                "too many failed sign-ins for this username: try again in {minutes} minute(s)"
+                "too many failed sign-ins for this username: try again in {} minute(s)",
+                minutes.max(1)
             )));
         }
-        let stored = account::find_with_hash(pool, &username).await?;
+        let stored = if account::is_valid_username(&username) {
+            account::find_with_hash(pool, &username).await?
+        } else {
+            None
+        };
         // Verify a hash in every case (a dummy one for unknown names) so timing reveals nothing.
-        let (account, matches) = match stored {
+        let (account, verified) = match stored {
             Some((account, hash)) => {
-                let ok =
-                    tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash))
-                        .await
-                        .map_err(|_| AppError::Internal)?;
-                (Some(account), ok)
+                let verified =
+                    verify_bounded(move || crate::password::verify(&password, &hash)).await?;
+                (Some(account), verified)
             }
             None => {
-                tokio::task::spawn_blocking(move || crate::password::verify_dummy(&password))
-                    .await
-                    .map_err(|_| AppError::Internal)?;
-                (None, false)
+                let verified = verify_bounded(move || {
+                    crate::password::verify_dummy(&password);
+                    false
+                })
+                .await?;
+                (None, verified)
             }
+        };
+        let Some(matches) = verified else {
+            // Nothing was checked: give the slot back.
+            sqlx::query(
+                "update sign_in_throttle set attempts = greatest(attempts - 1, 0) where key = $1",
+            )
+            .bind(&key)
+            .execute(pool)
+            .await?;
+            return Err(AppError::Throttled(
+                "the server is busy checking other sign-ins: try again in a few seconds".to_owned(),
+            ));
         };
         match account {
             Some(account) if matches && !account.disabled => {
@@ -143,11 +285,12 @@ mod server {
                     .insert(ACCOUNT_KEY, account.id)
                     .await
                     .map_err(session_error)?;
+                release(pool, &key).await?;
                 record(
                     pool,
-                    &username,
+                    &audited,
                     "login.succeeded",
-                    serde_json::json!({"username": username}),
+                    details(serde_json::json!({})),
                 )
                 .await?;
                 Ok(account)
@@ -160,9 +303,9 @@ mod server {
                 };
                 record(
                     pool,
-                    &username,
+                    &audited,
                     "login.failed",
-                    serde_json::json!({"username": username, "why": why}),
+                    details(serde_json::json!({"why": why})),
                 )
                 .await?;
                 Err(AppError::SignInFailed)
@@ -205,32 +348,6 @@ mod server {
         )
         .await?;
         Ok(())
-    }
-
-    /// When the username's lock ends, if it is locked: `max_failures` failures within the
-    /// window since its last successful sign-in, and the last one less than `lockout` ago.
-    async fn locked_until(
-        pool: &PgPool,
-        settings: &AuthSettings,
-        username: &str,
-    ) -> Result<Option<OffsetDateTime>, AppError> {
-        let now = OffsetDateTime::now_utc();
-        let (failures, last_failure): (i64, Option<OffsetDateTime>) = sqlx::query_as(
-            "select count(*), max(at) from audit_event
-             where action = 'login.failed' and details->>'username' = $1 and at > $2
-               and at > coalesce((select max(at) from audit_event
-                                  where action = 'login.succeeded' and details->>'username' = $1), '-infinity')",
-        )
-        .bind(username)
-        .bind(now - settings.failure_window)
-        .fetch_one(pool)
-        .await?;
-        Ok(match last_failure {
-            Some(last) if failures >= settings.max_failures && last + settings.lockout > now => {
-                Some(last + settings.lockout)
-            }
-            _ => None,
-        })
     }
 
     /// Whether any account exists yet (the first start creates one).

@@ -30,8 +30,8 @@ mod yaml;
 
 pub use base_schema::{BaseSchema, BaseSchemaError, DEFAULT_BASE_SCHEMA};
 pub use catalog::{
-    Catalog, Conflict, Declaration, EntitySummary, PackageId, PackageIdError, PackageReport,
-    PackageSource, SharedEntity,
+    Catalog, Conflict, Declaration, EntitySummary, PackageId, PackageIdError, PackageProblem,
+    PackageReport, PackageSource, SharedEntity,
 };
 pub use checksum::{canonical_encoding, entity_checksum, is_checksum, package_checksum};
 pub use config::{Config, Limits};

@@ -42,7 +42,13 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // The request's fields could not be read: the caller sent something malformed.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::Invalid("malformed request: a field is missing or not of its type".into())
+            }
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }
 
@@ -64,6 +70,18 @@ impl AppError {
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
+        // Input PostgreSQL refuses to even read (a malformed id, a NUL byte, a number out of
+        // range) is the caller's mistake, not the server's; its text is not passed on.
+        if let sqlx::Error::Database(db) = &error {
+            let malformed = matches!(
+                db.code().as_deref(),
+                Some("22P02" | "22P05" | "22021" | "22003" | "22007" | "22008" | "54000")
+            );
+            if malformed {
+                tracing::info!(error = %error, "malformed input refused by the database");
+                return AppError::Invalid("malformed request: a value is not valid".into());
+            }
+        }
         tracing::error!(error = %error, "database error");
         AppError::Internal
     }

@@ -4,12 +4,11 @@
 //! schema file becomes a [`PackageSource`]; the domain then parses, validates and checksums
 //! them all, so one bad package never hides the others.
 
-use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use crate::domain::{
-    BaseSchema, BaseSchemaError, Catalog, Config, PackageId, PackageIdError, PackageSource,
+    BaseSchema, BaseSchemaError, Catalog, Config, PackageId, PackageProblem, PackageSource,
 };
 
 /// Where a package keeps its schema, relative to the package directory.
@@ -29,14 +28,6 @@ pub enum ScanError {
     NotADirectory {
         /// The path.
         path: PathBuf,
-    },
-    /// A package directory whose name is not a valid package id.
-    #[error("package directory {} has an invalid name: {source}", path.display())]
-    InvalidPackageId {
-        /// The directory.
-        path: PathBuf,
-        /// The rule it breaks.
-        source: PackageIdError,
     },
     /// A directory or file could not be read.
     #[error("cannot read {}: {source}", path.display())]
@@ -71,17 +62,31 @@ fn read_error(path: &Path) -> impl FnOnce(std::io::Error) -> ScanError + '_ {
     }
 }
 
+/// What the packages directory holds: the packages that could be read, and the package
+/// directories that could not (each reported on its own, never stopping the others).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackagesOnDisk {
+    /// Readable packages, sorted by id.
+    pub sources: Vec<PackageSource>,
+    /// Unreadable or irregular schema files, symlinks out of the directory, invalid names.
+    pub problems: Vec<PackageProblem>,
+}
+
 /// Reads every package of `packages_dir`, sorted by id. Entries starting with `.` and
 /// directories without a schema file are skipped; files larger than `max_file_bytes` are read
 /// only up to the limit, which the domain then reports as an error of that package.
 ///
+/// A package directory with a schema entry that cannot be read (permission denied, a dangling
+/// symlink, a symlink loop, a FIFO, a directory, a device, or a symlink leading out of the
+/// packages directory) or whose name is not a package id becomes a [`PackageProblem`] of that
+/// package alone: it still counts as present, so it is never taken for a removed package.
+///
 /// # Errors
-/// [`ScanError`] when the directory is missing or unreadable, a package directory has an
-/// invalid name, or a schema file cannot be read.
+/// [`ScanError`] only when the packages directory itself is missing or unreadable.
 pub fn read_packages(
     packages_dir: &Path,
     max_file_bytes: u64,
-) -> Result<Vec<PackageSource>, ScanError> {
+) -> Result<PackagesOnDisk, ScanError> {
     if !packages_dir.exists() {
         return Err(ScanError::PackagesDirMissing {
             path: packages_dir.to_owned(),
@@ -92,46 +97,185 @@ pub fn read_packages(
             path: packages_dir.to_owned(),
         });
     }
-    let mut sources = Vec::new();
+    let root = std::fs::canonicalize(packages_dir).map_err(read_error(packages_dir))?;
+    let mut disk = PackagesOnDisk::default();
     for entry in std::fs::read_dir(packages_dir).map_err(read_error(packages_dir))? {
         let entry = entry.map_err(read_error(packages_dir))?;
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !path.is_dir() {
+        if name.starts_with('.') {
             continue;
         }
         let schema = path.join(SCHEMA_FILE);
-        if !schema.is_file() {
-            continue;
+        let file = schema.display().to_string();
+        let problem = |message: String| PackageProblem::new(&name, file.clone(), message);
+        let located = match locate_schema(&root, &path) {
+            Ok(Some(located)) => located,
+            Ok(None) => continue,
+            Err(message) => {
+                disk.problems.push(problem(message));
+                continue;
+            }
+        };
+        let id = match PackageId::parse(&name) {
+            Ok(id) => id,
+            Err(error) => {
+                let message = format!("the directory is not a valid package id: {error}");
+                disk.problems.push(PackageProblem::new(
+                    &name,
+                    path.display().to_string(),
+                    message,
+                ));
+                continue;
+            }
+        };
+        match read_regular_bounded(&located, max_file_bytes) {
+            Ok(text) => disk.sources.push(PackageSource { id, file, text }),
+            Err(message) => disk.problems.push(problem(message)),
         }
-        let id = PackageId::parse(&name).map_err(|source| ScanError::InvalidPackageId {
-            path: path.clone(),
-            source,
-        })?;
-        let text = read_bounded(&schema, max_file_bytes)?;
-        sources.push(PackageSource {
-            id,
-            file: schema.display().to_string(),
-            text,
-        });
     }
-    sources.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(sources)
+    disk.sources.sort_by(|a, b| a.id.cmp(&b.id));
+    disk.problems.sort_by(|a, b| a.package.cmp(&b.package));
+    Ok(disk)
 }
 
-/// Reads at most `limit + 1` bytes: enough for the domain to see the file is too large,
-/// without loading a huge file into memory.
-fn read_bounded(path: &Path, limit: u64) -> Result<String, ScanError> {
-    let file = File::open(path).map_err(read_error(path))?;
+/// Finds `package_dir/seed/schema/entities.yaml` without leaving `root`: `Ok(None)` when the
+/// directory holds no schema entry at all (not a package), `Ok(path)` for the schema file's
+/// real path inside `root`, `Err(why)` when the entry exists but cannot be used.
+fn locate_schema(root: &Path, package_dir: &Path) -> Result<Option<PathBuf>, String> {
+    let mut current = package_dir.to_path_buf();
+    let components = std::iter::once(None).chain(Path::new(SCHEMA_FILE).iter().map(Some));
+    for component in components {
+        if let Some(component) = component {
+            current.push(component);
+        }
+        let what = current
+            .strip_prefix(package_dir)
+            .ok()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(
+                || "the package directory".to_owned(),
+                |p| p.display().to_string(),
+            );
+        let metadata = match std::fs::symlink_metadata(&current) {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(format!("cannot read {what}: {}", io_reason(&error))),
+        };
+        if metadata.file_type().is_symlink() {
+            let target = match std::fs::canonicalize(&current) {
+                Ok(target) => target,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(format!("{what} is a dangling symlink"));
+                }
+                Err(error) if error.raw_os_error() == Some(ELOOP) => {
+                    return Err(format!("{what} is a symlink loop"));
+                }
+                Err(error) => return Err(format!("cannot resolve {what}: {}", io_reason(&error))),
+            };
+            if !target.starts_with(root) {
+                return Err(format!(
+                    "{what} is a symlink that leads out of the packages directory"
+                ));
+            }
+        } else if component.is_none() && !metadata.is_dir() {
+            // A plain file next to the packages: not a package.
+            return Ok(None);
+        }
+    }
+    let real = std::fs::canonicalize(&current)
+        .map_err(|error| format!("cannot resolve {SCHEMA_FILE}: {}", io_reason(&error)))?;
+    if !real.starts_with(root) {
+        return Err(format!("{SCHEMA_FILE} leads out of the packages directory"));
+    }
+    Ok(Some(real))
+}
+
+/// `ELOOP` on Linux and the BSDs alike ("too many levels of symbolic links").
+#[cfg(target_os = "linux")]
+const ELOOP: i32 = 40;
+#[cfg(not(target_os = "linux"))]
+const ELOOP: i32 = 62;
+
+/// What a file is, when it is not a regular file.
+fn kind_of(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_symlink() {
+        "a symlink"
+    } else {
+        "not a file"
+    }
+}
+
+/// An I/O error in lowercase words, without the `(os error N)` suffix.
+fn io_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text).to_owned();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+/// Opens `path` (already resolved, so the last component is no symlink) without blocking and
+/// without following a symlink swapped in meanwhile, checks it is a regular file, and reads at
+/// most `limit + 1` bytes: enough for the domain to see the file is too large, without loading
+/// a huge file into memory.
+fn read_regular_bounded(path: &Path, limit: u64) -> Result<String, String> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    // O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOFOLLOW: no symlink swap.
+    #[cfg(target_os = "linux")]
+    const FLAGS: i32 = 0o4000 | 0o400000;
+    #[cfg(not(target_os = "linux"))]
+    const FLAGS: i32 = 0x0004 | 0x0100;
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| format!("cannot read {SCHEMA_FILE}: {}", io_reason(&error)))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "{SCHEMA_FILE} is {}, not a regular file",
+            kind_of(metadata.file_type())
+        ));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(FLAGS)
+        .open(path)
+        .map_err(|error| format!("cannot open {SCHEMA_FILE}: {}", io_reason(&error)))?;
+    let metadata = file
+        .metadata()
+        .map_err(|error| format!("cannot read {SCHEMA_FILE}: {}", io_reason(&error)))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "{SCHEMA_FILE} is {}, not a regular file",
+            kind_of(metadata.file_type())
+        ));
+    }
     let mut bytes = Vec::new();
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(read_error(path))?;
-    // Invalid UTF-8 becomes U+FFFD and then fails validation at the offending name or value.
-    Ok(match String::from_utf8(bytes) {
+        .map_err(|error| format!("cannot read {SCHEMA_FILE}: {}", io_reason(&error)))?;
+    Ok(decode(bytes))
+}
+
+/// UTF-8 text as is. UTF-16 and UTF-32 (recognized by their byte-order mark or their zero
+/// bytes) are left undecoded for the domain to name; other invalid UTF-8 becomes U+FFFD and
+/// then fails validation at the offending name or value.
+fn decode(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
-    })
+    }
 }
 
 /// Reads and parses the base schema at `path`, or the built-in default when `None`.
@@ -154,20 +298,26 @@ pub fn read_base_schema(path: Option<&Path>) -> Result<BaseSchema, ScanError> {
 /// the merged schema with [`Catalog::render_schema`].
 ///
 /// # Errors
-/// [`ScanError`] for environment problems; problems inside packages are in the catalog.
+/// [`ScanError`] for environment problems; problems of single packages are in the catalog.
 pub fn scan_dir(
     packages_dir: &Path,
     base_schema_path: Option<&Path>,
     config: &Config,
 ) -> Result<Catalog, ScanError> {
     let base = read_base_schema(base_schema_path)?;
-    let sources = read_packages(packages_dir, config.limits.max_file_bytes)?;
-    Ok(Catalog::build(sources, base, config))
+    let disk = read_packages(packages_dir, config.limits.max_file_bytes)?;
+    Ok(Catalog::build_with_problems(
+        disk.sources,
+        disk.problems,
+        base,
+        config,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::SchemaError;
 
     struct TempDir(PathBuf);
 
@@ -229,18 +379,134 @@ mod tests {
     }
 
     #[test]
-    fn an_invalid_package_directory_name_is_an_error() {
+    fn an_invalid_package_directory_name_is_an_error_of_that_directory_only() {
         let dir = TempDir::new("bad-name");
         dir.package("Bad Name", VALID);
-        let error = scan_dir(&dir.0, None, &Config::default())
-            .map(|_| ())
-            .map_err(|e| e.to_string());
-        assert!(
-            error
-                .as_ref()
-                .is_err_and(|e| e.contains("has an invalid name")),
-            "{error:?}"
+        dir.package("good", VALID);
+        let catalog = scan_dir(&dir.0, None, &Config::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(catalog.errors.len(), 1);
+        assert_eq!(catalog.errors[0].package, "Bad Name");
+        assert_eq!(
+            catalog.errors[0].message,
+            "the directory is not a valid package id: package id \"Bad Name\" must be lowercase letters, digits, _ and -, starting with a letter or digit"
         );
+        assert!(catalog.package("good").is_some_and(|p| p.errors.is_empty()));
+        assert!(catalog.has_failures());
+    }
+
+    /// `(package, message)` of every unreadable package of `dir`; `good` must still be fine.
+    fn unreadable(dir: &TempDir) -> Vec<(String, String)> {
+        let catalog = scan_dir(&dir.0, None, &Config::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(catalog
+            .package("good")
+            .is_some_and(|p| p.errors.is_empty() && p.checksum.is_some()));
+        catalog
+            .packages
+            .iter()
+            .filter(|p| p.package.as_str() != "good")
+            .map(|p| {
+                assert_eq!(p.errors.len(), 1, "{p:?}");
+                assert_eq!(p.errors[0].error.code(), "unreadable_file");
+                let SchemaError::UnreadableFile { reason } = &p.errors[0].error else {
+                    panic!("{p:?}")
+                };
+                (p.package.to_string(), reason.clone())
+            })
+            .collect()
+    }
+
+    fn schema_dir(dir: &TempDir, id: &str) -> PathBuf {
+        let path = dir.0.join(id).join("seed/schema");
+        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("{e}"));
+        path
+    }
+
+    #[test]
+    fn a_schema_file_that_is_not_a_regular_file_is_an_error_of_its_package() {
+        use std::os::unix::fs::symlink;
+        let dir = TempDir::new("irregular");
+        dir.package("good", VALID);
+        symlink(
+            "/nonexistent/entities.yaml",
+            schema_dir(&dir, "dangling").join("entities.yaml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let looped = schema_dir(&dir, "looped");
+        symlink(looped.join("entities.yaml"), looped.join("entities.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(schema_dir(&dir, "directory").join("entities.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let fifo = schema_dir(&dir, "fifo").join("entities.yaml");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(status.success());
+        symlink(
+            "/dev/zero",
+            schema_dir(&dir, "device").join("entities.yaml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let outside = TempDir::new("irregular-outside");
+        outside.package("elsewhere", VALID);
+        symlink(outside.0.join("elsewhere"), dir.0.join("escaped"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            unreadable(&dir),
+            [
+                ("dangling", "seed/schema/entities.yaml is a dangling symlink"),
+                ("device", "seed/schema/entities.yaml is a symlink that leads out of the packages directory"),
+                ("directory", "seed/schema/entities.yaml is a directory, not a regular file"),
+                ("escaped", "the package directory is a symlink that leads out of the packages directory"),
+                ("fifo", "seed/schema/entities.yaml is a FIFO, not a regular file"),
+                ("looped", "seed/schema/entities.yaml is a symlink loop"),
+            ]
+            .map(|(p, m)| (p.to_owned(), m.to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_symlink_inside_the_packages_directory_is_followed() {
+        use std::os::unix::fs::symlink;
+        let dir = TempDir::new("inside-link");
+        dir.package("good", VALID);
+        let shared = dir.0.join(".shared.yaml");
+        std::fs::write(&shared, VALID.replace("Thing", "Linked")).unwrap_or_else(|e| panic!("{e}"));
+        symlink(&shared, schema_dir(&dir, "linked").join("entities.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let catalog = scan_dir(&dir.0, None, &Config::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(catalog
+            .package("linked")
+            .is_some_and(|p| p.errors.is_empty()));
+    }
+
+    #[test]
+    fn an_unreadable_schema_file_is_an_error_of_its_package() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = TempDir::new("unreadable");
+        dir.package("good", VALID);
+        dir.package("locked", VALID);
+        let seed = dir.0.join("locked/seed");
+        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o000))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // root reads through any permission; the check only means something for other users.
+        let readable_anyway = std::fs::read_dir(&seed).is_ok();
+        let found = if readable_anyway {
+            None
+        } else {
+            Some(unreadable(&dir))
+        };
+        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Some(found) = found {
+            assert_eq!(
+                found,
+                [(
+                    "locked".to_owned(),
+                    "cannot read seed/schema: permission denied".to_owned()
+                )]
+            );
+        }
     }
 
     #[test]

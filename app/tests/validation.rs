@@ -703,7 +703,10 @@ fn a_twenty_megabyte_file_fails_fast_with_a_clear_error() {
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(found, ["file is larger than the limit of 1048576 bytes"]);
+    assert_eq!(
+        found,
+        ["file is larger than the limit of 1048576 bytes (line 2, column 1048564)"]
+    );
 }
 
 #[test]
@@ -768,4 +771,161 @@ fn diagnostics_serialize_to_the_check_json_shape() {
         .as_str()
         .is_some_and(|m| m.starts_with("unknown field type \"jsonb\"")));
     assert_eq!(json["conflicts"], serde_json::json!([]));
+}
+
+fn entity_named(name: &str) -> String {
+    format!("entities:\n  - name: {name}\n    fields: {{ id: {{ type: cuid, primary: true }} }}\n")
+}
+
+#[test]
+fn an_entity_name_longer_than_postgres_keeps_is_an_error() {
+    let name = format!("A{}", "b".repeat(63));
+    assert_errors(
+        &entity_named(&name),
+        &[&format!("entity name \"{name}\" is 64 bytes, longer than PostgreSQL's limit of 63 at {name}.name (line 2, column 5)")],
+    );
+}
+
+#[test]
+fn an_entity_name_whose_primary_key_name_is_too_long_is_an_error() {
+    let name = format!("A{}", "b".repeat(59));
+    assert_errors(
+        &entity_named(&name),
+        &[&format!("derived constraint name \"{name}_pkey\" is 65 bytes, longer than PostgreSQL's limit of 63 at {name}.name (line 2, column 5)")],
+    );
+    assert_valid(&entity_named(&format!("A{}", "b".repeat(57))));
+}
+
+#[test]
+fn a_field_name_longer_than_postgres_keeps_is_an_error() {
+    let field = format!("f{}", "x".repeat(63));
+    assert_errors(
+        &thread_with(&format!("      {field}: {{ type: string }}\n")),
+        &[&format!("field name \"{field}\" is 64 bytes, longer than PostgreSQL's limit of 63 at ForumThread.fields.{field} (line 7, column 7)")],
+    );
+}
+
+#[test]
+fn derived_unique_index_and_foreign_key_names_are_checked() {
+    let field = format!("f{}", "x".repeat(47));
+    assert_errors(
+        &thread_with(&format!("      {field}: {{ type: string, unique: true }}\n")),
+        &[&format!("derived constraint name \"ForumThread_{field}_key\" is 64 bytes, longer than PostgreSQL's limit of 63 at ForumThread.indexes (line 7, column 7)")],
+    );
+}
+
+#[test]
+fn a_derived_foreign_key_name_is_checked() {
+    let fk = format!("p{}Id", "x".repeat(46));
+    let text = format!(
+        "entities:\n  - name: ForumPost\n    fields:\n      id: {{ type: cuid, primary: true }}\n      {fk}: {{ type: string }}\n    relations:\n      - name: author\n        type: belongsTo\n        entity: User\n        field: {fk}\n"
+    );
+    let found = errors(&text);
+    assert_eq!(
+        found,
+        [format!("derived constraint name \"ForumPost_{fk}_fkey\" is 64 bytes, longer than PostgreSQL's limit of 63 at ForumPost.relations.author (line 7, column 9)")]
+    );
+}
+
+#[test]
+fn a_named_index_needs_no_derived_name() {
+    let field = format!("f{}", "x".repeat(50));
+    assert_valid(&thread_with(&format!(
+        "      {field}: {{ type: string }}\n    indexes:\n      - fields: [{field}]\n        name: thread_long_idx\n"
+    )));
+}
+
+#[test]
+fn prisma_client_is_a_reserved_entity_name() {
+    assert_errors(
+        &entity_named("PrismaClient"),
+        &["invalid entity name \"PrismaClient\" at PrismaClient.name (line 2, column 5)"],
+    );
+}
+
+#[test]
+fn entities_null_is_an_error() {
+    assert_errors(
+        "entities: null\n",
+        &["expected a list of entities, found null at entities (line 1, column 11)"],
+    );
+    assert_errors(
+        "entities:\n",
+        &["expected a list of entities, found null at entities (line 1, column 9)"],
+    );
+}
+
+#[test]
+fn yaml_tags_are_named_in_errors() {
+    assert_errors(
+        &thread_with("      data: { type: string, default: !!binary aGVsbG8= }\n"),
+        &["yaml tag \"!!binary\" is not supported (line 7, column 38)"],
+    );
+    assert_errors(
+        "entities: !!python/object:os.system []\n",
+        &["yaml tag \"!!python/object:os.system\" is not supported (line 1, column 11)"],
+    );
+    assert_errors(
+        &thread_with("      title: !custom { type: string }\n"),
+        &["yaml tag \"!custom\" is not supported (line 7, column 14)"],
+    );
+}
+
+#[test]
+fn utf16_and_utf32_files_are_named() {
+    let text = "entities: []\n";
+    let widen = |unit: usize, big_endian: bool| -> String {
+        let mut bytes = Vec::new();
+        for b in text.bytes() {
+            let mut unit_bytes = vec![0u8; unit];
+            if big_endian {
+                unit_bytes[unit - 1] = b;
+            } else {
+                unit_bytes[0] = b;
+            }
+            bytes.extend(unit_bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    for (unit, big_endian, name) in [
+        (2, false, "UTF-16LE"),
+        (2, true, "UTF-16BE"),
+        (4, false, "UTF-32LE"),
+        (4, true, "UTF-32BE"),
+    ] {
+        assert_errors(
+            &widen(unit, big_endian),
+            &[&format!(
+                "file is encoded as {name}, not UTF-8 (line 1, column 1)"
+            )],
+        );
+    }
+    // With a byte-order mark, as editors write them (read as UTF-8 with replacement).
+    let bom_le = String::from_utf8_lossy(&[0xFF, 0xFE, b'e', 0, b'n', 0]).into_owned();
+    assert_errors(
+        &bom_le,
+        &["file is encoded as UTF-16LE, not UTF-8 (line 1, column 1)"],
+    );
+    let bom_be32 = String::from_utf8_lossy(&[0, 0, 0xFE, 0xFF, 0, 0, 0, b'e']).into_owned();
+    assert_errors(
+        &bom_be32,
+        &["file is encoded as UTF-32BE, not UTF-8 (line 1, column 1)"],
+    );
+}
+
+#[test]
+fn size_limits_are_reported_at_a_real_position_without_internal_text() {
+    let mut config = Config::default();
+    config.limits.max_nodes = 50;
+    let many = format!("entities: [{}]\n", vec!["1"; 100].join(", "));
+    assert_eq!(
+        errors_with(&many, &config),
+        ["yaml document has more than 50 nodes (line 1, column 153)"]
+    );
+    let mut config = Config::default();
+    config.limits.max_file_bytes = 20;
+    assert_eq!(
+        errors_with("entities: []\n# a long comment\n", &config),
+        ["file is larger than the limit of 20 bytes (line 2, column 8)"]
+    );
 }

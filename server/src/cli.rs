@@ -136,6 +136,21 @@ pub struct ServeArgs {
     /// Minutes a locked username stays locked after its last failure.
     #[arg(long, env = "SCHEMAGATE_LOGIN_LOCKOUT_MINUTES", default_value_t = 15)]
     pub login_lockout_minutes: i64,
+    /// The URL users reach the app at (`https://schemagate.example.com`); state-changing
+    /// requests from any other origin are refused. Default: `http://<addr>`.
+    #[arg(long, env = "SCHEMAGATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Sign-in attempts one client address may make per window, whatever the usernames.
+    #[arg(
+        long,
+        env = "SCHEMAGATE_LOGIN_MAX_CLIENT_ATTEMPTS",
+        default_value_t = 30
+    )]
+    pub login_max_client_attempts: i64,
+    /// Header holding the client address set by a trusted reverse proxy (its last entry is
+    /// used, e.g. `X-Forwarded-For`); without it, the connection's address.
+    #[arg(long, env = "SCHEMAGATE_CLIENT_ADDRESS_HEADER")]
+    pub client_address_header: Option<String>,
 }
 
 /// `generate` options.

@@ -33,6 +33,44 @@ pub struct AppState {
     pub session_idle: time::Duration,
     /// Where "Scan now" reads packages from.
     pub scan_inputs: ScanInputs,
+    /// Origins (`scheme://host[:port]`) users reach the app at; a state-changing request
+    /// naming another origin is refused.
+    pub public_origins: Vec<String>,
+    /// The header a trusted proxy puts the client address in, for per-client sign-in limits.
+    pub client_address_header: Option<String>,
+}
+
+/// Largest request body accepted (sign-in, decisions, comments are small forms).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The origin of an absolute http(s) URL: lowercase `scheme://host[:port]`, with the scheme's
+/// default port dropped. `None` for anything else.
+#[must_use]
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let authority = authority.to_ascii_lowercase();
+    let default_port = if scheme == "http" { ":80" } else { ":443" };
+    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// The origins a server at `addr` accepts when no public URL is configured: `http://<addr>`,
+/// and for a loopback address also `http://localhost:<port>`.
+#[must_use]
+pub fn default_origins(addr: std::net::SocketAddr) -> Vec<String> {
+    let mut origins = vec![format!("http://{addr}")];
+    if addr.ip().is_loopback() {
+        origins.push(format!("http://localhost:{}", addr.port()));
+    }
+    origins
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -73,10 +111,12 @@ pub async fn session_store(pool: &PgPool) -> anyhow::Result<PostgresStore> {
 pub fn router(state: AppState, store: PostgresStore) -> Router {
     let routes = generate_route_list(App);
     let (pool, auth, scan_inputs) = (state.pool.clone(), state.auth, state.scan_inputs.clone());
+    let client_header = app::api::session::ClientAddressHeader(state.client_address_header.clone());
     let context = move || {
         provide_context(pool.clone());
         provide_context(auth);
         provide_context(scan_inputs.clone());
+        provide_context(client_header.clone());
     };
     let sessions = SessionManagerLayer::new(store)
         .with_name("schemagate_session")
@@ -84,24 +124,133 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.secure_cookies)
         .with_expiry(Expiry::OnInactivity(state.session_idle));
+    let origins = std::sync::Arc::new(state.public_origins.clone());
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/audit/export", get(export_audit))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        .route_layer(middleware::from_fn_with_state(
+            state.pool.clone(),
+            guard_pages,
+        ))
+        .route("/healthz", get(healthz))
+        .route("/audit/export", get(export_audit))
         .route(
             "/api/{*fn_name}",
             post(move |request: Request| {
-                leptos_axum::handle_server_fns_with_context(context.clone(), request)
+                let context = context.clone();
+                async move {
+                    status_from_error(
+                        leptos_axum::handle_server_fns_with_context(context, request)
+                            .await
+                            .into_response(),
+                    )
+                    .await
+                }
             }),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
-        .layer(middleware::from_fn(refuse_cross_site_posts))
+        .layer(middleware::from_fn_with_state(
+            origins,
+            refuse_cross_site_posts,
+        ))
+        .layer(middleware::from_fn(limit_body))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// Pages: 503 while the registry is unreachable, a redirect to the sign-in page for anonymous
+/// visitors, and a real redirect status wherever a page answers with a `Location`.
+async fn guard_pages(
+    State(pool): State<PgPool>,
+    session: tower_sessions::Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    // The same routes also carry the server functions' POST endpoints, which answer for
+    // themselves.
+    let is_page = request.method() == Method::GET || request.method() == Method::HEAD;
+    if !is_page || request.uri().path().starts_with("/api/") {
+        return status_from_error(next.run(request).await).await;
+    }
+    if !app::db::is_reachable(&pool).await {
+        return unavailable();
+    }
+    if request.uri().path() != "/login" {
+        match app::auth::current_account(&session, &pool).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return redirect_to_login(),
+            Err(_) => return unavailable(),
+        }
+    }
+    let mut response = next.run(request).await;
+    if response.status().is_success() && response.headers().contains_key(header::LOCATION) {
+        *response.status_mut() = StatusCode::FOUND;
+    }
+    response
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::RETRY_AFTER, "5"),
+        ],
+        "<!DOCTYPE html><html lang=\"en\"><head><title>Schemagate: unavailable</title></head>\
+         <body><main><h1>The registry database is unreachable</h1>\
+         <p>Try again in a moment.</p></main></body></html>",
+    )
+        .into_response()
+}
+
+fn redirect_to_login() -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, "/login")]).into_response()
+}
+
+/// A server function's error answers with the status of its [`app::error::AppError`] (a
+/// malformed request is 400, not 500), whatever stage it failed at.
+async fn status_from_error(response: Response) -> Response {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(error.status()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Request bodies larger than [`MAX_BODY_BYTES`] are answered 413 before any handler reads
+/// them, whether or not they announce their length.
+async fn limit_body(request: Request, next: Next) -> Response {
+    let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    if request.method() == Method::GET || request.method() == Method::HEAD {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(_) => too_large(),
+    }
 }
 
 /// 200 with the database status when the registry answers, 503 when it does not.
@@ -189,8 +338,13 @@ async fn export_audit(
 }
 
 /// A state-changing request from another site is refused: its `Origin` (or, absent that, its
-/// `Referer`) must name this host. Requests with neither come from scripts, not browsers.
-async fn refuse_cross_site_posts(request: Request, next: Next) -> Response {
+/// `Referer`) must be one of the configured public origins, scheme included. Requests with
+/// neither come from scripts, not browsers.
+async fn refuse_cross_site_posts(
+    State(origins): State<std::sync::Arc<Vec<String>>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.method() == Method::GET
         || request.method() == Method::HEAD
         || request.method() == Method::OPTIONS
@@ -198,27 +352,18 @@ async fn refuse_cross_site_posts(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let headers = request.headers();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
     let source = headers
         .get(header::ORIGIN)
         .or_else(|| headers.get(header::REFERER))
-        .and_then(|v| v.to_str().ok());
+        .map(|v| v.to_str().unwrap_or("invalid"));
     if let Some(source) = source {
-        if authority(source) != Some(host) || host.is_empty() {
-            tracing::warn!(origin = source, host, "cross-site request refused");
+        let allowed = origin_of(source).is_some_and(|origin| origins.contains(&origin));
+        if !allowed {
+            tracing::warn!(origin = source, "cross-site request refused");
             return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
         }
     }
     next.run(request).await
-}
-
-/// `host[:port]` of an absolute URL.
-fn authority(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
 }
 
 /// Headers every response carries. Pages get their own Content-Security-Policy (with the

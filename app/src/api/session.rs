@@ -33,7 +33,16 @@ pub async fn login(username: String, password: String) -> Result<SignedIn, AppEr
     context::finish(async {
         let (pool, settings) = (context::pool(), context::auth_settings());
         let session = context::session().await?;
-        let account = crate::auth::sign_in(&session, &pool, &settings, &username, password).await?;
+        let client = client_address().await;
+        let account = crate::auth::sign_in_from(
+            &session,
+            &pool,
+            &settings,
+            &username,
+            password,
+            client.as_deref(),
+        )
+        .await?;
         leptos_axum::redirect("/");
         Ok(SignedIn {
             username: account.username,
@@ -56,4 +65,26 @@ pub async fn logout() -> Result<(), AppError> {
         Ok(())
     })
     .await
+}
+
+/// The header a trusted reverse proxy puts the client's address in (`X-Forwarded-For`, ...);
+/// `None` to use the connection's peer address.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientAddressHeader(pub Option<String>);
+
+/// The client's address for per-client sign-in limits: the last entry of the configured
+/// header (the one the trusted proxy appended), or the connection's peer address.
+#[cfg(feature = "ssr")]
+async fn client_address() -> Option<String> {
+    let header = use_context::<ClientAddressHeader>().and_then(|h| h.0);
+    if let Some(name) = header {
+        let headers: axum::http::HeaderMap = leptos_axum::extract().await.ok()?;
+        let value = headers.get(name.as_str())?.to_str().ok()?;
+        let last = value.rsplit(',').next()?.trim();
+        return (!last.is_empty()).then(|| last.chars().take(64).collect());
+    }
+    let axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr> =
+        leptos_axum::extract().await.ok()?;
+    Some(peer.ip().to_string())
 }

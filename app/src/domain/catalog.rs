@@ -85,6 +85,48 @@ pub struct PackageSource {
     pub text: String,
 }
 
+/// A package directory that could not be read as a package: its schema file is unreadable or
+/// not a regular file, or its name is not a package id. Reported for that directory only;
+/// every other package is still checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageProblem {
+    /// The directory name as found (not necessarily a valid package id; shortened when long).
+    pub package: String,
+    /// The schema file (or directory) concerned.
+    pub file: String,
+    /// What is wrong, in a sentence.
+    pub message: String,
+    /// Whether the name is a valid package id: such a package keeps its place in the catalog
+    /// (so its live state is never mistaken for a removal).
+    #[serde(skip)]
+    pub id: Option<PackageId>,
+}
+
+impl PackageProblem {
+    /// A problem of directory `name` (kept as a printable, bounded string).
+    #[must_use]
+    pub fn new(name: &str, file: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            package: printable_name(name),
+            file: file.into(),
+            message: message.into(),
+            id: PackageId::parse(name).ok(),
+        }
+    }
+}
+
+/// A directory name as it may be shown: control characters escaped, at most 100 characters.
+fn printable_name(name: &str) -> String {
+    let escaped: String = name.escape_debug().collect();
+    if escaped.chars().count() > 100 {
+        let mut short: String = escaped.chars().take(100).collect();
+        short.push('…');
+        short
+    } else {
+        escaped
+    }
+}
+
 /// An entity name with its checksum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EntitySummary {
@@ -152,6 +194,8 @@ pub struct Catalog {
     pub conflicts: Vec<Conflict>,
     /// Entities declared identically by several packages.
     pub shared: Vec<SharedEntity>,
+    /// Directories that look like packages but whose name is not a package id.
+    pub errors: Vec<PackageProblem>,
     /// The base schema everything renders against.
     #[serde(skip)]
     pub base: BaseSchema,
@@ -161,6 +205,50 @@ impl Catalog {
     /// Parses, validates and checksums every package; never stops at a bad one.
     #[must_use]
     pub fn build(sources: Vec<PackageSource>, base: BaseSchema, config: &Config) -> Self {
+        Self::build_with_problems(sources, Vec::new(), base, config)
+    }
+
+    /// As [`Catalog::build`], plus the package directories that could not be read: one with a
+    /// valid id is a package with an `unreadable_file` error (it still counts as present), one
+    /// with an invalid name is listed in [`Catalog::errors`].
+    #[must_use]
+    pub fn build_with_problems(
+        sources: Vec<PackageSource>,
+        problems: Vec<PackageProblem>,
+        base: BaseSchema,
+        config: &Config,
+    ) -> Self {
+        let mut catalog = Self::build_sources(sources, base, config);
+        for problem in problems {
+            let Some(id) = problem.id.clone() else {
+                catalog.errors.push(problem);
+                continue;
+            };
+            catalog.packages.retain(|p| p.package != id);
+            let error = SchemaError::UnreadableFile {
+                reason: problem.message.clone(),
+            };
+            catalog.packages.push(PackageReport {
+                package: id,
+                file: problem.file.clone(),
+                checksum: None,
+                entities: Vec::new(),
+                errors: vec![Diagnostic::error(
+                    &problem.file,
+                    super::diagnostic::Position::default(),
+                    "",
+                    error,
+                )],
+                warnings: Vec::new(),
+                model: Vec::new(),
+            });
+        }
+        catalog.packages.sort_by(|a, b| a.package.cmp(&b.package));
+        catalog.errors.sort_by(|a, b| a.package.cmp(&b.package));
+        catalog
+    }
+
+    fn build_sources(sources: Vec<PackageSource>, base: BaseSchema, config: &Config) -> Self {
         let mut sources = sources;
         sources.sort_by(|a, b| a.id.cmp(&b.id));
         let parsed: Vec<_> = sources
@@ -216,6 +304,7 @@ impl Catalog {
             packages: reports,
             conflicts,
             shared,
+            errors: Vec::new(),
             base,
         }
     }
@@ -229,7 +318,9 @@ impl Catalog {
     /// Whether any package has errors or any entity is in conflict (`check` exits 1).
     #[must_use]
     pub fn has_failures(&self) -> bool {
-        !self.conflicts.is_empty() || self.packages.iter().any(|p| !p.errors.is_empty())
+        !self.conflicts.is_empty()
+            || !self.errors.is_empty()
+            || self.packages.iter().any(|p| !p.errors.is_empty())
     }
 
     fn renderable(&self) -> Result<Vec<PackageModels<'_>>, RenderError> {

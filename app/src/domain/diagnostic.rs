@@ -58,6 +58,13 @@ pub enum SchemaError {
         /// Configured limit in bytes.
         limit: u64,
     },
+    /// The schema file cannot be read: unreadable, not a regular file, or a symlink that
+    /// leaves the packages directory. The package is reported, never taken as removed.
+    #[error("cannot read the schema file: {reason}")]
+    UnreadableFile {
+        /// Why, e.g. "it is a FIFO, not a regular file".
+        reason: String,
+    },
     /// The YAML nests deeper than the configured limit.
     #[error("yaml nesting is deeper than the limit of {limit} levels")]
     NestingTooDeep {
@@ -69,6 +76,24 @@ pub enum SchemaError {
     AliasExpansionTooLarge {
         /// Configured maximum number of replayed nodes.
         limit: usize,
+    },
+    /// More YAML nodes than allowed.
+    #[error("yaml document has more than {limit} nodes")]
+    TooManyNodes {
+        /// Configured maximum number of nodes.
+        limit: usize,
+    },
+    /// The file is UTF-16 or UTF-32 encoded.
+    #[error("file is encoded as {encoding}, not UTF-8")]
+    UnsupportedEncoding {
+        /// The encoding recognized, e.g. `UTF-16LE`.
+        encoding: &'static str,
+    },
+    /// An explicit YAML tag (`!!binary`, `!!python/object`, `!custom`).
+    #[error("yaml tag \"{tag}\" is not supported")]
+    UnsupportedTag {
+        /// The tag as written.
+        tag: String,
     },
     /// The document exceeds another parser budget (node count, anchors, documents, ...).
     #[error("yaml document exceeds a size budget: {detail}")]
@@ -145,6 +170,28 @@ pub enum SchemaError {
         name: String,
         /// The rule it breaks.
         rule: &'static str,
+    },
+    /// A database identifier longer than PostgreSQL keeps.
+    #[error("{what} name \"{name}\" is {bytes} bytes, longer than PostgreSQL's limit of 63")]
+    IdentifierTooLong {
+        /// "entity", "table", "field" or "column".
+        what: &'static str,
+        /// The name (cut when very long).
+        name: String,
+        /// Its length in bytes.
+        bytes: usize,
+    },
+    /// A constraint or index name that Prisma derives, longer than PostgreSQL keeps.
+    #[error(
+        "derived constraint name \"{name}\" is {bytes} bytes, longer than PostgreSQL's limit of 63"
+    )]
+    DerivedNameTooLong {
+        /// The derived name (cut when very long).
+        name: String,
+        /// Its length in bytes.
+        bytes: usize,
+        /// How to fix it.
+        fix: &'static str,
     },
     /// An entity name declared twice in one file.
     #[error("duplicate entity \"{name}\" (first at line {first_line})")]
@@ -495,9 +542,13 @@ impl SchemaError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::FileTooLarge { .. } => "file_too_large",
+            Self::UnreadableFile { .. } => "unreadable_file",
             Self::NestingTooDeep { .. } => "nesting_too_deep",
             Self::AliasExpansionTooLarge { .. } => "alias_expansion_too_large",
             Self::BudgetExceeded { .. } => "budget_exceeded",
+            Self::TooManyNodes { .. } => "too_many_nodes",
+            Self::UnsupportedEncoding { .. } => "unsupported_encoding",
+            Self::UnsupportedTag { .. } => "unsupported_tag",
             Self::InvalidYaml { .. } => "invalid_yaml",
             Self::TooManyEntities { .. } => "too_many_entities",
             Self::TooManyFields { .. } => "too_many_fields",
@@ -508,6 +559,8 @@ impl SchemaError {
             Self::ConflictingKeys { .. } => "conflicting_keys",
             Self::InvalidName { .. } => "invalid_name",
             Self::DuplicateEntity { .. } => "duplicate_entity",
+            Self::IdentifierTooLong { .. } => "identifier_too_long",
+            Self::DerivedNameTooLong { .. } => "derived_name_too_long",
             Self::EntityShadowsBaseModel { .. } => "entity_shadows_base_model",
             Self::DuplicateField { .. } => "duplicate_field",
             Self::UnknownFieldType { .. } => "unknown_field_type",
@@ -557,8 +610,16 @@ impl SchemaError {
     pub fn help(&self) -> Option<String> {
         let text = match self {
             Self::FileTooLarge { .. } => "split the package or raise the file size limit".to_owned(),
+            Self::UnreadableFile { .. } => {
+                "make seed/schema/entities.yaml a readable regular file inside the packages directory".to_owned()
+            }
             Self::NestingTooDeep { .. } => "entities.yaml needs only a few levels of nesting".to_owned(),
             Self::AliasExpansionTooLarge { .. } => "write the values out instead of nesting aliases".to_owned(),
+            Self::TooManyNodes { .. } => "split the package or raise the node limit".to_owned(),
+            Self::UnsupportedEncoding { .. } => "save the file as UTF-8".to_owned(),
+            Self::UnsupportedTag { .. } => {
+                "remove the tag: entities.yaml uses plain strings, numbers, booleans, lists and mappings".to_owned()
+            }
             Self::TooManyEntities { .. } | Self::TooManyFields { .. } => {
                 "split the package or raise the limit".to_owned()
             }
@@ -569,6 +630,8 @@ impl SchemaError {
             Self::ConflictingKeys { first, second } => format!("keep only one of \"{first}\" and \"{second}\""),
             Self::InvalidName { rule, .. } => (*rule).to_owned(),
             Self::DuplicateEntity { .. } => "declare each entity once per file".to_owned(),
+            Self::IdentifierTooLong { what, .. } => format!("shorten the {what} name to at most 63 bytes"),
+            Self::DerivedNameTooLong { fix, .. } => (*fix).to_owned(),
             Self::EntityShadowsBaseModel { .. } => {
                 "core models belong to the base schema; relate to it instead of redeclaring it".to_owned()
             }

@@ -330,7 +330,6 @@ impl Reader<'_, '_> {
         };
         let items = match &list.value {
             Value::Seq(items) => items,
-            Value::Null => return,
             _ => {
                 self.wrong_shape(list, "entities", "a list of entities");
                 return;

@@ -12,6 +12,14 @@ pub(crate) fn is_pascal_identifier(name: &str) -> bool {
     is_identifier(name) && name.starts_with(|c: char| c.is_ascii_uppercase())
 }
 
+/// Model names the generated Prisma Client reserves (its own exports).
+const RESERVED_MODEL_NAMES: [&str; 2] = ["PrismaClient", "Prisma"];
+
+/// Whether Prisma refuses `name` as a model name because its client reserves it.
+pub(crate) fn is_reserved_model_name(name: &str) -> bool {
+    RESERVED_MODEL_NAMES.contains(&name)
+}
+
 /// `AuditLog` → `auditLog`; a leading acronym is lowered whole: `IRCChannel` → `ircChannel`.
 pub(crate) fn lower_first(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();

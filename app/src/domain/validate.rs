@@ -8,6 +8,7 @@ use super::config::Config;
 use super::diagnostic::{Diagnostic, SchemaError, Sink};
 use super::dialect::shift_within;
 use super::model::{Entity, ReferentialAction, RelationKind};
+use super::naming;
 use super::predicate::PathRef;
 
 /// A model as seen from a relation: a package entity, a base model, or an entity that failed
@@ -208,10 +209,155 @@ pub(crate) fn validate_package(
             );
             continue;
         }
+        identifiers(entity, &mut sink);
         relations(entity, entities, env, &mut sink);
         acl(entity, entities, env, config, &mut sink);
     }
     sink.diagnostics
+}
+
+/// PostgreSQL keeps the first 63 bytes of an identifier; Prisma truncates the constraint names
+/// it derives to that length. Longer names would collide silently (two tables sharing their
+/// first 63 bytes get one `_pkey`), so they are refused here, with the names Prisma derives:
+/// `<table>_pkey`, `<table>_<columns>_key`, `<table>_<columns>_idx`, `<table>_<columns>_fkey`.
+/// Also refuses model names the generated Prisma Client reserves.
+fn identifiers(entity: &Entity, sink: &mut Sink<'_>) {
+    if naming::is_reserved_model_name(&entity.name) {
+        let rule = "Prisma Client reserves this name; choose another entity name";
+        sink.error(
+            entity.origin,
+            format!("{}.name", entity.name),
+            SchemaError::InvalidName {
+                what: "entity",
+                name: entity.name.clone(),
+                rule,
+            },
+        );
+    }
+    let table = entity.table_name.as_deref().unwrap_or(&entity.name);
+    let what = if entity.table_name.is_some() {
+        "table"
+    } else {
+        "entity"
+    };
+    if too_long(table) {
+        sink.error(
+            entity.origin,
+            format!("{}.name", entity.name),
+            SchemaError::IdentifierTooLong {
+                what,
+                name: shown(table),
+                bytes: table.len(),
+            },
+        );
+        // Every derived name is longer still; one error says it.
+        return;
+    }
+    let column = |name: &str| -> String {
+        entity
+            .field(name)
+            .and_then(|f| f.column_name.clone())
+            .unwrap_or_else(|| name.to_owned())
+    };
+    let mut long_columns = false;
+    for field in &entity.fields {
+        let name = field.column_name.as_deref().unwrap_or(&field.name);
+        if too_long(name) {
+            long_columns = true;
+            let what = if field.column_name.is_some() {
+                "column"
+            } else {
+                "field"
+            };
+            sink.error(
+                field.origin,
+                format!("{}.fields.{}", entity.name, shown(&field.name)),
+                SchemaError::IdentifierTooLong {
+                    what,
+                    name: shown(name),
+                    bytes: name.len(),
+                },
+            );
+        }
+    }
+    if long_columns {
+        return;
+    }
+    let derived = |columns: &[String], suffix: &str| -> String {
+        let mut name = table.to_owned();
+        for c in columns {
+            name.push('_');
+            name.push_str(&column(c));
+        }
+        name.push('_');
+        name.push_str(suffix);
+        name
+    };
+    let mut report = |name: String, position, path: String, fix: &'static str| {
+        if too_long(&name) {
+            sink.error(
+                position,
+                path,
+                SchemaError::DerivedNameTooLong {
+                    bytes: name.len(),
+                    name: shown(&name),
+                    fix,
+                },
+            );
+        }
+    };
+    report(
+        derived(&[], "pkey"),
+        entity.origin,
+        format!("{}.name", entity.name),
+        "shorten the entity name or set tableName",
+    );
+    for index in &entity.indexes {
+        if index.name.is_some() {
+            continue;
+        }
+        let suffix = if index.unique { "key" } else { "idx" };
+        let position = index
+            .fields
+            .first()
+            .and_then(|f| entity.field(f))
+            .map_or(entity.origin, |f| f.origin);
+        report(
+            derived(&index.fields, suffix),
+            position,
+            format!("{}.indexes", entity.name),
+            "give the index a name, or shorten the entity or field names",
+        );
+    }
+    for relation in &entity.relations {
+        if relation.kind != RelationKind::BelongsTo || relation.fields.is_empty() {
+            continue;
+        }
+        report(
+            derived(&relation.fields, "fkey"),
+            relation.origin,
+            format!("{}.relations.{}", entity.name, relation.name),
+            "shorten the entity or foreign key field names",
+        );
+    }
+}
+
+/// PostgreSQL's identifier limit (NAMEDATALEN - 1).
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+fn too_long(name: &str) -> bool {
+    name.len() > MAX_IDENTIFIER_BYTES
+}
+
+/// A name as shown in a message: long names are cut after 80 characters.
+fn shown(name: &str) -> String {
+    if name.chars().count() > 80 {
+        let mut short: String = name.chars().take(80).collect();
+        short.push('…');
+        short
+    } else {
+        name.to_owned()
+    }
 }
 
 fn relations<'a>(

@@ -78,11 +78,17 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Node, (Position, Sche
     let size = text.len() as u64;
     if size > limits.max_file_bytes {
         return Err((
-            Position::default(),
+            position_of_byte(text, limits.max_file_bytes),
             SchemaError::FileTooLarge {
                 size,
                 limit: limits.max_file_bytes,
             },
+        ));
+    }
+    if let Some(encoding) = foreign_encoding(text) {
+        return Err((
+            Position::new(1, 1),
+            SchemaError::UnsupportedEncoding { encoding },
         ));
     }
     let options = serde_saphyr::options! {
@@ -102,16 +108,187 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Node, (Position, Sche
             max_replay_stack_depth: limits.max_depth,
         },
     };
-    match serde_saphyr::from_str_with_options::<Spanned<RawNode>>(text, options) {
-        Ok(root) => Ok(root.into()),
-        Err(error) => Err(translate_error(&error, limits)),
+    let root = match serde_saphyr::from_str_with_options::<Spanned<RawNode>>(text, options) {
+        Ok(root) => root,
+        Err(error) => return Err(translate_error(&error, text, limits)),
+    };
+    // serde-saphyr hands tagged values over as if untagged; a tag is never meant here.
+    if text.contains('!') {
+        if let Some(found) = first_tag(text) {
+            return Err(found);
+        }
+    }
+    Ok(root.into())
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text` (or of its end).
+fn position_of_byte(text: &str, offset: u64) -> Position {
+    let mut end = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() as u64 + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() as u64 + 1;
+    Position::new(line, column)
+}
+
+/// The encoding of a UTF-16 or UTF-32 file, recognized by the zero bytes that ASCII text has
+/// in those encodings (after a byte-order mark, which reads as two U+FFFD once decoded as
+/// UTF-8 with replacement, or as U+FEFF when decoded properly).
+fn foreign_encoding(text: &str) -> Option<&'static str> {
+    if !text.contains('\0') {
+        return None;
+    }
+    if let Some(rest) = text.strip_prefix("\0\0\u{FFFD}\u{FFFD}") {
+        if rest.is_empty() || rest.starts_with("\0\0\0") {
+            return Some("UTF-32BE");
+        }
+    }
+    let rest = text
+        .strip_prefix("\u{FFFD}\u{FFFD}")
+        .or_else(|| text.strip_prefix('\u{FEFF}'))
+        .unwrap_or(text);
+    let bytes = rest.as_bytes();
+    let at = |i: usize| bytes.get(i).copied();
+    match (at(0), at(1), at(2), at(3)) {
+        (Some(0), Some(0), Some(0), Some(b)) if b != 0 => Some("UTF-32BE"),
+        (Some(0), Some(0), ..) if text.starts_with('\u{FFFD}') => Some("UTF-32LE"),
+        (Some(a), Some(0), Some(0), Some(0)) if a != 0 => Some("UTF-32LE"),
+        (Some(a), Some(0), ..) if a != 0 => Some("UTF-16LE"),
+        (Some(0), Some(b), ..) if b != 0 => Some("UTF-16BE"),
+        _ => None,
     }
 }
 
-fn translate_error(error: &serde_saphyr::Error, limits: &Limits) -> (Position, SchemaError) {
-    let position = error
+/// The first explicit tag (`!!binary`, `!!python/object`, `!custom`) with its position.
+fn first_tag(text: &str) -> Option<(Position, SchemaError)> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    for item in Parser::new_from_str(text) {
+        let Ok((event, span)) = item else { return None };
+        let tag = match &event {
+            Event::Scalar(_, _, _, tag)
+            | Event::SequenceStart(_, _, tag)
+            | Event::MappingStart(_, _, tag) => tag.as_ref(),
+            _ => None,
+        };
+        if let Some(tag) = tag {
+            let marker = span.tag_start.unwrap_or(span.start);
+            let position = Position::new(marker.line() as u64, marker.col() as u64 + 1);
+            return Some((
+                position,
+                SchemaError::UnsupportedTag {
+                    tag: tag.original(),
+                },
+            ));
+        }
+    }
+    None
+}
+
+/// Where the parser's budget was exceeded, found by replaying the events: the node that
+/// crossed the node or depth limit, the second document, or the alias whose expansion crossed
+/// the replay limit.
+fn budget_position(text: &str, limits: &Limits) -> Option<Position> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    let mut nodes = 0usize;
+    let mut depth = 0usize;
+    let mut documents = 0usize;
+    let mut expanded = 0usize;
+    let mut replayed = 0usize;
+    let mut sizes: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    for item in Parser::new_from_str(text) {
+        let Ok((event, span)) = item else { return None };
+        let here = Position::new(span.start.line() as u64, span.start.col() as u64 + 1);
+        match &event {
+            Event::DocumentStart(..) => {
+                documents += 1;
+                if documents > 1 {
+                    return Some(here);
+                }
+            }
+            Event::Scalar(_, _, anchor, _) => {
+                nodes += 1;
+                expanded += 1;
+                if *anchor != 0 {
+                    sizes.insert(*anchor, 1);
+                }
+            }
+            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                nodes += 1;
+                expanded += 1;
+                depth += 1;
+                open.push((*anchor, expanded));
+                if depth > limits.max_depth {
+                    return Some(here);
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth = depth.saturating_sub(1);
+                if let Some((anchor, start)) = open.pop() {
+                    if anchor != 0 {
+                        sizes.insert(anchor, expanded - start + 1);
+                    }
+                }
+            }
+            Event::Alias(id) => {
+                let size = sizes.get(id).copied().unwrap_or(1);
+                expanded = expanded.saturating_add(size);
+                replayed = replayed.saturating_add(size);
+                if replayed > limits.max_alias_replays {
+                    return Some(here);
+                }
+            }
+            _ => {}
+        }
+        if nodes > limits.max_nodes {
+            return Some(here);
+        }
+    }
+    None
+}
+
+fn translate_error(
+    error: &serde_saphyr::Error,
+    text: &str,
+    limits: &Limits,
+) -> (Position, SchemaError) {
+    let located = error
         .location()
-        .map_or_else(Position::default, |l| Position::new(l.line(), l.column()));
+        .filter(|l| l.line() > 0)
+        .map(|l| Position::new(l.line(), l.column()));
+    let position = || {
+        located
+            .or_else(|| budget_position(text, limits))
+            .unwrap_or(Position::new(1, 1))
+    };
+    if let serde_saphyr::Error::Budget { breach, .. } = error {
+        use serde_saphyr::budget::BudgetBreach;
+        let schema_error = match breach {
+            BudgetBreach::Depth { .. } => SchemaError::NestingTooDeep {
+                limit: limits.max_depth,
+            },
+            BudgetBreach::Nodes { .. } => SchemaError::TooManyNodes {
+                limit: limits.max_nodes,
+            },
+            BudgetBreach::Documents { .. } => SchemaError::BudgetExceeded {
+                detail: "more than one yaml document".to_owned(),
+            },
+            BudgetBreach::Aliases { .. } | BudgetBreach::Anchors { .. } => {
+                SchemaError::AliasExpansionTooLarge {
+                    limit: limits.max_alias_replays,
+                }
+            }
+            _ => SchemaError::BudgetExceeded {
+                detail: "the document is too large".to_owned(),
+            },
+        };
+        return (position(), schema_error);
+    }
     let text = error.to_string();
     // The parser appends " at line N, column M ..."; the diagnostic carries the position itself.
     let detail = text
@@ -134,13 +311,15 @@ fn translate_error(error: &serde_saphyr::Error, limits: &Limits) -> (Position, S
                 limit: limits.max_depth,
             }
         } else if lower.contains("budget") {
-            SchemaError::BudgetExceeded { detail }
+            SchemaError::BudgetExceeded {
+                detail: "the document is too large".to_owned(),
+            }
         } else {
             SchemaError::InvalidYaml {
                 detail: lowercase_first(&detail),
             }
         };
-    (position, schema_error)
+    (position(), schema_error)
 }
 
 fn lowercase_first(text: &str) -> String {

@@ -12,7 +12,7 @@ use sqlx::{PgConnection, PgPool, Row};
 use super::audit::{self, NewEvent};
 use super::change::{ChangeConflict, ConflictDeclaration};
 use crate::domain::base_schema::BaseSchema;
-use crate::domain::catalog::{Catalog, PackageSource};
+use crate::domain::catalog::{Catalog, PackageProblem, PackageSource};
 use crate::domain::change::{diff_entities, overall_risk, ChangeItem, ItemKind, Risk};
 use crate::domain::checksum::package_checksum;
 use crate::domain::comparison::compare;
@@ -103,11 +103,27 @@ pub async fn scan(
     base: BaseSchema,
     config: &Config,
 ) -> Result<ScanReport, sqlx::Error> {
+    scan_with_problems(pool, actor, sources, Vec::new(), base, config).await
+}
+
+/// As [`scan`], with the package directories that could not be read: each is reported in
+/// `errors`, and one with a valid id keeps its place (no drop is queued for it).
+///
+/// # Errors
+/// Database errors; nothing is written then.
+pub async fn scan_with_problems(
+    pool: &PgPool,
+    actor: &str,
+    sources: Vec<PackageSource>,
+    problems: Vec<PackageProblem>,
+    base: BaseSchema,
+    config: &Config,
+) -> Result<ScanReport, sqlx::Error> {
     let yaml: BTreeMap<String, String> = sources
         .iter()
         .map(|s| (s.id.to_string(), s.text.clone()))
         .collect();
-    let catalog = Catalog::build(sources, base, config);
+    let catalog = Catalog::build_with_problems(sources, problems, base, config);
     let catalog = &catalog;
     let mut tx = pool.begin().await?;
     sqlx::query("select pg_advisory_xact_lock($1)")
@@ -147,6 +163,13 @@ pub async fn scan(
         .collect();
 
     let mut report = ScanReport::default();
+    report
+        .errors
+        .extend(catalog.errors.iter().map(|problem| ScanProblem {
+            package: problem.package.clone(),
+            file: problem.file.clone(),
+            messages: vec![problem.message.clone()],
+        }));
     let on_disk: BTreeSet<&str> = catalog
         .packages
         .iter()
@@ -721,8 +744,9 @@ impl ScanInputs {
             .as_deref()
             .ok_or(ScanInputError::NoPackagesDir)?;
         let base = crate::scanner::read_base_schema(self.base_schema.as_deref())?;
-        let sources = crate::scanner::read_packages(dir, self.config.limits.max_file_bytes)?;
-        Ok(scan(pool, actor, sources, base, &self.config).await?)
+        let disk = crate::scanner::read_packages(dir, self.config.limits.max_file_bytes)?;
+        let (sources, problems) = (disk.sources, disk.problems);
+        Ok(scan_with_problems(pool, actor, sources, problems, base, &self.config).await?)
     }
 }
 

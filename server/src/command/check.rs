@@ -53,6 +53,9 @@ fn print_text(catalog: &Catalog) {
             println!("  warning: {warning}");
         }
     }
+    for problem in &catalog.errors {
+        println!("{} FAILED: {}", problem.package, problem.message);
+    }
     for conflict in &catalog.conflicts {
         println!("conflict: {} is declared differently by:", conflict.entity);
         for declaration in &conflict.declarations {
@@ -63,10 +66,11 @@ fn print_text(catalog: &Catalog) {
         .packages
         .iter()
         .filter(|p| !p.errors.is_empty())
-        .count();
+        .count()
+        + catalog.errors.len();
     println!(
         "{} packages, {} with errors, {} conflicts",
-        catalog.packages.len(),
+        catalog.packages.len() + catalog.errors.len(),
         failed,
         catalog.conflicts.len()
     );

@@ -31,6 +31,15 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
     let store = crate::startup::session_store(&database.pool)
         .await
         .context("while preparing the session store")?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("while binding {}", args.addr))?;
+    let public_origins = match &args.public_url {
+        Some(url) => vec![crate::startup::origin_of(url).with_context(|| {
+            format!("while reading --public-url {url:?}: expected http(s)://host[:port]")
+        })?],
+        None => crate::startup::default_origins(listener.local_addr()?),
+    };
     let state = AppState {
         leptos_options,
         pool: database.pool.clone(),
@@ -38,14 +47,14 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
             max_failures: args.login_max_failures,
             failure_window: time::Duration::minutes(args.login_window_minutes),
             lockout: time::Duration::minutes(args.login_lockout_minutes),
+            max_client_attempts: args.login_max_client_attempts,
         },
         secure_cookies: args.secure_cookies,
         session_idle: time::Duration::minutes(args.session_idle_minutes),
         scan_inputs,
+        public_origins,
+        client_address_header: args.client_address_header.clone(),
     };
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("while binding {}", args.addr))?;
     let url = format!("http://{}", listener.local_addr()?);
     tracing::info!(%url, "schemagate is listening");
     // Console messages go to stdout; logs go to stderr, so a log file never holds the password.
@@ -58,7 +67,8 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         println!();
     }
     println!("Schemagate is running at {url}");
-    axum::serve(listener, router(state, store))
+    let app = router(state, store).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("while serving HTTP")?;
