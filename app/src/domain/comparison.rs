@@ -286,10 +286,10 @@ mod tests {
     #[test]
     fn each_difference_is_named_with_both_sides() {
         let forum = entity(
-            "entities:\n  - name: Attachment\n    fields:\n      id: { type: string, primary: true }\n      size: { type: integer }\n      url: { type: string, maxLength: 500 }\n",
+            "entities:\n  - name: Attachment\n    fields:\n      id: { type: string, primary: true }\n      size: { type: int, required: true }\n      url: { type: string, maxLength: 500 }\n",
         );
         let wiki = entity(
-            "entities:\n  - name: Attachment\n    fields:\n      id: { type: string, primary: true }\n      size: { type: integer, required: false }\n      mime: { type: string }\n      url: { type: string }\n",
+            "entities:\n  - name: Attachment\n    fields:\n      id: { type: string, primary: true }\n      size: { type: int, required: false }\n      mime: { type: string }\n      url: { type: string }\n",
         );
         let differences = compare(&forum, &wiki);
         let named: Vec<(&str, &str, &str, &str)> = differences
