@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod change;
 pub mod lineage;
 pub mod policy;
+pub mod scanning;
 pub mod session;
 
 #[cfg(feature = "ssr")]

@@ -19,6 +19,8 @@ pub mod password;
 #[cfg(feature = "ssr")]
 pub mod registry;
 #[cfg(feature = "ssr")]
+pub mod scan_job;
+#[cfg(feature = "ssr")]
 pub mod scanner;
 
 /// Browser entry point: attaches the server-rendered page to the reactive runtime.

@@ -83,7 +83,12 @@ test.describe("the demo platform, start to finish", () => {
 
   test("every change ends applied or rejected and the restart job exits 0", async ({ page }) => {
     test.setTimeout(120_000);
-    const listed: { id: string; package: string; status: string }[] = JSON.parse(run(url, ["list", "--json"]));
+    // The start-up scan runs in the background: wait for its four changes.
+    let listed: { id: string; package: string; status: string }[] = [];
+    for (let i = 0; i < 120 && listed.length < 4; i++) {
+      listed = JSON.parse(run(url, ["list", "--json"]));
+      if (listed.length < 4) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     const ids: Record<string, string> = {};
     for (const change of listed) ids[change.package] = change.id;
     expect(Object.keys(ids).sort()).toEqual(["billing", "forum", "notifications", "wiki"]);

@@ -40,21 +40,13 @@ pub async fn ensure_first_admin(pool: &PgPool) -> anyhow::Result<Option<String>>
     }
 }
 
-/// Scans the packages directory, if one is configured, as `system`.
-pub async fn scan_at_start(pool: &PgPool, inputs: &ScanInputs) {
+/// Starts the start-up scan of the packages directory (if one is configured) in the background,
+/// as `system`.
+pub fn scan_at_start(pool: &PgPool, inputs: &ScanInputs, job: &app::scan_job::ScanJob) {
     if inputs.packages_dir.is_none() {
         tracing::info!("no packages directory configured: skipping the start-up scan");
         return;
     }
-    match inputs.scan(pool, "system").await {
-        Ok(report) => tracing::info!(
-            created = report.created.len(),
-            superseded = report.superseded.len(),
-            unchanged = report.unchanged.len(),
-            drops = report.drops.len(),
-            errors = report.errors.len(),
-            "start-up scan done"
-        ),
-        Err(error) => tracing::error!(%error, "start-up scan failed"),
-    }
+    tracing::info!("start-up scan running in the background");
+    job.start(pool.clone(), inputs.clone(), "system");
 }

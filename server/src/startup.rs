@@ -33,6 +33,8 @@ pub struct AppState {
     pub session_idle: time::Duration,
     /// Where "Scan now" reads packages from.
     pub scan_inputs: ScanInputs,
+    /// The background scan runner (start-up scan and "Scan now").
+    pub scan_job: app::scan_job::ScanJob,
     /// Origins (`scheme://host[:port]`) users reach the app at; a state-changing request
     /// naming another origin is refused.
     pub public_origins: Vec<String>,
@@ -111,11 +113,13 @@ pub async fn session_store(pool: &PgPool) -> anyhow::Result<PostgresStore> {
 pub fn router(state: AppState, store: PostgresStore) -> Router {
     let routes = generate_route_list(App);
     let (pool, auth, scan_inputs) = (state.pool.clone(), state.auth, state.scan_inputs.clone());
+    let scan_job = state.scan_job.clone();
     let client_header = app::api::session::ClientAddressHeader(state.client_address_header.clone());
     let context = move || {
         provide_context(pool.clone());
         provide_context(auth);
         provide_context(scan_inputs.clone());
+        provide_context(scan_job.clone());
         provide_context(client_header.clone());
     };
     let sessions = SessionManagerLayer::new(store)

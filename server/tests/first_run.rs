@@ -38,6 +38,27 @@ fn cli(data_dir: &Path, args: &[&str]) -> String {
     stdout_of(&output)
 }
 
+/// The number of finished scans in the audit log.
+fn scans(data_dir: &Path) -> usize {
+    let events: serde_json::Value =
+        serde_json::from_str(&cli(data_dir, &["audit", "list", "--json"])).unwrap_or_default();
+    events.as_array().map_or(0, |events| {
+        events.iter().filter(|e| e["action"] == "scan").count()
+    })
+}
+
+/// Waits (up to 60 s) until the background start-up scans have recorded `count` scans.
+fn wait_for_scans(data_dir: &Path, count: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while scans(data_dir) < count {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the start-up scan did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn a_first_start_creates_an_admin_scans_the_demo_and_a_second_start_repeats_nothing() {
     let data_dir = fresh_dir("first_run");
@@ -57,6 +78,8 @@ fn a_first_start_creates_an_admin_scans_the_demo_and_a_second_start_repeats_noth
     );
     assert_eq!(login.status, 200, "{login:?}");
 
+    // The server listens before the start-up scan ends; it scans in the background.
+    wait_for_scans(&data_dir, 1);
     let list: serde_json::Value =
         serde_json::from_str(&cli(&data_dir, &["list", "--json"])).unwrap();
     let mut packages: Vec<&str> = list
@@ -117,6 +140,7 @@ fn a_first_start_creates_an_admin_scans_the_demo_and_a_second_start_repeats_noth
         Some(&[("username", "admin"), ("password", &password)]),
     );
     assert_eq!(relogin.status, 200);
+    wait_for_scans(&data_dir, 2);
     let list_again: serde_json::Value =
         serde_json::from_str(&cli(&data_dir, &["list", "--json"])).unwrap();
     assert_eq!(

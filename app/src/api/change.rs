@@ -51,6 +51,8 @@ pub struct DashboardView {
     pub last_apply: Option<EventView>,
     /// Whether the viewer may run a scan.
     pub can_scan: bool,
+    /// The server's running or last scan.
+    pub scan: super::scanning::ScanState,
 }
 
 /// One row of the changes list.
@@ -144,6 +146,7 @@ pub async fn dashboard() -> Result<DashboardView, AppError> {
     use crate::registry::audit::{self, AuditFilter};
     use crate::registry::change::{self, ChangeFilter};
     context::finish(async {
+        let job = use_context::<crate::scan_job::ScanJob>().unwrap_or_default();
         let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
         let counts = change::counts(&pool).await?;
         let mut conflicts = Vec::new();
@@ -186,38 +189,8 @@ pub async fn dashboard() -> Result<DashboardView, AppError> {
             last_scan,
             last_apply,
             can_scan: account.role.allows(Role::Admin),
+            scan: job.status(),
         })
-    })
-    .await
-}
-
-/// Runs a scan of the configured packages directory, as the signed-in admin:
-/// `POST /api/scan_now`.
-///
-/// # Errors
-/// 401, 403; 400 when no packages directory is configured.
-#[server(prefix = "/api", endpoint = "scan_now")]
-pub async fn scan_now() -> Result<String, AppError> {
-    use crate::domain::review::Role;
-    use crate::registry::scan::{ScanInputError, ScanInputs};
-    context::finish(async {
-        let inputs = use_context::<ScanInputs>().unwrap_or_default();
-        let (pool, account) = context::signed_in(Role::Admin, "run scans").await?;
-        let report = inputs
-            .scan(&pool, &account.username)
-            .await
-            .map_err(|error| match error {
-                ScanInputError::Database(error) => AppError::from(error),
-                other => AppError::Invalid(other.to_string()),
-            })?;
-        Ok(format!(
-            "scan done: {} created, {} superseded, {} unchanged, {} drops, {} with errors",
-            report.created.len(),
-            report.superseded.len(),
-            report.unchanged.len(),
-            report.drops.len(),
-            report.errors.len()
-        ))
     })
     .await
 }

@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::api::change::{dashboard, EventView, ScanNow};
+use crate::api::change::{dashboard, EventView};
+use crate::api::scanning::{ScanNow, ScanState};
 use crate::component::flash::{ActionOutcome, QueryError};
 
 fn when(event: Option<EventView>) -> String {
@@ -53,11 +54,7 @@ pub fn DashboardPage() -> impl IntoView {
                             <p>"Last scan: "<span data-testid="last-scan">{when(d.last_scan)}</span></p>
                             <p>"Last apply: "<span data-testid="last-apply">{when(d.last_apply)}</span></p>
                         </section>
-                        {d.can_scan.then(|| view! {
-                            <ActionForm action=scan>
-                                <button type="submit">"Scan now"</button>
-                            </ActionForm>
-                        })}
+                        <ScanPanel status=d.scan can_scan=d.can_scan scan/>
                     }.into_any(),
                     Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
                 }
@@ -73,5 +70,35 @@ pub fn DashboardPage() -> impl IntoView {
                 }}
             </span>
         </p>
+    }
+}
+
+/// The running scan's progress (the page reloads itself every two seconds meanwhile, with or
+/// without JavaScript), the last result, and "Scan now" for admins.
+#[component]
+fn ScanPanel(status: ScanState, can_scan: bool, scan: ServerAction<ScanNow>) -> impl IntoView {
+    let running = status.running;
+    view! {
+        <section class="scan" aria-labelledby="scan-h" aria-busy=running.to_string()>
+            <h2 id="scan-h" class="visually-hidden">"Scan"</h2>
+            {running.then(|| view! {
+                <leptos_meta::Meta http_equiv="refresh" content="2"/>
+                <p class="flash info" role="status" data-testid="scan-progress">
+                    "Scanning: "{status.phase.clone().unwrap_or_default()}
+                    {status.started_by.clone().map(|by| format!(" (started by {by})"))}
+                </p>
+            })}
+            {(!running).then(|| status.last_result.clone().map(|result| {
+                let class = if status.last_failed { "flash error" } else { "flash ok" };
+                view! { <p class=class data-testid="scan-result">"Last scan here: "{result}</p> }
+            }))}
+            {can_scan.then(|| view! {
+                <ActionForm action=scan>
+                    <button type="submit" disabled=running aria-disabled=running.to_string()>
+                        {if running { "Scanning…" } else { "Scan now" }}
+                    </button>
+                </ActionForm>
+            })}
+        </section>
     }
 }

@@ -717,6 +717,9 @@ pub enum ScanInputError {
     /// Reading the packages or the base schema failed.
     #[error(transparent)]
     Read(#[from] crate::scanner::ScanError),
+    /// The reading thread ended without an answer (the server is shutting down).
+    #[error("the scan was interrupted")]
+    Interrupted,
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -739,12 +742,37 @@ impl ScanInputs {
     /// # Errors
     /// [`ScanInputError`].
     pub async fn scan(&self, pool: &PgPool, actor: &str) -> Result<ScanReport, ScanInputError> {
+        self.scan_with_phases(pool, actor, |_| {}).await
+    }
+
+    /// [`ScanInputs::scan`], telling `phase` what it is doing. Reading the files runs on a
+    /// blocking thread, so the server keeps answering meanwhile.
+    ///
+    /// # Errors
+    /// [`ScanInputError`].
+    pub async fn scan_with_phases(
+        &self,
+        pool: &PgPool,
+        actor: &str,
+        phase: impl Fn(&str),
+    ) -> Result<ScanReport, ScanInputError> {
         let dir = self
             .packages_dir
-            .as_deref()
+            .clone()
             .ok_or(ScanInputError::NoPackagesDir)?;
-        let base = crate::scanner::read_base_schema(self.base_schema.as_deref())?;
-        let disk = crate::scanner::read_packages(dir, self.config.limits.max_file_bytes)?;
+        phase("reading the packages");
+        let (base_path, max_bytes) = (self.base_schema.clone(), self.config.limits.max_file_bytes);
+        let (base, disk) = tokio::task::spawn_blocking(move || {
+            let base = crate::scanner::read_base_schema(base_path.as_deref())?;
+            let disk = crate::scanner::read_packages(&dir, max_bytes)?;
+            Ok::<_, ScanInputError>((base, disk))
+        })
+        .await
+        .map_err(|_| ScanInputError::Interrupted)??;
+        phase(&format!(
+            "checking {} packages and recording the differences",
+            disk.sources.len()
+        ));
         let (sources, problems) = (disk.sources, disk.problems);
         Ok(scan_with_problems(pool, actor, sources, problems, base, &self.config).await?)
     }

@@ -25,8 +25,10 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         base_schema: common.base_schema.clone(),
         config: common.domain_config(),
     };
+    let scan_job = app::scan_job::ScanJob::default();
     if args.scan_on_start {
-        crate::first_run::scan_at_start(&database.pool, &scan_inputs).await;
+        // In the background: the server listens at once and the dashboard shows the progress.
+        crate::first_run::scan_at_start(&database.pool, &scan_inputs, &scan_job);
     }
     let store = crate::startup::session_store(&database.pool)
         .await
@@ -52,6 +54,7 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         secure_cookies: args.secure_cookies,
         session_idle: time::Duration::minutes(args.session_idle_minutes),
         scan_inputs,
+        scan_job,
         public_origins,
         client_address_header: args.client_address_header.clone(),
     };
