@@ -269,3 +269,33 @@ fn rendered_schemas_are_written_for_the_oracle_and_prisma_accepts_them() {
     );
     assert!(stdout.contains(&expected), "{stdout}");
 }
+
+#[test]
+fn a_fragment_rendered_with_its_related_packages_equals_one_rendered_with_every_package() {
+    let mut sources: Vec<PackageSource> = corpus_files(Path::new(CORPUS))
+        .iter()
+        .filter(|(_, file, _)| !file.contains("crlf"))
+        .map(|(id, file, text)| source(id, file, text))
+        .collect();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/demo/packages");
+    for entry in std::fs::read_dir(&demo).unwrap().filter_map(Result::ok) {
+        let id = entry.file_name().to_string_lossy().into_owned();
+        let file = entry.path().join("seed/schema/entities.yaml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        sources.push(source(
+            &format!("demo_{id}"),
+            &file.display().to_string(),
+            &text,
+        ));
+    }
+    let catalog = catalog(sources);
+    let mut compared = 0;
+    for package in catalog.packages.iter().filter(|p| p.errors.is_empty()) {
+        let id = package.package.as_str();
+        let related = catalog.render_fragment_in_context(id).map(|f| f.to_text());
+        let all = catalog.render_fragment_against_all(id).map(|f| f.to_text());
+        assert_eq!(related.ok(), all.ok(), "package {id}");
+        compared += 1;
+    }
+    assert!(compared >= 15, "{compared} packages compared");
+}

@@ -176,10 +176,33 @@ pub struct PackagesView {
     pub packages_dir: Option<String>,
     /// Why the packages on disk could not be read (the registry's packages are still listed).
     pub problem: Option<String>,
-    /// Every package matching the filter, by id.
+    /// The packages of this page matching the filter, by id.
     pub packages: Vec<PackageView>,
     /// How many packages there are before filtering.
     pub total: usize,
+    /// How many match the filter.
+    pub matching: usize,
+    /// This page (from 1, corrected into range).
+    pub page: i64,
+    /// Rows per page.
+    pub per_page: i64,
+}
+
+/// Packages or entities per page.
+pub const CATALOG_PER_PAGE: i64 = 25;
+
+/// How many pages `matching` rows fill (at least one).
+pub fn page_count(matching: usize) -> i64 {
+    matching.div_ceil(CATALOG_PER_PAGE as usize).max(1) as i64
+}
+
+/// `page` (from 1) corrected into the pages `matching` rows fill, and the row range it shows.
+pub fn page_range(page: Option<i64>, matching: usize) -> (i64, std::ops::Range<usize>) {
+    let per_page = CATALOG_PER_PAGE as usize;
+    let pages = matching.div_ceil(per_page).max(1) as i64;
+    let page = page.unwrap_or(1).clamp(1, pages);
+    let start = (page as usize - 1) * per_page;
+    (page, start..(start + per_page).min(matching))
 }
 
 /// One package's declaration of an entity.
@@ -209,10 +232,14 @@ pub struct EntityView {
 pub struct EntitiesView {
     /// Why the packages on disk could not be read.
     pub problem: Option<String>,
-    /// Entities matching the filter, by name.
+    /// The entities of this page matching the filter, by name.
     pub entities: Vec<EntityView>,
     /// Entities in all, before filtering.
     pub total: usize,
+    /// How many match the filter.
+    pub matching: usize,
+    /// This page (from 1, corrected into range).
+    pub page: i64,
     /// Entities in conflict, before filtering.
     pub conflicts: usize,
     /// Shared entities, before filtering.
@@ -341,6 +368,7 @@ fn standings(catalog: &crate::domain::Catalog) -> std::collections::BTreeMap<Str
 pub async fn list_packages(
     #[server(default)] q: Option<String>,
     #[server(default)] state: Option<String>,
+    #[server(default)] page: Option<i64>,
 ) -> Result<PackagesView, AppError> {
     use std::collections::BTreeSet;
 
@@ -454,13 +482,11 @@ pub async fn list_packages(
             if state_filter.is_some_and(|s| s != state) {
                 continue;
             }
-            let (preview, preview_problem) = match (&catalog, report) {
-                (Some(catalog), Some(r)) if r.errors.is_empty() => match catalog.render_fragment_in_context(id) {
-                    Ok(fragment) => (Some(fragment.to_text()), None),
-                    Err(error) => (None, Some(format!("cannot render the Prisma fragment: {error}"))),
-                },
-                (_, Some(_)) => (None, Some("fix the errors to see the Prisma preview".to_string())),
-                (_, None) => (None, Some("not on disk".to_string())),
+            // Rendered below, for the page's packages only.
+            let (preview, preview_problem) = match report {
+                Some(r) if r.errors.is_empty() => (None, None),
+                Some(_) => (None, Some("fix the errors to see the Prisma preview".to_string())),
+                None => (None, Some("not on disk".to_string())),
             };
             packages.push(PackageView {
                 package: id.clone(),
@@ -478,6 +504,19 @@ pub async fn list_packages(
                 preview_problem,
             });
         }
+        let matching = packages.len();
+        let (page, range) = page_range(page, matching);
+        let mut packages: Vec<PackageView> = packages.drain(range).collect();
+        if let Some(catalog) = &catalog {
+            for p in packages.iter_mut().filter(|p| p.preview_problem.is_none()) {
+                match catalog.render_fragment_in_context(&p.package) {
+                    Ok(fragment) => p.preview = Some(fragment.to_text()),
+                    Err(error) => {
+                        p.preview_problem = Some(format!("cannot render the Prisma fragment: {error}"))
+                    }
+                }
+            }
+        }
         // Files relative to the packages directory read better than absolute paths.
         if let Some(dir) = &packages_dir {
             let prefix = format!("{}/", dir.trim_end_matches('/'));
@@ -493,7 +532,15 @@ pub async fn list_packages(
                 p.errors.iter_mut().chain(p.warnings.iter_mut()).for_each(|i| shorten(&mut i.file));
             }
         }
-        Ok(PackagesView { packages_dir, problem, packages, total: ids.len() })
+        Ok(PackagesView {
+            packages_dir,
+            problem,
+            packages,
+            total: ids.len(),
+            matching,
+            page,
+            per_page: CATALOG_PER_PAGE,
+        })
     })
     .await
 }
@@ -508,6 +555,7 @@ pub async fn list_packages(
 pub async fn list_entities(
     #[server(default)] q: Option<String>,
     #[server(default)] show: Option<String>,
+    #[server(default)] page: Option<i64>,
 ) -> Result<EntitiesView, AppError> {
     use std::collections::BTreeMap;
 
@@ -537,6 +585,8 @@ pub async fn list_entities(
                     problem: Some(problem),
                     entities: Vec::new(),
                     total: 0,
+                    matching: 0,
+                    page: 1,
                     conflicts: 0,
                     shared: 0,
                 });
@@ -560,7 +610,7 @@ pub async fn list_entities(
         let total = declarations.len();
         let count = |s: Standing| standing.values().filter(|x| **x == s).count();
         let (conflicts, shared) = (count(Standing::Conflict), count(Standing::Shared));
-        let entities = declarations
+        let mut entities: Vec<EntityView> = declarations
             .into_iter()
             .map(|(name, declarations)| EntityView {
                 standing: standing.get(&name).copied().unwrap_or(Standing::Single),
@@ -573,10 +623,15 @@ pub async fn list_entities(
                     .is_none_or(|q| e.name.to_lowercase().contains(q.as_str()))
             })
             .collect();
+        let matching = entities.len();
+        let (page, range) = page_range(page, matching);
+        let entities = entities.drain(range).collect();
         Ok(EntitiesView {
             problem: None,
             entities,
             total,
+            matching,
+            page,
             conflicts,
             shared,
         })

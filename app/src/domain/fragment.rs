@@ -16,6 +16,23 @@ impl Catalog {
     /// [`RenderError::UnknownPackage`] when `id` is unknown or has errors, and what rendering
     /// can fail with.
     pub fn render_fragment_in_context(&self, id: &str) -> Result<Fragment, RenderError> {
+        self.render_fragment_among(id, Neighbourhood::Related)
+    }
+
+    /// [`Catalog::render_fragment_in_context`] rendered against every healthy package, not
+    /// only the related ones: the reference the faster form is tested against.
+    ///
+    /// # Errors
+    /// As [`Catalog::render_fragment_in_context`].
+    pub fn render_fragment_against_all(&self, id: &str) -> Result<Fragment, RenderError> {
+        self.render_fragment_among(id, Neighbourhood::All)
+    }
+
+    fn render_fragment_among(
+        &self,
+        id: &str,
+        neighbourhood: Neighbourhood,
+    ) -> Result<Fragment, RenderError> {
         let package = self
             .packages
             .iter()
@@ -23,7 +40,14 @@ impl Catalog {
             .ok_or_else(|| RenderError::UnknownPackage {
                 package: id.to_owned(),
             })?;
-        let mut taken: BTreeSet<String> = package.model.iter().map(|e| e.name.clone()).collect();
+        let own: BTreeSet<&str> = package.model.iter().map(|e| e.name.as_str()).collect();
+        let targets: BTreeSet<&str> = package
+            .model
+            .iter()
+            .flat_map(|e| e.relations.iter().map(|r| r.target.as_str()))
+            .collect();
+        let base: BTreeSet<&str> = self.base.models().map(|m| m.name.as_str()).collect();
+        let mut taken: BTreeSet<String> = own.iter().map(|name| (*name).to_string()).collect();
         let mut others: Vec<(&str, Vec<Entity>)> = Vec::new();
         for other in self
             .packages
@@ -34,10 +58,34 @@ impl Catalog {
                 .model
                 .iter()
                 .filter(|e| !taken.contains(&e.name))
-                .cloned()
+                .filter(|e| match neighbourhood {
+                    Neighbourhood::All => true,
+                    // What this package relates to, and what relates to it.
+                    Neighbourhood::Related => {
+                        targets.contains(e.name.as_str())
+                            || e.relations.iter().any(|r| own.contains(r.target.as_str()))
+                    }
+                })
+                .map(|e| match neighbourhood {
+                    Neighbourhood::All => e.clone(),
+                    // Relations elsewhere add nothing to this fragment; keep those that reach
+                    // this package or the base schema (whose back-relation names they share).
+                    Neighbourhood::Related => {
+                        let mut e = e.clone();
+                        e.relations.retain(|r| {
+                            own.contains(r.target.as_str())
+                                || base.contains(r.target.as_str())
+                                || targets.contains(r.target.as_str())
+                        });
+                        e
+                    }
+                })
                 .collect();
-            taken.extend(entities.iter().map(|e| e.name.clone()));
-            others.push((other.package.as_str(), entities));
+            // Declaring a name takes it even when the declaration is not rendered here.
+            taken.extend(other.model.iter().map(|e| e.name.clone()));
+            if !entities.is_empty() {
+                others.push((other.package.as_str(), entities));
+            }
         }
         let mut models = vec![PackageModels {
             package: id,
@@ -49,4 +97,13 @@ impl Catalog {
         }));
         render_package_fragment(&self.base, &models, id)
     }
+}
+
+/// Which other packages a fragment is rendered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Neighbourhood {
+    /// Every healthy package.
+    All,
+    /// Those declaring what the package relates to, and those relating to it.
+    Related,
 }

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::catalog::{list_entities, EntityView, Standing};
 use crate::component::badge::{Checksum, StatusBadge};
+use crate::component::pager::{href, Pager};
 
 /// Filters (a GET form), the counts, and the table.
 #[component]
@@ -13,9 +14,25 @@ pub fn EntitiesPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
     let data = Resource::new(
-        move || (param("q"), param("show")),
-        |(q, show)| list_entities(q, show),
+        move || {
+            (
+                param("q"),
+                param("show"),
+                param("page").and_then(|p| p.parse::<i64>().ok()),
+            )
+        },
+        |(q, show, page)| list_entities(q, show, page),
     );
+    let link = move |page: i64| {
+        href(
+            "/entities",
+            &[
+                ("q", param("q")),
+                ("show", param("show")),
+                ("page", Some(page.to_string())),
+            ],
+        )
+    };
     let shows = [
         ("", "all"),
         ("conflict", "conflicts only"),
@@ -56,6 +73,7 @@ pub fn EntitiesPage() -> impl IntoView {
                             <p class="muted">"An entity in conflict is declared differently by several packages: changes touching it cannot be approved until the declarations agree."</p>
                         })}
                         <EntityTable entities=view.entities/>
+                        <Pager page=view.page pages=crate::api::catalog::page_count(view.matching) link/>
                     }.into_any(),
                     Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
                 }

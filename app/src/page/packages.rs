@@ -9,7 +9,7 @@ use crate::api::catalog::{
     list_packages, EntityCell, IssueView, PackageState, PackageView, Standing,
 };
 use crate::component::badge::{Checksum, StatusBadge};
-use crate::component::pager::href;
+use crate::component::pager::{href, Pager};
 
 /// Filters (a GET form, so they live in the URL), an overview table, and one section per
 /// package.
@@ -18,9 +18,25 @@ pub fn PackagesPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
     let data = Resource::new(
-        move || (param("q"), param("state")),
-        |(q, state)| list_packages(q, state),
+        move || {
+            (
+                param("q"),
+                param("state"),
+                param("page").and_then(|p| p.parse::<i64>().ok()),
+            )
+        },
+        |(q, state, page)| list_packages(q, state, page),
     );
+    let link = move |page: i64| {
+        href(
+            "/packages",
+            &[
+                ("q", param("q")),
+                ("state", param("state")),
+                ("page", Some(page.to_string())),
+            ],
+        )
+    };
 
     view! {
         <h1>"Packages"</h1>
@@ -44,16 +60,19 @@ pub fn PackagesPage() -> impl IntoView {
                 match data.await {
                     Ok(view) => {
                         let shown = view.packages.len();
+                        let pages = crate::api::catalog::page_count(view.matching);
+                        let page = view.page;
                         view! {
                             {view.problem.clone().map(|problem| view! {
                                 <p class="flash error" role="alert">"The packages on disk could not be read: "{problem}</p>
                             })}
                             <p class="muted" data-testid="total">
-                                {format!("{shown} of {} package(s)", view.total)}
+                                {format!("{shown} shown, {} matching, {} package(s) in all", view.matching, view.total)}
                                 {view.packages_dir.clone().map(|dir| view! { " · on disk in "<code>{dir}</code> })}
                             </p>
                             {(shown > 0).then(|| view! { <Overview packages=view.packages.clone()/> })}
                             {view.packages.into_iter().map(|package| view! { <PackageSection package/> }).collect_view()}
+                            <Pager page pages link/>
                         }.into_any()
                     }
                     Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
