@@ -1,20 +1,19 @@
 # Schemagate's two commands: `make run` and `make test`. Both install what is missing (wasm
-# target, wasm-bindgen CLI, Chromium, npm packages) and rebuild only what changed.
+# target, wasm-bindgen CLI, Chromium, npm packages) and rebuild only what changed. Leptos' build
+# settings (LEPTOS_OUTPUT_NAME and the site paths) live in .cargo/config.toml, so `make` and a
+# plain `cargo build` compile the same way.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := run
 
-export LEPTOS_OUTPUT_NAME := schemagate
-export LEPTOS_SITE_ROOT := target/site
-export LEPTOS_SITE_PKG_DIR := pkg
 export CARGO_TERM_COLOR ?= never
 
 WASM_BINDGEN_VERSION := 0.2.130
 WASM := target/wasm32-unknown-unknown/wasm-release/app.wasm
 SITE := target/site
 BIN := target/debug/schemagate
-RUST_SOURCES := $(shell find app/src server/src migrations -type f) Cargo.toml Cargo.lock app/Cargo.toml server/Cargo.toml
+RUST_SOURCES := $(shell find app/src server/src migrations -type f) Cargo.toml Cargo.lock app/Cargo.toml server/Cargo.toml .cargo/config.toml
 TEST_DB := target/test-db
 
 .PHONY: run test site server tools wasm-target wasm-bindgen chromium e2e-deps postgres unit-tests oracle e2e
