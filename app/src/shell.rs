@@ -81,7 +81,7 @@ pub fn shell(mut options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href=format!("{pkg}/{}", assets.icon) type="image/svg+xml"/>
                 <link rel="stylesheet" href=format!("{pkg}/{}", assets.style)/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>

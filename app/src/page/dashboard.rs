@@ -12,6 +12,16 @@ fn when(event: Option<EventView>) -> String {
 /// Counts per state, conflicts, last scan and apply, and "Scan now" for admins.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
+    view! {
+        <h1>"Schema changes"</h1>
+        <QueryError/>
+        <Dashboard/>
+    }
+}
+
+/// The figures, live in the browser: "Refresh" and "Scan now" refetch them in place.
+#[island]
+fn Dashboard() -> impl IntoView {
     let scan = ServerAction::<ScanNow>::new();
     let (refreshes, set_refreshes) = signal(0u32);
     let data = Resource::new(
@@ -20,8 +30,6 @@ pub fn DashboardPage() -> impl IntoView {
     );
 
     view! {
-        <h1>"Schema changes"</h1>
-        <QueryError/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
