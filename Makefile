@@ -23,7 +23,7 @@ BIN := target/debug/schemagate
 RUST_SOURCES := $(shell find app/src server/src migrations -type f) Cargo.toml Cargo.lock app/Cargo.toml server/Cargo.toml .cargo/config.toml
 TEST_DB := target/test-db
 
-.PHONY: run test site server tools wasm-target wasm-bindgen brotli chromium e2e-deps postgres unit-tests oracle e2e
+.PHONY: run test site server tools wasm-target wasm-bindgen brotli chromium e2e-deps postgres unit-tests oracle e2e page-weight
 
 # With no configuration, `make run` serves the demo platform shipped in server/demo.
 SCHEMAGATE_PACKAGES ?= server/demo/packages
@@ -53,6 +53,10 @@ server: $(BIN)
 # No `touch` after cargo: a source edited during a build must leave the output older than it.
 $(BIN): $(RUST_SOURCES)
 	cargo build -p server
+
+## page-weight: cold and warm page weight and time to interactive under throttling (server running)
+page-weight: e2e-deps
+	node end2end/measure/page-weight.mjs
 
 # The site: target/site/pkg holds the script, wasm, stylesheet and icon under content-hashed names
 # (served as immutable), each with .br and .gz twins; assets.txt tells the server the names.
