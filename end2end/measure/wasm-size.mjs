@@ -116,7 +116,8 @@ function crateOf(symbol) {
     const root = /C(?:s[0-9A-Za-z]*_)?(\d+)([A-Za-z_])/.exec(symbol);
     if (root) return symbol.slice(root.index + root[0].length - 1).slice(0, Number(root[1]));
   }
-  const text = demangle(symbol);
+  // Names wasm-bindgen already demangled carry the crate's disambiguator: `core[c5930c85]::..`.
+  const text = demangle(symbol).replace(/\[[0-9a-f]{8,16}\]/g, "");
   // `<T as Trait>::f`: the crate of T, or of the trait when T is a bare type parameter.
   let head = text;
   const qualified = /^<(.*?) as (.*?)>::/.exec(text);
