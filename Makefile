@@ -1,24 +1,29 @@
 # Schemagate's two commands: `make run` and `make test`. Both install what is missing (wasm
-# target, wasm-bindgen CLI, Chromium, npm packages, Prisma's schema engine) and rebuild only
-# what changed.
+# target, wasm-bindgen CLI, wasm-opt, brotli, Chromium, npm packages, Prisma's schema engine)
+# and rebuild only what changed. Leptos' build settings (LEPTOS_OUTPUT_NAME and the site paths)
+# live in .cargo/config.toml, so `make` and a plain `cargo build` compile the same way.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := run
 
-export LEPTOS_OUTPUT_NAME := schemagate
-export LEPTOS_SITE_ROOT := target/site
-export LEPTOS_SITE_PKG_DIR := pkg
 export CARGO_TERM_COLOR ?= never
 
 WASM_BINDGEN_VERSION := 0.2.130
 WASM := target/wasm32-unknown-unknown/wasm-release/app.wasm
 SITE := target/site
+# wasm-bindgen's output before optimizing and hashing; not served.
+STAGE := target/site-stage
+ASSETS := $(SITE)/pkg/assets.txt
+WASM_OPT := end2end/node_modules/.bin/wasm-opt
+# The features rustc enables for wasm32 (see the module's target_features section).
+WASM_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+	--enable-mutable-globals --enable-reference-types --enable-multivalue
 BIN := target/debug/schemagate
-RUST_SOURCES := $(shell find app/src server/src migrations -type f) Cargo.toml Cargo.lock app/Cargo.toml server/Cargo.toml
+RUST_SOURCES := $(shell find app/src server/src migrations -type f) Cargo.toml Cargo.lock app/Cargo.toml server/Cargo.toml .cargo/config.toml
 TEST_DB := target/test-db
 
-.PHONY: run test site server tools wasm-target wasm-bindgen chromium e2e-deps engine-deps postgres unit-tests oracle e2e
+.PHONY: run test site server tools wasm-target wasm-bindgen brotli chromium e2e-deps engine-deps postgres unit-tests oracle e2e page-weight
 
 # With no configuration, `make run` serves the demo platform shipped in server/demo.
 SCHEMAGATE_PACKAGES ?= server/demo/packages
@@ -49,11 +54,35 @@ server: $(BIN)
 $(BIN): $(RUST_SOURCES)
 	cargo build -p server
 
-site: $(SITE)/pkg/schemagate.wasm $(SITE)/pkg/schemagate.css $(SITE)/favicon.svg
+## page-weight: cold and warm page weight and time to interactive under throttling (server running)
+page-weight: e2e-deps
+	node end2end/measure/page-weight.mjs
 
-$(SITE)/pkg/schemagate.wasm: $(WASM) | wasm-bindgen
-	wasm-bindgen --target web --no-typescript --out-name schemagate --out-dir $(SITE)/pkg $(WASM)
-	mv $(SITE)/pkg/schemagate_bg.wasm $(SITE)/pkg/schemagate.wasm
+# The site: target/site/pkg holds the script, wasm, stylesheet and icon under content-hashed names
+# (served as immutable), each with .br and .gz twins; assets.txt tells the server the names.
+site: $(ASSETS) $(SITE)/favicon.svg
+
+$(STAGE)/schemagate_bg.wasm: $(WASM) | wasm-bindgen
+	rm -rf $(STAGE) && mkdir -p $(STAGE)
+	wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+		--out-name schemagate --out-dir $(STAGE) $(WASM)
+
+$(STAGE)/schemagate.wasm: $(STAGE)/schemagate_bg.wasm end2end/node_modules/.package-lock.json
+	$(WASM_OPT) $< -Oz $(WASM_FEATURES) --strip-debug --strip-producers -o $@
+
+# One hash names the script and the wasm together: leptos asks for `<stem>.js` and `<stem>.wasm`.
+$(ASSETS): $(STAGE)/schemagate.wasm style/main.css public/favicon.svg | brotli
+	rm -rf $(SITE)/pkg.new && mkdir -p $(SITE)/pkg.new
+	cd $(SITE)/pkg.new \
+	&& stem=schemagate.$$(cat $(CURDIR)/$(STAGE)/schemagate.js $(CURDIR)/$(STAGE)/schemagate.wasm | sha256sum | cut -c1-16) \
+	&& style=schemagate.$$(sha256sum < $(CURDIR)/style/main.css | cut -c1-16).css \
+	&& icon=favicon.$$(sha256sum < $(CURDIR)/public/favicon.svg | cut -c1-16).svg \
+	&& cp $(CURDIR)/$(STAGE)/schemagate.js $$stem.js && cp $(CURDIR)/$(STAGE)/schemagate.wasm $$stem.wasm \
+	&& cp $(CURDIR)/style/main.css $$style && cp $(CURDIR)/public/favicon.svg $$icon \
+	&& for file in *; do brotli --best --keep --force $$file && gzip --best --keep --force --no-name $$file; done \
+	&& printf 'script %s\nstyle %s\nicon %s\n' $$stem $$style $$icon > assets.txt
+	rm -rf $(SITE)/pkg && mv $(SITE)/pkg.new $(SITE)/pkg
+	@ls -l $(SITE)/pkg
 
 # rustup's wasm target when it can be had; otherwise Debian's browser-oriented Rust, which
 # rebuilds std for the target (see the README's notes on the toolchain).
@@ -65,9 +94,6 @@ $(WASM): $(RUST_SOURCES) | wasm-target
 		CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-19 \
 		/usr/bin/cargo build $(WASM_FLAGS) -Zbuild-std=std,panic_abort; \
 	else cargo build $(WASM_FLAGS); fi
-
-$(SITE)/pkg/schemagate.css: style/main.css
-	mkdir -p $(dir $@) && cp $< $@
 
 $(SITE)/favicon.svg: $(wildcard public/*)
 	mkdir -p $(SITE) && cp -r public/. $(SITE)/
@@ -84,6 +110,9 @@ wasm-target:
 wasm-bindgen:
 	@[ "$$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ] \
 		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+brotli:
+	@command -v brotli >/dev/null || { apt-get update && apt-get install -y brotli; }
 
 chromium:
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }

@@ -33,17 +33,18 @@ export default defineConfig({
       ],
     },
   },
+  // Started from the repository root with no LEPTOS_* variables, exactly as `cargo run -p server`
+  // or `target/debug/schemagate` would be: the binary that `make` builds with a plain
+  // `cargo build -p server`, serving the site `make site` built under target/site.
   webServer: {
-    command: `../target/debug/schemagate --packages ../target/e2e-packages serve --addr 127.0.0.1:${port}`,
+    command: `target/debug/schemagate --packages target/e2e-packages serve --addr 127.0.0.1:${port}`,
+    cwd: "..",
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "pipe",
     stderr: "pipe",
     env: {
-      LEPTOS_SITE_ROOT: "../target/site",
-      LEPTOS_SITE_PKG_DIR: "pkg",
-      LEPTOS_OUTPUT_NAME: "schemagate",
       RUST_LOG: "info",
     },
   },

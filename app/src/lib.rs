@@ -23,10 +23,11 @@ pub mod scan_job;
 #[cfg(feature = "ssr")]
 pub mod scanner;
 
-/// Browser entry point: attaches the server-rendered page to the reactive runtime.
+/// Browser entry point: starts the reactive runtime; the islands script then hydrates each
+/// `#[island]` on the page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(shell::App);
+    leptos::mount::hydrate_islands();
 }

@@ -1,7 +1,7 @@
 //! The HTML document, the router, and the signed-in layout around every page.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -18,18 +18,71 @@ use crate::page::entities::EntitiesPage;
 use crate::page::login::LoginPage;
 use crate::page::packages::PackagesPage;
 
-/// The full HTML document the server renders around [`App`].
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The names of the built browser assets under the site's `pkg` directory. `make site` gives
+/// them content hashes (so they can be cached forever) and lists them in `pkg/assets.txt`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteAssets {
+    /// Stem of the hydration script and its wasm: `<script>.js` and `<script>.wasm`.
+    pub script: String,
+    /// The stylesheet's file name.
+    pub style: String,
+    /// The icon's file name.
+    pub icon: String,
+}
+
+impl Default for SiteAssets {
+    /// The unhashed names, for a site built without a manifest.
+    fn default() -> Self {
+        SiteAssets {
+            script: "schemagate".to_string(),
+            style: "schemagate.css".to_string(),
+            icon: "favicon.svg".to_string(),
+        }
+    }
+}
+
+impl SiteAssets {
+    /// Reads `assets.txt` (lines `script <stem>`, `style <file>`, `icon <file>`).
+    ///
+    /// # Errors
+    /// A name is missing or could not be placed in a URL as it is.
+    pub fn parse(manifest: &str) -> Result<SiteAssets, String> {
+        let name = |key: &str| {
+            manifest
+                .lines()
+                .filter_map(|line| line.split_once(' '))
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.trim().to_string())
+                .filter(|v| !v.is_empty() && !v.contains(['/', '"', '<', '>']))
+                .ok_or_else(|| format!("no {key} in the asset manifest"))
+        };
+        Ok(SiteAssets {
+            script: name("script")?,
+            style: name("style")?,
+            icon: name("icon")?,
+        })
+    }
+}
+
+/// The full HTML document the server renders around [`App`]. The asset names come from the
+/// [`SiteAssets`] in context (the unhashed defaults without one).
+pub fn shell(mut options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     content_security_policy();
+    let assets = use_context::<SiteAssets>().unwrap_or_default();
+    let pkg = format!("/{}", options.site_pkg_dir);
+    // Leptos asks for `<output_name>.js` and `<output_name>.wasm` (LEPTOS_OUTPUT_NAME is set at
+    // compile time by .cargo/config.toml, so no `_bg` suffix is added).
+    options.output_name = assets.script.clone().into();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                <link rel="icon" href=format!("{pkg}/{}", assets.icon) type="image/svg+xml"/>
+                <link rel="stylesheet" href=format!("{pkg}/{}", assets.style)/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -66,7 +119,6 @@ fn content_security_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="schemagate" href="/pkg/schemagate.css"/>
         <Title text="Schemagate"/>
         <Router>
             <Routes fallback=|| view! { <main><h1>"Page not found"</h1></main> }>

@@ -38,8 +38,11 @@ test("visitors without a session are sent to the sign-in page", async ({ page })
   await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
 });
 
-test("the wasm bundle is served as application/wasm", async ({ request }) => {
-  const response = await request.get("/pkg/schemagate.wasm");
+test("the wasm bundle the page names is served as application/wasm", async ({ page, request }) => {
+  await page.goto("/login");
+  const wasm = await page.locator('link[rel="preload"][type="application/wasm"]').getAttribute("href");
+  expect(wasm).toMatch(/^\/pkg\/schemagate\.[0-9a-f]{16}\.wasm$/);
+  const response = await request.get(wasm!);
   expect(response.status()).toBe(200);
   expect(response.headers()["content-type"]).toBe("application/wasm");
 });

@@ -3,7 +3,7 @@
 
 use app::auth::AuthSettings;
 use app::registry::scan::ScanInputs;
-use app::shell::{shell, App};
+use app::shell::{shell, App, SiteAssets};
 use axum::body::Body;
 use axum::extract::{FromRef, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -14,6 +14,8 @@ use axum::{Json, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
@@ -112,6 +114,7 @@ pub async fn session_store(pool: &PgPool) -> anyhow::Result<PostgresStore> {
 /// The application's router over `state`, with sessions kept in `store`.
 pub fn router(state: AppState, store: PostgresStore) -> Router {
     let routes = generate_route_list(App);
+    let assets = site_assets(&state.leptos_options);
     let (pool, auth, scan_inputs) = (state.pool.clone(), state.auth, state.scan_inputs.clone());
     let scan_job = state.scan_job.clone();
     let client_header = app::api::session::ClientAddressHeader(state.client_address_header.clone());
@@ -121,6 +124,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         provide_context(scan_inputs.clone());
         provide_context(scan_job.clone());
         provide_context(client_header.clone());
+        provide_context(assets.clone());
     };
     let sessions = SessionManagerLayer::new(store)
         .with_name("schemagate_session")
@@ -142,19 +146,26 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .route("/audit/export", get(export_audit))
         .route(
             "/api/{*fn_name}",
-            post(move |request: Request| {
+            post({
                 let context = context.clone();
-                async move {
-                    status_from_error(
-                        leptos_axum::handle_server_fns_with_context(context, request)
-                            .await
-                            .into_response(),
-                    )
-                    .await
+                move |request: Request| {
+                    let context = context.clone();
+                    async move {
+                        status_from_error(
+                            leptos_axum::handle_server_fns_with_context(context, request)
+                                .await
+                                .into_response(),
+                        )
+                        .await
+                    }
                 }
             }),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .nest("/pkg", pkg_service(&state.leptos_options))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             origins,
@@ -162,6 +173,10 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         ))
         .layer(middleware::from_fn(limit_body))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(pages_revalidate))
+        // Pages and server function answers, compressed as the browser accepts; the static
+        // assets are already compressed, and a response with a Content-Encoding is left alone.
+        .layer(CompressionLayer::new())
         .with_state(state)
 }
 
@@ -192,6 +207,55 @@ async fn guard_pages(
     let mut response = next.run(request).await;
     if response.status().is_success() && response.headers().contains_key(header::LOCATION) {
         *response.status_mut() = StatusCode::FOUND;
+    }
+    response
+}
+
+/// The asset names `make site` wrote to `<site root>/<pkg>/assets.txt`, or the unhashed names
+/// (with a warning) when the site was built without one.
+pub fn site_assets(options: &LeptosOptions) -> SiteAssets {
+    let path = std::path::Path::new(options.site_root.as_ref())
+        .join(options.site_pkg_dir.as_ref())
+        .join("assets.txt");
+    let assets = std::fs::read_to_string(&path)
+        .map_err(|error| error.to_string())
+        .and_then(|manifest| SiteAssets::parse(&manifest));
+    match assets {
+        Ok(assets) => assets,
+        Err(error) => {
+            tracing::warn!(
+                path = %path.display(),
+                %error,
+                "no asset manifest: pages will not hydrate until the site is built (`make site`)"
+            );
+            SiteAssets::default()
+        }
+    }
+}
+
+/// `/pkg/*`: the built assets, with their `.br` and `.gz` twins sent to browsers that accept
+/// them. Content-hashed names never change content, so they are cached for a year.
+fn pkg_service(options: &LeptosOptions) -> Router<AppState> {
+    let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    Router::new()
+        .fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
+        .layer(middleware::from_fn(cache_assets))
+}
+
+async fn cache_assets(request: Request, next: Next) -> Response {
+    let hashed = is_content_hashed(request.uri().path());
+    let mut response = next.run(request).await;
+    if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(if hashed {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            }),
+        );
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     response
 }
@@ -255,6 +319,30 @@ async fn limit_body(request: Request, next: Next) -> Response {
         }
         Err(_) => too_large(),
     }
+}
+
+/// `schemagate.0123456789abcdef.wasm`: a file name with a 16-hex-digit content hash.
+fn is_content_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() >= 3
+        && parts[1..parts.len() - 1]
+            .iter()
+            .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Pages are revalidated on every visit (they name the current assets and hold live data).
+async fn pages_revalidate(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    response
 }
 
 /// 200 with the database status when the registry answers, 503 when it does not.
@@ -393,4 +481,36 @@ async fn security_headers(request: Request<Body>, next: Next) -> Response {
         );
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_with_a_content_hash_count_as_hashed() {
+        assert!(is_content_hashed("/schemagate.0123456789abcdef.wasm"));
+        assert!(is_content_hashed("/favicon.f81bed74b9ed60af.svg"));
+        assert!(!is_content_hashed("/schemagate.wasm"));
+        assert!(!is_content_hashed("/assets.txt"));
+        assert!(!is_content_hashed("/schemagate.0123456789abcdef"));
+        assert!(!is_content_hashed("/schemagate.0123456789abcdeg.js"));
+    }
+
+    #[test]
+    fn the_asset_manifest_names_script_style_and_icon() {
+        let assets = SiteAssets::parse(
+            "script schemagate.0123456789abcdef\nstyle schemagate.fedcba9876543210.css\n\
+             icon favicon.f81bed74b9ed60af.svg\n",
+        )
+        .unwrap();
+        assert_eq!(assets.script, "schemagate.0123456789abcdef");
+        assert_eq!(assets.style, "schemagate.fedcba9876543210.css");
+        assert_eq!(assets.icon, "favicon.f81bed74b9ed60af.svg");
+        assert_eq!(
+            SiteAssets::parse("script a\nicon b\n").unwrap_err(),
+            "no style in the asset manifest"
+        );
+        assert!(SiteAssets::parse("script a/b\nstyle c\nicon d\n").is_err());
+    }
 }

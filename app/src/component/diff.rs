@@ -18,13 +18,63 @@ fn segments(line: &DiffLine) -> impl IntoView {
         .collect_view()
 }
 
+/// A diff with its layout tabs. Without JavaScript the tabs are links (`?view=split`); in the
+/// browser they switch the layout in place and keep the address in step.
+#[island]
+pub fn DiffLayout(
+    hunks: Vec<Hunk>,
+    label: String,
+    /// The page's path, which the tabs link to.
+    path: String,
+    split: bool,
+) -> impl IntoView {
+    let (split, set_split) = signal(split);
+    let (unified_href, split_href) = (path.clone(), format!("{path}?view=split"));
+    let choose = move |event: leptos::ev::MouseEvent, to_split: bool, href: &str| {
+        event.prevent_default();
+        set_split.set(to_split);
+        #[cfg(feature = "hydrate")]
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(href));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = href;
+    };
+    view! {
+        <nav class="tabs" aria-label="Diff layout">
+            <a
+                href=unified_href.clone()
+                aria-current=move || (!split.get()).then_some("page")
+                on:click=move |event| choose(event, false, &unified_href)
+            >
+                "Unified"
+            </a>
+            <a
+                href=split_href.clone()
+                aria-current=move || split.get().then_some("page")
+                on:click=move |event| choose(event, true, &split_href)
+            >
+                "Side by side"
+            </a>
+        </nav>
+        {move || {
+            let (hunks, label) = (hunks.clone(), label.clone());
+            if split.get() {
+                view! { <SplitDiff hunks label/> }.into_any()
+            } else {
+                view! { <UnifiedDiff hunks label/> }.into_any()
+            }
+        }}
+    }
+}
+
 fn number(n: Option<usize>) -> String {
     n.map(|n| n.to_string()).unwrap_or_default()
 }
 
 /// The unified view: one column, old and new line numbers.
 #[component]
-pub fn UnifiedDiff(hunks: Vec<Hunk>, label: &'static str) -> impl IntoView {
+pub fn UnifiedDiff(hunks: Vec<Hunk>, #[prop(into)] label: String) -> impl IntoView {
     if hunks.is_empty() {
         return view! { <p class="muted">"No differences."</p> }.into_any();
     }
@@ -58,7 +108,7 @@ fn sr_label(kind: LineKind) -> &'static str {
 
 /// The side-by-side view: removed lines on the left, added lines on the right, paired in order.
 #[component]
-pub fn SplitDiff(hunks: Vec<Hunk>, label: &'static str) -> impl IntoView {
+pub fn SplitDiff(hunks: Vec<Hunk>, #[prop(into)] label: String) -> impl IntoView {
     if hunks.is_empty() {
         return view! { <p class="muted">"No differences."</p> }.into_any();
     }

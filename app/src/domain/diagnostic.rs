@@ -784,12 +784,14 @@ impl Serialize for Diagnostic {
 }
 
 /// Collects diagnostics for one file while keeping the file name in one place.
+#[cfg(feature = "domain")]
 #[derive(Debug)]
 pub(crate) struct Sink<'a> {
     pub(crate) file: &'a str,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
+#[cfg(feature = "domain")]
 impl<'a> Sink<'a> {
     pub(crate) fn new(file: &'a str) -> Self {
         Self {

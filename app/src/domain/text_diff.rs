@@ -1,6 +1,7 @@
 //! Line diffs of rendered Prisma (before → after), for the CLI and the review page.
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "domain")]
 use similar::{ChangeTag, TextDiff};
 
 /// What a diff line is.
@@ -66,6 +67,7 @@ pub struct Hunk {
 
 /// The hunks turning `before` into `after`, with `context` unchanged lines around changes and
 /// word-level emphasis inside changed lines.
+#[cfg(feature = "domain")]
 pub fn diff_hunks(before: &str, after: &str, context: usize) -> Vec<Hunk> {
     let diff = TextDiff::from_lines(before, after);
     diff.grouped_ops(context)
@@ -118,6 +120,7 @@ pub fn diff_hunks(before: &str, after: &str, context: usize) -> Vec<Hunk> {
 }
 
 /// A plain unified diff (`--- a`, `+++ b`, hunks), empty when the texts are equal.
+#[cfg(feature = "domain")]
 pub fn unified_diff(before: &str, after: &str, before_name: &str, after_name: &str) -> String {
     let hunks = diff_hunks(before, after, 3);
     if hunks.is_empty() {

@@ -8,7 +8,7 @@ use crate::api::change::{
     get_change, ApproveChange, ChangeDetail, CommentChange, RejectChange, RetryChange,
 };
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
-use crate::component::diff::{SplitDiff, UnifiedDiff};
+use crate::component::diff::DiffLayout;
 use crate::component::flash::QueryError;
 
 mod panels;
@@ -132,15 +132,7 @@ fn ChangeView(
 
         <section aria-labelledby="diff-h">
             <h2 id="diff-h">"Prisma diff"</h2>
-            <nav class="tabs" aria-label="Diff layout">
-                <a href=path.clone() aria-current=(!split).then_some("page")>"Unified"</a>
-                <a href=format!("{path}?view=split") aria-current=split.then_some("page")>"Side by side"</a>
-            </nav>
-            {if split {
-                view! { <SplitDiff hunks=change.diff.clone() label="Prisma fragment, before and after"/> }.into_any()
-            } else {
-                view! { <UnifiedDiff hunks=change.diff.clone() label="Prisma fragment, before and after"/> }.into_any()
-            }}
+            <DiffLayout hunks=change.diff.clone() label="Prisma fragment, before and after".to_string() path split/>
         </section>
 
         <section aria-labelledby="acl-h">

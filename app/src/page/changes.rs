@@ -26,7 +26,6 @@ pub fn ChangesPage() -> impl IntoView {
         },
         |(status, risk, package, q, page)| list_changes(status, risk, package, q, page),
     );
-    keyboard_navigation();
 
     let link = move |page: i64| {
         let mut pairs: Vec<(&str, Option<String>)> = ["status", "risk", "package", "q"]
@@ -97,11 +96,17 @@ pub fn ChangesPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <p class="muted hint">"Keys: j/k or ↓/↑ move between changes, Enter opens one."</p>
+        <KeyboardNavigation/>
     }
 }
 
-/// j/k and the arrow keys move focus between the rows' links (in the browser only).
+/// The keys' hint; in the browser, j/k and the arrow keys move focus between the rows' links.
+#[island]
+fn KeyboardNavigation() -> impl IntoView {
+    keyboard_navigation();
+    view! { <p class="muted hint">"Keys: j/k or ↓/↑ move between changes, Enter opens one."</p> }
+}
+
 fn keyboard_navigation() {
     #[cfg(feature = "hydrate")]
     {

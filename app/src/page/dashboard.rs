@@ -13,6 +13,16 @@ fn when(event: Option<EventView>) -> String {
 /// Counts per state, conflicts, last scan and apply, and "Scan now" for admins.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
+    view! {
+        <h1>"Schema changes"</h1>
+        <QueryError/>
+        <Dashboard/>
+    }
+}
+
+/// The figures, live in the browser: "Refresh" and "Scan now" refetch them in place.
+#[island]
+fn Dashboard() -> impl IntoView {
     let scan = ServerAction::<ScanNow>::new();
     let (refreshes, set_refreshes) = signal(0u32);
     let data = Resource::new(
@@ -21,8 +31,6 @@ pub fn DashboardPage() -> impl IntoView {
     );
 
     view! {
-        <h1>"Schema changes"</h1>
-        <QueryError/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -82,7 +90,7 @@ fn ScanPanel(status: ScanState, can_scan: bool, scan: ServerAction<ScanNow>) -> 
         <section class="scan" aria-labelledby="scan-h" aria-busy=running.to_string()>
             <h2 id="scan-h" class="visually-hidden">"Scan"</h2>
             {running.then(|| view! {
-                <leptos_meta::Meta http_equiv="refresh" content="2"/>
+                <meta http-equiv="refresh" content="2"/>
                 <p class="flash info" role="status" data-testid="scan-progress">
                     "Scanning: "{status.phase.clone().unwrap_or_default()}
                     {status.started_by.clone().map(|by| format!(" (started by {by})"))}
