@@ -68,7 +68,7 @@ $(STAGE)/schemagate_bg.wasm: $(WASM) | wasm-bindgen
 		--out-name schemagate --out-dir $(STAGE) $(WASM)
 
 $(STAGE)/schemagate.wasm: $(STAGE)/schemagate_bg.wasm end2end/node_modules/.package-lock.json
-	$(WASM_OPT) $< -Oz $(WASM_FEATURES) --strip-debug --strip-producers -o $@
+	$(WASM_OPT) $< -Oz $(WASM_FEATURES) --strip-debug --strip-producers -o $@.tmp && mv $@.tmp $@
 
 # One hash names the script and the wasm together: leptos asks for `<stem>.js` and `<stem>.wasm`.
 $(ASSETS): $(STAGE)/schemagate.wasm style/main.css public/favicon.svg | brotli

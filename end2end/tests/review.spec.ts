@@ -155,7 +155,9 @@ test("the demo platform's wiki change shows its conflict (the README screenshot)
   await page.goto(`/changes/${change}`);
   await expect(page.getByRole("heading", { name: "⚠ Conflicts: approval blocked" })).toBeVisible();
   await expect(page.getByRole("button", { name: "Approve" })).toBeDisabled();
-  await expect(page.locator(".conflict [data-diff='add']")).toContainText('"maxLength": "2048"');
+  // This change's declaration (wiki's) is the left side; the other package's the right.
+  await expect(page.locator(".conflict [data-diff='del']")).toContainText('"maxLength": "2048"');
+  await expect(page.locator("table.comparison")).toContainText("demo_wiki says");
   await page.screenshot({ path: path.join(SHOTS, "readme-change-page.png"), clip: { x: 0, y: 0, width: 1280, height: 1350 }, fullPage: true });
   for (const id of ["forum", "wiki"]) removePackage(`demo_${id}`);
 });
