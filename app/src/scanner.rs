@@ -314,6 +314,44 @@ pub fn scan_dir(
     ))
 }
 
+/// A cheap fingerprint of what [`scan_dir`] would read: each package directory's schema file
+/// size and modification time, and the base schema's. Equal fingerprints mean an unchanged
+/// catalog, so pages can reuse the last one instead of parsing every file again.
+#[must_use]
+pub fn fingerprint(packages_dir: &Path, base_schema_path: Option<&Path>) -> String {
+    use std::fmt::Write as _;
+    let stamp = |path: &Path| match std::fs::metadata(path) {
+        Ok(meta) => {
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}:{modified}", meta.len())
+        }
+        Err(error) => format!("{:?}", error.kind()),
+    };
+    let mut out = String::new();
+    let _ = write!(out, "{}|", stamp(packages_dir));
+    if let Some(base) = base_schema_path {
+        let _ = write!(out, "base {}|", stamp(base));
+    }
+    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(packages_dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    for name in names {
+        let file = packages_dir.join(&name).join(SCHEMA_FILE);
+        let _ = write!(out, "{}={}|", name.to_string_lossy(), stamp(&file));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

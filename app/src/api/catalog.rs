@@ -253,12 +253,26 @@ fn scan_inputs() -> crate::registry::scan::ScanInputs {
     use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default()
 }
 
+/// The last catalog read from disk, with the fingerprint of the files it was read from.
+#[cfg(feature = "ssr")]
+type CachedCatalog = Option<(String, std::sync::Arc<crate::domain::Catalog>)>;
+
+#[cfg(feature = "ssr")]
+static DISK_CATALOG: std::sync::Mutex<CachedCatalog> = std::sync::Mutex::new(None);
+
 /// The packages on disk as a catalog, or why they could not be read. Reading and checking run
-/// on a blocking thread.
+/// on a blocking thread, and only when a file changed since the last read (their sizes and
+/// modification times tell): pages reuse the catalog otherwise.
 #[cfg(feature = "ssr")]
 async fn disk_catalog(
     inputs: crate::registry::scan::ScanInputs,
-) -> Result<(Option<String>, Result<crate::domain::Catalog, String>), AppError> {
+) -> Result<
+    (
+        Option<String>,
+        Result<std::sync::Arc<crate::domain::Catalog>, String>,
+    ),
+    AppError,
+> {
     let dir = inputs
         .packages_dir
         .as_ref()
@@ -274,8 +288,28 @@ async fn disk_catalog(
     };
     let (base_schema, config) = (inputs.base_schema.clone(), inputs.config.clone());
     let catalog = tokio::task::spawn_blocking(move || {
-        crate::scanner::scan_dir(&packages_dir, base_schema.as_deref(), &config)
-            .map_err(|error| error.to_string())
+        let key = format!(
+            "{}#{}",
+            packages_dir.display(),
+            crate::scanner::fingerprint(&packages_dir, base_schema.as_deref())
+        );
+        let cached = DISK_CATALOG.lock().ok().and_then(|cache| {
+            cache
+                .as_ref()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, c)| c.clone())
+        });
+        if let Some(catalog) = cached {
+            return Ok(catalog);
+        }
+        let catalog = std::sync::Arc::new(
+            crate::scanner::scan_dir(&packages_dir, base_schema.as_deref(), &config)
+                .map_err(|error| error.to_string())?,
+        );
+        if let Ok(mut cache) = DISK_CATALOG.lock() {
+            *cache = Some((key, catalog.clone()));
+        }
+        Ok(catalog)
     })
     .await
     .map_err(|error| {
@@ -395,7 +429,7 @@ pub async fn list_packages(
         };
         let applied = crate::registry::apply::applied_packages(&mut *pool.acquire().await?).await?;
         let open = open_changes(&pool).await?;
-        let standing = catalog.as_ref().map(standings).unwrap_or_default();
+        let standing = catalog.as_deref().map(standings).unwrap_or_default();
         let config = crate::domain::Config::default();
 
         let mut ids: BTreeSet<String> = applied.keys().cloned().collect();
