@@ -19,7 +19,7 @@ pub const REGISTRY_SCHEMA: &str = "schemagate";
 pub async fn connect_and_migrate(database_url: &str) -> Result<PgPool, sqlx::Error> {
     use std::str::FromStr as _;
     let options = sqlx::postgres::PgConnectOptions::from_str(database_url)?
-        .options([("search_path", format!("{REGISTRY_SCHEMA}, public"))]);
+        .options([("search_path", format!("{REGISTRY_SCHEMA},public"))]);
     let pool = PgPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(std::time::Duration::from_secs(10))

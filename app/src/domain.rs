@@ -24,6 +24,7 @@ mod ownership;
 pub mod predicate;
 pub mod prisma;
 pub mod review;
+pub mod sql_plan;
 pub mod text_diff;
 mod validate;
 mod yaml;

@@ -203,7 +203,12 @@ pub fn classify(statement: &str) -> PlannedStatement {
     } else if starts(&["CREATE", "UNIQUE", "INDEX"]) || starts(&["CREATE", "INDEX"]) {
         let unique = words[1] == "UNIQUE";
         let concurrently = upper.contains(" CONCURRENTLY ");
-        out.kind = if unique { "CREATE UNIQUE INDEX" } else { "CREATE INDEX" }.into();
+        out.kind = if unique {
+            "CREATE UNIQUE INDEX"
+        } else {
+            "CREATE INDEX"
+        }
+        .into();
         out.table = identifier_after(sql, " ON ");
         out.columns = sql
             .rfind('(')
@@ -215,7 +220,8 @@ pub fn classify(statement: &str) -> PlannedStatement {
             Lock::Share
         };
         out.note = Some(if unique {
-            "reads the whole table to build the index; fails if existing rows hold duplicates".into()
+            "reads the whole table to build the index; fails if existing rows hold duplicates"
+                .into()
         } else {
             "reads the whole table to build the index".into()
         });
@@ -234,11 +240,17 @@ pub fn classify(statement: &str) -> PlannedStatement {
     } else if starts(&["ALTER", "TYPE"]) {
         out.kind = "ALTER TYPE".into();
         out.lock = Lock::None;
-        out.note = Some("changes the enum type; tables using it are not rewritten when a value is only added".into());
+        out.note = Some(
+            "changes the enum type; tables using it are not rewritten when a value is only added"
+                .into(),
+        );
     } else if starts(&["DROP", "TYPE"]) {
         out.kind = "DROP TYPE".into();
         out.lock = Lock::None;
-    } else if starts(&["CREATE", "POLICY"]) || starts(&["DROP", "POLICY"]) || starts(&["ALTER", "POLICY"]) {
+    } else if starts(&["CREATE", "POLICY"])
+        || starts(&["DROP", "POLICY"])
+        || starts(&["ALTER", "POLICY"])
+    {
         out.kind = format!("{} POLICY", words[0]);
         out.table = identifier_after(sql, " ON ");
     }
@@ -265,14 +277,21 @@ fn classify_alter_table(sql: &str, out: &mut PlannedStatement) {
             if let Some(c) = first_ident.clone() {
                 out.columns.push(c);
             }
-            let volatile = ["GEN_RANDOM_UUID", "RANDOM()", "CLOCK_TIMESTAMP", "UUID_GENERATE"]
-                .iter()
-                .any(|f| action_upper.contains(f));
+            let volatile = [
+                "GEN_RANDOM_UUID",
+                "RANDOM()",
+                "CLOCK_TIMESTAMP",
+                "UUID_GENERATE",
+            ]
+            .iter()
+            .any(|f| action_upper.contains(f));
             if volatile {
                 out.rewrites = true;
                 notes.push("the volatile default rewrites the table".to_string());
             } else if has(" NOT NULL") && !has(" DEFAULT ") {
-                notes.push("fails if the table has rows: a required column without a default".to_string());
+                notes.push(
+                    "fails if the table has rows: a required column without a default".to_string(),
+                );
             }
             ("ADD COLUMN", Lock::AccessExclusive)
         } else if words.starts_with(&["DROP", "COLUMN"]) {
@@ -312,10 +331,14 @@ fn classify_alter_table(sql: &str, out: &mut PlannedStatement) {
                     .unwrap_or_default(),
             );
             if !has("NOT VALID") {
-                notes.push("checks every existing row against the referenced table; fails on an orphan".to_string());
+                notes.push(
+                    "checks every existing row against the referenced table; fails on an orphan"
+                        .to_string(),
+                );
             }
             ("ADD FOREIGN KEY", Lock::ShareRowExclusive)
-        } else if words.starts_with(&["ADD", "CONSTRAINT"]) && (has("PRIMARY KEY") || has("UNIQUE")) {
+        } else if words.starts_with(&["ADD", "CONSTRAINT"]) && (has("PRIMARY KEY") || has("UNIQUE"))
+        {
             notes.push("builds an index over the whole table; fails on duplicates".to_string());
             ("ADD CONSTRAINT", Lock::AccessExclusive)
         } else if words.starts_with(&["ADD", "CONSTRAINT"]) {
@@ -340,7 +363,11 @@ fn classify_alter_table(sql: &str, out: &mut PlannedStatement) {
     } else {
         format!("ALTER TABLE {}", kinds.join(", "))
     };
-    out.lock = if kinds.is_empty() { Lock::AccessExclusive } else { lock };
+    out.lock = if kinds.is_empty() {
+        Lock::AccessExclusive
+    } else {
+        lock
+    };
     out.columns.dedup();
     notes.dedup();
     if !notes.is_empty() {
@@ -394,21 +421,30 @@ pub fn annotate(script: &str, items: &[ChangeItem], entities: &[Entity]) -> Vec<
         .iter()
         .map(|sql| {
             let mut statement = classify(sql);
-            let Some(table) = statement.table.clone().or_else(|| index_table(sql, items, &table_of)) else {
+            let Some(table) = statement
+                .table
+                .clone()
+                .or_else(|| index_table(sql, items, &table_of))
+            else {
                 return statement;
             };
-            let on_table: Vec<&ChangeItem> =
-                items.iter().filter(|i| table_of(&i.entity) == table).collect();
+            let on_table: Vec<&ChangeItem> = items
+                .iter()
+                .filter(|i| table_of(&i.entity) == table)
+                .collect();
             let by_column: Vec<&ChangeItem> = on_table
                 .iter()
                 .copied()
                 .filter(|item| {
                     let field = item.path.split('.').nth(2).unwrap_or_default();
-                    !field.is_empty()
-                        && statement.columns.contains(&column_of(&item.entity, field))
+                    !field.is_empty() && statement.columns.contains(&column_of(&item.entity, field))
                 })
                 .collect();
-            let chosen = if by_column.is_empty() { on_table } else { by_column };
+            let chosen = if by_column.is_empty() {
+                on_table
+            } else {
+                by_column
+            };
             statement.items = chosen.iter().map(|i| i.path.clone()).collect();
             statement
         })
@@ -496,7 +532,10 @@ mod tests {
             Lock::Share,
             false,
         );
-        assert_eq!((s.table.as_deref(), s.columns.as_slice()), (Some("Book"), &["isbn".to_string()][..]));
+        assert_eq!(
+            (s.table.as_deref(), s.columns.as_slice()),
+            (Some("Book"), &["isbn".to_string()][..])
+        );
         let s = check(
             "CREATE UNIQUE INDEX \"Book_isbn_key\" ON \"Book\"(\"isbn\");",
             "CREATE UNIQUE INDEX",
@@ -517,8 +556,18 @@ mod tests {
             false,
         );
         assert_eq!(s.columns, ["authorId"]);
-        check("DROP TABLE \"Book\";", "DROP TABLE", Lock::AccessExclusive, false);
-        check("DROP INDEX \"Book_isbn_idx\";", "DROP INDEX", Lock::AccessExclusive, false);
+        check(
+            "DROP TABLE \"Book\";",
+            "DROP TABLE",
+            Lock::AccessExclusive,
+            false,
+        );
+        check(
+            "DROP INDEX \"Book_isbn_idx\";",
+            "DROP INDEX",
+            Lock::AccessExclusive,
+            false,
+        );
         check(
             "ALTER TABLE \"A\" ADD COLUMN \"id\" UUID NOT NULL DEFAULT gen_random_uuid();",
             "ALTER TABLE ADD COLUMN",
@@ -532,8 +581,18 @@ mod tests {
             false,
         );
         assert!(s.note.unwrap().contains("fails if the table has rows"));
-        check("CREATE TYPE \"Role\" AS ENUM ('A', 'B');", "CREATE TYPE", Lock::None, false);
-        check("CREATE SCHEMA IF NOT EXISTS \"public\";", "CREATE SCHEMA", Lock::None, false);
+        check(
+            "CREATE TYPE \"Role\" AS ENUM ('A', 'B');",
+            "CREATE TYPE",
+            Lock::None,
+            false,
+        );
+        check(
+            "CREATE SCHEMA IF NOT EXISTS \"public\";",
+            "CREATE SCHEMA",
+            Lock::None,
+            false,
+        );
     }
 
     #[test]
@@ -541,7 +600,10 @@ mod tests {
         let script = "-- CreateTable\nCREATE TABLE \"a;b\" (\"x\" TEXT DEFAULT 'p;q');\n\n-- CreateIndex\nCREATE INDEX \"i\" ON \"a;b\"(\"x\");\nCREATE FUNCTION f() RETURNS int AS $fn$ select 1; $fn$ LANGUAGE sql;\n";
         let statements = split_statements(script);
         assert_eq!(statements.len(), 3, "{statements:?}");
-        assert_eq!(statements[0], "CREATE TABLE \"a;b\" (\"x\" TEXT DEFAULT 'p;q');");
+        assert_eq!(
+            statements[0],
+            "CREATE TABLE \"a;b\" (\"x\" TEXT DEFAULT 'p;q');"
+        );
         assert!(statements[2].contains("select 1; $fn$"));
         assert!(split_statements("-- This is an empty migration.").is_empty());
     }
@@ -577,7 +639,10 @@ mod tests {
     fn the_plan_is_prisma_ddl_followed_by_the_extra_statements() {
         assert!(extra_statements(&[], &[]).is_empty());
         assert_eq!(
-            compose("CREATE TABLE \"a\" ();\n", &["ALTER TABLE \"a\" ENABLE ROW LEVEL SECURITY;".into()]),
+            compose(
+                "CREATE TABLE \"a\" ();\n",
+                &["ALTER TABLE \"a\" ENABLE ROW LEVEL SECURITY;".into()]
+            ),
             "CREATE TABLE \"a\" ();\n\nALTER TABLE \"a\" ENABLE ROW LEVEL SECURITY;\n"
         );
     }
