@@ -152,6 +152,15 @@ pub(super) async fn apply_on_platform(
                 .to_string();
         return fail(pool, lease, change, Failure::plain("plan_changed", detail)).await;
     };
+    if let Some(pinned) = &change.approved_plan_sha256 {
+        if &sha256_hex(approved) != pinned {
+            let detail = format!(
+                "the stored SQL hashes to {}, not to the approved {pinned}",
+                sha256_hex(approved)
+            );
+            return fail(pool, lease, change, Failure::plain("integrity", detail)).await;
+        }
+    }
     let live = match engine_call(engine.diff_live(schemas.target).await) {
         Ok(live) => live,
         Err(failure) => return fail(pool, lease, change, failure).await,
