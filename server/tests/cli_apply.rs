@@ -112,6 +112,13 @@ fn show(db: &str, id: &str) -> serde_json::Value {
     json(&run_cli(db, &["show", id, "--json"], ""))
 }
 
+/// Applies the change's migration as a platform's `prisma migrate deploy` would.
+const DEPLOY: &str = concat!(
+    "'",
+    env!("CARGO_BIN_EXE_schemagate"),
+    "' db deploy \"$SCHEMAGATE_MIGRATIONS_DIR\" > /dev/null"
+);
+
 /// Records each call (package, change) and the schema it was given, then applies the change's
 /// migration as a platform's `prisma migrate deploy` would (the job checks that it ran).
 const RECORDING: &str = concat!(
@@ -268,13 +275,14 @@ fn a_failing_migrate_command_fails_the_change_with_its_output_and_exit_1_and_an_
         "apply_failing",
         &[("forum", "ForumThread"), ("wiki", "WikiPage")],
     );
-    let failing = "if [ \"$SCHEMAGATE_PACKAGE\" = forum ]; then echo 'applying 1 migration'; echo 'P3018: relation exists' >&2; exit 7; fi";
-    let out = apply(&db, &dir, failing, &["--json"]);
+    let failing = format!("if [ \"$SCHEMAGATE_PACKAGE\" = forum ]; then echo 'applying 1 migration'; echo 'P3018: relation exists' >&2; exit 7; fi; {DEPLOY}");
+    let out = apply(&db, &dir, &failing, &["--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["failed"][0]["id"], ids[0].as_str());
+    assert_eq!(report["failed"][0]["id"], ids[0].as_str(), "{report}");
     assert_eq!(report["failed"][0]["reason"], "migrate");
-    assert_eq!(report["skipped"][0]["id"], ids[1].as_str());
+    // The other change does not depend on it: it is applied.
+    assert_eq!(report["applied"][0]["id"], ids[1].as_str(), "{report}");
 
     let forum = show(&db, &ids[0]);
     assert_eq!(
@@ -290,8 +298,8 @@ fn a_failing_migrate_command_fails_the_change_with_its_output_and_exit_1_and_an_
     );
     assert_eq!(
         show(&db, &ids[1])["status"],
-        "approved",
-        "the later change is untouched"
+        "applied",
+        "the independent change is applied"
     );
     let schema = std::fs::read_to_string(dir.join("schema.prisma")).unwrap();
     assert!(
@@ -319,18 +327,14 @@ fn a_failing_migrate_command_fails_the_change_with_its_output_and_exit_1_and_an_
         stderr(&twice)
     );
 
-    let report = json(&apply(&db, &dir, "true", &["--json"]));
+    let report = json(&apply(&db, &dir, DEPLOY, &["--json"]));
     let order: Vec<&str> = report["applied"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["package"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        order,
-        ["wiki", "forum"],
-        "a retried change goes to the end of the approval order"
-    );
+    assert_eq!(order, ["forum"], "the retried change is applied");
     let events = stdout_of(&run_cli(&db, &["audit", "list", "--json"], ""));
     assert!(
         events.contains("change.retried") && events.contains("change.failed"),
@@ -370,7 +374,7 @@ fn a_tampered_fragment_fails_the_change_for_integrity_without_running_the_migrat
 #[test]
 fn a_package_whose_applied_state_moved_since_the_review_fails_for_drift() {
     let (db, dir, _) = approved("apply_drift", &[("forum", "ForumThread")]);
-    stdout_of(&apply(&db, &dir, "true", &[]));
+    stdout_of(&apply(&db, &dir, DEPLOY, &[]));
     write_package(&dir, "forum", &package_yaml("ForumThread", 300));
     let ids = scan_and_approve(&db, &dir, &["forum"]);
     // Someone else changed what is live behind the registry's back.
