@@ -36,6 +36,7 @@ pub mod predicate;
 #[cfg(feature = "domain")]
 pub mod prisma;
 pub mod review;
+pub mod sql_plan;
 pub mod text_diff;
 #[cfg(feature = "domain")]
 mod validate;

@@ -407,7 +407,20 @@ impl Engine {
             return Err(EngineError::NotInstalled { dir: dir.clone() });
         }
         // The URL goes through the environment, not argv, where any user could read a password.
-        let mut child = Command::new(&self.config.node)
+        let mut command = Command::new(&self.config.node);
+        // A process killed with SIGKILL takes its engine along: an orphaned engine would go on
+        // applying a migration that the next run of the restart job is already looking at.
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = command
             .arg(PROGRAM)
             .current_dir(dir)
             .env(

@@ -7,6 +7,8 @@ pub mod audit;
 pub mod bulk;
 pub mod change;
 pub mod future;
+pub mod plan;
+pub mod platform;
 pub mod policy;
 pub mod scan;
 

@@ -34,6 +34,22 @@ pub struct CommonOptions {
     /// PostgreSQL connection URL; absent, a private cluster runs in the data directory.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+    /// The platform database the restart job migrates (`?schema=` names its PostgreSQL schema,
+    /// default public); absent: the registry's database (with the embedded cluster, its
+    /// `platform` database, created if missing).
+    #[arg(
+        long,
+        env = "SCHEMAGATE_PLATFORM_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub platform_database_url: Option<String>,
+    /// Which Prisma schema engine plans and applies SQL: `builtin` (Prisma's engine compiled
+    /// to WASM, bundled) or `cli` (the platform's own `npx prisma`, run in the current
+    /// directory).
+    #[arg(long, env = "SCHEMAGATE_PRISMA_ENGINE", global = true, default_value = "builtin",
+          value_parser = ["builtin", "cli"])]
+    pub prisma_engine: String,
     /// ACL roles packages may use, comma-separated (default: public, user, self, owner,
     /// moderator, admin, system, none, god, supergod, public_if_public, public_if_shared).
     #[arg(long, env = "SCHEMAGATE_ROLES", global = true, value_delimiter = ',')]
@@ -99,8 +115,9 @@ pub enum Command {
     /// Evaluate entity access rules.
     #[command(subcommand)]
     Acl(AclCommand),
-    /// Run the embedded PostgreSQL cluster for a command (used by the test suite).
-    #[command(subcommand, hide = true)]
+    /// The platform database (`status`, `deploy`); `run` runs a command against the embedded
+    /// cluster (the test suite uses it).
+    #[command(subcommand)]
     Db(DbCommand),
 }
 
@@ -183,6 +200,9 @@ pub struct ShowArgs {
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Print only the change's SQL plan (exit 1 when it has none).
+    #[arg(long, conflicts_with = "json")]
+    pub sql: bool,
 }
 
 /// `approve` options.
@@ -227,6 +247,10 @@ pub struct ApplyArgs {
     /// Where the merged Prisma schema is written.
     #[arg(long, env = "SCHEMAGATE_SCHEMA_OUT", default_value = "schema.prisma")]
     pub schema_out: PathBuf,
+    /// The Prisma migrations directory each change's migration is written to (default:
+    /// `migrations` beside the schema file, where Prisma looks for it).
+    #[arg(long, env = "SCHEMAGATE_MIGRATIONS_DIR")]
+    pub migrations_dir: Option<PathBuf>,
     /// Run through `sh -c` after the schema is written, with SCHEMAGATE_SCHEMA set.
     #[arg(long, env = "SCHEMAGATE_MIGRATE_CMD")]
     pub migrate_cmd: Option<String>,
@@ -316,6 +340,15 @@ pub enum DbCommand {
         /// The command and its arguments.
         #[arg(trailing_var_arg = true, required = true)]
         command: Vec<String>,
+    },
+    /// The platform database: its tables, `_prisma_migrations`, and drift against the applied
+    /// state.
+    Status(JsonFlag),
+    /// Apply a Prisma migrations directory to the platform database as `prisma migrate deploy`
+    /// does, with the built-in engine (for a `--migrate-cmd` without the Prisma CLI).
+    Deploy {
+        /// The migrations directory.
+        dir: PathBuf,
     },
 }
 

@@ -1,20 +1,32 @@
-//! Opening the registry: `DATABASE_URL` when given, the embedded cluster otherwise.
+//! Opening the registry (`DATABASE_URL` when given, the embedded cluster otherwise) and
+//! locating the platform database the restart job migrates.
+
+use std::sync::Arc;
 
 use anyhow::Context;
+use app::platform::{EngineKind, PlatformEngine};
 use sqlx::PgPool;
 
 use crate::cli::CommonOptions;
 use crate::embedded::EmbeddedCluster;
 
+/// The embedded cluster's platform database.
+pub const PLATFORM_DATABASE: &str = "platform";
+
 /// An open, migrated registry. Holds the embedded cluster (if any) so it stops when dropped.
 pub struct Database {
     /// The connection pool.
     pub pool: PgPool,
+    /// The platform database's schema engine (its process starts with the first call).
+    pub engine: Option<Arc<PlatformEngine>>,
     _cluster: Option<EmbeddedCluster>,
 }
 
 impl Database {
-    /// Connects (starting the embedded cluster when no URL is configured) and runs migrations.
+    /// Connects (starting the embedded cluster when no URL is configured), runs migrations,
+    /// and prepares the platform database's engine: `--platform-database-url`, else the
+    /// registry's database, else (embedded) the cluster's `platform` database, created if
+    /// missing.
     ///
     /// # Errors
     /// Fails when the cluster cannot start, the server is unreachable, or a migration fails.
@@ -33,14 +45,74 @@ impl Database {
         let pool = app::db::connect_and_migrate(&url)
             .await
             .context("while connecting to the registry database and running its migrations")?;
+        let platform_url = match (&options.platform_database_url, &cluster) {
+            (Some(platform), _) => platform.clone(),
+            (None, Some(cluster)) => {
+                ensure_database(&pool, PLATFORM_DATABASE).await?;
+                cluster.url_of(PLATFORM_DATABASE)
+            }
+            (None, None) => url.clone(),
+        };
+        let kind: EngineKind = options
+            .prisma_engine
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!(e))?;
+        let project_dir = std::env::current_dir().unwrap_or_default();
+        let engine = match PlatformEngine::new(kind, &platform_url, &project_dir) {
+            Ok(engine) => Some(Arc::new(engine)),
+            Err(error) => {
+                tracing::warn!("no schema engine: {error}; changes are not planned");
+                None
+            }
+        };
         Ok(Database {
             pool,
+            engine,
             _cluster: cluster,
         })
     }
 
-    /// Closes the pool before the embedded cluster (if any) is stopped.
+    /// The engine, or an error saying why there is none.
+    ///
+    /// # Errors
+    /// When the engine's program cannot be found.
+    pub fn require_engine(&self) -> anyhow::Result<Arc<PlatformEngine>> {
+        self.engine.clone().context(
+            "the schema engine program is not available (server/prisma-engine, or set SCHEMAGATE_ENGINE_DIR)",
+        )
+    }
+
+    /// Stops the engine and closes the pool before the embedded cluster (if any) is stopped.
     pub async fn close(self) {
+        if let Some(engine) = &self.engine {
+            engine.shutdown().await;
+        }
         self.pool.close().await;
     }
+}
+
+/// Creates database `name` on the registry's server when it does not exist.
+async fn ensure_database(pool: &PgPool, name: &str) -> anyhow::Result<()> {
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(name)
+            .fetch_one(pool)
+            .await
+            .context("while looking for the platform database")?;
+    if !exists {
+        let created = sqlx::query(&format!("create database \"{name}\""))
+            .execute(pool)
+            .await;
+        // Another process may have created it meanwhile.
+        if let Err(error) = created {
+            if !error
+                .as_database_error()
+                .is_some_and(|e| e.code().as_deref() == Some("42P04"))
+            {
+                return Err(error).context("while creating the platform database");
+            }
+        }
+        tracing::info!(database = name, "created the platform database");
+    }
+    Ok(())
 }

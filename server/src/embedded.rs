@@ -75,8 +75,13 @@ impl EmbeddedCluster {
 
     /// The connection URL of the cluster's `postgres` database over its private socket.
     pub fn url(&self) -> String {
+        self.url_of("postgres")
+    }
+
+    /// The connection URL of database `name` in the cluster, over its private socket.
+    pub fn url_of(&self, name: &str) -> String {
         format!(
-            "postgres://{SERVICE_USER}@localhost:{PORT}/postgres?host={}",
+            "postgres://{SERVICE_USER}@localhost:{PORT}/{name}?host={}",
             self.socket_dir.display()
         )
     }

@@ -112,8 +112,21 @@ fn show(db: &str, id: &str) -> serde_json::Value {
     json(&run_cli(db, &["show", id, "--json"], ""))
 }
 
-/// Records each call (package, change) and the schema it was given.
-const RECORDING: &str = "echo \"$SCHEMAGATE_PACKAGE $SCHEMAGATE_CHANGE_ID\" >> calls && cp \"$SCHEMAGATE_SCHEMA\" \"seen-$SCHEMAGATE_PACKAGE.prisma\"";
+/// Applies the change's migration as a platform's `prisma migrate deploy` would.
+const DEPLOY: &str = concat!(
+    "'",
+    env!("CARGO_BIN_EXE_schemagate"),
+    "' db deploy \"$SCHEMAGATE_MIGRATIONS_DIR\" > /dev/null"
+);
+
+/// Records each call (package, change) and the schema it was given, then applies the change's
+/// migration as a platform's `prisma migrate deploy` would (the job checks that it ran).
+const RECORDING: &str = concat!(
+    "echo \"$SCHEMAGATE_PACKAGE $SCHEMAGATE_CHANGE_ID\" >> calls && cp \"$SCHEMAGATE_SCHEMA\" \"seen-$SCHEMAGATE_PACKAGE.prisma\"",
+    " && test -f \"$SCHEMAGATE_MIGRATIONS_DIR/$SCHEMAGATE_MIGRATION/migration.sql\" && '",
+    env!("CARGO_BIN_EXE_schemagate"),
+    "' db deploy \"$SCHEMAGATE_MIGRATIONS_DIR\" > /dev/null"
+);
 
 fn calls(dir: &Path) -> Vec<String> {
     std::fs::read_to_string(dir.join("calls"))
@@ -262,13 +275,14 @@ fn a_failing_migrate_command_fails_the_change_with_its_output_and_exit_1_and_an_
         "apply_failing",
         &[("forum", "ForumThread"), ("wiki", "WikiPage")],
     );
-    let failing = "if [ \"$SCHEMAGATE_PACKAGE\" = forum ]; then echo 'applying 1 migration'; echo 'P3018: relation exists' >&2; exit 7; fi";
-    let out = apply(&db, &dir, failing, &["--json"]);
+    let failing = format!("if [ \"$SCHEMAGATE_PACKAGE\" = forum ]; then echo 'applying 1 migration'; echo 'P3018: relation exists' >&2; exit 7; fi; {DEPLOY}");
+    let out = apply(&db, &dir, &failing, &["--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["failed"][0]["id"], ids[0].as_str());
+    assert_eq!(report["failed"][0]["id"], ids[0].as_str(), "{report}");
     assert_eq!(report["failed"][0]["reason"], "migrate");
-    assert_eq!(report["skipped"][0]["id"], ids[1].as_str());
+    // The other change does not depend on it: it is applied.
+    assert_eq!(report["applied"][0]["id"], ids[1].as_str(), "{report}");
 
     let forum = show(&db, &ids[0]);
     assert_eq!(
@@ -284,8 +298,8 @@ fn a_failing_migrate_command_fails_the_change_with_its_output_and_exit_1_and_an_
     );
     assert_eq!(
         show(&db, &ids[1])["status"],
-        "approved",
-        "the later change is untouched"
+        "applied",
+        "the independent change is applied"
     );
     let schema = std::fs::read_to_string(dir.join("schema.prisma")).unwrap();
     assert!(
@@ -313,18 +327,14 @@ fn a_failing_migrate_command_fails_the_change_with_its_output_and_exit_1_and_an_
         stderr(&twice)
     );
 
-    let report = json(&apply(&db, &dir, "true", &["--json"]));
+    let report = json(&apply(&db, &dir, DEPLOY, &["--json"]));
     let order: Vec<&str> = report["applied"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["package"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        order,
-        ["wiki", "forum"],
-        "a retried change goes to the end of the approval order"
-    );
+    assert_eq!(order, ["forum"], "the retried change is applied");
     let events = stdout_of(&run_cli(&db, &["audit", "list", "--json"], ""));
     assert!(
         events.contains("change.retried") && events.contains("change.failed"),
@@ -364,7 +374,7 @@ fn a_tampered_fragment_fails_the_change_for_integrity_without_running_the_migrat
 #[test]
 fn a_package_whose_applied_state_moved_since_the_review_fails_for_drift() {
     let (db, dir, _) = approved("apply_drift", &[("forum", "ForumThread")]);
-    stdout_of(&apply(&db, &dir, "true", &[]));
+    stdout_of(&apply(&db, &dir, DEPLOY, &[]));
     write_package(&dir, "forum", &package_yaml("ForumThread", 300));
     let ids = scan_and_approve(&db, &dir, &["forum"]);
     // Someone else changed what is live behind the registry's back.
@@ -475,8 +485,19 @@ fn killing_apply_at_random_points_never_loses_or_doubles_an_application() {
         .collect();
     let (db, dir, _) = approved("apply_killed", &refs);
     let mut sql = Sql::connect(&db);
-    let migrate = format!("sleep 0.3 && {RECORDING}");
-    let args = apply_args(&dir, &migrate, &["--lease-ttl", "1", "--wait", "20"]);
+    // The built-in engine applies each change's migration (no migrate command).
+    let args: Vec<String> = [
+        "apply",
+        "--schema-out",
+        dir.join("schema.prisma").to_str().unwrap(),
+        "--lease-ttl",
+        "1",
+        "--wait",
+        "20",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -520,12 +541,9 @@ fn killing_apply_at_random_points_never_loses_or_doubles_an_application() {
         child.wait().unwrap();
     }
 
-    let last = apply(
-        &db,
-        &dir,
-        &migrate,
-        &["--lease-ttl", "1", "--wait", "20", "--json"],
-    );
+    let mut last_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    last_args.push("--json");
+    let last = run_cli(&db, &last_args, "");
     let report: serde_json::Value = serde_json::from_slice(&last.stdout).unwrap_or_default();
     assert_eq!(last.status.code(), Some(0), "{report}\n{}", stderr(&last));
     let statuses = sql.strings("select distinct status from schema_change");
@@ -548,10 +566,27 @@ fn killing_apply_at_random_points_never_loses_or_doubles_an_application() {
     );
     let changes = sql.count("select count(*) from schema_change");
     eprintln!(
-        "{kills} kills in {round} rounds ({kills_mid_change} with a change applying); {changes} changes applied; {} migrate calls",
-        calls(&dir).len()
+        "{kills} kills in {round} rounds ({kills_mid_change} with a change applying); {changes} changes applied"
     );
-    assert!(calls(&dir).len() as i64 >= changes);
+    // Each change's migration ran exactly once: one finished row in _prisma_migrations.
+    let doubled = sql.strings(
+        "select migration_name from _prisma_migrations where finished_at is not null and rolled_back_at is null
+         group by migration_name having count(*) > 1",
+    );
+    assert!(doubled.is_empty(), "migrations applied twice: {doubled:?}");
+    let missing = sql.strings(
+        "select c.id::text from schema_change c where (select count(*) from _prisma_migrations m
+            where m.migration_name like '%\\_' || left(c.id::text, 8) and m.finished_at is not null and m.rolled_back_at is null) <> 1",
+    );
+    assert!(
+        missing.is_empty(),
+        "changes without exactly one finished migration: {missing:?}"
+    );
+    assert_eq!(
+        sql.count("select count(*) from _prisma_migrations where finished_at is not null and rolled_back_at is null"),
+        changes + 1,
+        "one migration per change, plus the baseline"
+    );
     assert!(stdout_of(&run_cli(&db, &["audit", "verify"], "")).starts_with("audit log intact"));
 }
 

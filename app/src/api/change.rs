@@ -456,8 +456,9 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
 }
 
 /// Approves a pending change: `POST /api/approve_change` with `id`, `target_checksum` (the one
-/// the admin reviewed), `note`, and `confirm` (the package name, required when the change is
-/// destructive, breaking or security-relevant). Admins only.
+/// the admin reviewed), `plan_sha256` (the SQL plan the admin reviewed), `note`, and `confirm`
+/// (the package name, required when the change is destructive, breaking or
+/// security-relevant). Admins only.
 ///
 /// # Errors
 /// 401, 403, 404, 409 (stale view, decided meanwhile, conflicted), 400 (missing confirmation).
@@ -467,6 +468,7 @@ pub async fn approve_change(
     target_checksum: String,
     #[server(default)] note: Option<String>,
     #[server(default)] confirm: Option<String>,
+    #[server(default)] plan_sha256: Option<String>,
 ) -> Result<(), AppError> {
     use crate::domain::review::Role;
     use crate::registry::change::{self, Decision};
@@ -486,12 +488,13 @@ pub async fn approve_change(
             )));
         }
         let note = note.filter(|n| !n.trim().is_empty());
-        change::decide(
+        change::decide_pinned(
             &pool,
             &schema,
             &account,
             &id,
             Some(&target_checksum),
+            plan_sha256.as_deref(),
             &Decision::Approve { note },
         )
         .await?;
@@ -549,7 +552,7 @@ impl From<crate::registry::change::DecideError> for AppError {
             E::Forbidden { .. } => AppError::Forbidden("decide changes".to_string()),
             E::NotFound(id) => AppError::NotFound(format!("change {id}")),
             E::MissingReason => AppError::Invalid(error.to_string()),
-            E::Illegal(_) | E::Stale { .. } | E::Conflicted(_) | E::Future(_) => {
+            E::Illegal(_) | E::Stale { .. } | E::Conflicted(_) | E::Future(_) | E::Plan(_) => {
                 AppError::Conflict(error.to_string())
             }
             E::Database(error) => error.into(),
@@ -573,9 +576,10 @@ pub async fn retry_change(id: String) -> Result<(), AppError> {
             .map_err(|error| match error {
                 RetryError::Forbidden { .. } => AppError::Forbidden("retry changes".to_string()),
                 RetryError::NotFound(id) => AppError::NotFound(format!("change {id}")),
-                RetryError::Illegal(_) | RetryError::Superseded { .. } | RetryError::Future(_) => {
-                    AppError::Conflict(error.to_string())
-                }
+                RetryError::Illegal(_)
+                | RetryError::Superseded { .. }
+                | RetryError::Future(_)
+                | RetryError::Plan(_) => AppError::Conflict(error.to_string()),
                 RetryError::Database(error) => error.into(),
             })?;
         Ok(())

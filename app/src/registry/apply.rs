@@ -23,6 +23,8 @@
 
 mod lease;
 mod migrate;
+mod migration;
+mod retry;
 mod state;
 
 use std::collections::BTreeMap;
@@ -34,17 +36,17 @@ use sqlx::{PgConnection, PgPool};
 
 pub use lease::{current_holder, Lease, LeaseError, LeaseHolder, DEFAULT_LEASE_TTL, LEASE_NAME};
 pub use migrate::{MigrateEnd, MigrateOutcome, LOG_LIMIT};
+pub use migration::migration_name;
+pub use retry::{newer_change, retry, RetryError};
 pub use state::{
     acl_json, applied_packages, checksum_of, desired_state, desired_state_on, entities_json,
     parse_snapshot, parse_state, queued_changes, render_desired, render_entities, verify_integrity,
     AppliedPackage, IntegrityError, StateError,
 };
 
-use super::account::Account;
 use super::audit::{self, NewEvent};
-use super::change::{authority_problem, from_row, SchemaChange, SELECT_CHANGE};
+use super::change::SchemaChange;
 use super::scan::sha256_hex;
-use super::violates;
 use crate::domain::base_schema::BaseSchema;
 use crate::domain::config::Config;
 use crate::domain::dependency::{declared, dependency_order, foreign_targets, WorkItem};
@@ -79,13 +81,22 @@ pub struct ApplyOptions {
     pub config: Config,
     /// Copy the migrate command's output to stderr as it comes.
     pub echo_output: bool,
+    /// The platform database's schema engine. With it, each change is checked for drift and
+    /// re-planned against the live database, and its approved SQL is applied as a Prisma
+    /// migration; without it, only the schema file is written and the migrate command run.
+    pub platform: Option<std::sync::Arc<crate::platform::PlatformEngine>>,
+    /// The Prisma migrations directory the changes' migrations are written to.
+    pub migrations_dir: PathBuf,
 }
 
 impl ApplyOptions {
     /// Options with the defaults: no migrate command, 600 s timeout, no waiting, 30 s lease.
     pub fn new(schema_out: impl Into<PathBuf>, runner: impl Into<String>) -> ApplyOptions {
+        let schema_out: PathBuf = schema_out.into();
         ApplyOptions {
-            schema_out: schema_out.into(),
+            migrations_dir: default_migrations_dir(&schema_out),
+            platform: None,
+            schema_out,
             migrate_cmd: None,
             migrate_timeout: DEFAULT_MIGRATE_TIMEOUT,
             wait: Duration::ZERO,
@@ -96,6 +107,16 @@ impl ApplyOptions {
             echo_output: false,
         }
     }
+}
+
+/// `migrations` beside `schema_out`, where Prisma looks for a schema's migrations.
+#[must_use]
+pub fn default_migrations_dir(schema_out: &Path) -> PathBuf {
+    schema_out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("migrations")
 }
 
 /// One change's line in the run's report.
@@ -144,6 +165,10 @@ pub struct ApplyReport {
     pub held_back: Vec<ChangeOutcome>,
     /// Changes that moved on while the run looked at them (superseded by a scan).
     pub skipped: Vec<ChangeOutcome>,
+    /// The baseline migration applied to an empty platform database (the applied state's
+    /// tables, the base schema's at first), if this run applied one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
 }
 
 impl ApplyReport {
@@ -173,6 +198,9 @@ pub enum ApplyError {
     /// The applied state itself does not render (a changed base schema, say).
     #[error("the applied state cannot be rendered: {0}")]
     AppliedState(StateError),
+    /// The empty platform database could not be given the applied state's tables.
+    #[error("cannot apply the baseline migration to the empty platform database: {0}")]
+    Baseline(String),
     /// The registry holds a change in a state the job cannot move on from.
     #[error(transparent)]
     Illegal(#[from] IllegalTransition),
@@ -243,6 +271,25 @@ async fn run_holding(
     // a fresh container the applied schema even when nothing is queued.
     let before = std::fs::read_to_string(&options.schema_out).ok();
     write_applied_schema(pool, options).await?;
+    if let Some(engine) = &options.platform {
+        let applied_schema = render_applied(pool, options).await?;
+        report.baseline =
+            migration::ensure_baseline(engine, &options.migrations_dir, &applied_schema)
+                .await?
+                .map_err(ApplyError::Baseline)?;
+        if let Some(baseline) = &report.baseline {
+            tracing::info!(migration = %baseline, "applied the baseline to the empty platform database");
+            record(
+                pool,
+                lease,
+                None,
+                None,
+                "apply.baseline",
+                serde_json::json!({"holder": lease.holder(), "migration": baseline}),
+            )
+            .await?;
+        }
+    }
     let queued = queued_changes(&mut *pool.acquire().await?).await?;
     record(
         pool,
@@ -427,8 +474,12 @@ async fn apply_change(
         );
         return fail(pool, lease, change, Failure::plain("drift", detail)).await;
     }
+    let applied_state: BTreeMap<String, String> = applied
+        .values()
+        .map(|p| (p.package.clone(), p.yaml_snapshot.clone()))
+        .collect();
     applied.remove(&change.package);
-    let state: std::collections::BTreeMap<String, String> = applied
+    let state: BTreeMap<String, String> = applied
         .into_values()
         .map(|p| (p.package, p.yaml_snapshot))
         .collect();
@@ -445,6 +496,23 @@ async fn apply_change(
         }
     };
 
+    if let Some(engine) = &options.platform {
+        let applied_schema = match parse_state(&applied_state, &options.config)
+            .and_then(|packages| render_entities(&options.base, &packages))
+        {
+            Ok(schema) => schema,
+            Err(problem) => return Err(ApplyError::AppliedState(problem)),
+        };
+        let schemas = migration::Schemas {
+            applied_state: &applied_state,
+            applied: &applied_schema,
+            target: &schema,
+        };
+        return migration::apply_on_platform(
+            pool, options, lease, change, engine, &entities, schemas,
+        )
+        .await;
+    }
     if !start(pool, lease, change).await? {
         return moved(pool, change).await;
     }
@@ -474,6 +542,8 @@ async fn apply_change(
                 package: &change.package,
                 timeout: options.migrate_timeout,
                 echo: options.echo_output,
+                migrations_dir: None,
+                migration: None,
             };
             let result = migrate::run(&spec).await.map_err(ApplyError::Spawn)?;
             let status = result.describe(options.migrate_timeout);
@@ -747,17 +817,21 @@ async fn fail(
     Ok(Step::Failed(outcome))
 }
 
+/// The applied state's full schema.
+async fn render_applied(pool: &PgPool, options: &ApplyOptions) -> Result<String, ApplyError> {
+    let applied: BTreeMap<String, String> = applied_packages(&mut *pool.acquire().await?)
+        .await?
+        .into_values()
+        .map(|p| (p.package, p.yaml_snapshot))
+        .collect();
+    parse_state(&applied, &options.config)
+        .and_then(|packages| render_entities(&options.base, &packages))
+        .map_err(ApplyError::AppliedState)
+}
+
 /// Makes the schema file match the applied state (left alone when it already does).
 async fn write_applied_schema(pool: &PgPool, options: &ApplyOptions) -> Result<(), ApplyError> {
-    let applied: std::collections::BTreeMap<String, String> =
-        applied_packages(&mut *pool.acquire().await?)
-            .await?
-            .into_values()
-            .map(|p| (p.package, p.yaml_snapshot))
-            .collect();
-    let schema = parse_state(&applied, &options.config)
-        .and_then(|packages| render_entities(&options.base, &packages))
-        .map_err(ApplyError::AppliedState)?;
+    let schema = render_applied(pool, options).await?;
     if std::fs::read_to_string(&options.schema_out).is_ok_and(|current| current == schema) {
         return Ok(());
     }
@@ -801,148 +875,4 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         let _ = dir.sync_all();
     }
     Ok(())
-}
-
-/// Why a retry was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum RetryError {
-    /// The account may not retry (role or disabled).
-    #[error("{account} may not retry changes: {why}")]
-    Forbidden {
-        /// Who tried.
-        account: String,
-        /// Why not.
-        why: String,
-    },
-    /// No such change.
-    #[error("no change {0}")]
-    NotFound(String),
-    /// The change has not failed.
-    #[error(transparent)]
-    Illegal(#[from] IllegalTransition),
-    /// The package has a newer change, which replaces this one.
-    #[error("cannot retry: package {package} has newer content, in change {newer}; review that one instead")]
-    Superseded {
-        /// The package.
-        package: String,
-        /// The newer change's id.
-        newer: String,
-    },
-    /// The schema with this change would not validate or render now.
-    #[error(transparent)]
-    Future(#[from] super::future::FutureProblem),
-    /// The database failed.
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
-}
-
-/// Sends failed change `id` back to the restart job, as `account` (an admin): `failed →
-/// approved` with a fresh place at the end of the approval order, audited (`change.retried`).
-///
-/// # Errors
-/// [`RetryError`]; refusals for lack of authority are audited (`change.retry_refused`).
-pub async fn retry(
-    pool: &PgPool,
-    context: &super::future::SchemaContext,
-    account: &Account,
-    id: &str,
-) -> Result<SchemaChange, RetryError> {
-    if let Some(why) = authority_problem(account) {
-        audit::append_alone(
-            pool,
-            NewEvent {
-                actor: &account.username,
-                action: "change.retry_refused",
-                change_id: Some(id),
-                package: None,
-                details: serde_json::json!({"why": why}),
-            },
-        )
-        .await?;
-        return Err(RetryError::Forbidden {
-            account: account.username.clone(),
-            why,
-        });
-    }
-    let mut tx = pool.begin().await?;
-    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| RetryError::NotFound(id.to_string()))?;
-    let change = from_row(&row)?;
-    if change.status == ChangeStatus::Superseded {
-        if let Some(newer) = newer_change(&mut tx, &change).await? {
-            return Err(RetryError::Superseded {
-                package: change.package.clone(),
-                newer,
-            });
-        }
-    }
-    let next = change.status.next(ChangeEvent::Retry)?;
-    super::future::check_approval(&mut tx, &change, context).await??;
-    let updated = sqlx::query(
-        "update schema_change set status = $2, approval_seq = nextval('schema_change_approval_seq'),
-             failure_reason = null, updated_at = now()
-         where id = $1::uuid and status = $3",
-    )
-    .bind(&change.id)
-    .bind(next.as_str())
-    .bind(change.status.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(|error| {
-        if violates(&error, "schema_change_one_open_per_package") {
-            RetryError::Superseded {
-                package: change.package.clone(),
-                newer: "(open)".to_string(),
-            }
-        } else {
-            RetryError::Database(error)
-        }
-    })?;
-    if updated.rows_affected() != 1 {
-        return Err(RetryError::Illegal(IllegalTransition {
-            from: change.status,
-            event: ChangeEvent::Retry,
-        }));
-    }
-    let details = serde_json::json!({
-        "previous_reason": change.failure_reason.clone().unwrap_or_default(),
-        "target_checksum": change.target_checksum,
-    });
-    audit::append(
-        &mut tx,
-        NewEvent {
-            actor: &account.username,
-            action: "change.retried",
-            change_id: Some(&change.id),
-            package: Some(&change.package),
-            details,
-        },
-    )
-    .await?;
-    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid"))
-        .bind(&change.id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let retried = from_row(&row)?;
-    tx.commit().await?;
-    Ok(retried)
-}
-
-/// The change that replaced `change` (made for newer content of its package), if any.
-///
-/// # Errors
-/// Database errors.
-pub async fn newer_change(
-    conn: &mut PgConnection,
-    change: &SchemaChange,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "select id::text from schema_change where supersedes = $1::uuid order by created_at desc limit 1",
-    )
-    .bind(&change.id)
-    .fetch_optional(&mut *conn)
-    .await
 }

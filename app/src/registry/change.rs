@@ -97,13 +97,26 @@ pub struct SchemaChange {
     pub failure_reason: Option<String>,
     /// The change of the same package this one replaced, if any.
     pub supersedes: Option<String>,
+    /// The SQL Prisma's schema engine planned for it (none: not planned, or unplannable).
+    #[serde(default)]
+    pub plan_sql: Option<String>,
+    /// Why it cannot be planned: the engine's (or rendering's) error. It cannot be approved.
+    #[serde(default)]
+    pub plan_error: Option<String>,
+    /// SHA-256 of `plan_sql`; approvals are pinned to it.
+    #[serde(default)]
+    pub plan_sha256: Option<String>,
+    /// The `plan_sha256` the approving admin saw; the restart job applies only that SQL.
+    #[serde(default)]
+    pub approved_plan_sha256: Option<String>,
 }
 
 pub(crate) const SELECT_CHANGE: &str = "select id::text as id, package, kind, status, risk,
     base_checksum, target_checksum, yaml_snapshot, fragment_before, fragment_after,
     fragment_sha256, items, conflicts, created_at, updated_at, created_by, decided_at,
     decided_by, note, approval_seq, applied_at, apply_log, failure_reason,
-    supersedes::text as supersedes from schema_change";
+    supersedes::text as supersedes, plan_sql, plan_error, plan_sha256, approved_plan_sha256
+    from schema_change";
 
 fn decode<T: std::str::FromStr>(row: &sqlx::postgres::PgRow, column: &str) -> Result<T, sqlx::Error>
 where
@@ -148,6 +161,10 @@ pub(crate) fn from_row(row: &sqlx::postgres::PgRow) -> Result<SchemaChange, sqlx
         apply_log: row.try_get("apply_log")?,
         failure_reason: row.try_get("failure_reason")?,
         supersedes: row.try_get("supersedes")?,
+        plan_sql: row.try_get("plan_sql")?,
+        plan_error: row.try_get("plan_error")?,
+        plan_sha256: row.try_get("plan_sha256")?,
+        approved_plan_sha256: row.try_get("approved_plan_sha256")?,
     })
 }
 
@@ -377,6 +394,9 @@ pub enum DecideError {
     /// The schema the restart job would write with this change does not validate or render.
     #[error(transparent)]
     Future(#[from] super::future::FutureProblem),
+    /// The change's SQL plan is unplannable, changed, or not what the caller saw.
+    #[error(transparent)]
+    Plan(#[from] super::plan::PlanRefusal),
     /// A rejection needs a reason.
     #[error("a rejection needs a reason")]
     MissingReason,
@@ -403,6 +423,26 @@ pub async fn decide(
     account: &Account,
     id: &str,
     seen_target: Option<&str>,
+    decision: &Decision,
+) -> Result<SchemaChange, DecideError> {
+    decide_pinned(pool, context, account, id, seen_target, None, decision).await
+}
+
+/// [`decide`], with `seen_plan`: the SHA-256 of the SQL plan the admin reviewed (a different
+/// current plan is refused as stale). With an engine in `context`, an approval plans the change
+/// again over the future state; a plan that differs from the one the change carries (or a
+/// change that cannot be planned) is refused, and the change is given the new plan (or error)
+/// for the next look.
+///
+/// # Errors
+/// [`DecideError`]; refusals for lack of authority are audited.
+pub async fn decide_pinned(
+    pool: &PgPool,
+    context: &SchemaContext,
+    account: &Account,
+    id: &str,
+    seen_target: Option<&str>,
+    seen_plan: Option<&str>,
     decision: &Decision,
 ) -> Result<SchemaChange, DecideError> {
     if let Some(why) = authority_problem(account) {
@@ -455,6 +495,16 @@ pub async fn decide(
             return Err(DecideError::Conflicted(conflict.entity.clone()));
         }
         check_approval(&mut tx, &change, context).await??;
+        match super::plan::check_plan(&mut tx, &change, context, seen_plan).await? {
+            Ok(_) => {}
+            Err((refusal, store)) => {
+                drop(tx);
+                if let Some(planned) = store {
+                    super::plan::store(&mut *pool.acquire().await?, &change.id, &planned).await?;
+                }
+                return Err(refusal.into());
+            }
+        }
     }
     let updated = transition(&mut tx, &change, next, decision, &account.username).await?;
     if !approval {
@@ -533,6 +583,7 @@ async fn transition(
     let row = sqlx::query(
         "update schema_change set status = $2, decided_at = now(), decided_by = $3, note = $4,
              approval_seq = case when $5 then nextval('schema_change_approval_seq') else approval_seq end,
+             approved_plan_sha256 = case when $5 then plan_sha256 else approved_plan_sha256 end,
              updated_at = now()
          where id = $1::uuid and status = $6
          returning id",
@@ -557,6 +608,9 @@ async fn transition(
         "change.rejected"
     };
     let mut details = serde_json::json!({"target_checksum": change.target_checksum, "risk": change.risk.as_str()});
+    if let (true, Some(plan)) = (approval, &change.plan_sha256) {
+        details["plan_sha256"] = serde_json::Value::String(plan.clone());
+    }
     if let Some(note) = decision.note() {
         details["note"] = serde_json::Value::String(note.to_string());
     }

@@ -22,6 +22,8 @@ pub struct SchemaContext {
     pub base: BaseSchema,
     /// Role vocabulary, owner fields, limits.
     pub config: Config,
+    /// The platform database's schema engine: approvals check the change's SQL plan with it.
+    pub engine: Option<std::sync::Arc<crate::platform::PlatformEngine>>,
 }
 
 /// Where a package another change needs stands.

@@ -706,6 +706,9 @@ pub struct ScanInputs {
     pub base_schema: Option<std::path::PathBuf>,
     /// Role vocabulary, owner fields, ownership root and input limits.
     pub config: Config,
+    /// The platform database's schema engine, shared by every scan and approval; new changes
+    /// get their SQL plan from it.
+    pub engine: Option<std::sync::Arc<crate::platform::PlatformEngine>>,
 }
 
 /// Why a scan could not start.
@@ -734,10 +737,13 @@ impl ScanInputs {
         Ok(super::future::SchemaContext {
             base: crate::scanner::read_base_schema(self.base_schema.as_deref())?,
             config: self.config.clone(),
+            engine: self.engine.clone(),
         })
     }
 
-    /// Reads the packages and base schema from disk and scans them into the registry.
+    /// Reads the packages and base schema from disk and scans them into the registry; with an
+    /// engine, the new changes then get their SQL plans (only those: one engine process, one
+    /// plan per new change).
     ///
     /// # Errors
     /// [`ScanInputError`].
@@ -774,7 +780,22 @@ impl ScanInputs {
             disk.sources.len()
         ));
         let (sources, problems) = (disk.sources, disk.problems);
-        Ok(scan_with_problems(pool, actor, sources, problems, base, &self.config).await?)
+        let context = super::future::SchemaContext {
+            base: base.clone(),
+            config: self.config.clone(),
+            engine: self.engine.clone(),
+        };
+        let report = scan_with_problems(pool, actor, sources, problems, base, &self.config).await?;
+        if let Some(engine) = &self.engine {
+            let new: Vec<String> = report
+                .created
+                .iter()
+                .chain(&report.drops)
+                .filter_map(|entry| entry.change.clone())
+                .collect();
+            super::plan::plan_new(pool, engine, &new, &context).await?;
+        }
+        Ok(report)
     }
 }
 

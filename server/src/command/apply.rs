@@ -25,7 +25,13 @@ pub const EXIT_LEASE_HELD: u8 = 3;
 pub async fn run(common: &CommonOptions, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let base = app::scanner::read_base_schema(common.base_schema.as_deref())
         .context("while reading the base schema")?;
+    let database = Database::open(common).await?;
     let options = ApplyOptions {
+        migrations_dir: args
+            .migrations_dir
+            .clone()
+            .unwrap_or_else(|| apply::default_migrations_dir(&args.schema_out)),
+        platform: Some(database.require_engine()?),
         schema_out: args.schema_out.clone(),
         migrate_cmd: args
             .migrate_cmd
@@ -39,7 +45,6 @@ pub async fn run(common: &CommonOptions, args: &ApplyArgs) -> anyhow::Result<Exi
         config: common.domain_config(),
         echo_output: true,
     };
-    let database = Database::open(common).await?;
     let outcome = apply::run(&database.pool, &options).await;
     database.close().await;
     match outcome {
@@ -125,6 +130,9 @@ fn print_report(report: &ApplyReport, json: bool) -> anyhow::Result<()> {
     } else {
         "up to date"
     };
+    if let Some(baseline) = &report.baseline {
+        println!("baseline {baseline} applied to the empty platform database");
+    }
     if report.applied.is_empty()
         && report.failed.is_empty()
         && report.held_back.is_empty()

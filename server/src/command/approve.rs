@@ -17,7 +17,7 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
     let database = Database::open(common).await?;
     let pool = &database.pool;
     let account = lookup::actor_account(pool, args.actor.as_deref()).await?;
-    let context = lookup::schema_context(common)?;
+    let context = lookup::schema_context(common, &database)?;
     let mut approved = Vec::new();
     let mut refused = Vec::new();
     if args.all {

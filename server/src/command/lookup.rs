@@ -42,10 +42,12 @@ pub async fn change_id(pool: &PgPool, prefix: &str) -> anyhow::Result<String> {
 /// When the base schema cannot be read or parsed.
 pub fn schema_context(
     common: &crate::cli::CommonOptions,
+    database: &crate::database::Database,
 ) -> anyhow::Result<app::registry::future::SchemaContext> {
     Ok(app::registry::future::SchemaContext {
         base: app::scanner::read_base_schema(common.base_schema.as_deref())
             .context("while reading the base schema")?,
         config: common.domain_config(),
+        engine: database.engine.clone(),
     })
 }

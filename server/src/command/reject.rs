@@ -19,7 +19,7 @@ pub async fn run(common: &CommonOptions, args: &RejectArgs) -> anyhow::Result<Ex
     let id = lookup::change_id(pool, &args.change).await?;
     let outcome = change::decide(
         pool,
-        &lookup::schema_context(common)?,
+        &lookup::schema_context(common, &database)?,
         &account,
         &id,
         None,

@@ -18,7 +18,13 @@ pub async fn run(common: &CommonOptions, args: &RetryArgs) -> anyhow::Result<Exi
     let pool = &database.pool;
     let account = lookup::actor_account(pool, args.actor.as_deref()).await?;
     let id = lookup::change_id(pool, &args.change).await?;
-    let outcome = apply::retry(pool, &lookup::schema_context(common)?, &account, &id).await;
+    let outcome = apply::retry(
+        pool,
+        &lookup::schema_context(common, &database)?,
+        &account,
+        &id,
+    )
+    .await;
     database.close().await;
     match outcome {
         Ok(change) => {

@@ -14,12 +14,14 @@ use crate::database::Database;
 /// # Errors
 /// Unreadable packages or base schema; database errors.
 pub async fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<ExitCode> {
+    let packages_dir = Some(common.packages_dir()?.to_path_buf());
+    let database = Database::open(common).await?;
     let inputs = ScanInputs {
-        packages_dir: Some(common.packages_dir()?.to_path_buf()),
+        packages_dir,
         base_schema: common.base_schema.clone(),
         config: common.domain_config(),
+        engine: database.engine.clone(),
     };
-    let database = Database::open(common).await?;
     let report = inputs.scan(&database.pool, &cli_actor()).await;
     let report = report?;
     database.close().await;

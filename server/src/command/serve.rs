@@ -24,6 +24,7 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         packages_dir: common.packages.clone(),
         base_schema: common.base_schema.clone(),
         config: common.domain_config(),
+        engine: database.engine.clone(),
     };
     let scan_job = app::scan_job::ScanJob::default();
     if args.scan_on_start {

@@ -21,12 +21,34 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
     let change = change::get(&database.pool, &id)
         .await?
         .context("the change vanished")?;
-    let context = lookup::schema_context(common)?;
+    let context = lookup::schema_context(common, &database)?;
     let mut conn = database.pool.acquire().await?;
     let dependencies = future::dependencies(&mut conn, &change, &context).await?;
     let superseded_by = app::registry::apply::newer_change(&mut conn, &change).await?;
     drop(conn);
     database.close().await;
+    if args.sql {
+        return Ok(match (&change.plan_sql, &change.plan_error) {
+            (Some(sql), _) => {
+                print!("{sql}");
+                ExitCode::SUCCESS
+            }
+            (None, Some(error)) => {
+                eprintln!(
+                    "error: change {} has no SQL: the schema engine cannot plan it: {error}",
+                    change.id
+                );
+                ExitCode::from(1)
+            }
+            (None, None) => {
+                eprintln!(
+                    "error: change {} has not been planned yet (approving it plans it)",
+                    change.id
+                );
+                ExitCode::from(1)
+            }
+        });
+    }
     let diff = unified_diff(
         &change.fragment_before,
         &change.fragment_after,
@@ -38,6 +60,7 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
         value["diff"] = serde_json::Value::String(diff);
         value["dependencies"] = serde_json::to_value(&dependencies)?;
         value["superseded_by"] = serde_json::to_value(&superseded_by)?;
+        value["plan"] = serde_json::to_value(statements(&change, common))?;
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -108,5 +131,58 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
     if !diff.is_empty() {
         println!("\n{diff}");
     }
+    match (&change.plan_sql, &change.plan_error) {
+        (Some(_), _) => {
+            println!(
+                "\nSQL plan (sha256 {}):",
+                change.plan_sha256.as_deref().unwrap_or("?")
+            );
+            for statement in statements(&change, common) {
+                let rewrite = if statement.rewrites {
+                    ", rewrites the table"
+                } else {
+                    ""
+                };
+                let items = if statement.items.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", statement.items.join(", "))
+                };
+                println!(
+                    "\n  -- {}: lock {}{rewrite}{items}",
+                    statement.kind,
+                    statement.lock.as_str()
+                );
+                if let Some(note) = &statement.note {
+                    println!("  -- {note}");
+                }
+                for line in statement.sql.lines() {
+                    println!("  {line}");
+                }
+            }
+        }
+        (None, Some(error)) => {
+            println!("\nSQL plan: cannot be planned (approval refused): {error}")
+        }
+        (None, None) => println!("\nSQL plan: not planned yet"),
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The change's SQL plan, statement by statement, with locks and the items they implement.
+fn statements(
+    change: &app::registry::change::SchemaChange,
+    common: &CommonOptions,
+) -> Vec<app::domain::sql_plan::PlannedStatement> {
+    let entities = app::domain::parse_entities(
+        &change.yaml_snapshot,
+        &change.package,
+        &common.domain_config(),
+    )
+    .entities;
+    change
+        .plan_sql
+        .as_deref()
+        .map(|sql| app::domain::sql_plan::annotate(sql, &change.items, &entities))
+        .unwrap_or_default()
 }

@@ -123,6 +123,11 @@ pub struct MigrateCommand<'a> {
     pub timeout: Duration,
     /// Copy its output to this process's stderr as it comes.
     pub echo: bool,
+    /// The Prisma migrations directory holding the change's migration (passed as
+    /// `SCHEMAGATE_MIGRATIONS_DIR`).
+    pub migrations_dir: Option<&'a Path>,
+    /// The change's migration name (passed as `SCHEMAGATE_MIGRATION`).
+    pub migration: Option<&'a str>,
 }
 
 /// Runs the command to its end (or its timeout) and collects its output.
@@ -138,6 +143,11 @@ pub async fn run(spec: &MigrateCommand<'_>) -> std::io::Result<MigrateOutcome> {
         .env("SCHEMAGATE_SCHEMA", spec.schema)
         .env("SCHEMAGATE_CHANGE_ID", spec.change_id)
         .env("SCHEMAGATE_PACKAGE", spec.package)
+        .env(
+            "SCHEMAGATE_MIGRATIONS_DIR",
+            spec.migrations_dir.unwrap_or(Path::new("")),
+        )
+        .env("SCHEMAGATE_MIGRATION", spec.migration.unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -228,6 +238,8 @@ mod tests {
             package: "p",
             timeout: Duration::from_millis(300),
             echo: false,
+            migrations_dir: None,
+            migration: None,
         };
         let outcome = run(&spec).await.unwrap();
         assert_eq!(outcome.end, MigrateEnd::TimedOut);
@@ -249,6 +261,8 @@ mod tests {
             package: "forum",
             timeout: Duration::from_secs(10),
             echo: false,
+            migrations_dir: None,
+            migration: None,
         };
         let outcome = run(&spec).await.unwrap();
         assert_eq!(outcome.end, MigrateEnd::Exited(3));

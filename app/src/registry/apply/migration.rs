@@ -1,0 +1,454 @@
+//! The restart job's work on the platform database, per change: the drift check against the
+//! applied state, re-planning against the live database (the SQL must be the approved SQL),
+//! writing the change's Prisma migration (`<dir>/<UTC YYYYMMDDHHMMSS>_<package>_<id8>/
+//! migration.sql` plus `migration_lock.toml`) and applying it as `prisma migrate deploy` does,
+//! or through the platform's own migrate command.
+//!
+//! Exactly once: the migration's name is fixed per change (its approval time, package and id),
+//! so a run killed anywhere finds it again in `_prisma_migrations`: finished means it ran (only
+//! the registry's record is missing); unfinished means the script (one transaction) left nothing
+//! behind, so it is marked rolled back and runs again.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use sqlx::PgPool;
+
+use super::{
+    fail, finish, moved, outcome_of, start, write_atomically, ApplyError, ApplyOptions, Failure,
+    Step,
+};
+use crate::domain::model::Entity;
+use crate::engine::EngineError;
+use crate::platform::{migration_state, write_migration, MigrationState, PlatformEngine};
+use crate::registry::apply::lease::Lease;
+use crate::registry::change::SchemaChange;
+use crate::registry::future::SchemaContext;
+use crate::registry::plan::{extras_for, full_plan};
+use crate::registry::scan::sha256_hex;
+
+/// The migration directory name of `change`: `<UTC YYYYMMDDHHMMSS of its approval>_<package>_<id8>`.
+#[must_use]
+pub fn migration_name(change: &SchemaChange) -> String {
+    let at = change
+        .decided_at
+        .unwrap_or(change.created_at)
+        .to_offset(time::UtcOffset::UTC);
+    let stamp = format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    let package: String = change
+        .package
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "{stamp}_{package}_{}",
+        change.id.get(..8).unwrap_or(&change.id)
+    )
+}
+
+/// What the platform steps need besides the change.
+pub(super) struct Schemas<'a> {
+    /// Every applied package, package → YAML.
+    pub applied_state: &'a BTreeMap<String, String>,
+    /// The applied state rendered.
+    pub applied: &'a str,
+    /// The applied state with this change, rendered.
+    pub target: &'a str,
+}
+
+/// Runs the change through the platform database; `Step` as for the rest of the job.
+pub(super) async fn apply_on_platform(
+    pool: &PgPool,
+    options: &ApplyOptions,
+    lease: &Lease,
+    change: &SchemaChange,
+    engine: &PlatformEngine,
+    entities: &[Entity],
+    schemas: Schemas<'_>,
+) -> Result<Step, ApplyError> {
+    let name = migration_name(change);
+    let database = &engine.database;
+    let records = database.migration_records().await?;
+    let mut state = migration_state(&records, &name);
+    let mut log = String::new();
+    if state == MigrationState::Unfinished {
+        // One transaction per script: the live schema tells whether it took effect.
+        match (
+            engine_call(engine.diff_live(schemas.applied).await),
+            engine_call(engine.diff_live(schemas.target).await),
+        ) {
+            (Ok(before), _) if before.empty => {
+                database.mark_rolled_back(&name).await?;
+                log.push_str(&format!(
+                    "migration {name} had started but not finished, and left nothing behind: marked rolled back, applying it again\n"
+                ));
+                state = MigrationState::NotRun;
+            }
+            (_, Ok(after)) if after.empty => {
+                return record_applied(pool, options, lease, change, entities, schemas.target, &name,
+                    format!("migration {name} took effect but was not recorded finished; the live schema matches the change\n")).await;
+            }
+            (Err(failure), _) | (_, Err(failure)) => {
+                return fail(pool, lease, change, failure).await
+            }
+            _ => {
+                let detail = format!("migration {name} is recorded unfinished in _prisma_migrations and the live schema matches neither the state before it nor after it; resolve it by hand (prisma migrate resolve)");
+                return fail(pool, lease, change, Failure::plain("drift", detail)).await;
+            }
+        }
+    }
+    if state == MigrationState::Applied {
+        return record_applied(pool, options, lease, change, entities, schemas.target, &name,
+            format!("migration {name} was already applied (recorded in _prisma_migrations); recording the change applied\n")).await;
+    }
+
+    // (a) drift: the live schema must be the applied state.
+    let drift = match engine_call(engine.diff_live(schemas.applied).await) {
+        Ok(drift) => drift,
+        Err(failure) => return fail(pool, lease, change, failure).await,
+    };
+    if !drift.empty {
+        let detail = format!(
+            "the platform database does not match the applied state: {}",
+            first_line(&drift.summary)
+        );
+        let log = format!(
+            "drift between the live platform database and the applied state:\n{}\n\nSQL that would bring the live database back to the applied state:\n{}\n",
+            drift.summary.trim_end(),
+            drift.sql.trim_end()
+        );
+        return fail(
+            pool,
+            lease,
+            change,
+            Failure {
+                reason: "drift",
+                detail,
+                log,
+            },
+        )
+        .await;
+    }
+
+    // (b) the SQL against the live database must be the approved SQL.
+    let Some(approved) = change.plan_sql.as_deref() else {
+        let detail =
+            "the change carries no approved SQL plan; review it again (its approval plans it)"
+                .to_string();
+        return fail(pool, lease, change, Failure::plain("plan_changed", detail)).await;
+    };
+    if let Some(pinned) = &change.approved_plan_sha256 {
+        if &sha256_hex(approved) != pinned {
+            let detail = format!(
+                "the stored SQL hashes to {}, not to the approved {pinned}",
+                sha256_hex(approved)
+            );
+            return fail(pool, lease, change, Failure::plain("integrity", detail)).await;
+        }
+    }
+    let live = match engine_call(engine.diff_live(schemas.target).await) {
+        Ok(live) => live,
+        Err(failure) => return fail(pool, lease, change, failure).await,
+    };
+    let context = SchemaContext {
+        base: options.base.clone(),
+        config: options.config.clone(),
+        engine: None,
+    };
+    let replanned = full_plan(
+        &live.sql,
+        live.empty,
+        &extras_for(schemas.applied_state, change, &context),
+    );
+    if normalized(&replanned) != normalized(approved) {
+        let detail = "the SQL planned against the live database differs from the approved SQL; scan and review again".to_string();
+        let log = format!(
+            "approved SQL:\n{}\n\nSQL planned now:\n{}\n",
+            approved.trim_end(),
+            replanned.trim_end()
+        );
+        return fail(
+            pool,
+            lease,
+            change,
+            Failure {
+                reason: "plan_changed",
+                detail,
+                log,
+            },
+        )
+        .await;
+    }
+
+    // (c) the migration, applied by the engine or the platform's command.
+    if !start(pool, lease, change).await? {
+        return moved(pool, change).await;
+    }
+    write_atomically(&options.schema_out, schemas.target).map_err(|source| {
+        ApplyError::WriteSchema {
+            path: options.schema_out.clone(),
+            source,
+        }
+    })?;
+    write_migration(&options.migrations_dir, &name, approved).map_err(|source| {
+        ApplyError::WriteSchema {
+            path: options.migrations_dir.join(&name),
+            source,
+        }
+    })?;
+    let started = Instant::now();
+    let mut outcome = outcome_of(change);
+    let result = match &options.migrate_cmd {
+        None => match engine.apply_migrations(&options.migrations_dir).await {
+            Ok(applied) => Ok(format!(
+                "applied {} through the schema engine\n",
+                applied.join(", ")
+            )),
+            Err(error) => Err(describe(&error)),
+        },
+        Some(command) => run_command(options, change, command, &name).await?,
+    };
+    outcome.duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    let recorded = migration_state(&database.migration_records().await?, &name);
+    match (result, recorded) {
+        (Ok(output), MigrationState::Applied) => {
+            log.push_str(&output);
+            log.push_str(&format!(
+                "migration {name} applied in {} ms\n",
+                started.elapsed().as_millis()
+            ));
+            finish(
+                pool,
+                lease,
+                change,
+                entities,
+                &log,
+                outcome.duration_ms,
+                schemas.target,
+            )
+            .await?;
+            tracing::info!(migration = %name, "applied");
+            Ok(Step::Applied(outcome))
+        }
+        (result, recorded) => {
+            let output = match result {
+                Ok(output) => format!("{output}the migrate command succeeded, but _prisma_migrations does not record {name} as finished\n"),
+                Err(output) => output,
+            };
+            log.push_str(&output);
+            // (d) a failed script left nothing behind (one transaction): make it runnable again.
+            let clean = engine
+                .diff_live(schemas.applied)
+                .await
+                .is_ok_and(|d| d.empty);
+            if clean {
+                if recorded == MigrationState::Unfinished {
+                    database.mark_rolled_back(&name).await?;
+                }
+                let _ = std::fs::remove_dir_all(options.migrations_dir.join(&name));
+                log.push_str(&format!("nothing of {name} was left behind; it is marked rolled back and runs again on retry\n"));
+            } else {
+                log.push_str(&format!("the live schema no longer matches the applied state: {name} is left as _prisma_migrations records it; resolve it by hand\n"));
+            }
+            let detail = format!("migration {name} failed: {}", first_line(&output));
+            fail(
+                pool,
+                lease,
+                change,
+                Failure {
+                    reason: "migrate",
+                    detail,
+                    log,
+                },
+            )
+            .await
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_applied(
+    pool: &PgPool,
+    options: &ApplyOptions,
+    lease: &Lease,
+    change: &SchemaChange,
+    entities: &[Entity],
+    target: &str,
+    name: &str,
+    log: String,
+) -> Result<Step, ApplyError> {
+    if change.status == crate::domain::review::ChangeStatus::Approved
+        && !start(pool, lease, change).await?
+    {
+        return moved(pool, change).await;
+    }
+    write_atomically(&options.schema_out, target).map_err(|source| ApplyError::WriteSchema {
+        path: options.schema_out.clone(),
+        source,
+    })?;
+    finish(pool, lease, change, entities, &log, None, target).await?;
+    tracing::info!(migration = %name, "recorded applied");
+    Ok(Step::Applied(outcome_of(change)))
+}
+
+/// The platform's own migrate command on the migrations directory: `Ok(Ok(output))` when it
+/// exited 0, `Ok(Err(output))` otherwise.
+async fn run_command(
+    options: &ApplyOptions,
+    change: &SchemaChange,
+    command: &str,
+    name: &str,
+) -> Result<Result<String, String>, ApplyError> {
+    let schema_path =
+        std::path::absolute(&options.schema_out).unwrap_or_else(|_| options.schema_out.clone());
+    let migrations = std::path::absolute(&options.migrations_dir)
+        .unwrap_or_else(|_| options.migrations_dir.clone());
+    let spec = super::migrate::MigrateCommand {
+        command,
+        schema: &schema_path,
+        change_id: &change.id,
+        package: &change.package,
+        timeout: options.migrate_timeout,
+        echo: options.echo_output,
+        migrations_dir: Some(&migrations),
+        migration: Some(name),
+    };
+    let result = super::migrate::run(&spec)
+        .await
+        .map_err(ApplyError::Spawn)?;
+    let status = result.describe(options.migrate_timeout);
+    let text = format!(
+        "{}{}migrate command: {status} after {} ms\n",
+        result.output,
+        if result.output.is_empty() || result.output.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        },
+        result.duration.as_millis()
+    );
+    Ok(if result.succeeded() {
+        Ok(text)
+    } else {
+        Err(text)
+    })
+}
+
+/// Applies the baseline when the platform database is empty: the applied state's schema (the
+/// base schema's models at first) as migration `00000000000000_baseline`, so that the first
+/// change meets the tables the base schema declares. Returns what it did, if anything.
+///
+/// # Errors
+/// I/O and database errors; the engine's refusal as text inside.
+pub(super) async fn ensure_baseline(
+    engine: &PlatformEngine,
+    migrations_dir: &Path,
+    applied_schema: &str,
+) -> Result<Result<Option<String>, String>, ApplyError> {
+    const NAME: &str = "00000000000000_baseline";
+    let records = engine.database.migration_records().await?;
+    if migration_state(&records, NAME) == MigrationState::Applied
+        || records.iter().any(|r| r.finished_at.is_some())
+    {
+        return Ok(Ok(None));
+    }
+    let tables = match engine.introspect().await {
+        Ok(found) => found.tables,
+        Err(error) => return Ok(Err(describe(&error))),
+    };
+    if !tables.is_empty() {
+        return Ok(Ok(None));
+    }
+    if migration_state(&records, NAME) == MigrationState::Unfinished {
+        engine.database.mark_rolled_back(NAME).await?;
+    }
+    let plan = match engine.plan(None, applied_schema).await {
+        Ok(plan) => plan,
+        Err(error) => return Ok(Err(describe(&error))),
+    };
+    write_migration(migrations_dir, NAME, &full_plan(&plan.sql, plan.empty, &[])).map_err(
+        |source| ApplyError::WriteSchema {
+            path: migrations_dir.join(NAME),
+            source,
+        },
+    )?;
+    Ok(match engine.apply_migrations(migrations_dir).await {
+        Ok(_) => Ok(Some(format!(
+            "{NAME} ({} statements, sha256 {})",
+            plan.sql.matches(";\n").count(),
+            &sha256_hex(&plan.sql)[..12]
+        ))),
+        Err(error) => Err(describe(&error)),
+    })
+}
+
+fn engine_call<T>(result: Result<T, EngineError>) -> Result<T, Failure> {
+    result.map_err(|error| Failure::plain("engine", describe(&error)))
+}
+
+/// The engine's error with PostgreSQL's own, when a script failed.
+fn describe(error: &EngineError) -> String {
+    match error {
+        EngineError::Engine {
+            message,
+            database: Some(db),
+            code,
+            ..
+        } => format!(
+            "{message}{}\nPostgreSQL error {}: {}{}",
+            code.as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default(),
+            db.code.as_deref().unwrap_or("?"),
+            db.message,
+            db.detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn normalized(sql: &str) -> String {
+    sql.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sql_compares_without_trailing_whitespace() {
+        assert_eq!(
+            super::normalized("A;  \n\nB;\n\n"),
+            super::normalized("A;\n\nB;")
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! Sending a failed change back to the restart job (`schemagate retry`, `POST /api/retry_change`).
+
+use sqlx::{PgConnection, PgPool};
+
+use super::super::account::Account;
+use super::super::audit::{self, NewEvent};
+use super::super::change::{authority_problem, from_row, SchemaChange, SELECT_CHANGE};
+use super::super::violates;
+use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition};
+
+/// Why a retry was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    /// The account may not retry (role or disabled).
+    #[error("{account} may not retry changes: {why}")]
+    Forbidden {
+        /// Who tried.
+        account: String,
+        /// Why not.
+        why: String,
+    },
+    /// No such change.
+    #[error("no change {0}")]
+    NotFound(String),
+    /// The change has not failed.
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    /// The package has a newer change, which replaces this one.
+    #[error("cannot retry: package {package} has newer content, in change {newer}; review that one instead")]
+    Superseded {
+        /// The package.
+        package: String,
+        /// The newer change's id.
+        newer: String,
+    },
+    /// The schema with this change would not validate or render now.
+    #[error(transparent)]
+    Future(#[from] super::super::future::FutureProblem),
+    /// The change's SQL plan cannot be planned or changed (the change now carries the new
+    /// plan: retry again once it is reviewed).
+    #[error(transparent)]
+    Plan(#[from] super::super::plan::PlanRefusal),
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Sends failed change `id` back to the restart job, as `account` (an admin): `failed →
+/// approved` with a fresh place at the end of the approval order, audited (`change.retried`).
+///
+/// # Errors
+/// [`RetryError`]; refusals for lack of authority are audited (`change.retry_refused`).
+pub async fn retry(
+    pool: &PgPool,
+    context: &super::super::future::SchemaContext,
+    account: &Account,
+    id: &str,
+) -> Result<SchemaChange, RetryError> {
+    if let Some(why) = authority_problem(account) {
+        audit::append_alone(
+            pool,
+            NewEvent {
+                actor: &account.username,
+                action: "change.retry_refused",
+                change_id: Some(id),
+                package: None,
+                details: serde_json::json!({"why": why}),
+            },
+        )
+        .await?;
+        return Err(RetryError::Forbidden {
+            account: account.username.clone(),
+            why,
+        });
+    }
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| RetryError::NotFound(id.to_string()))?;
+    let change = from_row(&row)?;
+    if change.status == ChangeStatus::Superseded {
+        if let Some(newer) = newer_change(&mut tx, &change).await? {
+            return Err(RetryError::Superseded {
+                package: change.package.clone(),
+                newer,
+            });
+        }
+    }
+    let next = change.status.next(ChangeEvent::Retry)?;
+    super::super::future::check_approval(&mut tx, &change, context).await??;
+    if let Err((refusal, store)) =
+        super::super::plan::check_plan(&mut tx, &change, context, None).await?
+    {
+        drop(tx);
+        if let Some(planned) = store {
+            super::super::plan::store(&mut *pool.acquire().await?, &change.id, &planned).await?;
+        }
+        return Err(refusal.into());
+    }
+    let updated = sqlx::query(
+        "update schema_change set status = $2, approval_seq = nextval('schema_change_approval_seq'),
+             approved_plan_sha256 = plan_sha256, failure_reason = null, updated_at = now()
+         where id = $1::uuid and status = $3",
+    )
+    .bind(&change.id)
+    .bind(next.as_str())
+    .bind(change.status.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(|error| {
+        if violates(&error, "schema_change_one_open_per_package") {
+            RetryError::Superseded {
+                package: change.package.clone(),
+                newer: "(open)".to_string(),
+            }
+        } else {
+            RetryError::Database(error)
+        }
+    })?;
+    if updated.rows_affected() != 1 {
+        return Err(RetryError::Illegal(IllegalTransition {
+            from: change.status,
+            event: ChangeEvent::Retry,
+        }));
+    }
+    let details = serde_json::json!({
+        "previous_reason": change.failure_reason.clone().unwrap_or_default(),
+        "target_checksum": change.target_checksum,
+    });
+    audit::append(
+        &mut tx,
+        NewEvent {
+            actor: &account.username,
+            action: "change.retried",
+            change_id: Some(&change.id),
+            package: Some(&change.package),
+            details,
+        },
+    )
+    .await?;
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid"))
+        .bind(&change.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let retried = from_row(&row)?;
+    tx.commit().await?;
+    Ok(retried)
+}
+
+/// The change that replaced `change` (made for newer content of its package), if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn newer_change(
+    conn: &mut PgConnection,
+    change: &SchemaChange,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id::text from schema_change where supersedes = $1::uuid order by created_at desc limit 1",
+    )
+    .bind(&change.id)
+    .fetch_optional(&mut *conn)
+    .await
+}

@@ -1,0 +1,288 @@
+//! A change's SQL plan: what Prisma's schema engine plans from the schema the restart job would
+//! leave before the change (applied plus approved) to the schema with it, followed by the
+//! statements of [`extra_statements`]. Planned at scan time for new changes, checked again at
+//! approval (the plan an admin approves is pinned by its SHA-256), and re-planned by the
+//! restart job against the live database.
+
+use std::collections::BTreeMap;
+
+use sqlx::{PgConnection, PgPool};
+
+use super::apply::{desired_state_on, parse_snapshot, parse_state, render_entities};
+use super::change::SchemaChange;
+use super::future::SchemaContext;
+use super::scan::sha256_hex;
+use crate::domain::sql_plan::{compose, extra_statements};
+use crate::engine::EngineError;
+use crate::platform::PlatformEngine;
+
+/// What Prisma writes for a plan with nothing to do.
+pub const EMPTY_PLAN: &str = "-- This is an empty migration.\n";
+
+/// A change's plan, or why it has none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// The SQL.
+    Sql(String),
+    /// The schema engine (or rendering) refused: the change cannot be applied as it is.
+    Unplannable(String),
+}
+
+/// The two schemas a change's plan goes between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanSchemas {
+    /// Applied plus approved, without this change.
+    pub before: String,
+    /// The same with this change.
+    pub after: String,
+}
+
+/// The schemas before and after `change` over `state` (package → YAML).
+///
+/// # Errors
+/// The rendering problem, as text.
+pub fn schemas_for(
+    state: &BTreeMap<String, String>,
+    change: &SchemaChange,
+    context: &SchemaContext,
+) -> Result<PlanSchemas, String> {
+    let mut packages = parse_state(state, &context.config).map_err(|e| e.to_string())?;
+    let before = render_entities(&context.base, &packages).map_err(|e| e.to_string())?;
+    if change.kind == "drop" {
+        packages.remove(&change.package);
+    } else {
+        let entities = parse_snapshot(&change.package, &change.yaml_snapshot, &context.config)?;
+        packages.insert(change.package.clone(), entities);
+    }
+    let after = render_entities(&context.base, &packages)
+        .map_err(|e| format!("the schema with this change does not render: {e}"))?;
+    Ok(PlanSchemas { before, after })
+}
+
+/// The statements [`extra_statements`] adds for `change` over `state`.
+#[must_use]
+pub fn extras_for(
+    state: &BTreeMap<String, String>,
+    change: &SchemaChange,
+    context: &SchemaContext,
+) -> Vec<String> {
+    let before = state
+        .get(&change.package)
+        .and_then(|yaml| parse_snapshot(&change.package, yaml, &context.config).ok())
+        .unwrap_or_default();
+    let after = if change.kind == "drop" {
+        Vec::new()
+    } else {
+        parse_snapshot(&change.package, &change.yaml_snapshot, &context.config).unwrap_or_default()
+    };
+    extra_statements(&before, &after)
+}
+
+/// The whole plan from Prisma's script: empty scripts become [`EMPTY_PLAN`] unless extra
+/// statements follow.
+#[must_use]
+pub fn full_plan(prisma_sql: &str, empty: bool, extras: &[String]) -> String {
+    match (empty || prisma_sql.trim().is_empty(), extras.is_empty()) {
+        (true, true) => EMPTY_PLAN.to_string(),
+        (true, false) => compose("", extras).trim_start().to_string(),
+        (false, _) => compose(prisma_sql, extras),
+    }
+}
+
+/// Plans `change` over the registry state `state` (package → YAML, without the change).
+///
+/// # Errors
+/// Engine failures that are not the change's fault (unreachable database, no engine).
+pub async fn plan_over(
+    engine: &PlatformEngine,
+    state: &BTreeMap<String, String>,
+    change: &SchemaChange,
+    context: &SchemaContext,
+) -> Result<Planned, EngineError> {
+    let schemas = match schemas_for(state, change, context) {
+        Ok(schemas) => schemas,
+        Err(problem) => return Ok(Planned::Unplannable(problem)),
+    };
+    match engine.plan(Some(&schemas.before), &schemas.after).await {
+        Ok(plan) => Ok(Planned::Sql(full_plan(
+            &plan.sql,
+            plan.empty,
+            &extras_for(state, change, context),
+        ))),
+        Err(EngineError::Engine { kind, message, .. }) if kind == "engine" => {
+            Ok(Planned::Unplannable(message))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Plans `change` over what the registry will hold once everything approved is applied (read
+/// on `conn`, inside the caller's transaction).
+///
+/// # Errors
+/// Database errors outside; engine infrastructure failures inside.
+pub async fn plan_change(
+    conn: &mut PgConnection,
+    engine: &PlatformEngine,
+    change: &SchemaChange,
+    context: &SchemaContext,
+) -> Result<Result<Planned, EngineError>, sqlx::Error> {
+    // The change is pending (or failed): the state holds its package as applied, if at all.
+    let state = desired_state_on(conn).await?;
+    Ok(plan_over(engine, &state, change, context).await)
+}
+
+/// Stores `planned` as `change`'s plan (`plan_sql` + `plan_sha256`, or `plan_error`).
+///
+/// # Errors
+/// Database errors.
+pub async fn store(
+    conn: &mut PgConnection,
+    change_id: &str,
+    planned: &Planned,
+) -> Result<(), sqlx::Error> {
+    let (sql, error) = match planned {
+        Planned::Sql(sql) => (Some(sql.as_str()), None),
+        Planned::Unplannable(error) => (None, Some(error.as_str())),
+    };
+    sqlx::query(
+        "update schema_change set plan_sql = $2, plan_error = $3, plan_sha256 = $4, planned_at = now()
+         where id = $1::uuid",
+    )
+    .bind(change_id)
+    .bind(sql)
+    .bind(error)
+    .bind(sql.map(sha256_hex))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Plans the changes `ids` (new ones from a scan), one after the other in one engine process.
+/// A change the engine cannot plan is stored with the engine's error; when the engine itself
+/// fails (no database, no program), the rest stay unplanned and the failure is logged: their
+/// approval plans them.
+///
+/// # Errors
+/// Database errors.
+pub async fn plan_new(
+    pool: &PgPool,
+    engine: &PlatformEngine,
+    ids: &[String],
+    context: &SchemaContext,
+) -> Result<usize, sqlx::Error> {
+    let mut planned = 0;
+    for id in ids {
+        let Some(change) = super::change::get(pool, id).await? else {
+            continue;
+        };
+        if change.plan_sql.is_some() || change.plan_error.is_some() {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let mut conn = pool.acquire().await?;
+        match plan_change(&mut conn, engine, &change, context).await? {
+            Ok(result) => {
+                store(&mut conn, &change.id, &result).await?;
+                planned += 1;
+                tracing::info!(
+                    change.id = %change.id,
+                    package.id = %change.package,
+                    plan.ms = started.elapsed().as_millis() as u64,
+                    plan.ok = matches!(result, Planned::Sql(_)),
+                    "planned the change's SQL"
+                );
+            }
+            Err(error) => {
+                tracing::warn!(change.id = %change.id, "cannot plan the change's SQL now: {error}");
+                break;
+            }
+        }
+    }
+    Ok(planned)
+}
+
+/// Why an approval (or retry) refuses a change's plan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanRefusal {
+    /// The schema engine cannot plan the change's SQL.
+    #[error("cannot approve {package}: its SQL cannot be planned: {error}")]
+    Unplannable {
+        /// The package.
+        package: String,
+        /// The engine's error.
+        error: String,
+    },
+    /// Planned now, the SQL differs from the SQL the change carried (or it carried none).
+    #[error("the SQL plan of {package} changed since it was shown (the applied or approved state moved on); the change now carries the new plan: review it and decide again")]
+    Changed {
+        /// The package.
+        package: String,
+    },
+    /// The caller approved another plan than the change carries.
+    #[error(
+        "stale view: the change's SQL plan is now {current}, not {seen}; reload and review again"
+    )]
+    Stale {
+        /// The plan hash the caller saw.
+        seen: String,
+        /// The change's plan hash.
+        current: String,
+    },
+    /// The schema engine is unavailable: nothing can be planned now.
+    #[error("cannot plan the change's SQL now: {0}")]
+    Engine(String),
+}
+
+/// What an approval of `change` pins: the plan hash it approves, or why it is refused plus the
+/// plan to store once the caller's transaction is rolled back.
+///
+/// # Errors
+/// Database errors outside.
+pub async fn check_plan(
+    conn: &mut PgConnection,
+    change: &SchemaChange,
+    context: &SchemaContext,
+    seen_plan: Option<&str>,
+) -> Result<Result<Option<String>, (PlanRefusal, Option<Planned>)>, sqlx::Error> {
+    let package = change.package.clone();
+    if let Some(engine) = &context.engine {
+        let planned = match plan_change(conn, engine, change, context).await? {
+            Ok(planned) => planned,
+            Err(error) => return Ok(Err((PlanRefusal::Engine(error.to_string()), None))),
+        };
+        match &planned {
+            Planned::Unplannable(error) => {
+                let store_it = change.plan_error.as_deref() != Some(error.as_str());
+                let refusal = PlanRefusal::Unplannable {
+                    package,
+                    error: error.clone(),
+                };
+                return Ok(Err((refusal, store_it.then_some(planned))));
+            }
+            Planned::Sql(sql) => {
+                if change.plan_sha256.as_deref() != Some(sha256_hex(sql).as_str()) {
+                    return Ok(Err((PlanRefusal::Changed { package }, Some(planned))));
+                }
+            }
+        }
+    } else if let Some(error) = &change.plan_error {
+        let refusal = PlanRefusal::Unplannable {
+            package,
+            error: error.clone(),
+        };
+        return Ok(Err((refusal, None)));
+    }
+    if let Some(seen) = seen_plan.filter(|s| !s.is_empty()) {
+        if change.plan_sha256.as_deref() != Some(seen) {
+            return Ok(Err((
+                PlanRefusal::Stale {
+                    seen: seen.to_string(),
+                    current: change.plan_sha256.clone().unwrap_or_else(|| "none".into()),
+                },
+                None,
+            )));
+        }
+    }
+    Ok(Ok(change.plan_sha256.clone()))
+}
