@@ -21,6 +21,7 @@ pub mod fragment;
 pub mod model;
 mod naming;
 mod ownership;
+pub mod policy_sql;
 pub mod predicate;
 pub mod prisma;
 pub mod review;

@@ -210,16 +210,20 @@ pub fn entity_policies(
     let mut compiler = Compiler::new(entity, models, config);
     let row_level = match &acl.row_level {
         None => None,
-        Some(row_level) => Some(compiler.predicate(&row_level.predicate).map_err(
-            |(offset, fault)| match fault {
-                Fault::Unresolved(what) => unresolved(what),
-                Fault::NotEnforceable(detail) => PolicyError::RowLevel {
-                    entity: entity.name.clone(),
-                    offset,
-                    detail,
-                },
-            },
-        )?),
+        Some(row_level) => Some(
+            compiler
+                .row_level(&row_level.predicate, &row_level.source)
+                .map_err(|(offset, fault)| match fault {
+                    Fault::Unresolved(what) => unresolved(what),
+                    Fault::NotEnforceable(detail) | Fault::Variable(_, detail) => {
+                        PolicyError::RowLevel {
+                            entity: entity.name.clone(),
+                            offset,
+                            detail,
+                        }
+                    }
+                })?,
+        ),
     };
     let table = table_name(entity).to_owned();
     let mut policies = BTreeMap::new();
@@ -228,7 +232,7 @@ pub fn entity_policies(
             .admission(op)
             .map_err(|(role, fault)| match fault {
                 Fault::Unresolved(what) => unresolved(what),
-                Fault::NotEnforceable(detail) => PolicyError::Role {
+                Fault::NotEnforceable(detail) | Fault::Variable(_, detail) => PolicyError::Role {
                     entity: entity.name.clone(),
                     op,
                     role,

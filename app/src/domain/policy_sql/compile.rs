@@ -170,6 +170,8 @@ pub(super) enum Fault {
     Unresolved(String),
     /// Resolves, but has no SQL meaning.
     NotEnforceable(String),
+    /// A context variable without a setting: (variable as written without `$`, what is wrong).
+    Variable(String, String),
 }
 
 /// One compiled operand: SQL text and what kind of value it is.
@@ -186,7 +188,10 @@ enum Value {
 impl Value {
     fn describe(&self) -> String {
         match self {
-            Self::Column(_, t) => format!("a {t} field"),
+            Self::Column(_, t) => {
+                let article = if *t == FieldType::Int { "an" } else { "a" };
+                format!("{article} {t} field")
+            }
             Self::Setting(_) => "a context variable".to_owned(),
             Self::Str(_) => "a string".to_owned(),
             Self::Number(_) => "a number".to_owned(),
@@ -476,8 +481,26 @@ impl<'m, 'a> Compiler<'m, 'a> {
         Ok(parts.join(" AND "))
     }
 
-    /// The `rowLevel` predicate as SQL; a fault carries the character offset to report.
-    pub(super) fn predicate(&mut self, predicate: &Predicate) -> Result<String, (usize, Fault)> {
+    /// The `rowLevel` predicate (written as `source`) as SQL; a fault carries the character
+    /// offset to report: its comparison's first field, or the variable at fault.
+    pub(super) fn row_level(
+        &mut self,
+        predicate: &Predicate,
+        source: &str,
+    ) -> Result<String, (usize, Fault)> {
+        self.predicate(predicate)
+            .map_err(|(offset, fault)| match fault {
+                Fault::Variable(name, detail) => {
+                    let at = source
+                        .find(&format!("${name}"))
+                        .map_or(offset, |byte| source[..byte].chars().count());
+                    (at, Fault::NotEnforceable(detail))
+                }
+                other => (offset, other),
+            })
+    }
+
+    fn predicate(&mut self, predicate: &Predicate) -> Result<String, (usize, Fault)> {
         match predicate {
             Predicate::Or { parts } | Predicate::And { parts } => {
                 let joiner = if matches!(predicate, Predicate::Or { .. }) {
@@ -593,10 +616,13 @@ impl<'m, 'a> Compiler<'m, 'a> {
                             .keys()
                             .map(|k| format!("${k}"))
                             .collect();
-                        Fault::NotEnforceable(format!(
-                            "the variable \"${name}\" has no setting (expected one of {})",
-                            known.join(", ")
-                        ))
+                        Fault::Variable(
+                            name.clone(),
+                            format!(
+                                "the variable \"${name}\" has no setting (expected one of {})",
+                                known.join(", ")
+                            ),
+                        )
                     })?;
                 Value::Setting(Self::setting(setting))
             }

@@ -136,7 +136,7 @@ fn uncompilable_predicates_and_roles_name_the_culprit() {
     };
     assert_eq!(
         error(&thread("      views: { type: int }\n", "      rowLevel: \"views = 'many'\"\n")),
-        "rowLevel of entity \"Thread\" cannot be enforced by the database: it compares a Int field with a string"
+        "rowLevel of entity \"Thread\" cannot be enforced by the database: it compares an Int field with a string"
     );
     assert_eq!(
         error(&thread("      meta: { type: json }\n", "      rowLevel: \"meta = 'x'\"\n")),
