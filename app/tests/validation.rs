@@ -937,8 +937,8 @@ fn a_row_level_predicate_the_database_cannot_enforce_is_an_error_at_its_position
         &["rowLevel cannot be enforced by the database: it compares an Int field with a string at ForumThread.acl.rowLevel (line 10, column 33)"],
     );
     assert_errors(
-        &thread_with("      userId: { type: string }\n    acl:\n      rowLevel: \"userId = $user.email\"\n"),
-        &["rowLevel cannot be enforced by the database: the variable \"$user.email\" has no setting (expected one of $tenant.id, $user.id, $user.role) at ForumThread.acl.rowLevel (line 9, column 27)"],
+        &thread_with("      userId: { type: string }\n    acl:\n      rowLevel: \"userId = $user.profile.email\"\n"),
+        &["rowLevel cannot be enforced by the database: the variable \"$user.profile.email\" has no setting (expected $ROOT.NAME, such as $user.id) at ForumThread.acl.rowLevel (line 9, column 27)"],
     );
 }
 

@@ -261,8 +261,37 @@ impl Default for RowSecurity {
 }
 
 impl RowSecurity {
+    /// The setting that carries the context variable `segments` (`["user", "id"]`): the
+    /// configured one, else `<prefix>.<root>_<name in snake case>` with the prefix of the user
+    /// setting (`$user.tenantId` → `app.user_tenant_id`). `None` unless there are exactly two
+    /// segments.
+    #[must_use]
+    pub fn setting_of(&self, segments: &[String]) -> Option<String> {
+        let [root, name] = segments else {
+            return None;
+        };
+        if let Some(setting) = self.variables.get(&format!("{root}.{name}")) {
+            return Some(setting.clone());
+        }
+        let prefix = self
+            .user_setting
+            .rsplit_once('.')
+            .map_or("app", |(prefix, _)| prefix);
+        let mut snake = String::new();
+        for c in name.chars() {
+            if c.is_ascii_uppercase() {
+                snake.push('_');
+                snake.push(c.to_ascii_lowercase());
+            } else {
+                snake.push(c);
+            }
+        }
+        Some(format!("{prefix}.{root}_{snake}"))
+    }
+
     /// Settings named `user_setting` and `role_setting`, no hierarchy; `$user.id` and
-    /// `$user.role` read those settings and `$tenant.id` reads `app.tenant_id`.
+    /// `$user.role` read those settings and `$tenant.id` reads `app.tenant_id` (other variables:
+    /// see [`Self::setting_of`]).
     #[must_use]
     pub fn with_settings(user_setting: &str, role_setting: &str) -> Self {
         let variables = [

@@ -606,25 +606,16 @@ impl<'m, 'a> Compiler<'m, 'a> {
                 let setting = self
                     .config
                     .row_security
-                    .variables
-                    .get(&name)
+                    .setting_of(segments)
                     .ok_or_else(|| {
-                        let known: Vec<String> = self
-                            .config
-                            .row_security
-                            .variables
-                            .keys()
-                            .map(|k| format!("${k}"))
-                            .collect();
                         Fault::Variable(
                             name.clone(),
                             format!(
-                                "the variable \"${name}\" has no setting (expected one of {})",
-                                known.join(", ")
+                                "the variable \"${name}\" has no setting (expected $ROOT.NAME, such as $user.id)"
                             ),
                         )
                     })?;
-                Value::Setting(Self::setting(setting))
+                Value::Setting(Self::setting(&setting))
             }
             Operand::Str(text) => {
                 if text.contains('\0') {

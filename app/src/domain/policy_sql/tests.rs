@@ -143,8 +143,8 @@ fn uncompilable_predicates_and_roles_name_the_culprit() {
         "rowLevel of entity \"Thread\" cannot be enforced by the database: a Json field can only be tested with IS NULL"
     );
     assert_eq!(
-        error(&thread("      userId: { type: string }\n", "      rowLevel: \"userId = $user.email\"\n")),
-        "rowLevel of entity \"Thread\" cannot be enforced by the database: the variable \"$user.email\" has no setting (expected one of $tenant.id, $user.id, $user.role)"
+        error(&thread("      userId: { type: string }\n", "      rowLevel: \"userId = $user.profile.email\"\n")),
+        "rowLevel of entity \"Thread\" cannot be enforced by the database: the variable \"$user.profile.email\" has no setting (expected $ROOT.NAME, such as $user.id)"
     );
     assert_eq!(
         error(&thread("", "      read: [public_if_shared]\n")),
@@ -162,11 +162,11 @@ fn null_comparisons_become_null_tests() {
       authorId: { type: string }
     acl:
       read: [user]
-      rowLevel: \"deletedAt = null AND authorId != null AND $user.role = 'editor'\"
+      rowLevel: \"deletedAt = null AND authorId != null AND $user.role = 'editor' AND $user.tenantId != ''\"
 ";
     let text = sql(yaml);
     assert!(
-        text.contains("USING (NULLIF(current_setting('app.user_id', true), '') IS NOT NULL AND (\"Post\".\"deletedAt\" IS NULL AND \"Post\".\"authorId\" IS NOT NULL AND NULLIF(current_setting('app.role', true), '') = 'editor'))"),
+        text.contains("USING (NULLIF(current_setting('app.user_id', true), '') IS NOT NULL AND (\"Post\".\"deletedAt\" IS NULL AND \"Post\".\"authorId\" IS NOT NULL AND NULLIF(current_setting('app.role', true), '') = 'editor' AND NULLIF(current_setting('app.user_tenant_id', true), '') <> ''))"),
         "{text}"
     );
 }
