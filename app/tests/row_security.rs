@@ -34,7 +34,7 @@ fn owner_of(shape: usize) -> &'static str {
 }
 
 fn flag_of(shape: usize) -> bool {
-    shape % 2 == 0
+    shape.is_multiple_of(2)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,10 +229,8 @@ impl<'a> World<'a> {
         let Some(spec) = entity.field(field) else {
             return Val::Null;
         };
-        if entity.primary_key.iter().any(|k| k == field) {
-            if entity.primary_key.len() == 1 {
-                return self.key(entity, shape, fresh);
-            }
+        if entity.primary_key.len() == 1 && entity.primary_key[0] == field {
+            return self.key(entity, shape, fresh);
         }
         if let Some(values) = self.overrides.get(&(entity.name.clone(), field.to_owned())) {
             return Val::Str(values[shape].clone());
@@ -353,7 +351,9 @@ fn entity_policy(entity: &Entity) -> EntityPolicy {
     }
 }
 
-/// SQL's three-valued logic over the seeded rows.
+/// SQL's three-valued logic over the seeded rows (folds, not `try_fold`: NULL must not stop
+/// an OR or an AND early).
+#[allow(clippy::manual_try_fold)]
 fn eval(
     world: &World<'_>,
     entity: &Entity,

@@ -43,6 +43,7 @@
 //! system jobs must have `BYPASSRLS` (see the README, "Row-level security").
 
 mod compile;
+mod typing;
 
 use std::collections::BTreeMap;
 

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::super::base_schema::{BaseModel, BaseSchema};
 use super::super::config::{is_pseudo_role, Config};
 use super::super::model::{AclOp, Entity, FieldType, RelationKind};
-use super::super::predicate::{CompareOp, Operand, Predicate};
+use super::super::predicate::{Operand, Predicate};
+use super::typing::{cast, compare, number, operands, sql_of, Value};
 use super::{quote_ident, quote_literal};
 
 /// A model a policy can refer to: a package entity, a base schema model, or a name known to
@@ -174,32 +175,9 @@ pub(super) enum Fault {
     Variable(String, String),
 }
 
-/// One compiled operand: SQL text and what kind of value it is.
-#[derive(Debug, Clone)]
-enum Value {
-    Column(String, FieldType),
-    Setting(String),
-    Str(String),
-    Number(String),
-    Bool(bool),
-    Null,
-}
-
-impl Value {
-    fn describe(&self) -> String {
-        match self {
-            Self::Column(_, t) => {
-                let article = if *t == FieldType::Int { "an" } else { "a" };
-                format!("{article} {t} field")
-            }
-            Self::Setting(_) => "a context variable".to_owned(),
-            Self::Str(_) => "a string".to_owned(),
-            Self::Number(_) => "a number".to_owned(),
-            Self::Bool(_) => "a boolean".to_owned(),
-            Self::Null => "null".to_owned(),
-        }
-    }
-}
+/// A parent of an owner chain: (model, foreign key fields on the child, referenced fields,
+/// whether the foreign key is required).
+type Parent<'r> = (&'r str, &'r [String], Option<&'r [String]>, bool);
 
 /// A subquery scope opened by a relation hop: `EXISTS (SELECT 1 FROM table alias WHERE join AND …)`.
 struct Scope {
@@ -382,7 +360,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
                 .iter()
                 .all(|n| entity.field(n).is_some_and(|f| !f.optional))
         };
-        let mut parents: Vec<(&str, &[String], Option<&[String]>, bool)> = entity
+        let mut parents: Vec<Parent<'_>> = entity
             .relations
             .iter()
             .filter(|r| r.kind == RelationKind::BelongsTo)
@@ -690,139 +668,4 @@ impl<'m, 'a> Compiler<'m, 'a> {
 /// The offset of the first path of a comparison (0 when it mentions none).
 fn leaf_offset(leaf: &Predicate) -> usize {
     leaf.paths().first().map_or(0, |p| p.offset)
-}
-
-/// A number literal as SQL: an optional minus, digits, an optional fraction; negative numbers
-/// are parenthesized so no `-` can ever touch another.
-fn number(text: &str) -> Result<String, Fault> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let mut parts = digits.splitn(2, '.');
-    let whole = parts.next().unwrap_or_default();
-    let fraction = parts.next();
-    let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    let valid = all_digits(whole)
-        && fraction.is_none_or(|f| all_digits(f) && !f.is_empty())
-        && !(whole.is_empty() && fraction.is_none());
-    if !valid {
-        return Err(Fault::NotEnforceable(format!(
-            "the number {text} is not a decimal number"
-        )));
-    }
-    let canonical = if whole.is_empty() {
-        format!("0{digits}")
-    } else {
-        digits.to_owned()
-    };
-    Ok(if text.starts_with('-') {
-        format!("(-{canonical})")
-    } else {
-        canonical
-    })
-}
-
-/// The SQL type a setting is cast to for comparison with a column of `field_type`.
-fn cast(setting: String, field_type: FieldType) -> Result<String, Fault> {
-    let target = match field_type {
-        FieldType::String => return Ok(setting),
-        FieldType::Int => "integer",
-        FieldType::BigInt => "bigint",
-        FieldType::Float => "double precision",
-        FieldType::Boolean => "boolean",
-        FieldType::DateTime => "timestamp(3)",
-        FieldType::Json => {
-            return Err(Fault::NotEnforceable(
-                "a Json field can only be tested with IS NULL".to_owned(),
-            ))
-        }
-    };
-    Ok(format!("({setting})::{target}"))
-}
-
-/// The SQL of a value on its own (IS NULL tests); `against` gives a column type to cast to.
-fn sql_of(value: &Value, against: Option<FieldType>) -> Result<String, Fault> {
-    Ok(match value {
-        Value::Column(sql, _) => sql.clone(),
-        Value::Setting(sql) => match against {
-            Some(t) => cast(sql.clone(), t)?,
-            None => sql.clone(),
-        },
-        Value::Str(text) => quote_literal(text),
-        Value::Number(n) => n.clone(),
-        Value::Bool(b) => if *b { "true" } else { "false" }.to_owned(),
-        Value::Null => "NULL".to_owned(),
-    })
-}
-
-/// Both sides of a comparison as SQL, type-checked; refused when PostgreSQL would refuse
-/// the comparison (or silently compare text with numbers).
-fn operands(left: &Value, right: &Value) -> Result<(String, String), Fault> {
-    use Value as V;
-    let mismatch = || {
-        Fault::NotEnforceable(format!(
-            "it compares {} with {}",
-            left.describe(),
-            right.describe()
-        ))
-    };
-    let numeric = |t: FieldType| t.is_numeric();
-    match (left, right) {
-        (V::Column(_, FieldType::Json), _) | (_, V::Column(_, FieldType::Json)) => Err(
-            Fault::NotEnforceable("a Json field can only be tested with IS NULL".to_owned()),
-        ),
-        (V::Column(a, ta), V::Column(b, tb)) => {
-            if ta == tb || (numeric(*ta) && numeric(*tb)) {
-                Ok((a.clone(), b.clone()))
-            } else {
-                Err(mismatch())
-            }
-        }
-        (V::Column(_, t), V::Setting(_)) => Ok((sql_of(left, None)?, sql_of(right, Some(*t))?)),
-        (V::Setting(_), V::Column(_, t)) => Ok((sql_of(left, Some(*t))?, sql_of(right, None)?)),
-        (V::Column(_, FieldType::String), V::Str(_))
-        | (V::Str(_), V::Column(_, FieldType::String))
-        | (V::Column(_, FieldType::Boolean), V::Bool(_))
-        | (V::Bool(_), V::Column(_, FieldType::Boolean))
-        | (V::Setting(_) | V::Str(_), V::Setting(_) | V::Str(_))
-        | (V::Number(_), V::Number(_))
-        | (V::Bool(_), V::Bool(_)) => Ok((sql_of(left, None)?, sql_of(right, None)?)),
-        (V::Column(_, t), V::Number(_)) | (V::Number(_), V::Column(_, t)) if numeric(*t) => {
-            Ok((sql_of(left, None)?, sql_of(right, None)?))
-        }
-        (V::Setting(s), V::Number(n)) => Ok((format!("({s})::numeric"), n.clone())),
-        (V::Number(n), V::Setting(s)) => Ok((n.clone(), format!("({s})::numeric"))),
-        (V::Setting(s), V::Bool(b)) => Ok((format!("({s})::boolean"), sql_of(&V::Bool(*b), None)?)),
-        (V::Bool(b), V::Setting(s)) => Ok((sql_of(&V::Bool(*b), None)?, format!("({s})::boolean"))),
-        _ => Err(mismatch()),
-    }
-}
-
-fn compare(left: &Value, op: CompareOp, right: &Value) -> Result<String, Fault> {
-    let null_test = |value: &Value| -> Result<String, Fault> {
-        let text = sql_of(value, None)?;
-        match op {
-            CompareOp::Eq => Ok(format!("{text} IS NULL")),
-            CompareOp::Ne => Ok(format!("{text} IS NOT NULL")),
-            _ => Err(Fault::NotEnforceable(
-                "null can only be compared with = or !=".to_owned(),
-            )),
-        }
-    };
-    match (left, right) {
-        (Value::Null, Value::Null) => Err(Fault::NotEnforceable(
-            "it compares null with null".to_owned(),
-        )),
-        (Value::Null, other) | (other, Value::Null) => null_test(other),
-        _ => {
-            let (l, r) = operands(left, right)?;
-            let symbol = match op {
-                CompareOp::Eq => "=",
-                CompareOp::Ne => "<>",
-                CompareOp::Lt => "<",
-                CompareOp::Le => "<=",
-                CompareOp::Gt => ">",
-                CompareOp::Ge => ">=",
-            };
-            Ok(format!("{l} {symbol} {r}"))
-        }
-    }
 }
