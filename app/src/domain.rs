@@ -32,6 +32,7 @@ pub mod model;
 mod naming;
 #[cfg(feature = "domain")]
 mod ownership;
+pub mod policy_sql;
 pub mod predicate;
 #[cfg(feature = "domain")]
 pub mod prisma;

@@ -929,3 +929,26 @@ fn size_limits_are_reported_at_a_real_position_without_internal_text() {
         ["file is larger than the limit of 20 bytes (line 2, column 8)"]
     );
 }
+
+#[test]
+fn a_row_level_predicate_the_database_cannot_enforce_is_an_error_at_its_position() {
+    assert_errors(
+        &thread_with("      views: { type: int }\n    acl:\n      read: [user]\n      rowLevel: \"views >= 0 AND views = 'many'\"\n"),
+        &["rowLevel cannot be enforced by the database: it compares an Int field with a string at ForumThread.acl.rowLevel (line 10, column 33)"],
+    );
+    assert_errors(
+        &thread_with("      userId: { type: string }\n    acl:\n      rowLevel: \"userId = $user.profile.email\"\n"),
+        &["rowLevel cannot be enforced by the database: the variable \"$user.profile.email\" has no setting (expected $ROOT.NAME, such as $user.id) at ForumThread.acl.rowLevel (line 9, column 27)"],
+    );
+}
+
+#[test]
+fn a_public_if_role_without_its_flag_field_is_an_error_at_the_role() {
+    assert_errors(
+        &thread_with("      shared: { type: string }\n    acl:\n      read: [admin, public_if_shared]\n"),
+        &["acl role \"public_if_shared\" cannot be enforced by the database: it needs a Boolean field \"shared\" or \"isShared\" on entity \"ForumThread\" at ForumThread.acl.read (line 9, column 21)"],
+    );
+    assert_valid(&thread_with(
+        "      isShared: { type: boolean }\n    acl:\n      read: [public_if_shared]\n",
+    ));
+}

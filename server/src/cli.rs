@@ -74,6 +74,31 @@ pub struct CommonOptions {
     /// Report ownership findings (unreachable root, cycles) as errors instead of warnings.
     #[arg(long, env = "SCHEMAGATE_OWNERSHIP_ERRORS", global = true)]
     pub ownership_errors: bool,
+    /// Order among ACL roles for row-level security and `acl check`, highest first; several
+    /// chains comma-separated (`supergod > god > admin, admin > moderator`).
+    #[arg(long, env = "SCHEMAGATE_ROLE_HIERARCHY", global = true, value_parser = parse_hierarchy)]
+    pub role_hierarchy: Option<app::domain::config::RoleHierarchy>,
+    /// The per-transaction setting that carries the acting user's id (row-level security).
+    #[arg(
+        long,
+        env = "SCHEMAGATE_USER_SETTING",
+        global = true,
+        default_value = "app.user_id"
+    )]
+    pub user_setting: String,
+    /// The per-transaction setting that carries the acting user's role (row-level security).
+    #[arg(
+        long,
+        env = "SCHEMAGATE_ROLE_SETTING",
+        global = true,
+        default_value = "app.role"
+    )]
+    pub role_setting: String,
+}
+
+fn parse_hierarchy(text: &str) -> Result<app::domain::config::RoleHierarchy, String> {
+    let chains: Vec<&str> = text.split(',').collect();
+    app::domain::config::RoleHierarchy::parse(&chains).map_err(|error| error.to_string())
 }
 
 /// The subcommands. No subcommand means `serve`.
@@ -382,6 +407,11 @@ impl CommonOptions {
             config.owner_fields = clean(&self.owner_fields);
         }
         config.root_model = self.root_model.clone();
+        config.row_security =
+            app::domain::config::RowSecurity::with_settings(&self.user_setting, &self.role_setting);
+        if let Some(hierarchy) = &self.role_hierarchy {
+            config.row_security.hierarchy = hierarchy.clone();
+        }
         if self.ownership_errors {
             config.ownership_severity = app::domain::Severity::Error;
         }

@@ -360,13 +360,17 @@ fn acl_check_answers_from_the_applied_policy() {
     ));
     assert_eq!(
         anyone.trim(),
-        "allow: read on WikiPage is granted to public (policy of package wiki)"
+        "allow: read on WikiPage is granted to public (policy of package wiki)\n\
+         enforced by PostgreSQL as:\n\
+         CREATE POLICY schemagate_read ON \"WikiPage\" AS PERMISSIVE FOR SELECT TO PUBLIC\n    USING (true);"
     );
     let denied = run_cli(&db, &["acl", "check", "user", "delete", "WikiPage"], "");
     assert_eq!(denied.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&denied.stdout).trim(),
-        "deny: delete is granted to no role (policy of package wiki)"
+        "deny: delete is granted to no role (policy of package wiki)\n\
+         enforced by PostgreSQL as:\n\
+         CREATE POLICY schemagate_delete ON \"WikiPage\" AS PERMISSIVE FOR DELETE TO PUBLIC\n    USING (false);"
     );
     let bad = run_cli(&db, &["acl", "check", "user", "drop", "WikiPage"], "");
     assert_eq!(bad.status.code(), Some(2));

@@ -400,6 +400,12 @@ fn the_acl_check_endpoint_needs_a_session_and_answers_from_the_applied_policy() 
     let decision: serde_json::Value = serde_json::from_str(&allowed.body).unwrap();
     assert_eq!(decision["decision"], "allow");
     assert_eq!(decision["granted_by"], "user");
+    assert_eq!(decision["package"], "forum");
+    let policy = decision["policy"].as_str().unwrap_or_default();
+    assert!(
+        policy.starts_with("CREATE POLICY schemagate_read ON \"FORUMThread\" AS PERMISSIVE FOR SELECT TO PUBLIC\n    USING (NULLIF(current_setting('app.user_id', true), '') IS NOT NULL"),
+        "{policy}"
+    );
 }
 
 #[test]

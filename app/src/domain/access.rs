@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::config::{is_pseudo_role, RoleHierarchy};
+
 /// One entity's policy as applied: operation → roles, plus an optional row-level predicate.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntityPolicy {
@@ -28,6 +30,9 @@ pub enum AccessDecision {
     Conditional {
         /// Each grant that applies, with the condition it carries.
         conditions: Vec<String>,
+        /// The grants that apply (`self`, `public_if_public`), in the order of `conditions`.
+        #[serde(default)]
+        grants: Vec<String>,
         /// Row filter, if the entity has one.
         row_level: Option<String>,
     },
@@ -49,14 +54,39 @@ pub enum AccessQueryError {
     UnknownOperation(String),
 }
 
+/// Acting role names that stand for an anonymous request (no user setting).
+pub const ANONYMOUS_ROLES: [&str; 2] = ["public", "anonymous"];
+
 impl EntityPolicy {
-    /// Decides whether `role` may do `op`. `public` grants everyone; `none` grants nobody;
-    /// `self` and `owner` grant any signed-in role on the rows it owns; `public_if_X` grants
-    /// everyone on the rows whose `X` flag is true.
+    /// Decides whether `role` may do `op`, without a role hierarchy (see [`Self::decide_with`]).
     ///
     /// # Errors
     /// [`AccessQueryError::UnknownOperation`].
     pub fn decide(&self, role: &str, op: &str) -> Result<AccessDecision, AccessQueryError> {
+        self.decide_with(role, op, &RoleHierarchy::default())
+    }
+
+    /// Decides whether `role` may do `op`, exactly as the row-level security policies of
+    /// `policy_sql` do in PostgreSQL. The acting `role` is `public` (or `anonymous`) for a
+    /// request without a signed-in user, otherwise the signed-in user's role name.
+    ///
+    /// - `public` grants everyone; `none` grants nobody;
+    /// - `user` grants every signed-in user, whatever the role;
+    /// - `self` and `owner` grant every signed-in user the rows it owns;
+    /// - `public_if_X` grants everyone the rows whose `X` flag is true;
+    /// - any other grant admits a signed-in user of that role, or of a role above it in
+    ///   `hierarchy`. Pseudo-role names never match by name.
+    ///
+    /// The entity's `rowLevel` predicate filters the rows of every grant.
+    ///
+    /// # Errors
+    /// [`AccessQueryError::UnknownOperation`].
+    pub fn decide_with(
+        &self,
+        role: &str,
+        op: &str,
+        hierarchy: &RoleHierarchy,
+    ) -> Result<AccessDecision, AccessQueryError> {
         if !OPERATIONS.contains(&op) {
             return Err(AccessQueryError::UnknownOperation(op.to_string()));
         }
@@ -67,25 +97,36 @@ impl EntityPolicy {
                 reason: format!("{op} is granted to no role"),
             });
         }
-        if let Some(exact) = granted
-            .iter()
-            .find(|r| r.as_str() == role || r.as_str() == "public")
-        {
+        let signed_in = !ANONYMOUS_ROLES.contains(&role);
+        let full = granted.iter().find(|grant| match grant.as_str() {
+            "public" => true,
+            "user" => signed_in,
+            other => {
+                signed_in
+                    && !is_pseudo_role(other)
+                    && !is_pseudo_role(role)
+                    && hierarchy.admitted_by(other).contains(role)
+            }
+        });
+        if let Some(grant) = full {
             return Ok(AccessDecision::Allow {
-                granted_by: exact.clone(),
+                granted_by: grant.clone(),
                 row_level,
             });
         }
-        let signed_in = role != "public";
-        let conditions: Vec<String> = granted
-            .iter()
-            .filter_map(|grant| match grant.as_str() {
-                "self" | "owner" if signed_in => Some(format!("{grant}: only rows the user owns")),
-                other => other
-                    .strip_prefix("public_if_")
-                    .map(|flag| format!("{other}: only rows where {flag} is true")),
-            })
-            .collect();
+        let mut conditions = Vec::new();
+        let mut grants = Vec::new();
+        for grant in &granted {
+            let condition = match grant.as_str() {
+                "self" | "owner" if signed_in => format!("{grant}: only rows the user owns"),
+                other => match other.strip_prefix("public_if_") {
+                    Some(flag) => format!("{other}: only rows where {flag} is true"),
+                    None => continue,
+                },
+            };
+            conditions.push(condition);
+            grants.push(grant.clone());
+        }
         if conditions.is_empty() {
             Ok(AccessDecision::Deny {
                 reason: format!("{op} is granted to {} only", granted.join(", ")),
@@ -93,6 +134,7 @@ impl EntityPolicy {
         } else {
             Ok(AccessDecision::Conditional {
                 conditions,
+                grants,
                 row_level,
             })
         }
@@ -164,6 +206,7 @@ mod tests {
             p.decide("user", "update").unwrap(),
             AccessDecision::Conditional {
                 conditions: vec!["self: only rows the user owns".into()],
+                grants: vec!["self".into()],
                 row_level: None
             }
         );
@@ -176,6 +219,7 @@ mod tests {
             anonymous,
             AccessDecision::Conditional {
                 conditions: vec!["public_if_public: only rows where public is true".into()],
+                grants: vec!["public_if_public".into()],
                 row_level: None
             }
         );
@@ -185,6 +229,44 @@ mod tests {
                 reason: "delete is granted to no role".into()
             }
         );
+    }
+
+    #[test]
+    fn user_admits_every_signed_in_role_and_the_hierarchy_admits_higher_roles() {
+        let p = policy(&[("read", &["user"]), ("update", &["admin"])], None);
+        let hierarchy = RoleHierarchy::parse(&["supergod > god > admin"]).unwrap();
+        let allowed = |role: &str, op: &str| {
+            matches!(
+                p.decide_with(role, op, &hierarchy).unwrap(),
+                AccessDecision::Allow { .. }
+            )
+        };
+        assert!(allowed("moderator", "read"));
+        assert!(!allowed("public", "read"));
+        assert!(!allowed("anonymous", "read"));
+        assert!(allowed("god", "update"));
+        assert!(allowed("supergod", "update"));
+        assert!(!allowed("moderator", "update"));
+        assert!(!p
+            .decide("god", "update")
+            .is_ok_and(|d| matches!(d, AccessDecision::Allow { .. })));
+    }
+
+    #[test]
+    fn a_pseudo_role_never_matches_by_name() {
+        let p = policy(&[("read", &["self"]), ("update", &["none"])], None);
+        assert_eq!(
+            p.decide("self", "read").unwrap(),
+            AccessDecision::Conditional {
+                conditions: vec!["self: only rows the user owns".into()],
+                grants: vec!["self".into()],
+                row_level: None
+            }
+        );
+        assert!(matches!(
+            p.decide("none", "update").unwrap(),
+            AccessDecision::Deny { .. }
+        ));
     }
 
     #[test]

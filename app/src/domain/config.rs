@@ -3,7 +3,7 @@
 //! Everything here is data, so operators can tune it without code changes; the defaults match
 //! the packages seen in production.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +84,9 @@ pub struct Config {
     pub ownership_severity: Severity,
     /// Context variable roots allowed in `rowLevel` predicates, without `$` (`user` → `$user.id`).
     pub context_variables: BTreeSet<String>,
+    /// How ACLs become PostgreSQL row-level security: settings names and role hierarchy.
+    #[serde(default)]
+    pub row_security: RowSecurity,
 }
 
 impl Default for Config {
@@ -100,6 +103,243 @@ impl Default for Config {
             root_model: "Tenant".to_owned(),
             ownership_severity: Severity::Warning,
             context_variables: ["user", "tenant"].iter().map(|v| (*v).to_owned()).collect(),
+            row_security: RowSecurity::default(),
         }
+    }
+}
+
+/// Roles with a meaning of their own in ACLs; they never match the role setting by name.
+pub const PSEUDO_ROLES: [&str; 5] = ["public", "user", "self", "owner", "none"];
+
+/// Whether `role` is a pseudo-role (`public`, `user`, `self`, `owner`, `none`, `public_if_*`).
+#[must_use]
+pub fn is_pseudo_role(role: &str) -> bool {
+    PSEUDO_ROLES.contains(&role) || role.starts_with("public_if_")
+}
+
+/// An order among named roles: a higher role is granted whatever a lower one is granted.
+/// Written as chains, highest first: `supergod > god > admin`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
+pub struct RoleHierarchy {
+    chains: Vec<Vec<String>>,
+}
+
+/// Why a role hierarchy is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HierarchyError {
+    /// A chain with an empty link (`admin > > user`) or a single role.
+    #[error("role hierarchy \"{chain}\" needs at least two role names separated by \">\"")]
+    Malformed {
+        /// The chain as written.
+        chain: String,
+    },
+    /// A pseudo-role has no place in an order of named roles.
+    #[error("role hierarchy \"{chain}\" names the pseudo-role \"{role}\": only named roles can be ordered")]
+    PseudoRole {
+        /// The chain as written.
+        chain: String,
+        /// The pseudo-role.
+        role: String,
+    },
+    /// A role above itself.
+    #[error("role hierarchy puts \"{role}\" above itself")]
+    Cycle {
+        /// A role on the cycle.
+        role: String,
+    },
+}
+
+impl RoleHierarchy {
+    /// Parses chains such as `supergod > god > admin` (one chain per item).
+    ///
+    /// # Errors
+    /// A malformed chain, a pseudo-role in a chain, or a cycle.
+    pub fn parse<S: AsRef<str>>(chains: &[S]) -> Result<Self, HierarchyError> {
+        let mut parsed = Vec::new();
+        for chain in chains {
+            let text = chain.as_ref().trim();
+            if text.is_empty() {
+                continue;
+            }
+            let roles: Vec<String> = text.split('>').map(|r| r.trim().to_owned()).collect();
+            if roles.len() < 2 || roles.iter().any(String::is_empty) {
+                return Err(HierarchyError::Malformed {
+                    chain: text.to_owned(),
+                });
+            }
+            if let Some(role) = roles.iter().find(|r| is_pseudo_role(r)) {
+                return Err(HierarchyError::PseudoRole {
+                    chain: text.to_owned(),
+                    role: role.clone(),
+                });
+            }
+            parsed.push(roles);
+        }
+        let hierarchy = Self { chains: parsed };
+        for chain in &hierarchy.chains {
+            for role in chain {
+                if hierarchy.above(role).contains(role) {
+                    return Err(HierarchyError::Cycle { role: role.clone() });
+                }
+            }
+        }
+        Ok(hierarchy)
+    }
+
+    /// Every role strictly above `role`, transitively, in name order.
+    #[must_use]
+    pub fn above(&self, role: &str) -> BTreeSet<String> {
+        let mut direct: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for chain in &self.chains {
+            for pair in chain.windows(2) {
+                direct
+                    .entry(pair[1].as_str())
+                    .or_default()
+                    .insert(pair[0].as_str());
+            }
+        }
+        let mut found = BTreeSet::new();
+        let mut stack = vec![role];
+        while let Some(current) = stack.pop() {
+            for higher in direct.get(current).into_iter().flatten() {
+                if found.insert((*higher).to_owned()) {
+                    stack.push(higher);
+                }
+            }
+        }
+        found
+    }
+
+    /// The roles a grant to `role` admits: itself and every role above it, in name order.
+    #[must_use]
+    pub fn admitted_by(&self, role: &str) -> BTreeSet<String> {
+        let mut roles = self.above(role);
+        roles.insert(role.to_owned());
+        roles
+    }
+
+    /// The chains, as written (`supergod > god > admin`).
+    #[must_use]
+    pub fn chains(&self) -> Vec<String> {
+        self.chains.iter().map(|c| c.join(" > ")).collect()
+    }
+}
+
+impl TryFrom<Vec<String>> for RoleHierarchy {
+    type Error = HierarchyError;
+
+    fn try_from(chains: Vec<String>) -> Result<Self, Self::Error> {
+        Self::parse(&chains)
+    }
+}
+
+impl From<RoleHierarchy> for Vec<String> {
+    fn from(hierarchy: RoleHierarchy) -> Self {
+        hierarchy.chains()
+    }
+}
+
+/// How entity ACLs become PostgreSQL row-level security (see `policy_sql`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RowSecurity {
+    /// The per-transaction setting holding the acting user's id (absent or empty: anonymous).
+    pub user_setting: String,
+    /// The per-transaction setting holding the acting user's role name.
+    pub role_setting: String,
+    /// Higher roles admit what lower ones do.
+    pub hierarchy: RoleHierarchy,
+    /// `rowLevel` context variables (`user.id`) → the setting that carries them.
+    pub variables: BTreeMap<String, String>,
+}
+
+impl Default for RowSecurity {
+    fn default() -> Self {
+        Self::with_settings("app.user_id", "app.role")
+    }
+}
+
+impl RowSecurity {
+    /// The setting that carries the context variable `segments` (`["user", "id"]`): the
+    /// configured one, else `<prefix>.<root>_<name in snake case>` with the prefix of the user
+    /// setting (`$user.tenantId` → `app.user_tenant_id`). `None` unless there are exactly two
+    /// segments.
+    #[must_use]
+    pub fn setting_of(&self, segments: &[String]) -> Option<String> {
+        let [root, name] = segments else {
+            return None;
+        };
+        if let Some(setting) = self.variables.get(&format!("{root}.{name}")) {
+            return Some(setting.clone());
+        }
+        let prefix = self
+            .user_setting
+            .rsplit_once('.')
+            .map_or("app", |(prefix, _)| prefix);
+        let mut snake = String::new();
+        for c in name.chars() {
+            if c.is_ascii_uppercase() {
+                snake.push('_');
+                snake.push(c.to_ascii_lowercase());
+            } else {
+                snake.push(c);
+            }
+        }
+        Some(format!("{prefix}.{root}_{snake}"))
+    }
+
+    /// Settings named `user_setting` and `role_setting`, no hierarchy; `$user.id` and
+    /// `$user.role` read those settings and `$tenant.id` reads `app.tenant_id` (other variables:
+    /// see [`Self::setting_of`]).
+    #[must_use]
+    pub fn with_settings(user_setting: &str, role_setting: &str) -> Self {
+        let variables = [
+            ("user.id", user_setting),
+            ("user.role", role_setting),
+            ("tenant.id", "app.tenant_id"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        Self {
+            user_setting: user_setting.to_owned(),
+            role_setting: role_setting.to_owned(),
+            hierarchy: RoleHierarchy::default(),
+            variables,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hierarchy_admits_every_higher_role() {
+        let h = RoleHierarchy::parse(&["supergod > god > admin", "admin > moderator"]).unwrap();
+        assert_eq!(
+            h.admitted_by("moderator").into_iter().collect::<Vec<_>>(),
+            ["admin", "god", "moderator", "supergod"]
+        );
+        assert_eq!(h.admitted_by("supergod").len(), 1);
+        assert_eq!(h.chains(), ["supergod > god > admin", "admin > moderator"]);
+    }
+
+    #[test]
+    fn a_bad_hierarchy_names_the_culprit() {
+        let error = |chains: &[&str]| RoleHierarchy::parse(chains).unwrap_err().to_string();
+        assert_eq!(
+            error(&["admin > > user"]),
+            "role hierarchy \"admin > > user\" needs at least two role names separated by \">\""
+        );
+        assert_eq!(
+            error(&["admin > user"]),
+            "role hierarchy \"admin > user\" names the pseudo-role \"user\": only named roles can be ordered"
+        );
+        assert_eq!(
+            error(&["a > b", "b > a"]),
+            "role hierarchy puts \"a\" above itself"
+        );
     }
 }

@@ -502,6 +502,14 @@ pub enum SchemaError {
         /// The allowed roots.
         known: Vec<String>,
     },
+    /// An ACL that parses and resolves but has no row-level security equivalent.
+    #[error("{subject} cannot be enforced by the database: {detail}")]
+    PolicyNotEnforceable {
+        /// `rowLevel`, or `acl role "X"`.
+        subject: String,
+        /// What is wrong.
+        detail: String,
+    },
     /// The same index or constraint name used twice in the schema.
     #[error("constraint name \"{name}\" is already used by {other}")]
     DuplicateConstraintName {
@@ -598,6 +606,7 @@ impl SchemaError {
             Self::InvalidPredicate { .. } => "invalid_predicate",
             Self::PredicateUnknownReference { .. } => "predicate_unknown_reference",
             Self::PredicateUnknownVariable { .. } => "predicate_unknown_variable",
+            Self::PolicyNotEnforceable { .. } => "policy_not_enforceable",
             Self::DuplicateConstraintName { .. } => "duplicate_constraint_name",
             Self::DuplicateTableName { .. } => "duplicate_table_name",
             Self::OwnershipUnreachable { .. } => "ownership_unreachable",
@@ -689,6 +698,9 @@ impl SchemaError {
             }
             Self::PredicateUnknownVariable { known, .. } => {
                 format!("expected one of {}", known.iter().map(|k| format!("${k}")).collect::<Vec<_>>().join(", "))
+            }
+            Self::PolicyNotEnforceable { .. } => {
+                "compare fields with fields, $user.id, $user.role or literals of the field's type (see the README, \"Row-level security\")".to_owned()
             }
             Self::DuplicateConstraintName { .. } => "constraint names are global in the database; rename one".to_owned(),
             Self::DuplicateTableName { .. } => "give each entity its own tableName".to_owned(),

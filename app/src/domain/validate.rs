@@ -9,6 +9,7 @@ use super::diagnostic::{Diagnostic, SchemaError, Sink};
 use super::dialect::shift_within;
 use super::model::{Entity, ReferentialAction, RelationKind};
 use super::naming;
+use super::policy_sql::{entity_policies, Models, PolicyError};
 use super::predicate::PathRef;
 
 /// A model as seen from a relation: a package entity, a base model, or an entity that failed
@@ -127,6 +128,19 @@ impl<'a> Environment<'a> {
             ModelRef::Base(m) => m.field(name).and_then(|f| self.resolve(&f.type_name, own)),
             ModelRef::Broken => Some(ModelRef::Broken),
         }
+    }
+
+    /// Every model as row-level security compiles against it: `own` first.
+    fn policy_models(&self, own: &'a [Entity]) -> Models<'a> {
+        let mut models = Models::new(self.base, own);
+        for (name, model) in &self.models {
+            match model {
+                ModelRef::Entity(entity) => models.add(entity),
+                ModelRef::Broken => models.add_unreadable(name),
+                ModelRef::Base(_) => {}
+            }
+        }
+        models
     }
 
     /// Whether rows of `entity` have an owning user: an owner field, a belongsTo to the user
@@ -534,6 +548,66 @@ fn acl<'a>(
     let Some(acl) = &entity.acl else {
         return;
     };
+    let reported = sink.diagnostics.len();
+    acl_references(entity, acl, own, env, config, sink);
+    if sink.diagnostics.len() == reported {
+        enforceable(entity, acl, own, env, config, sink);
+    }
+}
+
+/// Checks that the ACL compiles to row-level security (once everything it names resolves).
+fn enforceable<'a>(
+    entity: &'a Entity,
+    acl: &super::model::Acl,
+    own: &'a [Entity],
+    env: &Environment<'a>,
+    config: &Config,
+    sink: &mut Sink<'_>,
+) {
+    let models = env.policy_models(own);
+    match entity_policies(entity, &models, config) {
+        Ok(_) | Err(PolicyError::Unresolved { .. }) => {}
+        Err(PolicyError::RowLevel { offset, detail, .. }) => {
+            if let Some(row_level) = &acl.row_level {
+                sink.error(
+                    shift_within(&row_level.source, row_level.origin, offset),
+                    format!("{}.acl.rowLevel", entity.name),
+                    SchemaError::PolicyNotEnforceable {
+                        subject: "rowLevel".to_owned(),
+                        detail,
+                    },
+                );
+            }
+        }
+        Err(PolicyError::Role {
+            op, role, detail, ..
+        }) => {
+            let position = acl
+                .rules
+                .get(&op)
+                .and_then(|roles| roles.iter().find(|r| r.name == role))
+                .map_or(entity.origin, |r| r.origin);
+            sink.error(
+                position,
+                format!("{}.acl.{}", entity.name, op.as_str()),
+                SchemaError::PolicyNotEnforceable {
+                    subject: format!("acl role \"{role}\""),
+                    detail,
+                },
+            );
+        }
+    }
+}
+
+/// Owner grants need an owner; `rowLevel` must name real fields and known variables.
+fn acl_references<'a>(
+    entity: &'a Entity,
+    acl: &super::model::Acl,
+    own: &'a [Entity],
+    env: &Environment<'a>,
+    config: &Config,
+    sink: &mut Sink<'_>,
+) {
     let mut owner_checked: Option<bool> = None;
     for (op, roles) in &acl.rules {
         for role in roles

@@ -40,3 +40,49 @@ pub async fn applied_policy(
         (package, policy)
     }))
 }
+
+/// The row-level security the applied state gives `entity`: its policies compiled against every
+/// applied package (the declaring package's entities first, the first package by name that
+/// declares the entity, as [`applied_policy`] picks it). `None` when no applied package
+/// declares the entity with an ACL; `Some(Err)` when its ACL cannot be compiled.
+///
+/// # Errors
+/// Database errors.
+pub async fn applied_row_security(
+    pool: &PgPool,
+    schema: &crate::registry::future::SchemaContext,
+    entity: &str,
+) -> Result<
+    Option<
+        Result<crate::domain::policy_sql::EntityPolicies, crate::domain::policy_sql::PolicyError>,
+    >,
+    sqlx::Error,
+> {
+    use crate::domain::parse_entities;
+    use crate::domain::policy_sql::{entity_policies, Models};
+
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select package, yaml_snapshot from applied_package order by package")
+            .fetch_all(pool)
+            .await?;
+    let packages: Vec<Vec<crate::domain::Entity>> = rows
+        .iter()
+        .map(|(package, yaml)| parse_entities(yaml, package, &schema.config).entities)
+        .collect();
+    let Some(declaring) = packages
+        .iter()
+        .position(|entities| entities.iter().any(|e| e.name == entity && e.acl.is_some()))
+    else {
+        return Ok(None);
+    };
+    let mut models = Models::new(&schema.base, &packages[declaring]);
+    for entities in &packages {
+        for other in entities {
+            models.add(other);
+        }
+    }
+    let Some(declared) = packages[declaring].iter().find(|e| e.name == entity) else {
+        return Ok(None);
+    };
+    Ok(entity_policies(declared, &models, &schema.config).transpose())
+}

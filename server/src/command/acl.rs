@@ -1,28 +1,33 @@
-//! `schemagate acl check ROLE OP ENTITY`: the applied policy's answer.
+//! `schemagate acl check ROLE OP ENTITY`: the applied policy's answer, and the row-level
+//! security policy PostgreSQL enforces it with.
 
 use std::process::ExitCode;
 
+use app::api::policy::answer;
 use app::domain::access::AccessDecision;
-use app::registry::policy::applied_policy;
+use app::registry::policy::{applied_policy, applied_row_security};
 
 use crate::cli::{AclCommand, CommonOptions};
-use crate::command::lookup::Refused;
+use crate::command::lookup::{schema_context, Refused};
 use crate::database::Database;
 
-/// Prints the decision; exit 0 when allowed (fully or on some rows), 1 when denied or when no
-/// applied package declares the entity.
+/// Prints the decision and the policy's SQL; exit 0 when allowed (fully or on some rows), 1
+/// when denied or when no applied package declares the entity.
 ///
 /// # Errors
-/// An unknown operation; database errors.
+/// An unknown operation; an unreadable base schema; database errors.
 pub async fn run(common: &CommonOptions, command: AclCommand) -> anyhow::Result<ExitCode> {
     let AclCommand::Check { role, op, entity } = command;
     let database = Database::open(common).await?;
+    let schema = schema_context(common, &database)?;
     let policy = applied_policy(&database.pool, &entity).await?;
+    let security = applied_row_security(&database.pool, &schema, &entity).await;
     database.close().await;
     let (package, policy) = policy
         .ok_or_else(|| Refused(format!("no applied package declares entity \"{entity}\"")))?;
-    let decision = policy.decide(&role, &op)?;
-    let (line, allowed) = match &decision {
+    let decision = policy.decide_with(&role, &op, &schema.config.row_security.hierarchy)?;
+    let answer = answer(decision, package, security?, &op);
+    let (line, allowed) = match &answer.decision {
         AccessDecision::Allow {
             granted_by,
             row_level,
@@ -36,6 +41,7 @@ pub async fn run(common: &CommonOptions, command: AclCommand) -> anyhow::Result<
         AccessDecision::Conditional {
             conditions,
             row_level,
+            ..
         } => (
             format!(
                 "allow on some rows: {}{}",
@@ -46,7 +52,12 @@ pub async fn run(common: &CommonOptions, command: AclCommand) -> anyhow::Result<
         ),
         AccessDecision::Deny { reason } => (format!("deny: {reason}"), false),
     };
-    println!("{line} (policy of package {package})");
+    println!("{line} (policy of package {})", answer.package);
+    match (&answer.policy, &answer.policy_error) {
+        (Some(policy), _) => println!("enforced by PostgreSQL as:\n{policy}"),
+        (None, Some(error)) => println!("not enforceable by PostgreSQL: {error}"),
+        (None, None) => {}
+    }
     Ok(if allowed {
         ExitCode::SUCCESS
     } else {
