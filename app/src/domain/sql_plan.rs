@@ -464,26 +464,6 @@ fn index_table(
         .find(|table| index.starts_with(&format!("{table}_")))
 }
 
-/// Statements that follow Prisma's DDL in a change's plan, made from the entities before and
-/// after the change (row-level security for the entities' ACLs will come from here). None yet.
-#[must_use]
-pub fn extra_statements(before: &[Entity], after: &[Entity]) -> Vec<String> {
-    let _ = (before, after);
-    Vec::new()
-}
-
-/// A change's whole plan: Prisma's script followed by [`extra_statements`], one per paragraph.
-#[must_use]
-pub fn compose(prisma_sql: &str, extra: &[String]) -> String {
-    let mut sql = prisma_sql.trim_end().to_string();
-    for statement in extra {
-        sql.push_str("\n\n");
-        sql.push_str(statement.trim());
-    }
-    sql.push('\n');
-    sql
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,17 +613,5 @@ mod tests {
         assert_eq!(plan[0].items, ["Author.fields.bio"]);
         assert_eq!(plan[1].items, ["Book.indexes.isbn"]);
         assert_eq!(plan[2].items, ["Book.indexes.isbn"]);
-    }
-
-    #[test]
-    fn the_plan_is_prisma_ddl_followed_by_the_extra_statements() {
-        assert!(extra_statements(&[], &[]).is_empty());
-        assert_eq!(
-            compose(
-                "CREATE TABLE \"a\" ();\n",
-                &["ALTER TABLE \"a\" ENABLE ROW LEVEL SECURITY;".into()]
-            ),
-            "CREATE TABLE \"a\" ();\n\nALTER TABLE \"a\" ENABLE ROW LEVEL SECURITY;\n"
-        );
     }
 }

@@ -1,6 +1,6 @@
 //! A change's SQL plan: what Prisma's schema engine plans from the schema the restart job would
-//! leave before the change (applied plus approved) to the schema with it, followed by the
-//! statements of [`extra_statements`]. Planned at scan time for new changes, checked again at
+//! leave before the change (applied plus approved) to the schema with it, wrapped in the
+//! row-level-security statements of the package's ACLs ([`policies_for`]). Planned at scan time for new changes, checked again at
 //! approval (the plan an admin approves is pinned by its SHA-256), and re-planned by the
 //! restart job against the live database.
 
@@ -12,7 +12,8 @@ use super::apply::{desired_state_on, parse_snapshot, parse_state, render_entitie
 use super::change::SchemaChange;
 use super::future::SchemaContext;
 use super::scan::sha256_hex;
-use crate::domain::sql_plan::{compose, extra_statements};
+use crate::domain::model::Entity;
+use crate::domain::policy_sql::{policy_plan, Models, PolicyPlan, PolicyState};
 use crate::engine::EngineError;
 use crate::platform::PlatformEngine;
 
@@ -59,34 +60,63 @@ pub fn schemas_for(
     Ok(PlanSchemas { before, after })
 }
 
-/// The statements [`extra_statements`] adds for `change` over `state`.
-#[must_use]
-pub fn extras_for(
+/// The row-level-security statements that take `change`'s package from its policies in
+/// `state` to those of the change: dropped before Prisma's DDL, created after it.
+///
+/// # Errors
+/// An ACL of the change that cannot be compiled into a policy, as text.
+pub fn policies_for(
     state: &BTreeMap<String, String>,
     change: &SchemaChange,
     context: &SchemaContext,
-) -> Vec<String> {
-    let before = state
-        .get(&change.package)
-        .and_then(|yaml| parse_snapshot(&change.package, yaml, &context.config).ok())
-        .unwrap_or_default();
-    let after = if change.kind == "drop" {
+) -> Result<PolicyPlan, String> {
+    let mut packages = parse_state(state, &context.config).map_err(|e| e.to_string())?;
+    let before_own = packages.remove(&change.package).unwrap_or_default();
+    let after_own = if change.kind == "drop" {
         Vec::new()
     } else {
-        parse_snapshot(&change.package, &change.yaml_snapshot, &context.config).unwrap_or_default()
+        parse_snapshot(&change.package, &change.yaml_snapshot, &context.config)?
     };
-    extra_statements(&before, &after)
+    let others: Vec<&Entity> = packages.values().flatten().collect();
+    // Each package's own entities first: its declaration wins where names repeat.
+    let before_models = Models::new(
+        &context.base,
+        before_own.iter().chain(others.iter().copied()),
+    );
+    let after_models = Models::new(
+        &context.base,
+        after_own.iter().chain(others.iter().copied()),
+    );
+    policy_plan(
+        PolicyState {
+            entities: &before_own,
+            models: &before_models,
+        },
+        PolicyState {
+            entities: &after_own,
+            models: &after_models,
+        },
+        &context.config,
+    )
+    .map_err(|error| format!("the access rules cannot be enforced by row-level security: {error}"))
 }
 
-/// The whole plan from Prisma's script: empty scripts become [`EMPTY_PLAN`] unless extra
-/// statements follow.
+/// The whole plan: the policies' drops, Prisma's script, the policies' creation. A plan with
+/// nothing to do is [`EMPTY_PLAN`].
 #[must_use]
-pub fn full_plan(prisma_sql: &str, empty: bool, extras: &[String]) -> String {
-    match (empty || prisma_sql.trim().is_empty(), extras.is_empty()) {
-        (true, true) => EMPTY_PLAN.to_string(),
-        (true, false) => compose("", extras).trim_start().to_string(),
-        (false, _) => compose(prisma_sql, extras),
+pub fn full_plan(prisma_sql: &str, empty: bool, policies: &PolicyPlan) -> String {
+    let prisma = if empty { "" } else { prisma_sql.trim() };
+    if prisma.is_empty() && policies.is_empty() {
+        return EMPTY_PLAN.to_string();
     }
+    let mut parts: Vec<String> = policies.before_ddl.clone();
+    if !prisma.is_empty() {
+        parts.push(prisma.to_string());
+    }
+    parts.extend(policies.after_ddl.iter().cloned());
+    let mut sql = parts.join("\n\n");
+    sql.push('\n');
+    sql
 }
 
 /// Plans `change` over the registry state `state` (package → YAML, without the change).
@@ -103,12 +133,12 @@ pub async fn plan_over(
         Ok(schemas) => schemas,
         Err(problem) => return Ok(Planned::Unplannable(problem)),
     };
+    let policies = match policies_for(state, change, context) {
+        Ok(policies) => policies,
+        Err(problem) => return Ok(Planned::Unplannable(problem)),
+    };
     match engine.plan(Some(&schemas.before), &schemas.after).await {
-        Ok(plan) => Ok(Planned::Sql(full_plan(
-            &plan.sql,
-            plan.empty,
-            &extras_for(state, change, context),
-        ))),
+        Ok(plan) => Ok(Planned::Sql(full_plan(&plan.sql, plan.empty, &policies))),
         Err(EngineError::Engine { kind, message, .. }) if kind == "engine" => {
             Ok(Planned::Unplannable(message))
         }

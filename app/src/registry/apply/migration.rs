@@ -25,7 +25,7 @@ use crate::platform::{migration_state, write_migration, MigrationState, Platform
 use crate::registry::apply::lease::Lease;
 use crate::registry::change::SchemaChange;
 use crate::registry::future::SchemaContext;
-use crate::registry::plan::{extras_for, full_plan};
+use crate::registry::plan::{full_plan, policies_for};
 use crate::registry::scan::sha256_hex;
 
 /// The migration directory name of `change`: `<UTC YYYYMMDDHHMMSS of its approval>_<package>_<id8>`.
@@ -170,11 +170,8 @@ pub(super) async fn apply_on_platform(
         config: options.config.clone(),
         engine: None,
     };
-    let replanned = full_plan(
-        &live.sql,
-        live.empty,
-        &extras_for(schemas.applied_state, change, &context),
-    );
+    let policies = policies_for(schemas.applied_state, change, &context).unwrap_or_default();
+    let replanned = full_plan(&live.sql, live.empty, &policies);
     if normalized(&replanned) != normalized(approved) {
         let detail = "the SQL planned against the live database differs from the approved SQL; scan and review again".to_string();
         let log = format!(
@@ -381,12 +378,15 @@ pub(super) async fn ensure_baseline(
         Ok(plan) => plan,
         Err(error) => return Ok(Err(describe(&error))),
     };
-    write_migration(migrations_dir, NAME, &full_plan(&plan.sql, plan.empty, &[])).map_err(
-        |source| ApplyError::WriteSchema {
-            path: migrations_dir.join(NAME),
-            source,
-        },
-    )?;
+    write_migration(
+        migrations_dir,
+        NAME,
+        &full_plan(&plan.sql, plan.empty, &Default::default()),
+    )
+    .map_err(|source| ApplyError::WriteSchema {
+        path: migrations_dir.join(NAME),
+        source,
+    })?;
     Ok(match engine.apply_migrations(migrations_dir).await {
         Ok(_) => Ok(Some(format!(
             "{NAME} ({} statements, sha256 {})",
