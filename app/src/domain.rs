@@ -18,7 +18,6 @@ pub mod change;
 #[cfg(feature = "domain")]
 pub mod checksum;
 pub mod comparison;
-#[cfg(feature = "domain")]
 pub mod config;
 #[cfg(feature = "domain")]
 pub mod dependency;
@@ -32,6 +31,7 @@ pub mod model;
 mod naming;
 #[cfg(feature = "domain")]
 mod ownership;
+#[cfg(feature = "domain")]
 pub mod policy_sql;
 pub mod predicate;
 #[cfg(feature = "domain")]
