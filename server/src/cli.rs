@@ -58,6 +58,11 @@ pub struct CommonOptions {
     /// Report ownership findings (unreachable root, cycles) as errors instead of warnings.
     #[arg(long, env = "SCHEMAGATE_OWNERSHIP_ERRORS", global = true)]
     pub ownership_errors: bool,
+    /// File holding the key that seals audit events (created, mode 0600, when missing).
+    /// Default: `audit.key` in the data directory with the embedded cluster; with DATABASE_URL
+    /// only when set (or when SCHEMAGATE_AUDIT_KEY holds the key itself).
+    #[arg(long, env = "SCHEMAGATE_AUDIT_KEY_FILE", global = true)]
+    pub audit_key_file: Option<PathBuf>,
 }
 
 /// The subcommands. No subcommand means `serve`.
@@ -288,8 +293,20 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Check the hash chain.
-    Verify,
+    /// Check the hash chain and its seals; with --anchor, also that the chain still reaches
+    /// the anchored head (catches deleted newest events).
+    Verify {
+        /// An anchor file written by `audit anchor`.
+        #[arg(long)]
+        anchor: Vec<PathBuf>,
+    },
+    /// Write the chain's head, sealed with the audit key, as an anchor file (keep copies
+    /// where the database's writers cannot change them).
+    Anchor {
+        /// Where to write it (stdout when absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Export every event.
     Export {
         #[arg(long, default_value = "json")]
