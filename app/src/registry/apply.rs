@@ -32,7 +32,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
-pub use lease::{current_holder, Lease, LeaseError, LeaseHolder, DEFAULT_LEASE_TTL, LEASE_NAME};
+pub use lease::{
+    current_holder, Lease, LeaseError, LeaseHolder, Validity, DEFAULT_LEASE_TTL, LEASE_NAME,
+};
 pub use migrate::{MigrateEnd, MigrateOutcome, LOG_LIMIT};
 pub use state::{
     acl_json, applied_packages, checksum_of, desired_state, desired_state_on, entities_json,
@@ -474,6 +476,7 @@ async fn apply_change(
                 package: &change.package,
                 timeout: options.migrate_timeout,
                 echo: options.echo_output,
+                lease: Some(lease.validity().clone()),
             };
             let result = migrate::run(&spec).await.map_err(ApplyError::Spawn)?;
             let status = result.describe(options.migrate_timeout);
