@@ -535,6 +535,18 @@ fn acl<'a>(
         return;
     };
     let mut owner_checked: Option<bool> = None;
+    if let Some(owner) = &acl.owner {
+        let known = entity.field(&owner.name).is_some();
+        if !known {
+            let error = SchemaError::UnknownOwnerField {
+                field: owner.name.clone(),
+                entity: entity.name.clone(),
+            };
+            sink.error(owner.origin, format!("{}.acl.owner", entity.name), error);
+        }
+        // An unknown owner field is an error of its own; do not report the grants again.
+        owner_checked = Some(true);
+    }
     for (op, roles) in &acl.rules {
         for role in roles
             .iter()
@@ -548,10 +560,12 @@ fn acl<'a>(
                     entity: entity.name.clone(),
                     owner_fields: config.owner_fields.clone(),
                 };
-                sink.error(
+                // A finding for the reviewer; the grant fails closed (it matches no row).
+                sink.finding(
                     role.origin,
                     format!("{}.acl.{}", entity.name, op.as_str()),
                     error,
+                    config.ownership_severity,
                 );
             }
         }
