@@ -44,7 +44,7 @@ unit-tests:
 	cargo test --workspace --no-fail-fast
 
 oracle:
-	node end2end/oracle/validate.cjs target/prisma-oracle
+	node end2end/oracle/validate.cjs target/prisma-oracle target/prisma-oracle/generated
 
 e2e:
 	cd end2end && npx playwright test

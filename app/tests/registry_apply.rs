@@ -432,3 +432,52 @@ async fn a_migrate_command_that_runs_too_long_is_killed_and_fails_the_change(poo
         "{log}"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_runner_that_loses_its_lease_kills_its_migrate_command_at_once(pool: PgPool) {
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
+    approve_scanned(&pool, &alice, &[("forum", FORUM)]).await;
+    let dir = work_dir("lease-lost");
+    let mut options = options(&dir, Some("{ sleep 600 & echo $! > sleeper; wait; }"));
+    options.lease_ttl = Duration::from_secs(3);
+    let started = std::time::Instant::now();
+    let run = tokio::spawn({
+        let pool = pool.clone();
+        async move { apply::run(&pool, &options).await }
+    });
+    let sleeper = loop {
+        if let Some(pid) = std::fs::read_to_string(dir.join("sleeper"))
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+        {
+            break pid;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no sleeper");
+        if run.is_finished() {
+            panic!("the run ended before its command started: {:?}", run.await);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Another runner takes the lease (as after an expiry the holder did not notice).
+    sqlx::query("update apply_lease set holder = 'thief', expires_at = now() + interval '1 hour'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let stolen = std::time::Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("the run ended within 10 s")
+        .unwrap();
+    assert!(
+        matches!(outcome, Err(ApplyError::Lease(LeaseError::Lost { .. }))),
+        "{outcome:?}"
+    );
+    // Found at the next heartbeat (every second), not when the lease would have expired.
+    assert!(stolen.elapsed() < Duration::from_secs(3), "{:?}", stolen.elapsed());
+    assert!(
+        !Path::new(&format!("/proc/{sleeper}")).exists()
+            || std::fs::read_to_string(format!("/proc/{sleeper}/stat"))
+                .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'))),
+        "the migrate command's child still runs"
+    );
+}

@@ -124,3 +124,35 @@ fn a_catalog_with_errors_refuses_to_render_and_names_the_packages() {
         Err("packages with errors: bad".to_owned())
     );
 }
+
+#[test]
+fn field_attributes_come_in_the_order_prisma_format_writes_them() {
+    let yaml = "entities:
+  - name: Token
+    fields:
+      id: { type: cuid, primary: true, generated: true }
+      code: { type: string, unique: true, default: \"none\", columnName: token_code, maxLength: 40 }
+      rank: { type: int, unique: true, default: 1 }
+";
+    let source = PackageSource {
+        id: PackageId::parse("tokens").unwrap(),
+        file: "tokens/seed/schema/entities.yaml".to_owned(),
+        text: yaml.to_owned(),
+    };
+    let catalog = catalog(vec![source], BaseSchema::default());
+    let fragment = catalog
+        .render_fragment("tokens")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        fragment.models.contains(
+            "  code String @unique @default(\"none\") @map(\"token_code\") @db.VarChar(40)\n"
+        ),
+        "{}",
+        fragment.models
+    );
+    assert!(
+        fragment.models.contains("  rank Int    @unique @default(1)\n"),
+        "{}",
+        fragment.models
+    );
+}

@@ -366,18 +366,71 @@ fn the_role_vocabulary_is_configuration() {
     );
 }
 
+/// `line:column message-without-help` of every warning of the single package `forum`.
+fn warnings_with(text: &str, config: &Config) -> Vec<String> {
+    let catalog = build(vec![package("forum", text)], config);
+    catalog.packages[0]
+        .warnings
+        .iter()
+        .map(short)
+        .filter(|w| w.starts_with("acl "))
+        .collect()
+}
+
 #[test]
-fn self_and_owner_roles_need_an_owner_field() {
-    assert_errors(
-        &thread_with("    acl:\n      update: [owner, admin]\n      delete: [self]\n"),
-        &[
-            "acl role \"owner\" needs an owner field on entity \"ForumThread\" at ForumThread.acl.update (line 8, column 16)",
-            "acl role \"self\" needs an owner field on entity \"ForumThread\" at ForumThread.acl.delete (line 9, column 16)",
-        ],
+fn an_owner_grant_without_an_owner_field_is_a_warning_and_the_package_stays_reviewable() {
+    let text = thread_with("    acl:\n      update: [owner, admin]\n      delete: [self]\n");
+    assert_valid(&text);
+    assert_eq!(
+        warnings_with(&text, &Config::default()),
+        [
+            "acl role \"owner\" on entity \"ForumThread\" cannot be tied to an owner field: it matches no row at ForumThread.acl.update (line 8, column 16)",
+            "acl role \"self\" on entity \"ForumThread\" cannot be tied to an owner field: it matches no row at ForumThread.acl.delete (line 9, column 16)",
+        ]
     );
+    let catalog = build(vec![package("forum", &text)], &Config::default());
+    assert!(!catalog.has_failures());
+    assert!(catalog.render_fragment("forum").is_ok());
+    let help = catalog.packages[0].warnings[0].to_string();
+    assert!(help.contains("name the owner field in the acl (`owner: followerId`)"), "{help}");
     assert_valid(&thread_with(
         "      authorId: { type: string }\n    acl:\n      update: [owner]\n",
     ));
+}
+
+#[test]
+fn ownership_errors_turn_an_unbound_owner_grant_into_an_error() {
+    let mut config = Config::default();
+    config.ownership_severity = Severity::Error;
+    assert_eq!(
+        errors_with(&thread_with("    acl:\n      update: [owner]\n"), &config)[..1],
+        ["acl role \"owner\" on entity \"ForumThread\" cannot be tied to an owner field: it matches no row at ForumThread.acl.update (line 8, column 16)"]
+    );
+}
+
+#[test]
+fn an_acl_may_name_its_owner_field_in_either_dialect() {
+    let map = "entities:\n  - name: Follow\n    fields:\n      id: { type: cuid, primary: true }\n      followerId: { type: string }\n    acl:\n      owner: followerId\n      delete: [owner]\n";
+    assert_valid(map);
+    assert_eq!(warnings_with(&map.replace("      owner: followerId\n", ""), &Config::default()).len(), 1);
+    assert_eq!(warnings_with(map, &Config::default()), Vec::<String>::new());
+    let list = "entities:\n  - name: Follow\n    fields:\n      - { name: id, type: String, primary: true }\n      - { name: followerId, type: String }\n    acl:\n      owner: followerId\n      delete: [owner]\n";
+    assert_valid(list);
+    assert_eq!(warnings_with(list, &Config::default()), Vec::<String>::new());
+    assert_errors(
+        &map.replace("owner: followerId", "owner: leaderId"),
+        &["acl owner field \"leaderId\" is not a field of entity \"Follow\" at Follow.acl.owner (line 7, column 14)"],
+    );
+    // Naming the owner changes what the grant matches, so it changes the checksum.
+    let named = build(vec![package("forum", map)], &Config::default());
+    let unnamed = build(
+        vec![package("forum", &map.replace("      owner: followerId\n", ""))],
+        &Config::default(),
+    );
+    assert_ne!(
+        named.packages[0].entities[0].checksum,
+        unnamed.packages[0].entities[0].checksum
+    );
 }
 
 #[test]
@@ -388,9 +441,10 @@ fn ownership_is_inherited_through_a_required_belongs_to_chain() {
         )
     };
     assert_valid(&chain(""));
-    assert_errors(
-        &chain(", nullable: true"),
-        &["acl role \"self\" needs an owner field on entity \"Schedule\" at Schedule.acl.update (line 13, column 16)"],
+    assert_eq!(warnings_with(&chain(""), &Config::default()), Vec::<String>::new());
+    assert_eq!(
+        warnings_with(&chain(", nullable: true"), &Config::default()),
+        ["acl role \"self\" on entity \"Schedule\" cannot be tied to an owner field: it matches no row at Schedule.acl.update (line 13, column 16)"],
     );
 }
 

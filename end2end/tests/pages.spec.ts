@@ -105,7 +105,7 @@ test("the audit page filters by action and shows the chain as intact", async ({ 
   expect(csv.status()).toBe(200);
   expect(csv.headers()["content-disposition"]).toContain("attachment");
   const lines = (await csv.text()).trim().split("\r\n");
-  expect(lines[0]).toBe("seq,at,actor,action,change_id,package,details,prev_hash,hash");
+  expect(lines[0]).toBe("seq,at,actor,action,change_id,package,details,prev_hash,hash,mac");
   expect(lines.slice(1).every((line) => line.split(",")[3].startsWith("login."))).toBe(true);
   expect(errors).toEqual([]);
 });

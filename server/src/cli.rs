@@ -94,6 +94,11 @@ pub struct CommonOptions {
         default_value = "app.role"
     )]
     pub role_setting: String,
+    /// File holding the key that seals audit events (created, mode 0600, when missing).
+    /// Default: `audit.key` in the data directory with the embedded cluster; with DATABASE_URL
+    /// only when set (or when SCHEMAGATE_AUDIT_KEY holds the key itself).
+    #[arg(long, env = "SCHEMAGATE_AUDIT_KEY_FILE", global = true)]
+    pub audit_key_file: Option<PathBuf>,
 }
 
 fn parse_hierarchy(text: &str) -> Result<app::domain::config::RoleHierarchy, String> {
@@ -337,8 +342,20 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Check the hash chain.
-    Verify,
+    /// Check the hash chain and its seals; with --anchor, also that the chain still reaches
+    /// the anchored head (catches deleted newest events).
+    Verify {
+        /// An anchor file written by `audit anchor`.
+        #[arg(long)]
+        anchor: Vec<PathBuf>,
+    },
+    /// Write the chain's head, sealed with the audit key, as an anchor file (keep copies
+    /// where the database's writers cannot change them).
+    Anchor {
+        /// Where to write it (stdout when absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Export every event.
     Export {
         #[arg(long, default_value = "json")]

@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
+use std::sync::Mutex;
+
 use anyhow::Context;
 use app::platform::{EngineKind, PlatformEngine};
+use app::registry::audit::{self, seal};
 use sqlx::PgPool;
 
 use crate::cli::CommonOptions;
@@ -65,6 +68,18 @@ impl Database {
                 None
             }
         };
+        let key = audit_key(options)?;
+        audit::register_key(&pool, key.as_ref()).await?;
+        match key {
+            Some(key) => {
+                tracing::debug!(audit.key = %key.fingerprint(), "audit events are sealed");
+                seal::install(key);
+            }
+            None => tracing::warn!(
+                "audit events are hash-chained but not sealed: no audit key is configured \
+                 (set SCHEMAGATE_AUDIT_KEY_FILE; see the README)"
+            ),
+        }
         Ok(Database {
             pool,
             engine,
@@ -115,4 +130,42 @@ async fn ensure_database(pool: &PgPool, name: &str) -> anyhow::Result<()> {
         tracing::info!(database = name, "created the platform database");
     }
     Ok(())
+}
+
+/// `SCHEMAGATE_AUDIT_KEY`, taken out of the environment at start so that no child process
+/// (the migrate command, the schema engine) inherits it.
+static KEY_FROM_ENVIRONMENT: Mutex<Option<String>> = Mutex::new(None);
+
+/// Moves `SCHEMAGATE_AUDIT_KEY` from the environment into this process. Call it first in
+/// `main`, before any thread starts.
+pub fn take_audit_key_from_environment() {
+    if let Some(value) = std::env::var_os("SCHEMAGATE_AUDIT_KEY") {
+        std::env::remove_var("SCHEMAGATE_AUDIT_KEY");
+        if let Ok(mut slot) = KEY_FROM_ENVIRONMENT.lock() {
+            *slot = Some(value.to_string_lossy().into_owned());
+        }
+    }
+}
+
+/// The key that seals audit events: `--audit-key-file`, else `SCHEMAGATE_AUDIT_KEY`, else
+/// (with the embedded cluster) `audit.key` in the data directory, created at first start.
+///
+/// # Errors
+/// An unreadable or malformed key file, a too-short key.
+pub fn audit_key(options: &CommonOptions) -> anyhow::Result<Option<seal::AuditKey>> {
+    if let Some(file) = &options.audit_key_file {
+        return Ok(Some(seal::AuditKey::load_or_create(file)?));
+    }
+    let material = KEY_FROM_ENVIRONMENT.lock().ok().and_then(|slot| slot.clone());
+    if let Some(material) = material {
+        return Ok(Some(seal::AuditKey::from_material(
+            &material,
+            "SCHEMAGATE_AUDIT_KEY",
+        )?));
+    }
+    if options.database_url.is_none() {
+        let file = options.data_dir.join("audit.key");
+        return Ok(Some(seal::AuditKey::load_or_create(&file)?));
+    }
+    Ok(None)
 }

@@ -37,9 +37,6 @@ impl EmbeddedCluster {
         let data_dir = data_dir
             .canonicalize()
             .with_context(|| format!("while resolving {}", data_dir.display()))?;
-        let root = data_dir.join("postgres");
-        let cluster_dir = root.join("cluster");
-        let socket_dir = root.join("socket");
         let run_as = is_root().then_some(SERVICE_USER);
         if let Some(user) = run_as {
             tracing::info!(
@@ -47,6 +44,12 @@ impl EmbeddedCluster {
                 "running as root: the embedded PostgreSQL cluster runs as the {user} system user"
             );
         }
+        let root = match run_as {
+            Some(user) => reachable_root(&data_dir, user)?,
+            None => data_dir.join("postgres"),
+        };
+        let cluster_dir = root.join("cluster");
+        let socket_dir = root.join("socket");
         for dir in [&root, &socket_dir] {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("while creating {}", dir.display()))?;
@@ -221,6 +224,85 @@ fn find_bin_dir() -> anyhow::Result<PathBuf> {
         "no PostgreSQL server binaries (initdb, pg_ctl) found: install the `postgresql` package \
          (Debian: apt-get install postgresql) or set DATABASE_URL to use an existing server",
     )
+}
+
+/// Where the cluster of `data_dir` lives when it runs as `user`: `<data-dir>/postgres` when
+/// `user` can reach the data directory. When it cannot (a parent directory is private, e.g. a
+/// 0700 home directory), nothing is loosened: the cluster lives in a directory of `user`'s own
+/// (`<its home>/schemagate/<hash of the data directory>`), and `<data-dir>/postgres` is a
+/// symbolic link to it, so the data directory still shows where its database is.
+fn reachable_root(data_dir: &Path, user: &str) -> anyhow::Result<PathBuf> {
+    let link = data_dir.join("postgres");
+    if let Ok(target) = std::fs::read_link(&link) {
+        return Ok(target);
+    }
+    if can_reach(user, data_dir) {
+        return Ok(link);
+    }
+    let blocking = data_dir
+        .ancestors()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .find(|dir| !can_reach(user, dir))
+        .unwrap_or(data_dir)
+        .to_path_buf();
+    let manual = format!(
+        "the {user} system user that runs the embedded PostgreSQL cluster cannot reach {} \
+         ({} is not searchable by it): grant it traversal (`setfacl -m u:{user}:x {}` or \
+         `chmod o+x {}`), or choose a --data-dir it can reach",
+        data_dir.display(),
+        blocking.display(),
+        blocking.display(),
+        blocking.display()
+    );
+    // A previous attempt may have left empty directories behind; anything else stays.
+    if link.exists() {
+        let _ = std::fs::remove_dir(link.join("cluster"));
+        let _ = std::fs::remove_dir(link.join("socket"));
+        if std::fs::remove_dir(&link).is_err() {
+            bail!("{manual} ({} already holds files)", link.display());
+        }
+    }
+    let Some(home) = home_of(user).filter(|home| can_reach(user, home)) else {
+        bail!("{manual}");
+    };
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let root = home.join("schemagate").join(name);
+    std::fs::create_dir_all(&root)
+        .with_context(|| format!("while creating {}", root.display()))?;
+    chown(user, &home.join("schemagate"))?;
+    std::os::unix::fs::symlink(&root, &link)
+        .with_context(|| format!("while linking {} to {}", link.display(), root.display()))?;
+    tracing::warn!(
+        blocked_by = %blocking.display(),
+        cluster = %root.display(),
+        "the {user} system user cannot reach the data directory: the embedded cluster lives in \
+         a directory of its own, linked from {}",
+        link.display()
+    );
+    Ok(root)
+}
+
+/// Whether `user` can search `dir` (and every directory above it).
+fn can_reach(user: &str, dir: &Path) -> bool {
+    Command::new("runuser")
+        .args(["-u", user, "--", "test", "-x"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// `user`'s home directory, from the passwd database.
+fn home_of(user: &str) -> Option<PathBuf> {
+    let output = Command::new("getent").args(["passwd", user]).output().ok()?;
+    let line = String::from_utf8_lossy(&output.stdout).into_owned();
+    let home = line.trim().split(':').nth(5)?;
+    (!home.is_empty()).then(|| PathBuf::from(home))
 }
 
 /// Whether this process runs as root (`/proc/self` is owned by the effective user).

@@ -14,6 +14,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     return_large_allocations();
+    database::take_audit_key_from_environment();
     let cli = cli::Cli::parse();
     logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -615,3 +615,66 @@ fn an_unwritable_schema_file_exits_2_before_any_change_is_touched() {
     let usage = run_cli(&db, &["apply", "--migrate-timeout", "0"], "");
     assert_eq!(usage.status.code(), Some(2));
 }
+
+/// Whether process `pid` still runs (a zombie waiting to be reaped does not count).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+#[test]
+fn a_runner_killed_with_sigkill_takes_its_migrate_command_along_and_the_next_run_never_overlaps_it()
+{
+    let (db, dir, ids) = approved("apply_killed_command", &[("forum", "ForumThread")]);
+    // The first call starts a long grandchild and waits for it; later calls finish at once.
+    // Each call notes when it starts and ends, and whether a process of an earlier call runs.
+    let migrate = "echo \"start $$\" >> calls; \
+        for p in $(cat pids 2>/dev/null); do kill -0 $p 2>/dev/null && echo \"overlap $p\" >> calls; done; \
+        if [ ! -e first ]; then touch first; sleep 600 & echo $! >> pids; echo $$ >> pids; wait; fi; \
+        echo \"end $$\" >> calls";
+    let args = apply_args(&dir, migrate, &["--lease-ttl", "2", "--wait", "30"]);
+    let mut first = schemagate()
+        .env("DATABASE_URL", &db)
+        .env("RUST_LOG", "warn")
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn schemagate");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pids = loop {
+        let text = std::fs::read_to_string(dir.join("pids")).unwrap_or_default();
+        let pids: Vec<u32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        if pids.len() == 2 {
+            break pids;
+        }
+        assert!(Instant::now() < deadline, "the migrate command did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(pids.iter().all(|pid| running(*pid)));
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pids.iter().any(|pid| running(*pid)) {
+        assert!(
+            Instant::now() < deadline,
+            "the migrate command outlived its runner by 5 s: {:?}",
+            pids.iter().filter(|pid| running(**pid)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // The next runner takes the expired lease over and finishes the change, alone.
+    let second = apply(&db, &dir, migrate, &["--lease-ttl", "2", "--wait", "30"]);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    let calls = calls(&dir);
+    assert!(
+        !calls.iter().any(|line| line.starts_with("overlap")),
+        "{calls:?}"
+    );
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert_eq!(show(&db, &ids[0])["status"], "applied");
+}

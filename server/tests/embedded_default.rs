@@ -111,3 +111,47 @@ fn log_format_json_writes_one_json_object_per_log_line() {
         "{event}"
     );
 }
+
+#[test]
+fn as_root_a_data_directory_inside_a_private_directory_gets_a_cluster_without_loosening_it() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if std::fs::metadata("/proc/self").map_or(true, |m| m.uid() != 0) {
+        eprintln!("skipping: the cluster only runs as another user when schemagate runs as root");
+        return;
+    }
+    let private = fresh_dir("private-parent").join("private");
+    std::fs::create_dir_all(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let data_dir = private.join("data");
+    let start = || {
+        schemagate()
+            .env_remove("DATABASE_URL")
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["db", "run", "--", "true"])
+            .output()
+            .expect("run schemagate")
+    };
+    let first = start();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let cluster = std::fs::read_link(data_dir.join("postgres")).expect("a link to the cluster");
+    assert!(cluster.join("cluster/PG_VERSION").is_file());
+    assert_eq!(
+        std::fs::metadata(&private).unwrap().permissions().mode() & 0o777,
+        0o700,
+        "the private directory stays private"
+    );
+    // The next start finds the same cluster.
+    let second = start();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(std::fs::read_link(data_dir.join("postgres")).unwrap(), cluster);
+    std::fs::remove_dir_all(&cluster).unwrap();
+}

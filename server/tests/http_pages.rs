@@ -292,7 +292,7 @@ fn the_audit_export_is_a_csv_file_with_a_header_for_a_viewer_and_401_without_a_s
     let mut lines = csv.body.split("\r\n");
     assert_eq!(
         lines.next(),
-        Some("seq,at,actor,action,change_id,package,details,prev_hash,hash")
+        Some("seq,at,actor,action,change_id,package,details,prev_hash,hash,mac")
     );
     assert!(
         csv.body.contains(",viewer,login.succeeded,"),

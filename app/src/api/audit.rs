@@ -143,7 +143,7 @@ pub async fn list_audit(
             .into_iter()
             .map(super::change::event_view)
             .collect();
-        let verification = audit::verify(&pool).await?;
+        let verification = audit::verify_cached(&pool).await?;
         Ok(AuditPage {
             events,
             total,

@@ -267,6 +267,9 @@ impl Catalog {
             .map(|(source, file)| {
                 let mut errors = file.diagnostics.clone();
                 errors.extend(validate_package(&file.entities, &source.file, &env, config));
+                let (warnings, errors): (Vec<Diagnostic>, Vec<Diagnostic>) = errors
+                    .into_iter()
+                    .partition(|d| d.severity == Severity::Warning);
                 PackageReport {
                     package: source.id.clone(),
                     file: source.file.clone(),
@@ -280,7 +283,7 @@ impl Catalog {
                         })
                         .collect(),
                     errors,
-                    warnings: Vec::new(),
+                    warnings,
                     model: file.entities.clone(),
                 }
             })

@@ -166,6 +166,33 @@ pub struct ChangeItem {
     pub advice: Option<String>,
 }
 
+/// Security items for the access findings among a package's `warnings`: an owner grant that
+/// cannot be tied to an owner field matches no row, which the reviewer should know about.
+pub fn finding_items(warnings: &[super::diagnostic::Diagnostic]) -> Vec<ChangeItem> {
+    warnings
+        .iter()
+        .filter_map(|warning| match &warning.error {
+            super::diagnostic::SchemaError::OwnerFieldMissing { role, entity, .. } => {
+                Some(ChangeItem {
+                    entity: entity.clone(),
+                    kind: ItemKind::AlterAcl,
+                    path: warning.path.clone(),
+                    summary: format!("{role} grant cannot be tied to an owner field"),
+                    risk: Risk::Security,
+                    reason: format!(
+                        "the {role} grant matches no row (it fails closed) until the acl names its owner field"
+                    ),
+                    advice: Some(
+                        "name the owner field in the acl (`owner: followerId`), or drop the grant"
+                            .to_string(),
+                    ),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The riskiest class among `items` (`Safe` when there are none).
 pub fn overall_risk(items: &[ChangeItem]) -> Risk {
     items

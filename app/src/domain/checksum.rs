@@ -187,6 +187,10 @@ fn acl(acl: &Acl) -> Canon {
         .as_ref()
         .map_or(Canon::Null, |r| Canon::Str(r.predicate.to_string()));
     entries.insert("rowLevel".to_owned(), row_level);
+    // Only when named, so that the checksums of ACLs without it stay what they were.
+    if let Some(owner) = &acl.owner {
+        entries.insert("owner".to_owned(), Canon::str(&owner.name));
+    }
     Canon::Map(entries)
 }
 

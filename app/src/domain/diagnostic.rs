@@ -468,8 +468,9 @@ pub enum SchemaError {
         /// The configured vocabulary.
         known: Vec<String>,
     },
-    /// A `self`/`owner` role on an entity with no way to find its owner.
-    #[error("acl role \"{role}\" needs an owner field on entity \"{entity}\"")]
+    /// A `self`/`owner` role on an entity with no way to find its owner: the grant matches no
+    /// row (a warning unless ownership findings are errors).
+    #[error("acl role \"{role}\" on entity \"{entity}\" cannot be tied to an owner field: it matches no row")]
     OwnerFieldMissing {
         /// The role (`self` or `owner`).
         role: String,
@@ -477,6 +478,14 @@ pub enum SchemaError {
         entity: String,
         /// Field names that count as owner fields.
         owner_fields: Vec<String>,
+    },
+    /// `acl.owner` names a field the entity does not have.
+    #[error("acl owner field \"{field}\" is not a field of entity \"{entity}\"")]
+    UnknownOwnerField {
+        /// The field as written.
+        field: String,
+        /// Entity name.
+        entity: String,
     },
     /// A `rowLevel` predicate that does not parse.
     #[error("invalid rowLevel predicate: {detail}")]
@@ -603,6 +612,7 @@ impl SchemaError {
             Self::HasOneNeedsUnique { .. } => "has_one_needs_unique",
             Self::UnknownRole { .. } => "unknown_role",
             Self::OwnerFieldMissing { .. } => "owner_field_missing",
+            Self::UnknownOwnerField { .. } => "unknown_owner_field",
             Self::InvalidPredicate { .. } => "invalid_predicate",
             Self::PredicateUnknownReference { .. } => "predicate_unknown_reference",
             Self::PredicateUnknownVariable { .. } => "predicate_unknown_variable",
@@ -687,9 +697,10 @@ impl SchemaError {
             Self::HasOneNeedsUnique { .. } => "mark the foreign key `unique: true` or use hasMany".to_owned(),
             Self::UnknownRole { known, .. } => format!("expected one of {}", known.join(", ")),
             Self::OwnerFieldMissing { owner_fields, .. } => format!(
-                "add one of the fields {}, a belongsTo relation to User, or a required belongsTo relation to an entity that has an owner",
+                "name the owner field in the acl (`owner: followerId`), or add one of the fields {}, a belongsTo relation to User, or a required belongsTo relation to an entity that has an owner",
                 owner_fields.join(", ")
             ),
+            Self::UnknownOwnerField { .. } => "name one of the entity's fields".to_owned(),
             Self::InvalidPredicate { .. } => {
                 "expected comparisons like `userId = $user.id` joined with AND, OR, NOT and parentheses".to_owned()
             }
@@ -820,5 +831,18 @@ impl<'a> Sink<'a> {
     ) {
         self.diagnostics
             .push(Diagnostic::error(self.file, position, path, error));
+    }
+
+    /// A diagnostic of the given severity (warnings are findings, not errors).
+    pub(crate) fn finding(
+        &mut self,
+        position: Position,
+        path: impl Into<String>,
+        error: SchemaError,
+        severity: Severity,
+    ) {
+        let mut diagnostic = Diagnostic::error(self.file, position, path, error);
+        diagnostic.severity = severity;
+        self.diagnostics.push(diagnostic);
     }
 }

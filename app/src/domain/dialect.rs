@@ -11,7 +11,7 @@ use super::config::Config;
 use super::diagnostic::{Position, SchemaError, Sink};
 use super::model::{
     Acl, AclOp, DefaultValue, Dialect, Entity, Field, FieldType, Index, Number, ReferentialAction,
-    Relation, RelationKind, Role, RowLevel, TypeAlias,
+    OwnerField, Relation, RelationKind, Role, RowLevel, TypeAlias,
 };
 use super::naming::{is_identifier, is_pascal_identifier, lower_first, plural};
 use super::predicate::Predicate;
@@ -89,7 +89,7 @@ const RELATION_KEYS: [&str; 11] = [
     "optional",
     "description",
 ];
-const ACL_KEYS: [&str; 5] = ["create", "read", "update", "delete", "rowLevel"];
+const ACL_KEYS: [&str; 6] = ["create", "read", "update", "delete", "rowLevel", "owner"];
 
 /// Prisma's built-in type names; a model cannot take one.
 const PRISMA_TYPE_NAMES: [&str; 10] = [
@@ -1388,6 +1388,12 @@ impl Reader<'_, '_> {
                 }
             }
             acl.rules.insert(op, roles);
+        }
+        if let Some(owner_node) = keys.get("owner") {
+            let origin = self.scalar_content_start(owner_node);
+            if let Some(name) = self.string(owner_node, &join(path, "owner")) {
+                acl.owner = Some(OwnerField { name, origin });
+            }
         }
         if let Some(row_node) = keys.get("rowLevel") {
             let row_path = join(path, "rowLevel");

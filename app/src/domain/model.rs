@@ -390,6 +390,19 @@ pub struct Acl {
     pub rules: std::collections::BTreeMap<AclOp, Vec<Role>>,
     /// `rowLevel`.
     pub row_level: Option<RowLevel>,
+    /// `owner`: the field naming a row's owner, for the `self` and `owner` roles (when it is
+    /// none of the configured owner fields).
+    pub owner: Option<OwnerField>,
+}
+
+/// The field an ACL names as its rows' owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnerField {
+    /// The field name.
+    pub name: String,
+    /// Where it is written.
+    #[serde(skip)]
+    pub origin: Position,
 }
 
 /// A normalized entity: one Prisma model.

@@ -303,11 +303,12 @@ fn scalar_lines(entity: &Entity) -> Vec<Line> {
         if entity.primary_key.len() == 1 && entity.primary_key[0] == field.name {
             attributes.push("@id".to_owned());
         }
-        if let Some(default) = &field.default {
-            attributes.push(format!("@default({})", default_literal(default)));
-        }
+        // The order `prisma format` writes: @id, @unique, @default, @map, @db.*.
         if single_unique.contains(&field.name.as_str()) {
             attributes.push("@unique".to_owned());
+        }
+        if let Some(default) = &field.default {
+            attributes.push(format!("@default({})", default_literal(default)));
         }
         if let Some(column) = &field.column_name {
             attributes.push(format!("@map({})", prisma_string(column)));

@@ -609,6 +609,18 @@ fn acl_references<'a>(
     sink: &mut Sink<'_>,
 ) {
     let mut owner_checked: Option<bool> = None;
+    if let Some(owner) = &acl.owner {
+        let known = entity.field(&owner.name).is_some();
+        if !known {
+            let error = SchemaError::UnknownOwnerField {
+                field: owner.name.clone(),
+                entity: entity.name.clone(),
+            };
+            sink.error(owner.origin, format!("{}.acl.owner", entity.name), error);
+        }
+        // An unknown owner field is an error of its own; do not report the grants again.
+        owner_checked = Some(true);
+    }
     for (op, roles) in &acl.rules {
         for role in roles
             .iter()
@@ -622,10 +634,12 @@ fn acl_references<'a>(
                     entity: entity.name.clone(),
                     owner_fields: config.owner_fields.clone(),
                 };
-                sink.error(
+                // A finding for the reviewer; the grant fails closed (it matches no row).
+                sink.finding(
                     role.origin,
                     format!("{}.acl.{}", entity.name, op.as_str()),
                     error,
+                    config.ownership_severity,
                 );
             }
         }

@@ -34,7 +34,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
-pub use lease::{current_holder, Lease, LeaseError, LeaseHolder, DEFAULT_LEASE_TTL, LEASE_NAME};
+pub use lease::{
+    current_holder, Lease, LeaseError, LeaseHolder, Validity, DEFAULT_LEASE_TTL, LEASE_NAME,
+};
 pub use migrate::{MigrateEnd, MigrateOutcome, LOG_LIMIT};
 pub use migration::migration_name;
 pub use retry::{newer_change, retry, RetryError};
@@ -544,6 +546,7 @@ async fn apply_change(
                 echo: options.echo_output,
                 migrations_dir: None,
                 migration: None,
+                lease: Some(lease.validity().clone()),
             };
             let result = migrate::run(&spec).await.map_err(ApplyError::Spawn)?;
             let status = result.describe(options.migrate_timeout);

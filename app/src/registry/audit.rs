@@ -1,6 +1,13 @@
 //! The audit log: append-only (the database refuses UPDATE, DELETE and TRUNCATE) and
 //! hash-chained, so an edited, deleted or reordered event is detectable even by someone who
-//! bypassed the trigger.
+//! bypassed the trigger. Events are sealed with a key kept outside the database ([`seal`]), so
+//! a chain rewritten with recomputed hashes is detectable too, and the head can be anchored
+//! outside the database, so deleted newest events are detectable as well.
+
+pub mod seal;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -52,6 +59,10 @@ pub struct AuditEvent {
     pub prev_hash: String,
     /// Hash of this event's canonical encoding and `prev_hash`.
     pub hash: String,
+    /// The seal: HMAC of `seq` and `hash` under the audit key (none for events written
+    /// without a key).
+    #[serde(default)]
+    pub mac: Option<String>,
 }
 
 impl AuditEvent {
@@ -132,11 +143,13 @@ pub async fn append(
         details: event.details,
         prev_hash,
         hash: String::new(),
+        mac: None,
     };
     stored.hash = stored.expected_hash();
+    stored.mac = seal::installed().map(|key| key.event_mac(stored.seq, &stored.hash));
     sqlx::query(
-        "insert into audit_event (seq, at, actor, action, change_id, package, details, prev_hash, hash)
-         values ($1, $2, $3, $4, $5::uuid, $6, $7, $8, $9)",
+        "insert into audit_event (seq, at, actor, action, change_id, package, details, prev_hash, hash, mac)
+         values ($1, $2, $3, $4, $5::uuid, $6, $7, $8, $9, $10)",
     )
     .bind(stored.seq)
     .bind(stored.at)
@@ -147,6 +160,7 @@ pub async fn append(
     .bind(&stored.details)
     .bind(&stored.prev_hash)
     .bind(&stored.hash)
+    .bind(&stored.mac)
     .execute(&mut *conn)
     .await?;
     Ok(stored)
@@ -188,7 +202,7 @@ pub struct AuditFilter {
 }
 
 const SELECT_EVENT: &str = "select seq, at, actor, action, change_id::text as change_id, package,
-    details, prev_hash, hash from audit_event";
+    details, prev_hash, hash, mac from audit_event";
 
 fn from_row(row: &sqlx::postgres::PgRow) -> Result<AuditEvent, sqlx::Error> {
     Ok(AuditEvent {
@@ -201,6 +215,7 @@ fn from_row(row: &sqlx::postgres::PgRow) -> Result<AuditEvent, sqlx::Error> {
         details: row.try_get("details")?,
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
+        mac: row.try_get("mac")?,
     })
 }
 
@@ -272,7 +287,7 @@ pub fn to_csv(events: &[AuditEvent]) -> String {
             value.to_string()
         }
     }
-    let mut out = String::from("seq,at,actor,action,change_id,package,details,prev_hash,hash\r\n");
+    let mut out = String::from("seq,at,actor,action,change_id,package,details,prev_hash,hash,mac\r\n");
     for event in events {
         let at = event
             .at
@@ -288,6 +303,7 @@ pub fn to_csv(events: &[AuditEvent]) -> String {
             event.details.to_string(),
             event.prev_hash.clone(),
             event.hash.clone(),
+            event.mac.clone().unwrap_or_default(),
         ];
         out.push_str(
             &row.iter()
@@ -300,11 +316,44 @@ pub fn to_csv(events: &[AuditEvent]) -> String {
     out
 }
 
+/// A verified position in the chain: the event at `seq` had `hash` (and, when `sealed`, a seal
+/// that matched the key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The event's position (0: before the first event).
+    pub seq: i64,
+    /// Its hash ([`GENESIS_HASH`] at position 0).
+    pub hash: String,
+    /// Whether sealing had begun by then (a later unsealed event is then a problem).
+    pub sealed: bool,
+}
+
+impl Checkpoint {
+    /// The position before the first event.
+    pub fn genesis() -> Checkpoint {
+        Checkpoint {
+            seq: 0,
+            hash: GENESIS_HASH.to_string(),
+            sealed: false,
+        }
+    }
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
-    /// How many events were checked.
+    /// How many events the chain holds (the newest event's position).
     pub events: i64,
+    /// How many events this verification read and checked (fewer when it went on from a
+    /// checkpoint).
+    pub checked: i64,
+    /// Whether seals were checked (an audit key was available).
+    pub sealed: bool,
+    /// Events at the start of the chain written before sealing began (a newer sealed event
+    /// vouches for them through the hash chain).
+    pub unsealed_prefix: i64,
+    /// The newest event verified (where a later verification may go on from).
+    pub head: Checkpoint,
     /// The first problem, if any.
     pub problem: Option<ChainProblem>,
 }
@@ -334,48 +383,326 @@ pub enum ChainProblem {
         /// The one found instead.
         found: i64,
     },
+    /// An event's seal does not match the audit key.
+    #[error("event {seq} carries a seal that does not match the audit key: it was written or rewritten without the key")]
+    Forged {
+        /// The event.
+        seq: i64,
+    },
+    /// An event without a seal after sealed events.
+    #[error("event {seq} carries no seal although earlier events do: it was written or rewritten without the audit key")]
+    Unsealed {
+        /// The event.
+        seq: i64,
+    },
+    /// The chain ends before an event that was seen earlier (anchored or verified).
+    #[error("the log ends at event {last} but event {expected} existed (anchored or verified before): events were deleted from its end")]
+    Truncated {
+        /// The event that existed.
+        expected: i64,
+        /// The newest event now.
+        last: i64,
+    },
+    /// An event no longer has the hash it had when anchored or verified.
+    #[error("event {seq} no longer has the hash it had when anchored or verified: the log was rewritten")]
+    Diverged {
+        /// The event.
+        seq: i64,
+    },
+    /// The anchor's own seal does not match the audit key.
+    #[error("the anchor was not written with this audit key (key {anchor_key}, this key {key}) or was altered")]
+    AnchorForged {
+        /// The fingerprint the anchor names.
+        anchor_key: String,
+        /// This key's fingerprint.
+        key: String,
+    },
 }
 
-/// Walks the whole chain and reports the first event that does not check out.
+/// Walks events in order from a checkpoint.
+struct Walker<'a> {
+    key: Option<&'a seal::AuditKey>,
+    head: Checkpoint,
+    checked: i64,
+    unsealed_prefix: i64,
+}
+
+impl Walker<'_> {
+    fn step(&mut self, event: &AuditEvent) -> Result<(), ChainProblem> {
+        let expected_seq = self.head.seq + 1;
+        if event.seq != expected_seq {
+            return Err(ChainProblem::Missing {
+                expected: expected_seq,
+                found: event.seq,
+            });
+        }
+        if event.expected_hash() != event.hash {
+            return Err(ChainProblem::Altered { seq: event.seq });
+        }
+        if event.prev_hash != self.head.hash {
+            return Err(ChainProblem::Broken {
+                seq: event.seq,
+                previous: self.head.seq,
+            });
+        }
+        let mut sealed = self.head.sealed;
+        if let Some(key) = self.key {
+            match &event.mac {
+                Some(mac) if key.event_mac_matches(event.seq, &event.hash, mac) => sealed = true,
+                Some(_) => return Err(ChainProblem::Forged { seq: event.seq }),
+                None if self.head.sealed => return Err(ChainProblem::Unsealed { seq: event.seq }),
+                None => self.unsealed_prefix += 1,
+            }
+        }
+        self.checked += 1;
+        self.head = Checkpoint {
+            seq: event.seq,
+            hash: event.hash.clone(),
+            sealed,
+        };
+        Ok(())
+    }
+
+    fn finish(self, events: i64, problem: Option<ChainProblem>) -> Verification {
+        Verification {
+            events,
+            checked: self.checked,
+            sealed: self.key.is_some(),
+            unsealed_prefix: self.unsealed_prefix,
+            head: self.head,
+            problem,
+        }
+    }
+}
+
+/// Checks a chain held in memory, oldest first, from `start` (the position before `events`),
+/// checking seals when `key` is given.
+pub fn verify_events_from(
+    events: &[AuditEvent],
+    key: Option<&seal::AuditKey>,
+    start: Checkpoint,
+) -> Verification {
+    let mut walker = Walker {
+        key,
+        head: start,
+        checked: 0,
+        unsealed_prefix: 0,
+    };
+    let total = events.last().map_or(walker.head.seq, |e| e.seq.max(walker.head.seq));
+    for event in events {
+        if let Err(problem) = walker.step(event) {
+            return walker.finish(total, Some(problem));
+        }
+    }
+    // An unsealed newest event means sealing has not begun (no key when it was written): only
+    // acceptable while no event is sealed at all.
+    walker.finish(total, None)
+}
+
+/// Checks a whole chain held in memory, oldest first (seals when `key` is given).
+pub fn verify_events(events: &[AuditEvent], key: Option<&seal::AuditKey>) -> Verification {
+    verify_events_from(events, key, Checkpoint::genesis())
+}
+
+/// Walks the whole chain, checking seals with the installed key (if any), and reports the
+/// first event that does not check out.
 ///
 /// # Errors
 /// Database errors.
 pub async fn verify(pool: &PgPool) -> Result<Verification, sqlx::Error> {
-    let events = list(pool, &AuditFilter::default()).await?;
-    Ok(verify_events(&events))
+    let key = seal::installed();
+    verify_with(pool, key.as_deref(), None).await
 }
 
-/// Checks a chain held in memory, oldest first.
-pub fn verify_events(events: &[AuditEvent]) -> Verification {
-    let mut previous: Option<&AuditEvent> = None;
-    for event in events {
-        let expected_seq = previous.map_or(1, |p| p.seq + 1);
-        let expected_prev = previous.map_or(GENESIS_HASH, |p| p.hash.as_str());
-        let problem = if event.seq != expected_seq {
-            Some(ChainProblem::Missing {
-                expected: expected_seq,
-                found: event.seq,
-            })
-        } else if event.expected_hash() != event.hash {
-            Some(ChainProblem::Altered { seq: event.seq })
-        } else if event.prev_hash != expected_prev {
-            Some(ChainProblem::Broken {
-                seq: event.seq,
-                previous: previous.map_or(0, |p| p.seq),
-            })
-        } else {
-            None
-        };
-        if problem.is_some() {
-            return Verification {
-                events: events.len() as i64,
-                problem,
-            };
+/// Verifies the chain with `key`: from `start` when given (after checking that the event there
+/// still has the hash it had), otherwise from the first event.
+///
+/// # Errors
+/// Database errors.
+pub async fn verify_with(
+    pool: &PgPool,
+    key: Option<&seal::AuditKey>,
+    start: Option<&Checkpoint>,
+) -> Result<Verification, sqlx::Error> {
+    let start = match start {
+        Some(checkpoint) if checkpoint.seq > 0 => {
+            if let Some(problem) = check_position(pool, checkpoint.seq, &checkpoint.hash).await? {
+                let events = last_seq(pool).await?;
+                return Ok(Verification {
+                    events,
+                    checked: 0,
+                    sealed: key.is_some(),
+                    unsealed_prefix: 0,
+                    head: checkpoint.clone(),
+                    problem: Some(problem),
+                });
+            }
+            checkpoint.clone()
         }
-        previous = Some(event);
+        _ => Checkpoint::genesis(),
+    };
+    let rows = sqlx::query(&format!("{SELECT_EVENT} where seq > $1 order by seq"))
+        .bind(start.seq)
+        .fetch_all(pool)
+        .await?;
+    let events = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(verify_events_from(&events, key, start))
+}
+
+async fn last_seq(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select coalesce(max(seq), 0) from audit_event")
+        .fetch_one(pool)
+        .await
+}
+
+/// Whether the event at `seq` still exists with `hash` and content that matches it: `None`
+/// when it does.
+async fn check_position(
+    pool: &PgPool,
+    seq: i64,
+    hash: &str,
+) -> Result<Option<ChainProblem>, sqlx::Error> {
+    if seq <= 0 {
+        return Ok(None);
     }
-    Verification {
-        events: events.len() as i64,
-        problem: None,
+    let row = sqlx::query(&format!("{SELECT_EVENT} where seq = $1"))
+        .bind(seq)
+        .fetch_optional(pool)
+        .await?;
+    let Some(row) = row else {
+        return Ok(Some(ChainProblem::Truncated {
+            expected: seq,
+            last: last_seq(pool).await?,
+        }));
+    };
+    let event = from_row(&row)?;
+    Ok(if event.hash != hash {
+        Some(ChainProblem::Diverged { seq })
+    } else if event.expected_hash() != event.hash {
+        Some(ChainProblem::Altered { seq })
+    } else {
+        None
+    })
+}
+
+/// The chain's newest event as an anchor sealed with `key` (position 0 for an empty chain).
+///
+/// # Errors
+/// Database errors.
+pub async fn anchor(pool: &PgPool, key: &seal::AuditKey) -> Result<seal::Anchor, sqlx::Error> {
+    let head: Option<(i64, String)> =
+        sqlx::query_as("select seq, hash from audit_event order by seq desc limit 1")
+            .fetch_optional(pool)
+            .await?;
+    let (seq, hash) = head.unwrap_or((0, GENESIS_HASH.to_string()));
+    Ok(key.anchor(seq, &hash, OffsetDateTime::now_utc()))
+}
+
+/// Whether the chain still reaches `anchor` unchanged: its seal matches `key`, and the event it
+/// names exists with the hash it names. `None` when it does.
+///
+/// # Errors
+/// Database errors.
+pub async fn check_anchor(
+    pool: &PgPool,
+    key: &seal::AuditKey,
+    anchor: &seal::Anchor,
+) -> Result<Option<ChainProblem>, sqlx::Error> {
+    if !key.anchor_matches(anchor) {
+        return Ok(Some(ChainProblem::AnchorForged {
+            anchor_key: anchor.key.clone(),
+            key: key.fingerprint(),
+        }));
+    }
+    check_position(pool, anchor.seq, &anchor.hash).await
+}
+
+/// The position up to which each database's chain was verified by this process (for the audit
+/// page): keyed by server and database.
+static VERIFIED: Mutex<Option<HashMap<String, Checkpoint>>> = Mutex::new(None);
+
+/// Verifies the chain incrementally for the audit page: from the position this process last
+/// verified (after checking that the event there still has its hash, so rewrites and deleted
+/// newest events since then are caught), with the installed key.
+///
+/// # Errors
+/// Database errors.
+pub async fn verify_cached(pool: &PgPool) -> Result<Verification, sqlx::Error> {
+    let options = pool.connect_options();
+    let identity = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    );
+    let start = VERIFIED
+        .lock()
+        .ok()
+        .and_then(|cache| cache.as_ref()?.get(&identity).cloned());
+    let key = seal::installed();
+    let verification = verify_with(pool, key.as_deref(), start.as_ref()).await?;
+    if verification.problem.is_none() {
+        if let Ok(mut cache) = VERIFIED.lock() {
+            cache
+                .get_or_insert_with(HashMap::new)
+                .insert(identity, verification.head.clone());
+        }
+    }
+    Ok(verification)
+}
+
+/// Why the audit key does not fit the registry.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyRegistrationError {
+    /// The registry's events are sealed with another key.
+    #[error("the audit log of this registry is sealed with another key (fingerprint {registered}); the key from {origin} has fingerprint {ours}: give every schemagate process of this registry the same audit key")]
+    Mismatch {
+        /// The registered key's fingerprint.
+        registered: String,
+        /// This key's fingerprint.
+        ours: String,
+        /// Where this key came from.
+        origin: String,
+    },
+    /// The registry's events are sealed, but this process has no key.
+    #[error("the audit log of this registry is sealed (key fingerprint {registered}) but no audit key is configured: set SCHEMAGATE_AUDIT_KEY_FILE to the key file the other processes use")]
+    Missing {
+        /// The registered key's fingerprint.
+        registered: String,
+    },
+    /// The database failed.
+    #[error("database error while checking the audit key")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Records `key`'s fingerprint as the registry's audit key on first use, and refuses a key (or
+/// no key) that differs from the one recorded. This guards against configuration mistakes
+/// (two servers with different keys); it is not what makes the seals trustworthy.
+///
+/// # Errors
+/// [`KeyRegistrationError`].
+pub async fn register_key(
+    pool: &PgPool,
+    key: Option<&seal::AuditKey>,
+) -> Result<(), KeyRegistrationError> {
+    if let Some(key) = key {
+        sqlx::query("insert into audit_key (fingerprint) values ($1) on conflict do nothing")
+            .bind(key.fingerprint())
+            .execute(pool)
+            .await?;
+    }
+    let registered: Option<String> = sqlx::query_scalar("select fingerprint from audit_key")
+        .fetch_optional(pool)
+        .await?;
+    match (registered, key) {
+        (Some(registered), Some(key)) if registered != key.fingerprint() => {
+            Err(KeyRegistrationError::Mismatch {
+                registered,
+                ours: key.fingerprint(),
+                origin: key.source.clone(),
+            })
+        }
+        (Some(registered), None) => Err(KeyRegistrationError::Missing { registered }),
+        _ => Ok(()),
     }
 }

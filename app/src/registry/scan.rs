@@ -13,7 +13,9 @@ use super::audit::{self, NewEvent};
 use super::change::{ChangeConflict, ConflictDeclaration};
 use crate::domain::base_schema::BaseSchema;
 use crate::domain::catalog::{Catalog, PackageProblem, PackageSource};
-use crate::domain::change::{diff_entities, overall_risk, ChangeItem, ItemKind, Risk};
+use crate::domain::change::{
+    diff_entities, finding_items, overall_risk, ChangeItem, ItemKind, Risk,
+};
 use crate::domain::checksum::package_checksum;
 use crate::domain::comparison::compare;
 use crate::domain::config::Config;
@@ -213,7 +215,14 @@ pub async fn scan_with_problems(
             target: &target,
             yaml: yaml.get(id).map(String::as_str).unwrap_or_default(),
             fragment_after: &fragment,
-            items: items_or_generic(diff_entities(&before, &package.model), id),
+            items: items_or_generic(
+                [
+                    diff_entities(&before, &package.model),
+                    finding_items(&package.warnings),
+                ]
+                .concat(),
+                id,
+            ),
             conflicts,
         };
         decide_package(

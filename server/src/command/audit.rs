@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
-use app::registry::audit::{self, AuditEvent, AuditFilter};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use app::registry::audit::{self, seal, AuditEvent, AuditFilter};
+use sqlx::PgPool;
 
 use crate::cli::{AuditCommand, CommonOptions};
 use crate::database::Database;
@@ -32,18 +35,25 @@ pub async fn run(common: &CommonOptions, command: AuditCommand) -> anyhow::Resul
             }
             ExitCode::SUCCESS
         }
-        AuditCommand::Verify => {
-            let verification = audit::verify(pool).await?;
-            match verification.problem {
-                None => {
-                    println!("audit log intact: {} events verified", verification.events);
-                    ExitCode::SUCCESS
+        AuditCommand::Verify { anchor } => verify(pool, &anchor).await?,
+        AuditCommand::Anchor { out } => {
+            let Some(key) = seal::installed() else {
+                bail!("no audit key is configured: an anchor is sealed with it (set SCHEMAGATE_AUDIT_KEY_FILE)");
+            };
+            let anchor = audit::anchor(pool, &key).await?;
+            let text = format!("{}\n", serde_json::to_string_pretty(&anchor)?);
+            match out {
+                Some(path) => {
+                    write_new(&path, &text)?;
+                    eprintln!(
+                        "anchored the audit log at event {} in {}",
+                        anchor.seq,
+                        path.display()
+                    );
                 }
-                Some(problem) => {
-                    println!("audit log TAMPERED: {problem}");
-                    ExitCode::from(1)
-                }
+                None => print!("{text}"),
             }
+            ExitCode::SUCCESS
         }
         AuditCommand::Export { format } => {
             let events = audit::list(pool, &AuditFilter::default()).await?;
@@ -57,6 +67,72 @@ pub async fn run(common: &CommonOptions, command: AuditCommand) -> anyhow::Resul
     };
     database.close().await;
     Ok(code)
+}
+
+/// `audit verify [--anchor FILE]...`: exit 1 on any problem.
+async fn verify(pool: &PgPool, anchors: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let key = seal::installed();
+    let mut loaded = Vec::new();
+    for path in anchors {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("while reading the anchor file {}", path.display()))?;
+        let anchor: seal::Anchor = serde_json::from_str(&text).with_context(|| {
+            format!("{} is not an anchor written by `audit anchor`", path.display())
+        })?;
+        loaded.push((path, anchor));
+    }
+    if !loaded.is_empty() && key.is_none() {
+        bail!("no audit key is configured: an anchor can only be checked with the key that sealed it (set SCHEMAGATE_AUDIT_KEY_FILE)");
+    }
+    let verification = audit::verify_with(pool, key.as_deref(), None).await?;
+    let mut problem = verification.problem.clone();
+    if let Some(key) = key.as_deref() {
+        for (path, anchor) in &loaded {
+            if problem.is_some() {
+                break;
+            }
+            if let Some(found) = audit::check_anchor(pool, key, anchor).await? {
+                eprintln!("anchor {}: {found}", path.display());
+                problem = Some(found);
+            }
+        }
+    }
+    if let Some(problem) = problem {
+        println!("audit log TAMPERED: {problem}");
+        return Ok(ExitCode::from(1));
+    }
+    let sealing = match key.as_deref() {
+        None => " (seals not checked: no audit key is configured)".to_string(),
+        Some(key) if verification.unsealed_prefix > 0 => format!(
+            ", sealed with key {} (events 1-{} predate sealing)",
+            key.fingerprint(),
+            verification.unsealed_prefix
+        ),
+        Some(key) => format!(", sealed with key {}", key.fingerprint()),
+    };
+    let anchored: Vec<String> = loaded
+        .iter()
+        .map(|(_, anchor)| format!("; reaches the anchor at event {}", anchor.seq))
+        .collect();
+    println!(
+        "audit log intact: {} events verified{sealing}{}",
+        verification.events,
+        anchored.concat()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to a file that must not exist yet (an anchor is never overwritten).
+fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("while creating the anchor file {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("while writing the anchor file {}", path.display()))
 }
 
 fn one_line(event: &AuditEvent) -> String {

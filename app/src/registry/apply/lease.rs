@@ -8,7 +8,9 @@
 //! extended, or the transaction is refused), so a runner that lost its lease cannot record
 //! anything.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, Row};
@@ -43,6 +45,52 @@ pub struct Lease {
     ttl: Duration,
     /// The holder whose expired lease was taken over, if any.
     pub took_over_from: Option<String>,
+    validity: Validity,
+}
+
+/// How long this process may still act on its lease: shared by every clone of a [`Lease`], and
+/// updated by each successful heartbeat or fence. Work that must never overlap another
+/// runner's (the migrate command) is stopped when [`Validity::expired`] says so: before the
+/// lease could lapse in the database and be taken over.
+#[derive(Debug, Clone)]
+pub struct Validity {
+    /// When the newest confirmed extension was sent (the lease lives `ttl` from a moment
+    /// after it).
+    confirmed: Arc<Mutex<Instant>>,
+    /// Set when a heartbeat found the lease taken over.
+    lost: Arc<AtomicBool>,
+    ttl: Duration,
+}
+
+impl Validity {
+    fn new(ttl: Duration, since: Instant) -> Validity {
+        Validity {
+            confirmed: Arc::new(Mutex::new(since)),
+            lost: Arc::new(AtomicBool::new(false)),
+            ttl,
+        }
+    }
+
+    fn confirm(&self, sent: Instant) {
+        if let Ok(mut confirmed) = self.confirmed.lock() {
+            *confirmed = (*confirmed).max(sent);
+        }
+    }
+
+    fn lose(&self) {
+        self.lost.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether work under the lease must stop now: it was taken over, or no extension was
+    /// confirmed for five sixths of its lifetime (two heartbeats in a row failed), so it may
+    /// lapse before the next one lands.
+    pub fn expired(&self) -> bool {
+        if self.lost.load(Ordering::SeqCst) {
+            return true;
+        }
+        let confirmed = self.confirmed.lock().map(|c| *c).unwrap_or_else(|_| Instant::now());
+        confirmed.elapsed() >= self.ttl * 5 / 6
+    }
 }
 
 /// Why the lease could not be had, or was lost.
@@ -79,6 +127,7 @@ impl Lease {
     /// [`LeaseError::Held`] naming the live holder; database errors.
     pub async fn acquire(pool: &PgPool, label: &str, ttl: Duration) -> Result<Lease, LeaseError> {
         loop {
+            let sent = Instant::now();
             let row = sqlx::query(
                 "with previous as (select holder, expires_at from apply_lease where name = $1)
                  insert into apply_lease as lease (name, holder, acquired_at, heartbeat_at, expires_at)
@@ -102,6 +151,7 @@ impl Lease {
                     holder,
                     ttl,
                     took_over_from: previous,
+                    validity: Validity::new(ttl, sent),
                 });
             }
             // Held: say by whom. The row may have been released in between; then try again.
@@ -148,11 +198,17 @@ impl Lease {
         self.ttl
     }
 
+    /// How long this process may still act on the lease (see [`Validity`]).
+    pub fn validity(&self) -> &Validity {
+        &self.validity
+    }
+
     /// Extends the lease; `false` when it is no longer ours.
     ///
     /// # Errors
     /// Database errors.
     pub async fn heartbeat(&self, pool: &PgPool) -> Result<bool, sqlx::Error> {
+        let sent = Instant::now();
         let updated = sqlx::query(
             "update apply_lease set heartbeat_at = now(), expires_at = now() + make_interval(secs => $3)
              where name = $1 and holder = $2",
@@ -162,7 +218,13 @@ impl Lease {
         .bind(seconds(self.ttl))
         .execute(pool)
         .await?;
-        Ok(updated.rows_affected() == 1)
+        if updated.rows_affected() == 1 {
+            self.validity.confirm(sent);
+            Ok(true)
+        } else {
+            self.validity.lose();
+            Ok(false)
+        }
     }
 
     /// Inside the caller's transaction: locks the lease row and extends it, or refuses when it
@@ -171,6 +233,7 @@ impl Lease {
     /// # Errors
     /// [`LeaseError::Lost`]; database errors.
     pub async fn fence(&self, conn: &mut PgConnection) -> Result<(), LeaseError> {
+        // A fence commits later with its transaction; it is not counted as a confirmation.
         let updated = sqlx::query(
             "update apply_lease set heartbeat_at = now(), expires_at = now() + make_interval(secs => $3)
              where name = $1 and holder = $2",

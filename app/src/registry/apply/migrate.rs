@@ -1,6 +1,16 @@
 //! Running the configured migrate command: through `sh -c`, with `SCHEMAGATE_SCHEMA` naming the
 //! written schema, in a process group of its own so that a timeout kills everything it started,
 //! with stdout and stderr captured (the last [`LOG_LIMIT`] bytes are kept).
+//!
+//! The command never outlives the runner, so two runs of one change never overlap:
+//! - a watchdog (`sh`, in the command's process group) waits on a pipe whose only writer is
+//!   this process; when this process ends in any way, `kill -9` included, the pipe closes and
+//!   the watchdog kills the whole group;
+//! - on Linux the shell also gets `PR_SET_PDEATHSIG` (SIGKILL when this process dies);
+//! - when the command ends, whatever it left running in its group is killed;
+//! - while it runs, the apply lease is watched: when the lease was taken over, or could not be
+//!   renewed for five sixths of its lifetime, the group is killed before another runner could
+//!   take the lease over.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -9,6 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::lease::Validity;
 
 /// How much of the command's output is kept: the last 64 KiB.
 pub const LOG_LIMIT: usize = 64 * 1024;
@@ -37,6 +49,8 @@ pub enum MigrateEnd {
     Signaled(i32),
     /// It ran out of time and was killed.
     TimedOut,
+    /// The apply lease was lost (or could not be renewed in time) and it was killed.
+    LeaseLost,
 }
 
 impl MigrateOutcome {
@@ -52,6 +66,10 @@ impl MigrateOutcome {
             MigrateEnd::Signaled(signal) => format!("killed by signal {signal}"),
             MigrateEnd::TimedOut => {
                 format!("timed out after {} s and was killed", timeout.as_secs())
+            }
+            MigrateEnd::LeaseLost => {
+                "killed because the apply lease could not be renewed (another runner may take it over)"
+                    .to_string()
             }
         }
     }
@@ -128,6 +146,8 @@ pub struct MigrateCommand<'a> {
     pub migrations_dir: Option<&'a Path>,
     /// The change's migration name (passed as `SCHEMAGATE_MIGRATION`).
     pub migration: Option<&'a str>,
+    /// The apply lease it runs under: it is killed when the lease can no longer be relied on.
+    pub lease: Option<Validity>,
 }
 
 /// Runs the command to its end (or its timeout) and collects its output.
@@ -153,7 +173,11 @@ pub async fn run(spec: &MigrateCommand<'_>) -> std::io::Result<MigrateOutcome> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    die_with_this_process(&mut command);
     let mut child = command.spawn()?;
+    let group = child.id();
+    // Held until the command is over; dropping it (or dying) makes the watchdog kill the group.
+    let watchdog = group.and_then(spawn_watchdog);
     let tail = Arc::new(Mutex::new(Tail {
         bytes: VecDeque::new(),
         dropped: 0,
@@ -166,24 +190,42 @@ pub async fn run(spec: &MigrateCommand<'_>) -> std::io::Result<MigrateOutcome> {
     if let Some(stderr) = child.stderr.take() {
         pumps.push(tokio::spawn(pump(stderr, Arc::clone(&tail), spec.echo)));
     }
-    let end = match tokio::time::timeout(spec.timeout, child.wait()).await {
-        Ok(status) => {
-            let status = status?;
-            match (
-                status.code(),
-                std::os::unix::process::ExitStatusExt::signal(&status),
-            ) {
-                (Some(code), _) => MigrateEnd::Exited(code),
-                (None, Some(signal)) => MigrateEnd::Signaled(signal),
-                (None, None) => MigrateEnd::Exited(-1),
+    let deadline = tokio::time::Instant::now() + spec.timeout;
+    let end = loop {
+        let tick = tokio::time::sleep(Duration::from_millis(200));
+        tokio::select! {
+            status = child.wait() => {
+                let status = status?;
+                break match (
+                    status.code(),
+                    std::os::unix::process::ExitStatusExt::signal(&status),
+                ) {
+                    (Some(code), _) => MigrateEnd::Exited(code),
+                    (None, Some(signal)) => MigrateEnd::Signaled(signal),
+                    (None, None) => MigrateEnd::Exited(-1),
+                };
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                kill_group(group);
+                let _ = child.kill().await;
+                break MigrateEnd::TimedOut;
+            }
+            () = tick => {
+                if spec.lease.as_ref().is_some_and(Validity::expired) {
+                    tracing::error!("the apply lease could not be renewed: killing the migrate command");
+                    kill_group(group);
+                    let _ = child.kill().await;
+                    break MigrateEnd::LeaseLost;
+                }
             }
         }
-        Err(_) => {
-            kill_group(child.id());
-            let _ = child.kill().await;
-            MigrateEnd::TimedOut
-        }
     };
+    // Nothing the command started may keep running once it is over.
+    kill_group(group);
+    if let Some(mut watchdog) = watchdog {
+        drop(watchdog.stdin.take());
+        let _ = tokio::time::timeout(Duration::from_secs(2), watchdog.wait()).await;
+    }
     let drain_until = tokio::time::Instant::now() + DRAIN_GRACE;
     for pump in pumps {
         match tokio::time::timeout_at(drain_until, pump).await {
@@ -203,12 +245,62 @@ pub async fn run(spec: &MigrateCommand<'_>) -> std::io::Result<MigrateOutcome> {
 
 /// Kills the command's whole process group (the shell and everything it started).
 fn kill_group(pid: Option<u32>) {
-    if let Some(pid) = pid {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+    if let Some(pid) = pid.and_then(|pid| libc::pid_t::try_from(pid).ok()) {
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// On Linux, the shell is killed by the kernel when this process dies (`PR_SET_PDEATHSIG`).
+/// Its children are not; the watchdog covers them.
+fn die_with_this_process(command: &mut tokio::process::Command) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getpid is async-signal-safe.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: the closure runs in the forked child before exec and only calls prctl and
+        // getppid, both async-signal-safe.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died between fork and prctl.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("the runner exited"));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
+}
+
+/// A shell in the command's process group that kills the group once its stdin closes: when
+/// this process drops the returned child's stdin, or dies.
+fn spawn_watchdog(group: u32) -> Option<tokio::process::Child> {
+    let group_id = i32::try_from(group).ok()?;
+    let spawned = tokio::process::Command::new("sh")
+        .arg("-c")
+        // `kill -KILL -N` signals process group N (dash's kill takes no `--`).
+        .arg("read _ignored; kill -KILL -\"$1\"")
+        .arg("schemagate-watchdog")
+        .arg(group.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(group_id)
+        .spawn();
+    match spawned {
+        Ok(child) => Some(child),
+        Err(error) => {
+            // The group is already gone when the command ended at once; nothing to guard.
+            tracing::warn!("no watchdog for the migrate command: {error}");
+            None
+        }
     }
 }
 
@@ -240,6 +332,7 @@ mod tests {
             echo: false,
             migrations_dir: None,
             migration: None,
+            lease: None,
         };
         let outcome = run(&spec).await.unwrap();
         assert_eq!(outcome.end, MigrateEnd::TimedOut);
@@ -249,6 +342,50 @@ mod tests {
             "{:?}",
             outcome.duration
         );
+    }
+
+    fn running(pid: u32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+        })
+    }
+
+    #[tokio::test]
+    async fn a_run_given_up_on_kills_everything_the_command_started() {
+        let dir = std::env::temp_dir().join(format!("migrate-drop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let command = format!("cd '{}' && {{ sleep 600 & echo $! > pid; wait; }}", dir.display());
+        let spec = MigrateCommand {
+            command: &command,
+            schema: &dir,
+            change_id: "c",
+            package: "p",
+            timeout: Duration::from_secs(600),
+            echo: false,
+            lease: None,
+        };
+        let run = run(&spec);
+        let pid = tokio::select! {
+            _ = run => panic!("the command ended"),
+            pid = async {
+                loop {
+                    if let Some(pid) = std::fs::read_to_string(dir.join("pid")).ok().and_then(|t| t.trim().parse::<u32>().ok()) {
+                        break pid;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            } => pid,
+        };
+        // The run future is dropped here, as when the runner is cancelled; the watchdog (which
+        // also acts when the runner is killed) takes the group down.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while running(pid) {
+            assert!(Instant::now() < deadline, "the command's child outlived the run");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]
@@ -263,6 +400,7 @@ mod tests {
             echo: false,
             migrations_dir: None,
             migration: None,
+            lease: None,
         };
         let outcome = run(&spec).await.unwrap();
         assert_eq!(outcome.end, MigrateEnd::Exited(3));

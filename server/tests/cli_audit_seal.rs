@@ -1,0 +1,187 @@
+//! `audit anchor` and `audit verify --anchor`: sealed events, deleted newest events and
+//! rewritten chains, with the real binary and a key file outside the database.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::{fresh_database, fresh_dir, schemagate, stdout_of};
+
+fn run(db: &str, key: &Path, args: &[&str]) -> std::process::Output {
+    schemagate()
+        .env("DATABASE_URL", db)
+        .env("SCHEMAGATE_AUDIT_KEY_FILE", key)
+        .args(args)
+        .output()
+        .expect("run schemagate")
+}
+
+fn add_users(db: &str, key: &Path, count: usize) {
+    for i in 0..count {
+        let output = schemagate()
+            .env("DATABASE_URL", db)
+            .env("SCHEMAGATE_AUDIT_KEY_FILE", key)
+            .args(["user", "add", &format!("user{i}"), "--role", "viewer"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(b"long enough\n")?;
+                child.wait_with_output()
+            })
+            .expect("user add");
+        stdout_of(&output);
+    }
+}
+
+fn verify(db: &str, key: &Path, anchor: Option<&Path>) -> (Option<i32>, String) {
+    let mut args = vec!["audit", "verify"];
+    if let Some(anchor) = anchor {
+        args.extend(["--anchor", anchor.to_str().unwrap()]);
+    }
+    let output = run(db, key, &args);
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).trim().to_string(),
+    )
+}
+
+/// Runs `sql` with the append-only triggers off, as someone with database access could.
+fn tamper(database_url: &str, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("set local session_replication_role = replica")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        pool.close().await;
+    });
+}
+
+fn setup(name: &str, users: usize) -> (String, PathBuf, PathBuf) {
+    let db = fresh_database(name);
+    let dir = fresh_dir(name);
+    let key = dir.join("audit.key");
+    add_users(&db, &key, users);
+    (db, dir, key)
+}
+
+#[test]
+fn an_anchor_catches_the_newest_events_deleted_one_twenty_or_all() {
+    let (db, dir, key) = setup("audit_anchor_tail", 24);
+    let anchor = dir.join("head.json");
+    let written = run(&db, &key, &["audit", "anchor", "--out", anchor.to_str().unwrap()]);
+    assert_eq!(written.status.code(), Some(0), "{written:?}");
+    let fingerprint_line = verify(&db, &key, Some(&anchor));
+    assert_eq!(fingerprint_line.0, Some(0), "{}", fingerprint_line.1);
+    assert!(
+        fingerprint_line.1.starts_with("audit log intact: 24 events verified, sealed with key ")
+            && fingerprint_line.1.ends_with("; reaches the anchor at event 24"),
+        "{}",
+        fingerprint_line.1
+    );
+    // An anchor is never overwritten.
+    let again = run(&db, &key, &["audit", "anchor", "--out", anchor.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+
+    for (sql, last) in [
+        ("delete from audit_event where seq = 24", 23),
+        ("delete from audit_event where seq > 3", 3),
+        ("delete from audit_event", 0),
+    ] {
+        tamper(&db, sql);
+        // Without the anchor the shorter chain is intact in itself.
+        assert_eq!(verify(&db, &key, None).0, Some(0), "{sql}");
+        assert_eq!(
+            verify(&db, &key, Some(&anchor)),
+            (
+                Some(1),
+                format!("audit log TAMPERED: the log ends at event {last} but event 24 existed (anchored or verified before): events were deleted from its end")
+            ),
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn a_chain_rewritten_with_recomputed_hashes_is_caught_by_its_seals() {
+    let (db, _dir, key) = setup("audit_rewrite", 4);
+    // Rewrite event 2 and recompute every plain hash from there, as someone with database
+    // access but without the key could.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut events = runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(&db).await.unwrap();
+        let events = app::registry::audit::list(&pool, &Default::default())
+            .await
+            .unwrap();
+        pool.close().await;
+        events
+    });
+    events[1].actor = "mallory".to_string();
+    let mut sql = String::new();
+    for i in 1..events.len() {
+        events[i].prev_hash = events[i - 1].hash.clone();
+        events[i].hash = events[i].expected_hash();
+        sql.push_str(&format!(
+            "update audit_event set actor = '{}', prev_hash = '{}', hash = '{}' where seq = {};",
+            events[i].actor, events[i].prev_hash, events[i].hash, events[i].seq
+        ));
+    }
+    assert_eq!(
+        app::registry::audit::verify_events(&events, None).problem,
+        None,
+        "the plain chain checks out"
+    );
+    tamper(&db, &sql);
+    assert_eq!(
+        verify(&db, &key, None),
+        (
+            Some(1),
+            "audit log TAMPERED: event 2 carries a seal that does not match the audit key: it was written or rewritten without the key".to_string()
+        )
+    );
+    // Removing the seals does not help either.
+    tamper(&db, "update audit_event set mac = null where seq >= 2");
+    assert_eq!(
+        verify(&db, &key, None),
+        (
+            Some(1),
+            "audit log TAMPERED: event 2 carries no seal although earlier events do: it was written or rewritten without the audit key".to_string()
+        )
+    );
+}
+
+#[test]
+fn a_process_with_another_key_or_none_refuses_to_write_to_a_sealed_log() {
+    let (db, dir, key) = setup("audit_other_key", 1);
+    let other = dir.join("other.key");
+    let refused = run(&db, &other, &["user", "list"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("the audit log of this registry is sealed with another key"),
+        "{stderr}"
+    );
+    let keyless = schemagate()
+        .env("DATABASE_URL", &db)
+        .args(["user", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(keyless.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&keyless.stderr)
+        .contains("is sealed (key fingerprint"));
+    // The key file is private.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
