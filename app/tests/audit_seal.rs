@@ -49,7 +49,10 @@ async fn verification_goes_on_from_a_checkpoint_and_catches_deleted_newest_event
     let second = audit::verify_with(&pool, Some(&key), Some(&first.head))
         .await
         .unwrap();
-    assert_eq!((second.events, second.checked, second.problem), (8, 3, None));
+    assert_eq!(
+        (second.events, second.checked, second.problem),
+        (8, 3, None)
+    );
 
     tamper(&pool, "delete from audit_event where seq > 4").await;
     // The shortened chain is intact in itself...
@@ -75,12 +78,19 @@ async fn the_audit_page_verifies_only_events_it_has_not_seen(pool: PgPool) {
     let first = audit::verify_cached(&pool).await.unwrap();
     assert_eq!((first.events, first.checked), (4, 4));
     let second = audit::verify_cached(&pool).await.unwrap();
-    assert_eq!((second.events, second.checked, second.problem), (4, 0, None));
+    assert_eq!(
+        (second.events, second.checked, second.problem),
+        (4, 0, None)
+    );
     append(&pool, 2).await;
     let third = audit::verify_cached(&pool).await.unwrap();
     assert_eq!((third.events, third.checked, third.problem), (6, 2, None));
 
-    tamper(&pool, "update audit_event set actor = 'mallory' where seq = 6").await;
+    tamper(
+        &pool,
+        "update audit_event set actor = 'mallory' where seq = 6",
+    )
+    .await;
     let tampered = audit::verify_cached(&pool).await.unwrap();
     assert_eq!(tampered.problem, Some(ChainProblem::Altered { seq: 6 }));
 }
@@ -116,7 +126,10 @@ async fn a_chain_rewritten_with_recomputed_hashes_fails_on_its_seals(pool: PgPoo
     last.hash = last.expected_hash();
     last.mac = Some(key.event_mac(7, &last.hash));
     assert_eq!(audit::verify_events(&sealed_tail, Some(&key)).problem, None);
-    assert_eq!(audit::verify_events(&sealed_tail, Some(&key)).unsealed_prefix, 6);
+    assert_eq!(
+        audit::verify_events(&sealed_tail, Some(&key)).unsealed_prefix,
+        6
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -125,7 +138,10 @@ async fn an_anchor_catches_the_last_event_deleted_and_a_forged_anchor_is_refused
     append(&pool, 3).await;
     let anchor = audit::anchor(&pool, &key).await.unwrap();
     assert_eq!(anchor.seq, 3);
-    assert_eq!(audit::check_anchor(&pool, &key, &anchor).await.unwrap(), None);
+    assert_eq!(
+        audit::check_anchor(&pool, &key, &anchor).await.unwrap(),
+        None
+    );
     tamper(&pool, "delete from audit_event where seq = 3").await;
     assert_eq!(
         audit::check_anchor(&pool, &key, &anchor).await.unwrap(),

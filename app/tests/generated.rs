@@ -93,13 +93,16 @@ fn package(random: &mut Random, n: usize) -> String {
             });
         }
         let tenant = random.chance(60);
-        let parent = (!names.is_empty() && random.chance(50)).then(|| names[random.below(names.len())].clone());
+        let parent = (!names.is_empty() && random.chance(50))
+            .then(|| names[random.below(names.len())].clone());
         let _ = writeln!(out, "  - name: {name}");
         if random.chance(20) {
             let _ = writeln!(out, "    tableName: t_{}", name.to_lowercase());
         }
         if list {
-            out.push_str("    fields:\n      - { name: id, type: String, primary: true, default: cuid }\n");
+            out.push_str(
+                "    fields:\n      - { name: id, type: String, primary: true, default: cuid }\n",
+            );
             if tenant {
                 out.push_str("      - { name: tenantId, type: String, required: true }\n");
             }
@@ -136,7 +139,11 @@ fn package(random: &mut Random, n: usize) -> String {
                 out.push_str(&line);
             }
         }
-        let (entity_key, field_key) = if list { ("target", "foreignKey") } else { ("entity", "field") };
+        let (entity_key, field_key) = if list {
+            ("target", "foreignKey")
+        } else {
+            ("entity", "field")
+        };
         if tenant || parent.is_some() {
             out.push_str("    relations:\n");
         }
@@ -227,13 +234,18 @@ fn every_generated_package_check_accepts_renders_a_schema_prisma_accepts_as_form
     );
 
     let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/oracle");
-    let installed = oracle.join("node_modules/@prisma/prisma-schema-wasm").is_dir();
+    let installed = oracle
+        .join("node_modules/@prisma/prisma-schema-wasm")
+        .is_dir();
     let node = Command::new("node")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !(installed && node) {
-        eprintln!("skipping the Prisma oracle here: `make test` runs it over {}", dir.display());
+        eprintln!(
+            "skipping the Prisma oracle here: `make test` runs it over {}",
+            dir.display()
+        );
         return;
     }
     let output = Command::new("node")
@@ -242,11 +254,18 @@ fn every_generated_package_check_accepts_renders_a_schema_prisma_accepts_as_form
         .output()
         .expect("run node");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let failures: Vec<&str> = stdout.lines().filter(|l| l.starts_with("FAIL")).take(5).collect();
+    let failures: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL"))
+        .take(5)
+        .collect();
     assert!(
         output.status.success(),
         "Prisma rejected or would reformat generated schemas:\n{}",
         failures.join("\n")
     );
-    assert!(stdout.contains(&format!("{accepted} passed, 0 failed")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{accepted} passed, 0 failed")),
+        "{stdout}"
+    );
 }

@@ -473,11 +473,17 @@ async fn a_runner_that_loses_its_lease_kills_its_migrate_command_at_once(pool: P
         "{outcome:?}"
     );
     // Found at the next heartbeat (every second), not when the lease would have expired.
-    assert!(stolen.elapsed() < Duration::from_secs(3), "{:?}", stolen.elapsed());
+    assert!(
+        stolen.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        stolen.elapsed()
+    );
     assert!(
         !Path::new(&format!("/proc/{sleeper}")).exists()
-            || std::fs::read_to_string(format!("/proc/{sleeper}/stat"))
-                .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'))),
+            || std::fs::read_to_string(format!("/proc/{sleeper}/stat")).is_ok_and(|s| s
+                .rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))),
         "the migrate command's child still runs"
     );
 }

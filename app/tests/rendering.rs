@@ -151,7 +151,9 @@ fn field_attributes_come_in_the_order_prisma_format_writes_them() {
         fragment.models
     );
     assert!(
-        fragment.models.contains("  rank Int    @unique @default(1)\n"),
+        fragment
+            .models
+            .contains("  rank Int    @unique @default(1)\n"),
         "{}",
         fragment.models
     );

@@ -392,7 +392,10 @@ fn an_owner_grant_without_an_owner_field_is_a_warning_and_the_package_stays_revi
     assert!(!catalog.has_failures());
     assert!(catalog.render_fragment("forum").is_ok());
     let help = catalog.packages[0].warnings[0].to_string();
-    assert!(help.contains("name the owner field in the acl (`owner: followerId`)"), "{help}");
+    assert!(
+        help.contains("name the owner field in the acl (`owner: followerId`)"),
+        "{help}"
+    );
     assert_valid(&thread_with(
         "      authorId: { type: string }\n    acl:\n      update: [owner]\n",
     ));
@@ -412,11 +415,21 @@ fn ownership_errors_turn_an_unbound_owner_grant_into_an_error() {
 fn an_acl_may_name_its_owner_field_in_either_dialect() {
     let map = "entities:\n  - name: Follow\n    fields:\n      id: { type: cuid, primary: true }\n      followerId: { type: string }\n    acl:\n      owner: followerId\n      delete: [owner]\n";
     assert_valid(map);
-    assert_eq!(warnings_with(&map.replace("      owner: followerId\n", ""), &Config::default()).len(), 1);
+    assert_eq!(
+        warnings_with(
+            &map.replace("      owner: followerId\n", ""),
+            &Config::default()
+        )
+        .len(),
+        1
+    );
     assert_eq!(warnings_with(map, &Config::default()), Vec::<String>::new());
     let list = "entities:\n  - name: Follow\n    fields:\n      - { name: id, type: String, primary: true }\n      - { name: followerId, type: String }\n    acl:\n      owner: followerId\n      delete: [owner]\n";
     assert_valid(list);
-    assert_eq!(warnings_with(list, &Config::default()), Vec::<String>::new());
+    assert_eq!(
+        warnings_with(list, &Config::default()),
+        Vec::<String>::new()
+    );
     assert_errors(
         &map.replace("owner: followerId", "owner: leaderId"),
         &["acl owner field \"leaderId\" is not a field of entity \"Follow\" at Follow.acl.owner (line 7, column 14)"],
@@ -424,7 +437,10 @@ fn an_acl_may_name_its_owner_field_in_either_dialect() {
     // Naming the owner changes what the grant matches, so it changes the checksum.
     let named = build(vec![package("forum", map)], &Config::default());
     let unnamed = build(
-        vec![package("forum", &map.replace("      owner: followerId\n", ""))],
+        vec![package(
+            "forum",
+            &map.replace("      owner: followerId\n", ""),
+        )],
         &Config::default(),
     );
     assert_ne!(
@@ -441,7 +457,10 @@ fn ownership_is_inherited_through_a_required_belongs_to_chain() {
         )
     };
     assert_valid(&chain(""));
-    assert_eq!(warnings_with(&chain(""), &Config::default()), Vec::<String>::new());
+    assert_eq!(
+        warnings_with(&chain(""), &Config::default()),
+        Vec::<String>::new()
+    );
     assert_eq!(
         warnings_with(&chain(", nullable: true"), &Config::default()),
         ["acl role \"self\" on entity \"Schedule\" cannot be tied to an owner field: it matches no row at Schedule.acl.update (line 13, column 16)"],

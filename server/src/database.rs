@@ -156,7 +156,10 @@ pub fn audit_key(options: &CommonOptions) -> anyhow::Result<Option<seal::AuditKe
     if let Some(file) = &options.audit_key_file {
         return Ok(Some(seal::AuditKey::load_or_create(file)?));
     }
-    let material = KEY_FROM_ENVIRONMENT.lock().ok().and_then(|slot| slot.clone());
+    let material = KEY_FROM_ENVIRONMENT
+        .lock()
+        .ok()
+        .and_then(|slot| slot.clone());
     if let Some(material) = material {
         return Ok(Some(seal::AuditKey::from_material(
             &material,

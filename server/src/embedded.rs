@@ -271,8 +271,7 @@ fn reachable_root(data_dir: &Path, user: &str) -> anyhow::Result<PathBuf> {
     let digest = sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
     let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     let root = home.join("schemagate").join(name);
-    std::fs::create_dir_all(&root)
-        .with_context(|| format!("while creating {}", root.display()))?;
+    std::fs::create_dir_all(&root).with_context(|| format!("while creating {}", root.display()))?;
     chown(user, &home.join("schemagate"))?;
     std::os::unix::fs::symlink(&root, &link)
         .with_context(|| format!("while linking {} to {}", link.display(), root.display()))?;
@@ -299,7 +298,10 @@ fn can_reach(user: &str, dir: &Path) -> bool {
 
 /// `user`'s home directory, from the passwd database.
 fn home_of(user: &str) -> Option<PathBuf> {
-    let output = Command::new("getent").args(["passwd", user]).output().ok()?;
+    let output = Command::new("getent")
+        .args(["passwd", user])
+        .output()
+        .ok()?;
     let line = String::from_utf8_lossy(&output.stdout).into_owned();
     let home = line.trim().split(':').nth(5)?;
     (!home.is_empty()).then(|| PathBuf::from(home))

@@ -651,7 +651,10 @@ fn a_runner_killed_with_sigkill_takes_its_migrate_command_along_and_the_next_run
         if pids.len() == 2 {
             break pids;
         }
-        assert!(Instant::now() < deadline, "the migrate command did not start");
+        assert!(
+            Instant::now() < deadline,
+            "the migrate command did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(pids.iter().all(|pid| running(*pid)));

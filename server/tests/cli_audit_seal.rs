@@ -77,18 +77,30 @@ fn setup(name: &str, users: usize) -> (String, PathBuf, PathBuf) {
 fn an_anchor_catches_the_newest_events_deleted_one_twenty_or_all() {
     let (db, dir, key) = setup("audit_anchor_tail", 24);
     let anchor = dir.join("head.json");
-    let written = run(&db, &key, &["audit", "anchor", "--out", anchor.to_str().unwrap()]);
+    let written = run(
+        &db,
+        &key,
+        &["audit", "anchor", "--out", anchor.to_str().unwrap()],
+    );
     assert_eq!(written.status.code(), Some(0), "{written:?}");
     let fingerprint_line = verify(&db, &key, Some(&anchor));
     assert_eq!(fingerprint_line.0, Some(0), "{}", fingerprint_line.1);
     assert!(
-        fingerprint_line.1.starts_with("audit log intact: 24 events verified, sealed with key ")
-            && fingerprint_line.1.ends_with("; reaches the anchor at event 24"),
+        fingerprint_line
+            .1
+            .starts_with("audit log intact: 24 events verified, sealed with key ")
+            && fingerprint_line
+                .1
+                .ends_with("; reaches the anchor at event 24"),
         "{}",
         fingerprint_line.1
     );
     // An anchor is never overwritten.
-    let again = run(&db, &key, &["audit", "anchor", "--out", anchor.to_str().unwrap()]);
+    let again = run(
+        &db,
+        &key,
+        &["audit", "anchor", "--out", anchor.to_str().unwrap()],
+    );
     assert_eq!(again.status.code(), Some(2));
 
     for (sql, last) in [
@@ -178,8 +190,7 @@ fn a_process_with_another_key_or_none_refuses_to_write_to_a_sealed_log() {
         .output()
         .unwrap();
     assert_eq!(keyless.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&keyless.stderr)
-        .contains("is sealed (key fingerprint"));
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("is sealed (key fingerprint"));
     // The key file is private.
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&key).unwrap().permissions().mode();

@@ -152,6 +152,9 @@ fn as_root_a_data_directory_inside_a_private_directory_gets_a_cluster_without_lo
         "{}",
         String::from_utf8_lossy(&second.stderr)
     );
-    assert_eq!(std::fs::read_link(data_dir.join("postgres")).unwrap(), cluster);
+    assert_eq!(
+        std::fs::read_link(data_dir.join("postgres")).unwrap(),
+        cluster
+    );
     std::fs::remove_dir_all(&cluster).unwrap();
 }

@@ -44,9 +44,17 @@ fn schema_path(packages: &Path, id: &str) -> std::path::PathBuf {
 }
 
 fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-    let mut out = if big_endian { vec![0xfe, 0xff] } else { vec![0xff, 0xfe] };
+    let mut out = if big_endian {
+        vec![0xfe, 0xff]
+    } else {
+        vec![0xff, 0xfe]
+    };
     for unit in text.encode_utf16() {
-        let bytes = if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() };
+        let bytes = if big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        };
         out.extend(bytes);
     }
     out
@@ -55,20 +63,50 @@ fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
 /// Every hostile file: (package id, bytes). Every one of them must be reported with errors.
 fn hostile() -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut add = |name: &str, bytes: Vec<u8>| files.push((format!("bad-{}-{name}", files.len()), bytes));
+    let mut add =
+        |name: &str, bytes: Vec<u8>| files.push((format!("bad-{}-{name}", files.len()), bytes));
     // Encodings.
     add("utf16le", utf16(GOOD, false));
     add("utf16be", utf16(GOOD, true));
-    add("utf32", GOOD.chars().flat_map(|c| (c as u32).to_le_bytes()).collect());
-    add("latin1", b"entities:\n  - name: Caf\xe9\n    fields: {}\n".to_vec());
-    add("invalid-utf8", b"entities:\n  - name: \xff\xfe\xfd\n".to_vec());
+    add(
+        "utf32",
+        GOOD.chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect(),
+    );
+    add(
+        "latin1",
+        b"entities:\n  - name: Caf\xe9\n    fields: {}\n".to_vec(),
+    );
+    add(
+        "invalid-utf8",
+        b"entities:\n  - name: \xff\xfe\xfd\n".to_vec(),
+    );
     add("nul-start", b"\0entities: []\n".to_vec());
-    add("nul-key", b"entities:\n  - name: A\0B\n    fields:\n      id: { type: cuid, primary: true }\n".to_vec());
+    add(
+        "nul-key",
+        b"entities:\n  - name: A\0B\n    fields:\n      id: { type: cuid, primary: true }\n"
+            .to_vec(),
+    );
     add("nul-value", GOOD.replace("string", "str\0ing").into_bytes());
     // Tags.
-    for tag in ["!!binary", "!!python/object:os.system", "!custom", "!!set", "!!omap", "!<tag:x.org,2000:y>"] {
-        add("tag", GOOD.replace("type: string", &format!("type: {tag} string")).into_bytes());
-        add("tag-entities", format!("entities: {tag}\n  - name: X\n").into_bytes());
+    for tag in [
+        "!!binary",
+        "!!python/object:os.system",
+        "!custom",
+        "!!set",
+        "!!omap",
+        "!<tag:x.org,2000:y>",
+    ] {
+        add(
+            "tag",
+            GOOD.replace("type: string", &format!("type: {tag} string"))
+                .into_bytes(),
+        );
+        add(
+            "tag-entities",
+            format!("entities: {tag}\n  - name: X\n").into_bytes(),
+        );
     }
     // Alias bombs.
     for depth in [5, 8, 10, 12] {
@@ -86,8 +124,14 @@ fn hostile() -> Vec<(String, Vec<u8>)> {
     add("self-alias", b"entities: &a [*a]\n".to_vec());
     // Deep nesting.
     for depth in [64, 200, 1000, 10_000, 100_000] {
-        add("deep-flow", format!("entities: {}{}\n", "[".repeat(depth), "]".repeat(depth)).into_bytes());
-        add("deep-map", format!("entities: {}1{}\n", "{a: ".repeat(depth), "}".repeat(depth)).into_bytes());
+        add(
+            "deep-flow",
+            format!("entities: {}{}\n", "[".repeat(depth), "]".repeat(depth)).into_bytes(),
+        );
+        add(
+            "deep-map",
+            format!("entities: {}1{}\n", "{a: ".repeat(depth), "}".repeat(depth)).into_bytes(),
+        );
     }
     let mut block = String::from("entities:\n");
     for i in 0..300 {
@@ -96,13 +140,28 @@ fn hostile() -> Vec<(String, Vec<u8>)> {
     }
     add("deep-block", block.into_bytes());
     // Huge scalars and files.
-    add("huge-name", format!("entities:\n  - name: A{}\n    fields: {{}}\n", "b".repeat(200_000)).into_bytes());
-    add("huge-file", format!("entities: []\n# {}\n", "x".repeat(3 * 1024 * 1024)).into_bytes());
-    add("huge-number", GOOD.replace("80", &"9".repeat(5000)).into_bytes());
+    add(
+        "huge-name",
+        format!(
+            "entities:\n  - name: A{}\n    fields: {{}}\n",
+            "b".repeat(200_000)
+        )
+        .into_bytes(),
+    );
+    add(
+        "huge-file",
+        format!("entities: []\n# {}\n", "x".repeat(3 * 1024 * 1024)).into_bytes(),
+    );
+    add(
+        "huge-number",
+        GOOD.replace("80", &"9".repeat(5000)).into_bytes(),
+    );
     add("many-entities", {
         let mut text = String::from("entities:\n");
         for i in 0..20_000 {
-            text.push_str(&format!("  - {{ name: E{i}, fields: {{ id: {{ type: cuid, primary: true }} }} }}\n"));
+            text.push_str(&format!(
+                "  - {{ name: E{i}, fields: {{ id: {{ type: cuid, primary: true }} }} }}\n"
+            ));
         }
         text.into_bytes()
     });
@@ -170,7 +229,9 @@ fn hostile() -> Vec<(String, Vec<u8>)> {
 fn mutations() -> Vec<(String, Vec<u8>)> {
     let mut random = Random(0xbad_f11e);
     let base = GOOD.as_bytes();
-    let inserts: &[&[u8]] = &[b"\0", b":", b"&a", b"*a", b"!!", b"\"", b"{", b"]", b"\t", b"\r", b"\xc3", b"- "];
+    let inserts: &[&[u8]] = &[
+        b"\0", b":", b"&a", b"*a", b"!!", b"\"", b"{", b"]", b"\t", b"\r", b"\xc3", b"- ",
+    ];
     (0..60)
         .map(|i| {
             let mut bytes = base.to_vec();
@@ -205,15 +266,33 @@ fn hostile_package_files_never_crash_check_or_scan_and_never_queue_a_drop() {
     }
     // Irregular files.
     let irregular: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
-        ("bad-dangling", Box::new(|p: &Path| symlink("/nonexistent/entities.yaml", p).unwrap())),
+        (
+            "bad-dangling",
+            Box::new(|p: &Path| symlink("/nonexistent/entities.yaml", p).unwrap()),
+        ),
         ("bad-loop", Box::new(|p: &Path| symlink(p, p).unwrap())),
-        ("bad-outside", Box::new(|p: &Path| symlink("/etc/hostname", p).unwrap())),
-        ("bad-dev-zero", Box::new(|p: &Path| symlink("/dev/zero", p).unwrap())),
-        ("bad-directory", Box::new(|p: &Path| std::fs::create_dir(p).unwrap())),
-        ("bad-fifo", Box::new(|p: &Path| {
-            let status = std::process::Command::new("mkfifo").arg(p).status().unwrap();
-            assert!(status.success());
-        })),
+        (
+            "bad-outside",
+            Box::new(|p: &Path| symlink("/etc/hostname", p).unwrap()),
+        ),
+        (
+            "bad-dev-zero",
+            Box::new(|p: &Path| symlink("/dev/zero", p).unwrap()),
+        ),
+        (
+            "bad-directory",
+            Box::new(|p: &Path| std::fs::create_dir(p).unwrap()),
+        ),
+        (
+            "bad-fifo",
+            Box::new(|p: &Path| {
+                let status = std::process::Command::new("mkfifo")
+                    .arg(p)
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+            }),
+        ),
     ];
     for (id, make) in irregular {
         make(&schema_path(&packages, id));
@@ -233,7 +312,8 @@ fn hostile_package_files_never_crash_check_or_scan_and_never_queue_a_drop() {
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(check.status.code(), Some(1), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&check.stdout).expect("one JSON document");
+    let report: serde_json::Value =
+        serde_json::from_slice(&check.stdout).expect("one JSON document");
     let by_id = |id: &str| {
         report["packages"]
             .as_array()
@@ -245,7 +325,11 @@ fn hostile_package_files_never_crash_check_or_scan_and_never_queue_a_drop() {
     };
     for good in ["good-map", "good-list"] {
         let package = by_id(good);
-        assert_eq!(package["errors"], serde_json::json!([]), "{good}: {package}");
+        assert_eq!(
+            package["errors"],
+            serde_json::json!([]),
+            "{good}: {package}"
+        );
         assert_eq!(package["entities"].as_array().unwrap().len(), 1, "{good}");
     }
     for id in &must_fail {
@@ -255,8 +339,13 @@ fn hostile_package_files_never_crash_check_or_scan_and_never_queue_a_drop() {
         for error in errors {
             let located = error["line"].as_u64().is_some_and(|l| l >= 1)
                 && error["column"].as_u64().is_some_and(|c| c >= 1);
-            let named = error["file"].as_str().is_some_and(|f| f.contains(id.as_str()));
-            assert!(located || named, "{id}: an error neither located nor naming the package: {error}");
+            let named = error["file"]
+                .as_str()
+                .is_some_and(|f| f.contains(id.as_str()));
+            assert!(
+                located || named,
+                "{id}: an error neither located nor naming the package: {error}"
+            );
             assert!(
                 !error["message"].as_str().unwrap_or_default().is_empty(),
                 "{id}: {error}"
@@ -266,21 +355,28 @@ fn hostile_package_files_never_crash_check_or_scan_and_never_queue_a_drop() {
     for id in &mutants {
         let package = by_id(id);
         for error in package["errors"].as_array().unwrap() {
-            assert!(error["line"].as_u64().is_some_and(|l| l >= 1), "{id}: {error}");
+            assert!(
+                error["line"].as_u64().is_some_and(|l| l >= 1),
+                "{id}: {error}"
+            );
         }
     }
 
     let scan = run_cli(&db, &["--packages", packages_arg, "scan", "--json"], "");
     let stderr = String::from_utf8_lossy(&scan.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&scan.stdout).expect("one JSON document");
+    let report: serde_json::Value =
+        serde_json::from_slice(&scan.stdout).expect("one JSON document");
     let created: Vec<&str> = report["created"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|c| c["package"].as_str())
         .collect();
-    assert!(created.contains(&"good-map") && created.contains(&"good-list"), "{report}");
+    assert!(
+        created.contains(&"good-map") && created.contains(&"good-list"),
+        "{report}"
+    );
     // Make every package unreadable after a scan that saw the good ones: still no drop.
     for id in ["good-map", "good-list"] {
         let path = schema_path(&packages, id);
@@ -288,6 +384,7 @@ fn hostile_package_files_never_crash_check_or_scan_and_never_queue_a_drop() {
         symlink("/nonexistent", &path).unwrap();
     }
     let rescan = run_cli(&db, &["--packages", packages_arg, "scan", "--json"], "");
-    let report: serde_json::Value = serde_json::from_slice(&rescan.stdout).expect("one JSON document");
+    let report: serde_json::Value =
+        serde_json::from_slice(&rescan.stdout).expect("one JSON document");
     assert_eq!(report["drops"], serde_json::json!([]), "{report}");
 }

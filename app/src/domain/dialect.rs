@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::config::Config;
 use super::diagnostic::{Position, SchemaError, Sink};
 use super::model::{
-    Acl, AclOp, DefaultValue, Dialect, Entity, Field, FieldType, Index, Number, ReferentialAction,
-    OwnerField, Relation, RelationKind, Role, RowLevel, TypeAlias,
+    Acl, AclOp, DefaultValue, Dialect, Entity, Field, FieldType, Index, Number, OwnerField,
+    ReferentialAction, Relation, RelationKind, Role, RowLevel, TypeAlias,
 };
 use super::naming::{is_identifier, is_pascal_identifier, lower_first, plural};
 use super::predicate::Predicate;

@@ -287,7 +287,8 @@ pub fn to_csv(events: &[AuditEvent]) -> String {
             value.to_string()
         }
     }
-    let mut out = String::from("seq,at,actor,action,change_id,package,details,prev_hash,hash,mac\r\n");
+    let mut out =
+        String::from("seq,at,actor,action,change_id,package,details,prev_hash,hash,mac\r\n");
     for event in events {
         let at = event
             .at
@@ -488,7 +489,9 @@ pub fn verify_events_from(
         checked: 0,
         unsealed_prefix: 0,
     };
-    let total = events.last().map_or(walker.head.seq, |e| e.seq.max(walker.head.seq));
+    let total = events
+        .last()
+        .map_or(walker.head.seq, |e| e.seq.max(walker.head.seq));
     for event in events {
         if let Err(problem) = walker.step(event) {
             return walker.finish(total, Some(problem));

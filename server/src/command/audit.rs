@@ -77,7 +77,10 @@ async fn verify(pool: &PgPool, anchors: &[PathBuf]) -> anyhow::Result<ExitCode> 
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("while reading the anchor file {}", path.display()))?;
         let anchor: seal::Anchor = serde_json::from_str(&text).with_context(|| {
-            format!("{} is not an anchor written by `audit anchor`", path.display())
+            format!(
+                "{} is not an anchor written by `audit anchor`",
+                path.display()
+            )
         })?;
         loaded.push((path, anchor));
     }

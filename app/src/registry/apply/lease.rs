@@ -88,7 +88,11 @@ impl Validity {
         if self.lost.load(Ordering::SeqCst) {
             return true;
         }
-        let confirmed = self.confirmed.lock().map(|c| *c).unwrap_or_else(|_| Instant::now());
+        let confirmed = self
+            .confirmed
+            .lock()
+            .map(|c| *c)
+            .unwrap_or_else(|_| Instant::now());
         confirmed.elapsed() >= self.ttl * 5 / 6
     }
 }

@@ -264,7 +264,14 @@ fn die_with_this_process(command: &mut tokio::process::Command) {
         // getppid, both async-signal-safe.
         unsafe {
             command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                if libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                ) != 0
+                {
                     return Err(std::io::Error::last_os_error());
                 }
                 // The parent may have died between fork and prctl.
@@ -356,7 +363,10 @@ mod tests {
     async fn a_run_given_up_on_kills_everything_the_command_started() {
         let dir = std::env::temp_dir().join(format!("migrate-drop-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let command = format!("cd '{}' && {{ sleep 600 & echo $! > pid; wait; }}", dir.display());
+        let command = format!(
+            "cd '{}' && {{ sleep 600 & echo $! > pid; wait; }}",
+            dir.display()
+        );
         let spec = MigrateCommand {
             command: &command,
             schema: &dir,
@@ -382,7 +392,10 @@ mod tests {
         // also acts when the runner is killed) takes the group down.
         let deadline = Instant::now() + Duration::from_secs(5);
         while running(pid) {
-            assert!(Instant::now() < deadline, "the command's child outlived the run");
+            assert!(
+                Instant::now() < deadline,
+                "the command's child outlived the run"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let _ = std::fs::remove_dir_all(&dir);

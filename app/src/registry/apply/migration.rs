@@ -218,7 +218,7 @@ pub(super) async fn apply_on_platform(
             )),
             Err(error) => Err(describe(&error)),
         },
-        Some(command) => run_command(options, change, command, &name).await?,
+        Some(command) => run_command(options, lease, change, command, &name).await?,
     };
     outcome.duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     let recorded = migration_state(&database.migration_records().await?, &name);
@@ -307,6 +307,7 @@ async fn record_applied(
 /// exited 0, `Ok(Err(output))` otherwise.
 async fn run_command(
     options: &ApplyOptions,
+    lease: &Lease,
     change: &SchemaChange,
     command: &str,
     name: &str,
@@ -324,6 +325,7 @@ async fn run_command(
         echo: options.echo_output,
         migrations_dir: Some(&migrations),
         migration: Some(name),
+        lease: Some(lease.validity().clone()),
     };
     let result = super::migrate::run(&spec)
         .await

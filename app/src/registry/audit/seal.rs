@@ -41,7 +41,9 @@ impl std::fmt::Debug for AuditKey {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The key material is too short.
-    #[error("the audit key from {origin} is {length} bytes long: at least {MIN_KEY_BYTES} are needed")]
+    #[error(
+        "the audit key from {origin} is {length} bytes long: at least {MIN_KEY_BYTES} are needed"
+    )]
     TooShort {
         /// Where it came from.
         origin: String,
@@ -96,7 +98,11 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 
 /// Compares two strings in time independent of where they differ.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 impl AuditKey {
