@@ -374,6 +374,8 @@ mod tests {
             package: "p",
             timeout: Duration::from_secs(600),
             echo: false,
+            migrations_dir: None,
+            migration: None,
             lease: None,
         };
         let run = run(&spec);
