@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bulk;
 pub mod catalog;
 pub mod change;
+pub mod database;
 pub mod lineage;
 pub mod policy;
 pub mod scanning;

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod change;
 pub mod changes;
 pub mod dashboard;
+pub mod database;
 pub mod entities;
 pub mod login;
 pub mod packages;

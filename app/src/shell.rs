@@ -14,6 +14,7 @@ use crate::page::bulk::BulkApprovalPage;
 use crate::page::change::ChangePage;
 use crate::page::changes::ChangesPage;
 use crate::page::dashboard::DashboardPage;
+use crate::page::database::DatabasePage;
 use crate::page::entities::EntitiesPage;
 use crate::page::login::LoginPage;
 use crate::page::packages::PackagesPage;
@@ -131,6 +132,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("packages") view=PackagesPage ssr=SsrMode::Async/>
                     <Route path=path!("entities") view=EntitiesPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("database") view=DatabasePage ssr=SsrMode::Async/>
                     <Route path=path!("accounts") view=AccountsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
@@ -178,6 +180,7 @@ fn Header(account: SignedIn) -> impl IntoView {
                 <a href="/changes">"Changes"</a>
                 <a href="/packages">"Packages"</a>
                 <a href="/entities">"Entities"</a>
+                <a href="/database">"Database"</a>
                 <a href="/audit">"Audit"</a>
                 {is_admin.then(|| view! { <a href="/accounts">"Accounts"</a> })}
             </nav>

@@ -124,6 +124,10 @@ test.describe("the demo platform, start to finish", () => {
 
     await openChange(page, ids, "forum");
     await expect(page.locator("section.conflict")).toHaveCount(0);
+    // The SQL it will run, planned by Prisma's engine, with the lock each statement takes.
+    const plan = page.locator("ol.sql-plan");
+    await expect(plan).toContainText("CREATE TABLE");
+    await expect(plan.locator("li.statement").first()).toContainText("lock:");
     await approveHere(page, "forum");
 
     // Its dependency approved, notifications goes through in the same sitting.
@@ -143,6 +147,11 @@ test.describe("the demo platform, start to finish", () => {
     expect(report.failed).toEqual([]);
     expect(report.held_back).toEqual([]);
     expect(report.applied.map((o: { package: string }) => o.package)).toEqual(["forum", "notifications", "billing"]);
+
+    // The Database page shows the applied migrations and no drift.
+    await page.goto(`${BASE}/database`);
+    await expect(page.locator("table.migrations")).toContainText("_forum_");
+    await expect(page.getByTestId("no-drift")).toBeVisible();
 
     const final: { package: string; status: string }[] = JSON.parse(run(url, ["list", "--json"]));
     const states = Object.fromEntries(final.map((c) => [c.package, c.status]));

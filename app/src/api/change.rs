@@ -310,6 +310,12 @@ pub struct ChangeDetail {
     pub needs_confirmation: bool,
     /// Dependencies, the changes before and after this one, earlier comments.
     pub lineage: Lineage,
+    /// The SQL plan, statement by statement with its lock, rewrite and items.
+    pub plan: Vec<crate::domain::sql_plan::PlannedStatement>,
+    /// Why the schema engine could not plan it (then it cannot be approved).
+    pub plan_error: Option<String>,
+    /// SHA-256 of the plan: the approval form pins it.
+    pub plan_sha256: Option<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -411,6 +417,11 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         };
         let is_admin = account.role.allows(Role::Admin);
         let lineage = super::lineage::lineage(&pool, &c, &schema).await?;
+        let plan = c
+            .plan_sql
+            .as_deref()
+            .map(|sql| crate::domain::sql_plan::annotate(sql, &c.items, &after))
+            .unwrap_or_default();
         Ok(ChangeDetail {
             row: ChangeRow {
                 id: c.id.clone(),
@@ -444,6 +455,9 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
                 .map(super::lineage::conflict_view)
                 .collect(),
             lineage,
+            plan,
+            plan_error: c.plan_error.clone(),
+            plan_sha256: c.plan_sha256.clone(),
             timeline,
             can_decide: is_admin && c.status == ChangeStatus::Pending,
             can_retry: is_admin && c.status == ChangeStatus::Failed,
@@ -494,7 +508,7 @@ pub async fn approve_change(
             &account,
             &id,
             Some(&target_checksum),
-            plan_sha256.as_deref(),
+            plan_sha256.as_deref().filter(|sha| !sha.is_empty()),
             &Decision::Approve { note },
         )
         .await?;

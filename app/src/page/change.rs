@@ -12,7 +12,7 @@ use crate::component::diff::DiffLayout;
 use crate::component::flash::QueryError;
 
 mod panels;
-use panels::{Conflicts, Dependencies, EarlierComments, SinceLastReview, Succession};
+use panels::{Conflicts, Dependencies, EarlierComments, SinceLastReview, SqlPlan, Succession};
 
 /// Fetches the change (again after each decision) and lays it out.
 #[component]
@@ -115,6 +115,7 @@ fn ChangeView(
         <Dependencies dependencies=change.lineage.dependencies.clone()/>
         <Conflicts conflicts=change.conflicts.clone()/>
         <SinceLastReview since=change.lineage.since_review.clone()/>
+        <SqlPlan plan=change.plan.clone() error=change.plan_error.clone()/>
 
         <section aria-labelledby="items-h">
             <h2 id="items-h">{format!("Items ({})", change.items.len())}</h2>
@@ -199,7 +200,9 @@ fn Decision(
         return None;
     }
     let unmet = change.lineage.dependencies.iter().any(|d| !d.satisfied);
-    let blocked = !change.conflicts.is_empty() || unmet;
+    let unplanned = change.plan_error.is_some();
+    let blocked = !change.conflicts.is_empty() || unmet || unplanned;
+    let plan_sha256 = change.plan_sha256.clone().unwrap_or_default();
     // Each form's children own their copies.
     let (approve_id, approve_target) = (change.row.id.clone(), change.target_checksum.clone());
     let (reject_id, reject_target) = (change.row.id.clone(), change.target_checksum.clone());
@@ -215,6 +218,7 @@ fn Decision(
                 <ActionForm action=approve attr:class="stack">
                     <input type="hidden" name="id" value=approve_id/>
                     <input type="hidden" name="target_checksum" value=approve_target/>
+                    <input type="hidden" name="plan_sha256" value=plan_sha256/>
                     <label for="approve-note">"Note (optional)"</label>
                     <textarea id="approve-note" name="note" rows="2"></textarea>
                     {needs_confirmation.then(|| view! {
@@ -222,7 +226,9 @@ fn Decision(
                         <input id="confirm" name="confirm" autocomplete="off" placeholder=package/>
                     })}
                     <button type="submit" class="primary approve" disabled=blocked>"Approve"</button>
-                    {blocked.then(|| view! { <p class="muted">{if unmet {
+                    {blocked.then(|| view! { <p class="muted">{if unplanned {
+                        "The SQL plan is missing: see the engine's error above."
+                    } else if unmet {
                         "Approve the changes it depends on first."
                     } else {
                         "Resolve the conflict first."

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::api::change::{ConflictView, DependencyView, EventView, SinceReview};
 use crate::component::badge::{Checksum, StatusBadge};
 use crate::component::diff::UnifiedDiff;
+use crate::domain::sql_plan::PlannedStatement;
 
 fn change_link(id: &str) -> impl IntoView {
     let short: String = id.chars().take(8).collect();
@@ -155,4 +156,72 @@ pub fn EarlierComments(comments: Vec<EventView>) -> impl IntoView {
             }).collect_view()}
         </ol>
     })
+}
+
+/// SQL keywords shown emphasized in plans.
+const KEYWORDS: [&str; 40] = [
+    "ADD", "ALTER", "AND", "AS", "BY", "CASCADE", "COLUMN", "CONSTRAINT", "CREATE", "DEFAULT",
+    "DELETE", "DROP", "ENABLE", "EXISTS", "FOR", "FORCE", "FOREIGN", "FROM", "IF", "INDEX",
+    "INSERT", "KEY", "LEVEL", "NOT", "NULL", "ON", "OR", "POLICY", "PRIMARY", "REFERENCES",
+    "ROW", "SECURITY", "SELECT", "SET", "TABLE", "TO", "TYPE", "UNIQUE", "UPDATE", "USING",
+];
+
+/// A statement with its keywords emphasized (text only: nothing from the statement is markup).
+fn highlighted(sql: &str) -> impl IntoView {
+    let mut parts: Vec<(bool, String)> = Vec::new();
+    let mut word = String::new();
+    let mut flush = |word: &mut String, parts: &mut Vec<(bool, String)>| {
+        if !word.is_empty() {
+            parts.push((KEYWORDS.contains(&word.as_str()), std::mem::take(word)));
+        }
+    };
+    for c in sql.chars() {
+        if c.is_ascii_alphabetic() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut parts);
+            parts.push((false, c.to_string()));
+        }
+    }
+    flush(&mut word, &mut parts);
+    parts
+        .into_iter()
+        .map(|(keyword, text)| {
+            if keyword {
+                view! { <span class="kw">{text}</span> }.into_any()
+            } else {
+                text.into_any()
+            }
+        })
+        .collect_view()
+}
+
+/// The SQL the change runs: each statement with the lock it takes, whether it rewrites the
+/// table, what else to know, and the items it implements; or the engine's refusal.
+#[component]
+pub fn SqlPlan(plan: Vec<PlannedStatement>, error: Option<String>) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby="sql-h">
+            <h2 id="sql-h">{format!("SQL plan ({} statements)", plan.len())}</h2>
+            {error.map(|error| view! {
+                <p class="flash error" role="alert" data-testid="plan-error">
+                    "Prisma's schema engine cannot plan this change, so it cannot be approved: "{error}
+                </p>
+            })}
+            <ol class="sql-plan">
+                {plan.into_iter().map(|statement| view! {
+                    <li class="statement" data-lock=statement.lock.as_str()>
+                        <pre class="sql"><code>{highlighted(&statement.sql)}</code></pre>
+                        <p class="facts">
+                            <span class="lock">{format!("lock: {} (blocks {})", statement.lock.as_str(), statement.lock.blocks())}</span>
+                            {statement.rewrites.then(|| view! { " · " <strong class="rewrite">"rewrites the table"</strong> })}
+                            {statement.table.clone().map(|t| view! { " · table " <code>{t}</code> })}
+                            {(!statement.items.is_empty()).then(|| view! { " · implements " <code>{statement.items.join(", ")}</code> })}
+                        </p>
+                        {statement.note.clone().map(|note| view! { <p class="note">{note}</p> })}
+                    </li>
+                }).collect_view()}
+            </ol>
+        </section>
+    }
 }
