@@ -16,6 +16,7 @@ use crate::shell::SignedInResource;
 pub fn AccountsPage() -> impl IntoView {
     let me = expect_context::<SignedInResource>();
     view! {
+        <leptos_meta::Title text="Accounts · Schemagate"/>
         <h1>"Accounts"</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -114,7 +115,7 @@ fn AccountTable(
     disable: ServerAction<DisableAccount>,
 ) -> impl IntoView {
     view! {
-        <table class="accounts">
+        <div class="scroll"><table class="accounts">
             <caption class="visually-hidden">"Accounts"</caption>
             <thead><tr>
                 <th scope="col">"Username"</th><th scope="col">"Role"</th><th scope="col">"Status"</th>
@@ -162,6 +163,6 @@ fn AccountTable(
                     }
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }

@@ -65,6 +65,7 @@ pub fn AuditPage() -> impl IntoView {
     };
 
     view! {
+        <leptos_meta::Title text="Audit log · Schemagate"/>
         <h1>"Audit log"</h1>
         <QueryError/>
         <form method="get" action="/audit" class="filters" aria-label="Filter events">
@@ -131,7 +132,7 @@ fn EventTable(events: Vec<EventView>) -> impl IntoView {
         return view! { <p class="muted">"No event matches."</p> }.into_any();
     }
     view! {
-        <table class="audit">
+        <div class="scroll"><table class="audit">
             <caption class="visually-hidden">"Audit events, newest first"</caption>
             <thead><tr>
                 <th scope="col">"#"</th><th scope="col">"Time (UTC)"</th><th scope="col">"Actor"</th>
@@ -162,7 +163,7 @@ fn EventTable(events: Vec<EventView>) -> impl IntoView {
                     </tr>
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
     .into_any()
 }

@@ -2,6 +2,7 @@
 //! decision.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::change::{
@@ -59,7 +60,22 @@ pub fn ChangePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(change) => view! { <ChangeView change split=split() approve reject retry comment/> }.into_any(),
-                    Err(error) => view! { <h1>"Change"</h1><p role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => {
+                        let missing = matches!(error, crate::error::AppError::NotFound(_));
+                        #[cfg(feature = "ssr")]
+                        if missing {
+                            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                                response.set_status(axum::http::StatusCode::NOT_FOUND);
+                            }
+                        }
+                        let heading = if missing { "Change not found" } else { "Change" };
+                        view! {
+                            <Title text=format!("{heading} · Schemagate")/>
+                            <h1>{heading}</h1>
+                            <p role="alert">{error.to_string()}</p>
+                            {missing.then(|| view! { <p><a href="/changes">"Back to the open changes"</a></p> })}
+                        }.into_any()
+                    }
                 }
             })}
         </Suspense>
@@ -79,7 +95,9 @@ fn ChangeView(
     let retry_id = row.id.clone();
     let comment_id = row.id.clone();
     let path = format!("/changes/{}", row.id);
+    let title = format!("Change {} · Schemagate", row.package);
     view! {
+        <Title text=title/>
         <h1>{row.package.clone()}" "<small class="muted">{if row.kind == "drop" { "drop" } else { "change" }}</small></h1>
         <dl class="facts">
             <div><dt>"Status"</dt><dd><StatusBadge status=row.status.clone()/></dd></div>
@@ -89,7 +107,7 @@ fn ChangeView(
                 None => view! { <span class="muted">"never applied"</span> }.into_any(),
             }}</dd></div>
             <div><dt>"Target"</dt><dd><Checksum value=change.target_checksum.clone()/></dd></div>
-            <div><dt>"Scanned"</dt><dd>{row.created_at.clone()}" by "{change.created_by.clone()}</dd></div>
+            <div><dt>"Scanned"</dt><dd>{row.created_at.clone()}" by "{actor_name(&change.created_by)}</dd></div>
             {change.decided.clone().map(|(by, at, note)| view! {
                 <div><dt>"Decided"</dt><dd>{at}" by "{by}{note.map(|n| format!(": {n}"))}</dd></div>
             })}
@@ -137,7 +155,7 @@ fn ChangeView(
 
         <section aria-labelledby="acl-h">
             <h2 id="acl-h">"Access rules"</h2>
-            <table class="acl">
+            <div class="scroll"><table class="acl">
                 <thead><tr><th scope="col">"Entity"</th><th scope="col">"Operation"</th><th scope="col">"Before"</th><th scope="col">"After"</th></tr></thead>
                 <tbody>
                     {change.acl.clone().into_iter().map(|rule| {
@@ -151,7 +169,7 @@ fn ChangeView(
                         }
                     }).collect_view()}
                 </tbody>
-            </table>
+            </table></div>
         </section>
 
         <section aria-labelledby="timeline-h">
@@ -203,9 +221,14 @@ fn Decision(
     // Each form's children own their copies.
     let (approve_id, approve_target) = (change.row.id.clone(), change.target_checksum.clone());
     let (reject_id, reject_target) = (change.row.id.clone(), change.target_checksum.clone());
+    let risk = change
+        .row
+        .risk
+        .parse::<crate::domain::change::Risk>()
+        .map_or_else(|_| change.row.risk.replace('_', " "), |r| r.label().to_string());
     let confirm_label = format!(
-        "This change is {}: type the package name to confirm",
-        change.row.risk.replace('_', " ")
+        "This change is {risk}. To approve, type the package name: {}",
+        change.row.package
     );
     let (needs_confirmation, package) = (change.needs_confirmation, change.row.package.clone());
     Some(view! {
@@ -219,9 +242,12 @@ fn Decision(
                     <textarea id="approve-note" name="note" rows="2"></textarea>
                     {needs_confirmation.then(|| view! {
                         <label for="confirm">{confirm_label}</label>
-                        <input id="confirm" name="confirm" autocomplete="off" placeholder=package/>
+                        <input id="confirm" name="confirm" autocomplete="off" spellcheck="false"
+                            data-expected=package/>
                     })}
-                    <button type="submit" class="primary approve" disabled=blocked>"Approve"</button>
+                    <button type="submit" class=if needs_confirmation { "danger approve" } else { "primary approve" } disabled=blocked>
+                        {if needs_confirmation { format!("Approve ({risk})") } else { "Approve".to_string() }}
+                    </button>
                     {blocked.then(|| view! { <p class="muted">{if unmet {
                         "Approve the changes it depends on first."
                     } else {
@@ -238,4 +264,12 @@ fn Decision(
             </div>
         </section>
     })
+}
+
+/// An actor as people say it: `cli:alice` is "alice (command line)".
+fn actor_name(actor: &str) -> String {
+    match actor.strip_prefix("cli:") {
+        Some(user) => format!("{user} (command line)"),
+        None => actor.to_string(),
+    }
 }

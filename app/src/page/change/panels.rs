@@ -80,7 +80,7 @@ pub fn Conflicts(conflicts: Vec<ConflictView>) -> impl IntoView {
                 let right = conflict.declarations.get(1).map(|d| d.0.clone()).unwrap_or_default();
                 view! {
                     <h3>{conflict.entity.clone()}</h3>
-                    <table class="declarations">
+                    <div class="scroll"><table class="declarations">
                         <thead><tr><th scope="col">"Package"</th><th scope="col">"Checksum"</th><th scope="col">"Applied"</th></tr></thead>
                         <tbody>
                             {conflict.declarations.iter().cloned().map(|(package, checksum)| {
@@ -91,7 +91,7 @@ pub fn Conflicts(conflicts: Vec<ConflictView>) -> impl IntoView {
                                 }
                             }).collect_view()}
                         </tbody>
-                    </table>
+                    </table></div>
                     {conflict.applied.is_none().then(|| view! { <p class="muted">"Neither declaration is applied yet."</p> })}
                     <div class="scroll">
                         <table class="comparison">
