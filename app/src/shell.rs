@@ -132,14 +132,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("entities") view=EntitiesPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("accounts") view=AccountsPage ssr=SsrMode::Async/>
-                    <Route path=path!("*any") view=NotFoundPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
 
-/// An address no page answers: 404, inside the signed-in layout so the navigation is there.
+/// An address no page answers: 404, inside the site's frame so the navigation is there.
 #[component]
 fn NotFoundPage() -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -147,9 +146,11 @@ fn NotFoundPage() -> impl IntoView {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text="Page not found · Schemagate"/>
-        <h1>"Page not found"</h1>
-        <p>"No page has this address. "<a href="/changes">"See the open changes"</a>" or "<a href="/">"the dashboard"</a>"."</p>
+        <Frame>
+            <Title text="Page not found · Schemagate"/>
+            <h1>"Page not found"</h1>
+            <p>"No page has this address. "<a href="/changes">"See the open changes"</a>" or "<a href="/">"the dashboard"</a>"."</p>
+        </Frame>
     }
 }
 
@@ -160,6 +161,12 @@ pub type SignedInResource = Resource<Result<Option<SignedIn>, crate::error::AppE
 /// The page itself sits outside the header's suspense, so it renders (and fetches) once.
 #[component]
 fn SignedInLayout() -> impl IntoView {
+    view! { <Frame><Outlet/></Frame> }
+}
+
+/// The header around `children`; visitors without a session go to the sign-in page.
+#[component]
+fn Frame(children: Children) -> impl IntoView {
     let me: SignedInResource = Resource::new(|| (), |_| whoami());
     provide_context(me);
     let location = leptos_router::hooks::use_location();
@@ -183,7 +190,7 @@ fn SignedInLayout() -> impl IntoView {
                 }
             })}}
         </Suspense>
-        <main id="main"><Outlet/></main>
+        <main id="main">{children()}</main>
     }
 }
 

@@ -8,16 +8,24 @@ const WIDTHS = [390, 1280];
 
 /** A package whose Prisma has a line far wider than a phone. */
 function longYaml(entity: string): string {
-  const field = `descriptionOfTheThingThatIsMuchLongerThanAnyScreen${"Long".repeat(12)}`;
+  const field = "descriptionOfTheThingThatIsLongerThanMostScreensAllow";
   return forumYaml(entity, `      ${field}: { type: string, required: true, maxLength: 4000 }\n`);
 }
 
 async function fitsTheWindow(page: Page) {
-  const [scrollWidth, innerWidth] = await page.evaluate(() => [
-    document.documentElement.scrollWidth,
-    window.innerWidth,
-  ]);
-  expect(scrollWidth, `${page.url()} scrolls sideways`).toBeLessThanOrEqual(innerWidth);
+  const [scrollWidth, innerWidth, culprits] = await page.evaluate(() => {
+    // The outermost elements reaching past the window's right edge, for the message.
+    const wide = [...document.querySelectorAll("body *")].filter(
+      (el) => el.getBoundingClientRect().right > window.innerWidth + 0.5 && !el.parentElement?.closest(".scroll, details:not([open])"),
+    );
+    const outermost = wide.filter((el) => !wide.some((other) => other !== el && other.contains(el) && other.tagName !== "MAIN" && other.tagName !== "BODY"));
+    return [
+      document.documentElement.scrollWidth,
+      window.innerWidth,
+      outermost.slice(0, 5).map((el) => `${el.tagName.toLowerCase()}.${el.className} "${(el.textContent ?? "").trim().slice(0, 30)}"`).join(", "),
+    ] as const;
+  });
+  expect(scrollWidth, `${page.url()} scrolls sideways (${culprits})`).toBeLessThanOrEqual(innerWidth);
 }
 
 async function noAxeViolations(page: Page) {
@@ -33,6 +41,7 @@ for (const width of WIDTHS) {
     const id = `layout_${tag}`;
     writePackage(id, longYaml(`Wide${tag}`));
     const change = scan()[id];
+    expect(change, "the scan made a change").toBeTruthy();
     await page.setViewportSize({ width, height: 900 });
 
     await page.goto("/login");
@@ -69,6 +78,7 @@ for (const width of WIDTHS) {
     const id = `split_${tag}`;
     writePackage(id, longYaml(`Split${tag}`));
     const change = scan()[id];
+    expect(change, "the scan made a change").toBeTruthy();
     await page.setViewportSize({ width, height: 900 });
     await signIn(page, "viewer");
     await page.goto(`/changes/${change}?view=split`);
