@@ -11,6 +11,7 @@ use crate::api::change::{
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
 use crate::component::diff::DiffLayout;
 use crate::component::flash::QueryError;
+use crate::component::text::LinkedText;
 
 mod panels;
 use panels::{Conflicts, Dependencies, EarlierComments, SinceLastReview, Succession};
@@ -109,7 +110,7 @@ fn ChangeView(
             <div><dt>"Target"</dt><dd><Checksum value=change.target_checksum.clone()/></dd></div>
             <div><dt>"Scanned"</dt><dd>{row.created_at.clone()}" by "{actor_name(&change.created_by)}</dd></div>
             {change.decided.clone().map(|(by, at, note)| view! {
-                <div><dt>"Decided"</dt><dd>{at}" by "{by}{note.map(|n| format!(": {n}"))}</dd></div>
+                <div><dt>"Decided"</dt><dd>{at}" by "{by}{note.map(|n| view! { ": "<LinkedText text=n/> })}</dd></div>
             })}
             {change.failure_reason.clone().map(|why| view! { <div><dt>"Failed"</dt><dd class="error">{why}</dd></div> })}
         </dl>
@@ -179,7 +180,7 @@ fn ChangeView(
                     <li>
                         <time datetime=event.at.clone()>{event.at.clone()}</time>" "
                         <strong>{event.action.clone()}</strong>" by "{event.actor.clone()}
-                        {event.note.clone().map(|note| view! { <span class="note">": "{note}</span> })}
+                        {event.note.clone().map(|note| view! { <span class="note">": "<LinkedText text=note/></span> })}
                     </li>
                 }).collect_view()}
             </ol>

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::api::change::{ConflictView, DependencyView, EventView, SinceReview};
 use crate::component::badge::{Checksum, StatusBadge};
 use crate::component::diff::UnifiedDiff;
+use crate::component::text::LinkedText;
 
 fn change_link(id: &str) -> impl IntoView {
     let short: String = id.chars().take(8).collect();
@@ -150,7 +151,7 @@ pub fn EarlierComments(comments: Vec<EventView>) -> impl IntoView {
                 <li>
                     <time datetime=event.at.clone()>{event.at.clone()}</time>" "
                     {event.actor.clone()}" on "{event.change_id.as_deref().map(change_link)}
-                    {event.note.clone().map(|note| view! { <span class="note">": "{note}</span> })}
+                    {event.note.clone().map(|note| view! { <span class="note">": "<LinkedText text=note/></span> })}
                 </li>
             }).collect_view()}
         </ol>
