@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::account::{
-    list_accounts, AccountRow, CreateAccount, DisableAccount, SetAccountRole,
+    list_accounts, AccountRow, CreateAccount, DisableAccount, EnableAccount, SetAccountRole,
 };
 use crate::component::flash::QueryError;
 use crate::domain::review::Role;
@@ -41,19 +41,21 @@ fn Accounts() -> impl IntoView {
     let create = ServerAction::<CreateAccount>::new();
     let set_role = ServerAction::<SetAccountRole>::new();
     let disable = ServerAction::<DisableAccount>::new();
+    let enable = ServerAction::<EnableAccount>::new();
     let accounts = Resource::new(
         move || {
             (
                 create.version().get(),
                 set_role.version().get(),
                 disable.version().get(),
+                enable.version().get(),
             )
         },
         |_| list_accounts(),
     );
     // The outcome of whichever action finished last.
     let outcome = RwSignal::new(None::<Result<String, AppError>>);
-    for value in [create.value(), set_role.value(), disable.value()] {
+    for value in [create.value(), set_role.value(), disable.value(), enable.value()] {
         Effect::new(move |_| {
             if let Some(result) = value.get() {
                 outcome.set(Some(result));
@@ -100,7 +102,7 @@ fn Accounts() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match accounts.await {
-                    Ok(rows) => view! { <AccountTable rows set_role disable/> }.into_any(),
+                    Ok(rows) => view! { <AccountTable rows set_role disable enable/> }.into_any(),
                     Err(error) => view! { <p class="flash error" role="alert">{error.to_string()}</p> }.into_any(),
                 }
             })}
@@ -113,6 +115,7 @@ fn AccountTable(
     rows: Vec<AccountRow>,
     set_role: ServerAction<SetAccountRole>,
     disable: ServerAction<DisableAccount>,
+    enable: ServerAction<EnableAccount>,
 ) -> impl IntoView {
     view! {
         <div class="scroll"><table class="accounts">
@@ -138,7 +141,14 @@ fn AccountTable(
                             <td class="actions">{if row.is_self {
                                 view! { <span class="muted">"Your own account: another admin can change it."</span> }.into_any()
                             } else if row.disabled {
-                                view! { <span class="muted">"Disabled accounts cannot sign in."</span> }.into_any()
+                                let enable_name = name.clone();
+                                view! {
+                                    <span class="muted">"Cannot sign in. "</span>
+                                    <ActionForm action=enable attr:class="inline">
+                                        <input type="hidden" name="username" value=enable_name.clone()/>
+                                        <button type="submit">"Enable"<span class="visually-hidden">{format!(" {enable_name}")}</span></button>
+                                    </ActionForm>
+                                }.into_any()
                             } else {
                                 let (role_name, disable_name) = (name.clone(), name.clone());
                                 let current = row.role.clone();
@@ -153,10 +163,14 @@ fn AccountTable(
                                         </select>
                                         <button type="submit">"Change role"<span class="visually-hidden">{format!(" of {role_name}")}</span></button>
                                     </ActionForm>
-                                    <ActionForm action=disable attr:class="inline">
-                                        <input type="hidden" name="username" value=disable_name.clone()/>
-                                        <button type="submit" class="danger">"Disable"<span class="visually-hidden">{format!(" {disable_name}")}</span></button>
-                                    </ActionForm>
+                                    <details class="confirm">
+                                        <summary>"Disable…"<span class="visually-hidden">{format!(" {disable_name}")}</span></summary>
+                                        <ActionForm action=disable attr:class="inline">
+                                            <input type="hidden" name="username" value=disable_name.clone()/>
+                                            <span>{format!("{disable_name} will no longer be able to sign in (Enable undoes it).")}</span>
+                                            <button type="submit" class="danger">{format!("Disable {disable_name}")}</button>
+                                        </ActionForm>
+                                    </details>
                                 }.into_any()
                             }}</td>
                         </tr>

@@ -12,7 +12,7 @@ use crate::component::pager::{href, Pager};
 const FILTERS: [&str; 5] = ["actor", "action", "package", "from", "to"];
 
 /// Actions offered as suggestions in the action filter (any prefix works).
-const ACTIONS: [&str; 12] = [
+const ACTIONS: [&str; 13] = [
     "change.",
     "change.approved",
     "change.rejected",
@@ -23,6 +23,7 @@ const ACTIONS: [&str; 12] = [
     "account.created",
     "account.role_changed",
     "account.disabled",
+    "account.enabled",
     "login.",
     "login.failed",
 ];

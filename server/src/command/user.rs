@@ -1,4 +1,4 @@
-//! `schemagate user add|passwd|role|disable|list`: account management for operators.
+//! `schemagate user add|passwd|role|disable|enable|list`: account management for operators.
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -70,6 +70,9 @@ pub async fn run(common: &CommonOptions, command: UserCommand) -> anyhow::Result
         UserCommand::Disable { username } => account::disable(pool, &actor, &username)
             .await
             .map(|a| format!("{} is disabled", a.username)),
+        UserCommand::Enable { username } => account::enable(pool, &actor, &username)
+            .await
+            .map(|a| format!("{} is enabled", a.username)),
         UserCommand::List { json } => {
             let accounts = account::list(pool).await?;
             if json {
