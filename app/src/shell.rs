@@ -170,8 +170,15 @@ fn Frame(children: Children) -> impl IntoView {
     let me: SignedInResource = Resource::new(|| (), |_| whoami());
     provide_context(me);
     let location = leptos_router::hooks::use_location();
-    let (path, search) = (location.pathname.get_untracked(), location.search.get_untracked());
-    let asked = if search.is_empty() { path } else { format!("{path}?{search}") };
+    let (path, search) = (
+        location.pathname.get_untracked(),
+        location.search.get_untracked(),
+    );
+    let asked = if search.is_empty() {
+        path
+    } else {
+        format!("{path}?{search}")
+    };
     view! {
         <Suspense fallback=|| ()>
             {move || {
@@ -232,7 +239,9 @@ fn Header(account: SignedIn) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let menu_logout = ServerAction::<Logout>::new();
     let is_admin = account.role.allows(Role::Admin);
-    let path = leptos_router::hooks::use_location().pathname.get_untracked();
+    let path = leptos_router::hooks::use_location()
+        .pathname
+        .get_untracked();
     let current = section(&path).to_string();
     let who = format!("({})", account.role);
     view! {

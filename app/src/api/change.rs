@@ -220,19 +220,28 @@ pub async fn list_changes(
         let (single, statuses, pending_first) = match nonempty(status).as_deref() {
             None | Some("open") => (
                 None,
-                ChangeStatus::ALL.into_iter().filter(|s| s.is_open()).collect(),
+                ChangeStatus::ALL
+                    .into_iter()
+                    .filter(|s| s.is_open())
+                    .collect(),
                 true,
             ),
             Some("history") => (
                 None,
-                ChangeStatus::ALL.into_iter().filter(|s| !s.is_open()).collect(),
+                ChangeStatus::ALL
+                    .into_iter()
+                    .filter(|s| !s.is_open())
+                    .collect(),
                 false,
             ),
             Some("all") => (None, Vec::new(), true),
             Some(one) => (
-                Some(one.parse().map_err(|e: crate::domain::review::UnknownStatus| {
-                    AppError::Invalid(e.to_string())
-                })?),
+                Some(
+                    one.parse()
+                        .map_err(|e: crate::domain::review::UnknownStatus| {
+                            AppError::Invalid(e.to_string())
+                        })?,
+                ),
                 Vec::new(),
                 false,
             ),

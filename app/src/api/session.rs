@@ -119,15 +119,28 @@ mod tests {
 
     #[test]
     fn only_paths_on_this_site_are_followed_after_sign_in() {
-        assert_eq!(same_site_path("/changes/abc?view=split"), Some("/changes/abc?view=split"));
-        for other in ["//evil.example/x", "https://evil.example", "/\\evil.example", "changes", "", "/a\nb"] {
+        assert_eq!(
+            same_site_path("/changes/abc?view=split"),
+            Some("/changes/abc?view=split")
+        );
+        for other in [
+            "//evil.example/x",
+            "https://evil.example",
+            "/\\evil.example",
+            "changes",
+            "",
+            "/a\nb",
+        ] {
             assert_eq!(same_site_path(other), None, "{other:?}");
         }
     }
 
     #[test]
     fn the_sign_in_address_carries_the_page_asked_for() {
-        assert_eq!(login_path("/changes/abc?view=split"), "/login?next=%2Fchanges%2Fabc%3Fview%3Dsplit");
+        assert_eq!(
+            login_path("/changes/abc?view=split"),
+            "/login?next=%2Fchanges%2Fabc%3Fview%3Dsplit"
+        );
         assert_eq!(login_path("/"), "/login");
         assert_eq!(login_path("//evil.example"), "/login");
     }

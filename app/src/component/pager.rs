@@ -81,7 +81,17 @@ mod tests {
     fn a_long_run_of_pages_keeps_the_ends_and_the_neighbours() {
         assert_eq!(
             page_numbers(6, 12),
-            vec![Some(1), None, Some(4), Some(5), Some(6), Some(7), Some(8), None, Some(12)]
+            vec![
+                Some(1),
+                None,
+                Some(4),
+                Some(5),
+                Some(6),
+                Some(7),
+                Some(8),
+                None,
+                Some(12)
+            ]
         );
         assert_eq!(page_numbers(1, 3), vec![Some(1), Some(2), Some(3)]);
         assert_eq!(page_numbers(1, 1), vec![Some(1)]);

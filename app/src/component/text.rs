@@ -31,7 +31,8 @@ pub fn pieces(text: &str) -> Vec<Piece> {
         plain.push_str(&rest[..start]);
         let tail = &rest[start..];
         let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
-        let address = tail[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '\'', '"']);
+        let address =
+            tail[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '\'', '"']);
         let scheme_only = address.ends_with("://");
         if scheme_only || address.contains(['<', '>', '"']) {
             plain.push_str(&tail[..end]);
@@ -87,7 +88,9 @@ mod tests {
     fn markup_and_other_schemes_stay_text() {
         assert_eq!(
             pieces("<b>hi</b> javascript:alert(1) ftp://x https://"),
-            vec![Piece::Text("<b>hi</b> javascript:alert(1) ftp://x https://".into())]
+            vec![Piece::Text(
+                "<b>hi</b> javascript:alert(1) ftp://x https://".into()
+            )]
         );
         assert_eq!(
             pieces("https://a.example/<script>"),

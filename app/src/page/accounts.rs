@@ -55,7 +55,12 @@ fn Accounts() -> impl IntoView {
     );
     // The outcome of whichever action finished last.
     let outcome = RwSignal::new(None::<Result<String, AppError>>);
-    for value in [create.value(), set_role.value(), disable.value(), enable.value()] {
+    for value in [
+        create.value(),
+        set_role.value(),
+        disable.value(),
+        enable.value(),
+    ] {
         Effect::new(move |_| {
             if let Some(result) = value.get() {
                 outcome.set(Some(result));

@@ -226,7 +226,10 @@ fn Decision(
         .row
         .risk
         .parse::<crate::domain::change::Risk>()
-        .map_or_else(|_| change.row.risk.replace('_', " "), |r| r.label().to_string());
+        .map_or_else(
+            |_| change.row.risk.replace('_', " "),
+            |r| r.label().to_string(),
+        );
     let confirm_label = format!(
         "This change is {risk}. To approve, type the package name: {}",
         change.row.package

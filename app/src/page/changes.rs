@@ -34,7 +34,11 @@ pub fn ChangesPage() -> impl IntoView {
 
     let link_with = move |status: Option<String>, page: Option<i64>| {
         let mut pairs: Vec<(&str, Option<String>)> = vec![("status", status)];
-        pairs.extend(["risk", "package", "q"].iter().map(|key| (*key, param(key))));
+        pairs.extend(
+            ["risk", "package", "q"]
+                .iter()
+                .map(|key| (*key, param(key))),
+        );
         pairs.push(("page", page.filter(|p| *p > 1).map(|p| p.to_string())));
         href("/changes", &pairs)
     };
@@ -43,7 +47,9 @@ pub fn ChangesPage() -> impl IntoView {
     let filtered = ["status", "risk", "package", "q", "page"]
         .iter()
         .any(|key| param(key).is_some());
-    let narrowed = ["risk", "package", "q"].iter().any(|key| param(key).is_some());
+    let narrowed = ["risk", "package", "q"]
+        .iter()
+        .any(|key| param(key).is_some());
     let view_name = status.clone();
 
     view! {

@@ -256,7 +256,11 @@ const FILTER_WHERE: &str = "where ($1::text is null or status = $1)
            and ($6::text is null or package ilike '%' || $6 || '%' escape '\\')";
 
 fn status_names(filter: &ChangeFilter) -> Vec<String> {
-    filter.statuses.iter().map(|s| s.as_str().to_string()).collect()
+    filter
+        .statuses
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect()
 }
 
 /// Changes matching `filter`, newest first (pending first when asked).
