@@ -439,9 +439,10 @@ fn the_pages_render_on_the_server_for_a_viewer() {
         accounts.body
     );
 
+    // The sign-in page is told where to return to.
     let anonymous = f.get("/packages", None);
     assert_eq!(
         (anonymous.status, anonymous.header("location")),
-        (302, Some("/login"))
+        (302, Some("/login?next=%2Fpackages"))
     );
 }
