@@ -4,3 +4,4 @@ pub mod badge;
 pub mod diff;
 pub mod flash;
 pub mod pager;
+pub mod text;

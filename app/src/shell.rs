@@ -122,7 +122,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="Schemagate"/>
         <Router>
-            <Routes fallback=|| view! { <main><h1>"Page not found"</h1></main> }>
+            <Routes fallback=NotFoundPage>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=SignedInLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
@@ -140,6 +140,22 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// An address no page answers: 404, inside the site's frame so the navigation is there.
+#[component]
+fn NotFoundPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Frame>
+            <Title text="Page not found · Schemagate"/>
+            <h1>"Page not found"</h1>
+            <p>"No page has this address. "<a href="/changes">"See the open changes"</a>" or "<a href="/">"the dashboard"</a>"."</p>
+        </Frame>
+    }
+}
+
 /// Who is signed in, fetched once per page by the layout; pages that need it await it.
 pub type SignedInResource = Resource<Result<Option<SignedIn>, crate::error::AppError>>;
 
@@ -147,49 +163,113 @@ pub type SignedInResource = Resource<Result<Option<SignedIn>, crate::error::AppE
 /// The page itself sits outside the header's suspense, so it renders (and fetches) once.
 #[component]
 fn SignedInLayout() -> impl IntoView {
+    view! { <Frame><Outlet/></Frame> }
+}
+
+/// The header around `children`; visitors without a session go to the sign-in page.
+#[component]
+fn Frame(children: Children) -> impl IntoView {
     let me: SignedInResource = Resource::new(|| (), |_| whoami());
     provide_context(me);
+    let location = leptos_router::hooks::use_location();
+    let (path, search) = (
+        location.pathname.get_untracked(),
+        location.search.get_untracked(),
+    );
+    let asked = if search.is_empty() {
+        path
+    } else {
+        format!("{path}?{search}")
+    };
     view! {
         <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
+            {move || {
+                let asked = asked.clone();
+                Suspend::new(async move {
                 match me.await {
                     Ok(Some(account)) => view! { <Header account/> }.into_any(),
                     Ok(None) => {
                         // On the server, answer with a redirect before any byte is sent.
+                        let login = crate::api::session::login_path(&asked);
                         #[cfg(feature = "ssr")]
-                        leptos_axum::redirect("/login");
-                        view! { <Redirect path="/login"/> }.into_any()
+                        leptos_axum::redirect(&login);
+                        view! { <Redirect path=login/> }.into_any()
                     }
                     Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
                 }
-            })}
+            })}}
         </Suspense>
-        <main id="main"><Outlet/></main>
+        <main id="main">{children()}</main>
     }
 }
 
+/// The section a path belongs to, for marking the current page in the navigation.
+fn section(path: &str) -> &str {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match first {
+        "changes" | "packages" | "entities" | "audit" | "accounts" => first,
+        _ => "",
+    }
+}
+
+/// The navigation links; the current section's link carries `aria-current="page"`.
+fn nav_links(current: &str, is_admin: bool) -> impl IntoView {
+    let mut links = vec![
+        ("/", "Dashboard"),
+        ("/changes", "Changes"),
+        ("/packages", "Packages"),
+        ("/entities", "Entities"),
+        ("/database", "Database"),
+        ("/audit", "Audit"),
+    ];
+    if is_admin {
+        links.push(("/accounts", "Accounts"));
+    }
+    let current = current.to_string();
+    links
+        .into_iter()
+        .map(|(href, name)| {
+            let here = section(href) == current;
+            view! { <a href=href aria-current=here.then_some("page")>{name}</a> }
+        })
+        .collect_view()
+}
+
+/// The header: on wide screens the navigation in a row; on narrow ones the same links in a
+/// "Menu" disclosure, which opens without JavaScript.
 #[component]
 fn Header(account: SignedIn) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
+    let menu_logout = ServerAction::<Logout>::new();
     let is_admin = account.role.allows(Role::Admin);
+    let path = leptos_router::hooks::use_location()
+        .pathname
+        .get_untracked();
+    let current = section(&path).to_string();
+    let who = format!("({})", account.role);
     view! {
         <header class="top">
             <a class="skip" href="#main">"Skip to content"</a>
             <a class="brand" href="/">"Schemagate"</a>
-            <nav aria-label="Main">
-                <a href="/changes">"Changes"</a>
-                <a href="/packages">"Packages"</a>
-                <a href="/entities">"Entities"</a>
-                <a href="/database">"Database"</a>
-                <a href="/audit">"Audit"</a>
-                {is_admin.then(|| view! { <a href="/accounts">"Accounts"</a> })}
-            </nav>
-            <span class="who" data-testid="signed-in">
-                {account.username.clone()}" "<span class="role">{format!("({})", account.role)}</span>
+            <nav aria-label="Main" class="wide">{nav_links(&current, is_admin)}</nav>
+            <span class="who wide" data-testid="signed-in">
+                {account.username.clone()}" "<span class="role">{who.clone()}</span>
             </span>
-            <ActionForm action=logout attr:class="signout">
+            <ActionForm action=logout attr:class="signout wide">
                 <button type="submit">"Sign out"</button>
             </ActionForm>
+            <details class="menu">
+                <summary>"Menu"</summary>
+                <div class="menu-body">
+                    <nav aria-label="Menu">{nav_links(&current, is_admin)}</nav>
+                    <span class="who">
+                        {account.username.clone()}" "<span class="role">{who}</span>
+                    </span>
+                    <ActionForm action=menu_logout attr:class="signout">
+                        <button type="submit">"Sign out"</button>
+                    </ActionForm>
+                </div>
+            </details>
         </header>
     }
 }

@@ -34,7 +34,7 @@ test("the dashboard is readable with JavaScript disabled", async ({ browser }) =
 
 test("visitors without a session are sent to the sign-in page", async ({ page }) => {
   await page.goto("/changes");
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?next=%2Fchanges$/);
   await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
 });
 

@@ -141,14 +141,25 @@ test("an admin adds an account, changes its role and disables it", async ({ page
   await row.getByRole("button", { name: `Change role of ${name}` }).click();
   await expect(row.getByTestId("role")).toHaveText("viewer");
 
+  // Disabling asks first.
+  await expect(row.getByRole("button", { name: `Disable ${name}` })).toBeHidden();
+  await row.getByText("Disable…").click();
+  await expect(row).toContainText("will no longer be able to sign in");
   await row.getByRole("button", { name: `Disable ${name}` }).click();
   await expect(row).toContainText("disabled");
-  await expect(row.getByRole("button")).toHaveCount(0);
+  await expect(row.getByRole("button")).toHaveText([`Enable ${name}`]);
   await page.screenshot({ path: path.join(SHOTS, "accounts.png"), fullPage: true });
 
-  const accounts = JSON.parse(cli(["user", "list", "--json"]));
-  const account = accounts.find((a: { username: string }) => a.username === name);
-  expect(account).toMatchObject({ role: "viewer", disabled: true });
+  const listed = () =>
+    JSON.parse(cli(["user", "list", "--json"])).find((a: { username: string }) => a.username === name);
+  expect(listed()).toMatchObject({ role: "viewer", disabled: true });
+
+  // And it can be undone.
+  await row.getByRole("button", { name: `Enable ${name}` }).click();
+  await expect(row).toContainText("active");
+  expect(listed()).toMatchObject({ role: "viewer", disabled: false });
+  await page.goto(`/audit?action=account.enabled`);
+  await expect(page.locator('tr[data-action="account.enabled"]').first()).toContainText(name);
   // No controls for the admin's own account.
   await expect(page.getByRole("button", { name: "Disable admin" })).toHaveCount(0);
   expect(errors).toEqual([]);

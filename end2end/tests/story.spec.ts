@@ -46,7 +46,7 @@ async function openChange(page: Page, ids: Record<string, string>, pkg: string) 
 
 /** Approves the open change page, typing the package name when its risk asks for it. */
 async function approveHere(page: Page, pkg: string) {
-  const confirm = page.getByLabel(/type the package name to confirm/);
+  const confirm = page.getByLabel(/type the package name/);
   if (await confirm.count()) await confirm.fill(pkg);
   await page.getByRole("button", { name: "Approve" }).click();
   await expect(page.locator("[data-status]").first()).toHaveText("approved");

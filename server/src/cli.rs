@@ -327,6 +327,8 @@ pub enum UserCommand {
     Role { username: String, role: String },
     /// Disable an account.
     Disable { username: String },
+    /// Enable a disabled account again.
+    Enable { username: String },
     /// List accounts.
     List {
         #[arg(long)]

@@ -200,7 +200,10 @@ async fn guard_pages(
     if request.uri().path() != "/login" {
         match app::auth::current_account(&session, &pool).await {
             Ok(Some(_)) => {}
-            Ok(None) => return redirect_to_login(),
+            Ok(None) => {
+                let asked = request.uri().path_and_query().map_or("/", |p| p.as_str());
+                return redirect_to_login(asked);
+            }
             Err(_) => return unavailable(),
         }
     }
@@ -274,8 +277,9 @@ fn unavailable() -> Response {
         .into_response()
 }
 
-fn redirect_to_login() -> Response {
-    (StatusCode::FOUND, [(header::LOCATION, "/login")]).into_response()
+fn redirect_to_login(asked: &str) -> Response {
+    let location = app::api::session::login_path(asked);
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
 /// A server function's error answers with the status of its [`app::error::AppError`] (a

@@ -155,6 +155,52 @@ fn account_mutations_answer_401_403_403_200_for_none_viewer_reviewer_admin() {
 }
 
 #[test]
+fn enabling_an_account_answers_401_403_403_200_for_none_viewer_reviewer_admin() {
+    let f = fixture("pages_enable");
+    let admin = f.login("admin");
+    let disable = f.post(
+        "/api/disable_account",
+        Some(&admin),
+        &[("username", "victim")],
+    );
+    assert_eq!(disable.status, 200, "{disable:?}");
+    let sessions = [
+        ("none", None, 401),
+        ("viewer", Some(f.login("viewer")), 403),
+        ("reviewer", Some(f.login("reviewer")), 403),
+    ];
+    for (who, cookie, expected) in &sessions {
+        let enable = f.post(
+            "/api/enable_account",
+            cookie.as_deref(),
+            &[("username", "victim")],
+        );
+        assert_eq!(
+            enable.status, *expected,
+            "enable_account as {who}: {enable:?}"
+        );
+        assert_eq!(
+            f.account("victim"),
+            Some(("viewer".to_string(), true)),
+            "{who} enabled no account"
+        );
+    }
+    let enable = f.post(
+        "/api/enable_account",
+        Some(&admin),
+        &[("username", "victim")],
+    );
+    assert_eq!(enable.status, 200, "{enable:?}");
+    assert_eq!(f.account("victim"), Some(("viewer".to_string(), false)));
+    let unknown = f.post(
+        "/api/enable_account",
+        Some(&admin),
+        &[("username", "nobody")],
+    );
+    assert_eq!(unknown.status, 404, "{unknown:?}");
+}
+
+#[test]
 fn an_admin_cannot_disable_or_demote_their_own_account() {
     let f = fixture("pages_self");
     let admin = f.login("admin");
@@ -393,9 +439,10 @@ fn the_pages_render_on_the_server_for_a_viewer() {
         accounts.body
     );
 
+    // The sign-in page is told where to return to.
     let anonymous = f.get("/packages", None);
     assert_eq!(
         (anonymous.status, anonymous.header("location")),
-        (302, Some("/login"))
+        (302, Some("/login?next=%2Fpackages"))
     );
 }

@@ -158,3 +158,19 @@ pub async fn disable_account(username: String) -> Result<String, AppError> {
     })
     .await
 }
+
+/// Enables a disabled account again: `POST /api/enable_account` with `username`. Admins only.
+///
+/// # Errors
+/// 401, 403; 404 for an unknown account.
+#[server(prefix = "/api", endpoint = "enable_account")]
+pub async fn enable_account(username: String) -> Result<String, AppError> {
+    use crate::domain::review::Role;
+    context::finish(async {
+        let (pool, me) = context::signed_in(Role::Admin, "manage accounts").await?;
+        let username = username.trim().to_string();
+        let account = crate::registry::account::enable(&pool, &me.username, &username).await?;
+        Ok(format!("{} is enabled", account.username))
+    })
+    .await
+}

@@ -195,7 +195,10 @@ pub async fn dashboard() -> Result<DashboardView, AppError> {
     .await
 }
 
-/// One page of changes, newest first, filtered by state, risk, package and free text.
+/// One page of changes, filtered by state, risk, package (a part of its name) and free text.
+/// `status` is `open` (the default: pending, approved, applying; pending first), `history`
+/// (applied, failed, rejected, superseded), `all`, or one state. A page past the last one
+/// answers the last page.
 ///
 /// # Errors
 /// 401 without a session; 400 for an unknown state or risk.
@@ -207,26 +210,57 @@ pub async fn list_changes(
     #[server(default)] q: Option<String>,
     #[server(default)] page: Option<i64>,
 ) -> Result<ChangeList, AppError> {
-    use crate::domain::review::Role;
+    use crate::domain::review::{ChangeStatus, Role};
     use crate::registry::change::{self, ChangeFilter};
     context::finish(async {
         let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
         let nonempty =
             |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let page = page.unwrap_or(1).max(1);
+        // "open" (the default), "history", "all", or one state.
+        let (single, statuses, pending_first) = match nonempty(status).as_deref() {
+            None | Some("open") => (
+                None,
+                ChangeStatus::ALL
+                    .into_iter()
+                    .filter(|s| s.is_open())
+                    .collect(),
+                true,
+            ),
+            Some("history") => (
+                None,
+                ChangeStatus::ALL
+                    .into_iter()
+                    .filter(|s| !s.is_open())
+                    .collect(),
+                false,
+            ),
+            Some("all") => (None, Vec::new(), true),
+            Some(one) => (
+                Some(
+                    one.parse()
+                        .map_err(|e: crate::domain::review::UnknownStatus| {
+                            AppError::Invalid(e.to_string())
+                        })?,
+                ),
+                Vec::new(),
+                false,
+            ),
+        };
         let mut filter = ChangeFilter {
-            status: nonempty(status).map(|s| s.parse()).transpose().map_err(
-                |e: crate::domain::review::UnknownStatus| AppError::Invalid(e.to_string()),
-            )?,
+            status: single,
+            statuses,
+            pending_first,
             risk: nonempty(risk).map(|s| s.parse()).transpose().map_err(
                 |e: crate::domain::change::UnknownRisk| AppError::Invalid(e.to_string()),
             )?,
-            package: nonempty(package),
+            package_contains: nonempty(package),
             search: nonempty(q),
-            limit: None,
-            offset: None,
+            ..ChangeFilter::default()
         };
         let total = change::count(&pool, &filter).await?;
+        // A page past the end (a stale link, a hand-typed number) shows the last page.
+        let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+        let page = page.unwrap_or(1).clamp(1, pages);
         filter.limit = Some(PER_PAGE);
         filter.offset = Some((page - 1) * PER_PAGE);
         let rows = change::list(&pool, &filter)
@@ -498,7 +532,8 @@ pub async fn approve_change(
         {
             return Err(AppError::Invalid(format!(
                 "this change is {}: type the package name \"{}\" to confirm",
-                existing.risk, existing.package
+                existing.risk.label(),
+                existing.package
             )));
         }
         let note = note.filter(|n| !n.trim().is_empty());

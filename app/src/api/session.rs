@@ -24,12 +24,36 @@ pub async fn whoami() -> Result<Option<SignedIn>, AppError> {
     .await
 }
 
-/// Signs in: `POST /api/login` with `username` and `password`. Rotates the session id.
+/// `next` when it is a path on this site (`/changes/…`), the page to go to after signing in;
+/// `None` for anything else (`//host`, `https://…`, `/\\host`), so a link cannot send a
+/// freshly signed-in user to another site.
+pub fn same_site_path(next: &str) -> Option<&str> {
+    let safe = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control);
+    safe.then_some(next)
+}
+
+/// The sign-in page's address for a visitor who asked for `path_and_query`.
+pub fn login_path(path_and_query: &str) -> String {
+    match same_site_path(path_and_query).filter(|p| *p != "/" && !p.starts_with("/login")) {
+        Some(next) => format!("/login?next={}", crate::component::pager::encode(next)),
+        None => "/login".to_string(),
+    }
+}
+
+/// Signs in: `POST /api/login` with `username`, `password` and optionally `next`, the page
+/// to return to (only a path on this site; the dashboard otherwise). Rotates the session id.
 ///
 /// # Errors
 /// 401 with one message for every wrong credential; 429 while the username is locked.
 #[server(prefix = "/api", endpoint = "login")]
-pub async fn login(username: String, password: String) -> Result<SignedIn, AppError> {
+pub async fn login(
+    username: String,
+    password: String,
+    #[server(default)] next: Option<String>,
+) -> Result<SignedIn, AppError> {
     context::finish(async {
         let (pool, settings) = (context::pool(), context::auth_settings());
         let session = context::session().await?;
@@ -43,7 +67,7 @@ pub async fn login(username: String, password: String) -> Result<SignedIn, AppEr
             client.as_deref(),
         )
         .await?;
-        leptos_axum::redirect("/");
+        leptos_axum::redirect(next.as_deref().and_then(same_site_path).unwrap_or("/"));
         Ok(SignedIn {
             username: account.username,
             role: account.role,
@@ -87,4 +111,37 @@ async fn client_address() -> Option<String> {
     let axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr> =
         leptos_axum::extract().await.ok()?;
     Some(peer.ip().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{login_path, same_site_path};
+
+    #[test]
+    fn only_paths_on_this_site_are_followed_after_sign_in() {
+        assert_eq!(
+            same_site_path("/changes/abc?view=split"),
+            Some("/changes/abc?view=split")
+        );
+        for other in [
+            "//evil.example/x",
+            "https://evil.example",
+            "/\\evil.example",
+            "changes",
+            "",
+            "/a\nb",
+        ] {
+            assert_eq!(same_site_path(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn the_sign_in_address_carries_the_page_asked_for() {
+        assert_eq!(
+            login_path("/changes/abc?view=split"),
+            "/login?next=%2Fchanges%2Fabc%3Fview%3Dsplit"
+        );
+        assert_eq!(login_path("/"), "/login");
+        assert_eq!(login_path("//evil.example"), "/login");
+    }
 }

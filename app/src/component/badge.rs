@@ -6,7 +6,9 @@ use leptos::prelude::*;
 /// only repeats it).
 #[component]
 pub fn RiskBadge(risk: String) -> impl IntoView {
-    let label = risk.replace('_', " ");
+    let label = risk
+        .parse::<crate::domain::change::Risk>()
+        .map_or_else(|_| risk.replace('_', " "), |r| r.label().to_string());
     view! { <span class=format!("badge risk-{risk}") data-risk=risk.clone()>{label}</span> }
 }
 

@@ -79,7 +79,7 @@ pub fn UnifiedDiff(hunks: Vec<Hunk>, #[prop(into)] label: String) -> impl IntoVi
         return view! { <p class="muted">"No differences."</p> }.into_any();
     }
     view! {
-        <table class="diff unified" aria-label=label>
+        <div class="scroll" tabindex="0"><table class="diff unified" aria-label=label>
             <tbody>
                 {hunks.into_iter().map(|hunk| view! {
                     <tr class="hunk"><td colspan="4">{hunk.header.clone()}</td></tr>
@@ -93,7 +93,7 @@ pub fn UnifiedDiff(hunks: Vec<Hunk>, #[prop(into)] label: String) -> impl IntoVi
                     }).collect_view()}
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
     .into_any()
 }
@@ -115,7 +115,15 @@ pub fn SplitDiff(hunks: Vec<Hunk>, #[prop(into)] label: String) -> impl IntoView
     let rows: Vec<(Option<DiffLine>, Option<DiffLine>, Option<String>)> =
         hunks.iter().flat_map(pair_rows).collect();
     view! {
-        <table class="diff split" aria-label=label>
+        <div class="scroll" tabindex="0"><table class="diff split" aria-label=label>
+            <colgroup>
+                <col class="num"/><col class="marker"/><col class="code"/>
+                <col class="num"/><col class="marker"/><col class="code"/>
+            </colgroup>
+            <thead><tr>
+                <th scope="colgroup" colspan="3">"Before"</th>
+                <th scope="colgroup" colspan="3">"After"</th>
+            </tr></thead>
             <tbody>
                 {rows.into_iter().map(|(left, right, header)| match header {
                     Some(header) => view! { <tr class="hunk"><td colspan="6">{header}</td></tr> }.into_any(),
@@ -127,7 +135,7 @@ pub fn SplitDiff(hunks: Vec<Hunk>, #[prop(into)] label: String) -> impl IntoView
                     }.into_any(),
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
     .into_any()
 }

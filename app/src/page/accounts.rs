@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::account::{
-    list_accounts, AccountRow, CreateAccount, DisableAccount, SetAccountRole,
+    list_accounts, AccountRow, CreateAccount, DisableAccount, EnableAccount, SetAccountRole,
 };
 use crate::component::flash::QueryError;
 use crate::domain::review::Role;
@@ -16,6 +16,7 @@ use crate::shell::SignedInResource;
 pub fn AccountsPage() -> impl IntoView {
     let me = expect_context::<SignedInResource>();
     view! {
+        <leptos_meta::Title text="Accounts · Schemagate"/>
         <h1>"Accounts"</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -40,19 +41,26 @@ fn Accounts() -> impl IntoView {
     let create = ServerAction::<CreateAccount>::new();
     let set_role = ServerAction::<SetAccountRole>::new();
     let disable = ServerAction::<DisableAccount>::new();
+    let enable = ServerAction::<EnableAccount>::new();
     let accounts = Resource::new(
         move || {
             (
                 create.version().get(),
                 set_role.version().get(),
                 disable.version().get(),
+                enable.version().get(),
             )
         },
         |_| list_accounts(),
     );
     // The outcome of whichever action finished last.
     let outcome = RwSignal::new(None::<Result<String, AppError>>);
-    for value in [create.value(), set_role.value(), disable.value()] {
+    for value in [
+        create.value(),
+        set_role.value(),
+        disable.value(),
+        enable.value(),
+    ] {
         Effect::new(move |_| {
             if let Some(result) = value.get() {
                 outcome.set(Some(result));
@@ -99,7 +107,7 @@ fn Accounts() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match accounts.await {
-                    Ok(rows) => view! { <AccountTable rows set_role disable/> }.into_any(),
+                    Ok(rows) => view! { <AccountTable rows set_role disable enable/> }.into_any(),
                     Err(error) => view! { <p class="flash error" role="alert">{error.to_string()}</p> }.into_any(),
                 }
             })}
@@ -112,9 +120,10 @@ fn AccountTable(
     rows: Vec<AccountRow>,
     set_role: ServerAction<SetAccountRole>,
     disable: ServerAction<DisableAccount>,
+    enable: ServerAction<EnableAccount>,
 ) -> impl IntoView {
     view! {
-        <table class="accounts">
+        <div class="scroll"><table class="accounts">
             <caption class="visually-hidden">"Accounts"</caption>
             <thead><tr>
                 <th scope="col">"Username"</th><th scope="col">"Role"</th><th scope="col">"Status"</th>
@@ -137,7 +146,14 @@ fn AccountTable(
                             <td class="actions">{if row.is_self {
                                 view! { <span class="muted">"Your own account: another admin can change it."</span> }.into_any()
                             } else if row.disabled {
-                                view! { <span class="muted">"Disabled accounts cannot sign in."</span> }.into_any()
+                                let enable_name = name.clone();
+                                view! {
+                                    <span class="muted">"Cannot sign in. "</span>
+                                    <ActionForm action=enable attr:class="inline">
+                                        <input type="hidden" name="username" value=enable_name.clone()/>
+                                        <button type="submit">"Enable"<span class="visually-hidden">{format!(" {enable_name}")}</span></button>
+                                    </ActionForm>
+                                }.into_any()
                             } else {
                                 let (role_name, disable_name) = (name.clone(), name.clone());
                                 let current = row.role.clone();
@@ -152,16 +168,20 @@ fn AccountTable(
                                         </select>
                                         <button type="submit">"Change role"<span class="visually-hidden">{format!(" of {role_name}")}</span></button>
                                     </ActionForm>
-                                    <ActionForm action=disable attr:class="inline">
-                                        <input type="hidden" name="username" value=disable_name.clone()/>
-                                        <button type="submit" class="danger">"Disable"<span class="visually-hidden">{format!(" {disable_name}")}</span></button>
-                                    </ActionForm>
+                                    <details class="confirm">
+                                        <summary>"Disable…"<span class="visually-hidden">{format!(" {disable_name}")}</span></summary>
+                                        <ActionForm action=disable attr:class="inline">
+                                            <input type="hidden" name="username" value=disable_name.clone()/>
+                                            <span>{format!("{disable_name} will no longer be able to sign in (Enable undoes it).")}</span>
+                                            <button type="submit" class="danger">{format!("Disable {disable_name}")}</button>
+                                        </ActionForm>
+                                    </details>
                                 }.into_any()
                             }}</td>
                         </tr>
                     }
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }

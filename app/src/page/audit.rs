@@ -12,7 +12,7 @@ use crate::component::pager::{href, Pager};
 const FILTERS: [&str; 5] = ["actor", "action", "package", "from", "to"];
 
 /// Actions offered as suggestions in the action filter (any prefix works).
-const ACTIONS: [&str; 12] = [
+const ACTIONS: [&str; 13] = [
     "change.",
     "change.approved",
     "change.rejected",
@@ -23,6 +23,7 @@ const ACTIONS: [&str; 12] = [
     "account.created",
     "account.role_changed",
     "account.disabled",
+    "account.enabled",
     "login.",
     "login.failed",
 ];
@@ -65,6 +66,7 @@ pub fn AuditPage() -> impl IntoView {
     };
 
     view! {
+        <leptos_meta::Title text="Audit log · Schemagate"/>
         <h1>"Audit log"</h1>
         <QueryError/>
         <form method="get" action="/audit" class="filters" aria-label="Filter events">
@@ -131,7 +133,7 @@ fn EventTable(events: Vec<EventView>) -> impl IntoView {
         return view! { <p class="muted">"No event matches."</p> }.into_any();
     }
     view! {
-        <table class="audit">
+        <div class="scroll"><table class="audit">
             <caption class="visually-hidden">"Audit events, newest first"</caption>
             <thead><tr>
                 <th scope="col">"#"</th><th scope="col">"Time (UTC)"</th><th scope="col">"Actor"</th>
@@ -162,7 +164,7 @@ fn EventTable(events: Vec<EventView>) -> impl IntoView {
                     </tr>
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
     .into_any()
 }

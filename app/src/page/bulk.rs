@@ -52,6 +52,7 @@ pub fn BulkApprovalPage() -> impl IntoView {
         })
     };
     view! {
+        <leptos_meta::Title text="Approve routine changes · Schemagate"/>
         <h1>"Approve routine changes"</h1>
         <QueryError/>
         {outcome}

@@ -2,6 +2,7 @@
 //! decision.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::change::{
@@ -10,6 +11,7 @@ use crate::api::change::{
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
 use crate::component::diff::DiffLayout;
 use crate::component::flash::QueryError;
+use crate::component::text::LinkedText;
 
 mod panels;
 use panels::{Conflicts, Dependencies, EarlierComments, SinceLastReview, SqlPlan, Succession};
@@ -59,7 +61,22 @@ pub fn ChangePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(change) => view! { <ChangeView change split=split() approve reject retry comment/> }.into_any(),
-                    Err(error) => view! { <h1>"Change"</h1><p role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => {
+                        let missing = matches!(error, crate::error::AppError::NotFound(_));
+                        #[cfg(feature = "ssr")]
+                        if missing {
+                            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                                response.set_status(axum::http::StatusCode::NOT_FOUND);
+                            }
+                        }
+                        let heading = if missing { "Change not found" } else { "Change" };
+                        view! {
+                            <Title text=format!("{heading} · Schemagate")/>
+                            <h1>{heading}</h1>
+                            <p role="alert">{error.to_string()}</p>
+                            {missing.then(|| view! { <p><a href="/changes">"Back to the open changes"</a></p> })}
+                        }.into_any()
+                    }
                 }
             })}
         </Suspense>
@@ -79,7 +96,9 @@ fn ChangeView(
     let retry_id = row.id.clone();
     let comment_id = row.id.clone();
     let path = format!("/changes/{}", row.id);
+    let title = format!("Change {} · Schemagate", row.package);
     view! {
+        <Title text=title/>
         <h1>{row.package.clone()}" "<small class="muted">{if row.kind == "drop" { "drop" } else { "change" }}</small></h1>
         <dl class="facts">
             <div><dt>"Status"</dt><dd><StatusBadge status=row.status.clone()/></dd></div>
@@ -89,9 +108,9 @@ fn ChangeView(
                 None => view! { <span class="muted">"never applied"</span> }.into_any(),
             }}</dd></div>
             <div><dt>"Target"</dt><dd><Checksum value=change.target_checksum.clone()/></dd></div>
-            <div><dt>"Scanned"</dt><dd>{row.created_at.clone()}" by "{change.created_by.clone()}</dd></div>
+            <div><dt>"Scanned"</dt><dd>{row.created_at.clone()}" by "{actor_name(&change.created_by)}</dd></div>
             {change.decided.clone().map(|(by, at, note)| view! {
-                <div><dt>"Decided"</dt><dd>{at}" by "{by}{note.map(|n| format!(": {n}"))}</dd></div>
+                <div><dt>"Decided"</dt><dd>{at}" by "{by}{note.map(|n| view! { ": "<LinkedText text=n/> })}</dd></div>
             })}
             {change.failure_reason.clone().map(|why| view! { <div><dt>"Failed"</dt><dd class="error">{why}</dd></div> })}
         </dl>
@@ -138,7 +157,7 @@ fn ChangeView(
 
         <section aria-labelledby="acl-h">
             <h2 id="acl-h">"Access rules"</h2>
-            <table class="acl">
+            <div class="scroll"><table class="acl">
                 <thead><tr><th scope="col">"Entity"</th><th scope="col">"Operation"</th><th scope="col">"Before"</th><th scope="col">"After"</th></tr></thead>
                 <tbody>
                     {change.acl.clone().into_iter().map(|rule| {
@@ -152,7 +171,7 @@ fn ChangeView(
                         }
                     }).collect_view()}
                 </tbody>
-            </table>
+            </table></div>
         </section>
 
         <section aria-labelledby="timeline-h">
@@ -162,7 +181,7 @@ fn ChangeView(
                     <li>
                         <time datetime=event.at.clone()>{event.at.clone()}</time>" "
                         <strong>{event.action.clone()}</strong>" by "{event.actor.clone()}
-                        {event.note.clone().map(|note| view! { <span class="note">": "{note}</span> })}
+                        {event.note.clone().map(|note| view! { <span class="note">": "<LinkedText text=note/></span> })}
                     </li>
                 }).collect_view()}
             </ol>
@@ -206,9 +225,17 @@ fn Decision(
     // Each form's children own their copies.
     let (approve_id, approve_target) = (change.row.id.clone(), change.target_checksum.clone());
     let (reject_id, reject_target) = (change.row.id.clone(), change.target_checksum.clone());
+    let risk = change
+        .row
+        .risk
+        .parse::<crate::domain::change::Risk>()
+        .map_or_else(
+            |_| change.row.risk.replace('_', " "),
+            |r| r.label().to_string(),
+        );
     let confirm_label = format!(
-        "This change is {}: type the package name to confirm",
-        change.row.risk.replace('_', " ")
+        "This change is {risk}. To approve, type the package name: {}",
+        change.row.package
     );
     let (needs_confirmation, package) = (change.needs_confirmation, change.row.package.clone());
     Some(view! {
@@ -223,9 +250,12 @@ fn Decision(
                     <textarea id="approve-note" name="note" rows="2"></textarea>
                     {needs_confirmation.then(|| view! {
                         <label for="confirm">{confirm_label}</label>
-                        <input id="confirm" name="confirm" autocomplete="off" placeholder=package/>
+                        <input id="confirm" name="confirm" autocomplete="off" spellcheck="false"
+                            data-expected=package/>
                     })}
-                    <button type="submit" class="primary approve" disabled=blocked>"Approve"</button>
+                    <button type="submit" class=if needs_confirmation { "danger approve" } else { "primary approve" } disabled=blocked>
+                        {if needs_confirmation { format!("Approve ({risk})") } else { "Approve".to_string() }}
+                    </button>
                     {blocked.then(|| view! { <p class="muted">{if unplanned {
                         "The SQL plan is missing: see the engine's error above."
                     } else if unmet {
@@ -244,4 +274,12 @@ fn Decision(
             </div>
         </section>
     })
+}
+
+/// An actor as people say it: `cli:alice` is "alice (command line)".
+fn actor_name(actor: &str) -> String {
+    match actor.strip_prefix("cli:") {
+        Some(user) => format!("{user} (command line)"),
+        None => actor.to_string(),
+    }
 }

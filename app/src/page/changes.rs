@@ -1,6 +1,7 @@
-//! The queue: every change, filterable and paged, keyboard-navigable (j/k or arrows).
+//! The queue: open changes first (history behind a tab), filterable and paged, keyboard-navigable (j/k or arrows).
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::change::list_changes;
@@ -9,7 +10,11 @@ use crate::component::pager::{href, Pager};
 use crate::domain::change::Risk;
 use crate::domain::review::ChangeStatus;
 
-/// Filters (a GET form, so they live in the URL), the table, and pagination.
+/// The queue's views: what is still open (the default), what is done, everything.
+const VIEWS: [(&str, &str); 3] = [("open", "Open"), ("history", "History"), ("all", "All")];
+
+/// Open / History / All tabs (each keeps the other filters), filters in a GET form (so they
+/// live in the URL), the table, and numbered pages.
 #[component]
 pub fn ChangesPage() -> impl IntoView {
     let query = use_query_map();
@@ -27,24 +32,47 @@ pub fn ChangesPage() -> impl IntoView {
         |(status, risk, package, q, page)| list_changes(status, risk, package, q, page),
     );
 
-    let link = move |page: i64| {
-        let mut pairs: Vec<(&str, Option<String>)> = ["status", "risk", "package", "q"]
-            .iter()
-            .map(|key| (*key, param(key)))
-            .collect();
-        pairs.push(("page", Some(page.to_string())));
+    let link_with = move |status: Option<String>, page: Option<i64>| {
+        let mut pairs: Vec<(&str, Option<String>)> = vec![("status", status)];
+        pairs.extend(
+            ["risk", "package", "q"]
+                .iter()
+                .map(|key| (*key, param(key))),
+        );
+        pairs.push(("page", page.filter(|p| *p > 1).map(|p| p.to_string())));
         href("/changes", &pairs)
     };
+    let link = move |page: i64| link_with(param("status"), Some(page));
+    let status = param("status").unwrap_or_else(|| "open".to_string());
+    let filtered = ["status", "risk", "package", "q", "page"]
+        .iter()
+        .any(|key| param(key).is_some());
+    let narrowed = ["risk", "package", "q"]
+        .iter()
+        .any(|key| param(key).is_some());
+    let view_name = status.clone();
 
     view! {
+        <Title text="Changes · Schemagate"/>
         <h1>"Changes"</h1>
         <p><a href="/changes/approve-all">"Approve routine changes…"</a></p>
+        <nav class="tabs" aria-label="Which changes">
+            {VIEWS.iter().map(|(value, name)| {
+                let here = status == *value;
+                let target = (*value != "open").then(|| value.to_string());
+                view! { <a href=link_with(target, None) aria-current=here.then_some("page")>{*name}</a> }
+            }).collect_view()}
+        </nav>
         <form method="get" action="/changes" class="filters" aria-label="Filter changes">
             <label>"Status "
                 <select name="status">
-                    <option value="">"any"</option>
+                    {VIEWS.iter().map(|(value, name)| {
+                        let selected = status == *value;
+                        let value = if *value == "open" { "" } else { value };
+                        view! { <option value=value selected=selected>{name.to_lowercase()}</option> }
+                    }).collect_view()}
                     {ChangeStatus::ALL.iter().map(|s| {
-                        let selected = param("status").as_deref() == Some(s.as_str());
+                        let selected = status == s.as_str();
                         view! { <option value=s.as_str() selected=selected>{s.as_str()}</option> }
                     }).collect_view()}
                 </select>
@@ -54,23 +82,31 @@ pub fn ChangesPage() -> impl IntoView {
                     <option value="">"any"</option>
                     {Risk::ALL.iter().map(|r| {
                         let selected = param("risk").as_deref() == Some(r.as_str());
-                        view! { <option value=r.as_str() selected=selected>{r.as_str().replace('_', " ")}</option> }
+                        view! { <option value=r.as_str() selected=selected>{r.label()}</option> }
                     }).collect_view()}
                 </select>
             </label>
             <label>"Package " <input name="package" value=param("package").unwrap_or_default() size="14"/></label>
             <label>"Search " <input type="search" name="q" value=param("q").unwrap_or_default() size="18"/></label>
             <button type="submit">"Filter"</button>
+            {filtered.then(|| view! { <a href="/changes">"Clear"</a> })}
         </form>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let view_name = view_name.clone();
+                Suspend::new(async move {
                 match list.await {
+                    Ok(list) if list.total == 0 => view! {
+                        <p class="muted" data-testid="total">"0 change(s)"</p>
+                        <EmptyQueue tab=view_name narrowed/>
+                    }.into_any(),
                     Ok(list) => {
                         let pages = ((list.total + list.per_page - 1) / list.per_page).max(1);
                         let page = list.page;
                         view! {
                             <p class="muted" data-testid="total">{format!("{} change(s)", list.total)}</p>
-                            <table class="changes">
+                            <div class="scroll"><table class="changes">
+                                <caption class="visually-hidden">"Changes"</caption>
                                 <thead><tr>
                                     <th scope="col">"Package"</th><th scope="col">"Status"</th><th scope="col">"Risk"</th>
                                     <th scope="col">"Items"</th><th scope="col">"Conflicts"</th><th scope="col">"Created"</th>
@@ -88,15 +124,37 @@ pub fn ChangesPage() -> impl IntoView {
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                             <Pager page pages link/>
                         }.into_any()
                     }
                     Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
                 }
-            })}
+            })}}
         </Suspense>
         <KeyboardNavigation/>
+    }
+}
+
+/// What an empty result means, and where to look instead.
+#[component]
+fn EmptyQueue(tab: String, narrowed: bool) -> impl IntoView {
+    let message = if narrowed {
+        "No change matches these filters."
+    } else if tab == "open" {
+        "Nothing waits for a decision: every change has been decided."
+    } else {
+        "No change in this state."
+    };
+    view! {
+        <div class="empty panel" data-testid="empty">
+            <p><strong>{message}</strong></p>
+            <p>
+                {narrowed.then(|| view! { <a href="/changes">"Clear the filters"</a>" · " })}
+                <a href="/changes?status=history">"See decided changes (History)"</a>
+                " · "<a href="/packages">"Packages"</a>" shows what each package holds."
+            </p>
+        </div>
     }
 }
 

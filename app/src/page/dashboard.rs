@@ -14,6 +14,7 @@ fn when(event: Option<EventView>) -> String {
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     view! {
+        <leptos_meta::Title text="Dashboard · Schemagate"/>
         <h1>"Schema changes"</h1>
         <QueryError/>
         <Dashboard/>

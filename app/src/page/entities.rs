@@ -41,6 +41,7 @@ pub fn EntitiesPage() -> impl IntoView {
     ];
 
     view! {
+        <leptos_meta::Title text="Entities · Schemagate"/>
         <h1>"Entities"</h1>
         <form method="get" action="/entities" class="filters" aria-label="Filter entities">
             <label>"Search " <input type="search" name="q" value=param("q").unwrap_or_default() size="18" placeholder="entity name"/></label>
@@ -88,7 +89,7 @@ fn EntityTable(entities: Vec<EntityView>) -> impl IntoView {
         return view! { <p class="muted">"No entity matches."</p> }.into_any();
     }
     view! {
-        <table class="catalog entities">
+        <div class="scroll"><table class="catalog entities">
             <caption class="visually-hidden">"Entities and the packages declaring them"</caption>
             <thead><tr>
                 <th scope="col">"Entity"</th><th scope="col">"Standing"</th><th scope="col">"Declared by"</th>
@@ -123,7 +124,7 @@ fn EntityTable(entities: Vec<EntityView>) -> impl IntoView {
                     }
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
     .into_any()
 }

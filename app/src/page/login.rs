@@ -15,13 +15,21 @@ pub fn LoginPage() -> impl IntoView {
         }
         _ => None,
     };
+    // Where to go once signed in (the server follows it only to a page of this site).
+    let query = leptos_router::hooks::use_query_map();
+    let next = query
+        .read_untracked()
+        .get("next")
+        .filter(|next| crate::api::session::same_site_path(next).is_some());
     view! {
+        <leptos_meta::Title text="Sign in · Schemagate"/>
         <main class="login">
             <h1>"Sign in to Schemagate"</h1>
             <QueryError/>
             {error}
             <ActionForm action=login attr:class="stack">
                 <label for="username">"Username"</label>
+                {next.map(|next| view! { <input type="hidden" name="next" value=next/> })}
                 <input id="username" name="username" autocomplete="username" required autofocus/>
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required/>

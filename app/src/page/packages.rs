@@ -39,6 +39,7 @@ pub fn PackagesPage() -> impl IntoView {
     };
 
     view! {
+        <leptos_meta::Title text="Packages · Schemagate"/>
         <h1>"Packages"</h1>
         <form method="get" action="/packages" class="filters" aria-label="Filter packages">
             <label>"Search " <input type="search" name="q" value=param("q").unwrap_or_default() size="18"
@@ -92,7 +93,7 @@ fn StateBadge(state: PackageState) -> impl IntoView {
 #[component]
 fn Overview(packages: Vec<PackageView>) -> impl IntoView {
     view! {
-        <table class="catalog overview">
+        <div class="scroll"><table class="catalog overview">
             <caption class="visually-hidden">"Packages at a glance"</caption>
             <thead><tr>
                 <th scope="col">"Package"</th><th scope="col">"State"</th><th scope="col">"Entities"</th>
@@ -117,7 +118,7 @@ fn Overview(packages: Vec<PackageView>) -> impl IntoView {
                     </tr>
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }
 
@@ -191,7 +192,7 @@ fn EntityTable(entities: Vec<EntityCell>, label: String) -> impl IntoView {
         return view! { <p class="muted">"No entities."</p> }.into_any();
     }
     view! {
-        <table class="catalog entities-of" aria-label=label>
+        <div class="scroll"><table class="catalog entities-of" aria-label=label>
             <thead><tr><th scope="col">"Entity"</th><th scope="col">"Checksum"</th><th scope="col">"Declared elsewhere"</th></tr></thead>
             <tbody>
                 {entities.into_iter().map(|e| view! {
@@ -202,7 +203,7 @@ fn EntityTable(entities: Vec<EntityCell>, label: String) -> impl IntoView {
                     </tr>
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
     .into_any()
 }

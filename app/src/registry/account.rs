@@ -184,6 +184,7 @@ enum Update<'a> {
     PasswordHash(&'a str),
     Role(Role),
     Disabled,
+    Enabled,
 }
 
 async fn update(
@@ -209,6 +210,12 @@ async fn update(
             "update account set disabled = ($2 = 'true'), updated_at = now() where username = $1",
             "true".to_string(),
             "account.disabled",
+            serde_json::json!({"username": username}),
+        ),
+        Update::Enabled => (
+            "update account set disabled = ($2 = 'true'), updated_at = now() where username = $1",
+            "false".to_string(),
+            "account.enabled",
             serde_json::json!({"username": username}),
         ),
     };
@@ -272,4 +279,12 @@ pub async fn set_role(
 /// [`AccountError::NotFound`], database errors.
 pub async fn disable(pool: &PgPool, actor: &str, username: &str) -> Result<Account, AccountError> {
     update(pool, actor, username, Update::Disabled).await
+}
+
+/// Enables a disabled account again: it can sign in with its old password and role.
+///
+/// # Errors
+/// [`AccountError::NotFound`], database errors.
+pub async fn enable(pool: &PgPool, actor: &str, username: &str) -> Result<Account, AccountError> {
+    update(pool, actor, username, Update::Enabled).await
 }

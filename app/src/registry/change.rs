@@ -242,30 +242,66 @@ pub struct ChangeFilter {
     pub limit: Option<i64>,
     /// Rows to skip.
     pub offset: Option<i64>,
+    /// Only these states (empty: any), on top of `status`.
+    pub statuses: Vec<ChangeStatus>,
+    /// Only packages whose name contains this text (case-insensitive).
+    pub package_contains: Option<String>,
+    /// Pending changes before the others, then newest first.
+    pub pending_first: bool,
 }
 
-/// Changes matching `filter`, newest first.
+/// `text` for a `like` pattern: `%`, `_` and `\` match only themselves.
+fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The `where` clause of [`list`] and [`count`], over the parameters `$1`..`$6` both bind in
+/// the same order.
+const FILTER_WHERE: &str = "where ($1::text is null or status = $1)
+           and ($2::text is null or risk = $2)
+           and ($3::text is null or package = $3)
+           and ($4::text is null or package ilike '%' || $4 || '%' escape '\\'
+                or items::text ilike '%' || $4 || '%' escape '\\')
+           and (cardinality($5::text[]) = 0 or status = any($5))
+           and ($6::text is null or package ilike '%' || $6 || '%' escape '\\')";
+
+fn status_names(filter: &ChangeFilter) -> Vec<String> {
+    filter
+        .statuses
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect()
+}
+
+/// Changes matching `filter`, newest first (pending first when asked).
 ///
 /// # Errors
 /// Database errors.
 pub async fn list(pool: &PgPool, filter: &ChangeFilter) -> Result<Vec<SchemaChange>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "{SELECT_CHANGE}
-         where ($1::text is null or status = $1)
-           and ($2::text is null or risk = $2)
-           and ($3::text is null or package = $3)
-           and ($4::text is null or package ilike '%' || $4 || '%' or items::text ilike '%' || $4 || '%')
-         order by created_at desc, package, id
-         limit $5 offset $6"
-    ))
-    .bind(filter.status.map(ChangeStatus::as_str))
-    .bind(filter.risk.map(Risk::as_str))
-    .bind(&filter.package)
-    .bind(&filter.search)
-    .bind(filter.limit.unwrap_or(i64::MAX))
-    .bind(filter.offset.unwrap_or(0))
-    .fetch_all(pool)
-    .await?;
+    let order = if filter.pending_first {
+        "order by (status = 'pending') desc, created_at desc, package, id"
+    } else {
+        "order by created_at desc, package, id"
+    };
+    let sql = format!("{SELECT_CHANGE} {FILTER_WHERE} {order} limit $7 offset $8");
+    let rows: Vec<sqlx::postgres::PgRow> = sqlx::query(&sql)
+        .bind(filter.status.map(ChangeStatus::as_str))
+        .bind(filter.risk.map(Risk::as_str))
+        .bind(&filter.package)
+        .bind(filter.search.as_deref().map(like_escaped))
+        .bind(status_names(filter))
+        .bind(filter.package_contains.as_deref().map(like_escaped))
+        .bind(filter.limit.unwrap_or(i64::MAX))
+        .bind(filter.offset.unwrap_or(0))
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -296,19 +332,16 @@ pub async fn base_yaml(
 /// # Errors
 /// Database errors.
 pub async fn count(pool: &PgPool, filter: &ChangeFilter) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "select count(*) from schema_change
-         where ($1::text is null or status = $1)
-           and ($2::text is null or risk = $2)
-           and ($3::text is null or package = $3)
-           and ($4::text is null or package ilike '%' || $4 || '%' or items::text ilike '%' || $4 || '%')",
-    )
-    .bind(filter.status.map(ChangeStatus::as_str))
-    .bind(filter.risk.map(Risk::as_str))
-    .bind(&filter.package)
-    .bind(&filter.search)
-    .fetch_one(pool)
-    .await
+    let sql = format!("select count(*) from schema_change {FILTER_WHERE}");
+    sqlx::query_scalar(&sql)
+        .bind(filter.status.map(ChangeStatus::as_str))
+        .bind(filter.risk.map(Risk::as_str))
+        .bind(&filter.package)
+        .bind(filter.search.as_deref().map(like_escaped))
+        .bind(status_names(filter))
+        .bind(filter.package_contains.as_deref().map(like_escaped))
+        .fetch_one(pool)
+        .await
 }
 
 /// Changes per state, every state present, in lifecycle order.

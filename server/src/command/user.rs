@@ -1,4 +1,4 @@
-//! `schemagate user add|passwd|role|disable|list`: account management for operators.
+//! `schemagate user add|passwd|role|disable|enable|list`: account management for operators.
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -12,8 +12,26 @@ use crate::database::Database;
 
 /// The actor recorded in the audit log for account changes made from the command line.
 pub fn cli_actor() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_string());
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|user| !user.trim().is_empty())
+        .or_else(system_user)
+        .unwrap_or_else(|| "unknown".to_string());
     format!("cli:{user}")
+}
+
+/// The name of the operating-system account running the command (from `/etc/passwd`), for
+/// environments such as containers and service managers that set no `USER`.
+fn system_user() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_string())
+    })
 }
 
 /// Runs one `user` subcommand.
@@ -52,6 +70,9 @@ pub async fn run(common: &CommonOptions, command: UserCommand) -> anyhow::Result
         UserCommand::Disable { username } => account::disable(pool, &actor, &username)
             .await
             .map(|a| format!("{} is disabled", a.username)),
+        UserCommand::Enable { username } => account::enable(pool, &actor, &username)
+            .await
+            .map(|a| format!("{} is enabled", a.username)),
         UserCommand::List { json } => {
             let accounts = account::list(pool).await?;
             if json {

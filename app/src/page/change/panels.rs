@@ -7,6 +7,7 @@ use crate::api::change::{ConflictView, DependencyView, EventView, SinceReview};
 use crate::component::badge::{Checksum, StatusBadge};
 use crate::component::diff::UnifiedDiff;
 use crate::domain::sql_plan::PlannedStatement;
+use crate::component::text::LinkedText;
 
 fn change_link(id: &str) -> impl IntoView {
     let short: String = id.chars().take(8).collect();
@@ -81,7 +82,7 @@ pub fn Conflicts(conflicts: Vec<ConflictView>) -> impl IntoView {
                 let right = conflict.declarations.get(1).map(|d| d.0.clone()).unwrap_or_default();
                 view! {
                     <h3>{conflict.entity.clone()}</h3>
-                    <table class="declarations">
+                    <div class="scroll"><table class="declarations">
                         <thead><tr><th scope="col">"Package"</th><th scope="col">"Checksum"</th><th scope="col">"Applied"</th></tr></thead>
                         <tbody>
                             {conflict.declarations.iter().cloned().map(|(package, checksum)| {
@@ -92,7 +93,7 @@ pub fn Conflicts(conflicts: Vec<ConflictView>) -> impl IntoView {
                                 }
                             }).collect_view()}
                         </tbody>
-                    </table>
+                    </table></div>
                     {conflict.applied.is_none().then(|| view! { <p class="muted">"Neither declaration is applied yet."</p> })}
                     <div class="scroll">
                         <table class="comparison">
@@ -151,7 +152,7 @@ pub fn EarlierComments(comments: Vec<EventView>) -> impl IntoView {
                 <li>
                     <time datetime=event.at.clone()>{event.at.clone()}</time>" "
                     {event.actor.clone()}" on "{event.change_id.as_deref().map(change_link)}
-                    {event.note.clone().map(|note| view! { <span class="note">": "{note}</span> })}
+                    {event.note.clone().map(|note| view! { <span class="note">": "<LinkedText text=note/></span> })}
                 </li>
             }).collect_view()}
         </ol>
@@ -170,7 +171,7 @@ const KEYWORDS: [&str; 40] = [
 fn highlighted(sql: &str) -> impl IntoView {
     let mut parts: Vec<(bool, String)> = Vec::new();
     let mut word = String::new();
-    let mut flush = |word: &mut String, parts: &mut Vec<(bool, String)>| {
+    let flush = |word: &mut String, parts: &mut Vec<(bool, String)>| {
         if !word.is_empty() {
             parts.push((KEYWORDS.contains(&word.as_str()), std::mem::take(word)));
         }
