@@ -46,7 +46,10 @@ pub async fn database_status() -> Result<DatabaseView, AppError> {
         let schema = super::change::schema_context(&inputs)?;
         let Some(engine) = schema.engine.clone() else {
             return Ok(DatabaseView {
-                error: Some("no schema engine is running, so the platform database cannot be read".to_string()),
+                error: Some(
+                    "no schema engine is running, so the platform database cannot be read"
+                        .to_string(),
+                ),
                 ..DatabaseView::default()
             });
         };

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use crate::api::change::{ConflictView, DependencyView, EventView, SinceReview};
 use crate::component::badge::{Checksum, StatusBadge};
 use crate::component::diff::UnifiedDiff;
-use crate::domain::sql_plan::PlannedStatement;
 use crate::component::text::LinkedText;
+use crate::domain::sql_plan::PlannedStatement;
 
 fn change_link(id: &str) -> impl IntoView {
     let short: String = id.chars().take(8).collect();
@@ -161,10 +161,46 @@ pub fn EarlierComments(comments: Vec<EventView>) -> impl IntoView {
 
 /// SQL keywords shown emphasized in plans.
 const KEYWORDS: [&str; 40] = [
-    "ADD", "ALTER", "AND", "AS", "BY", "CASCADE", "COLUMN", "CONSTRAINT", "CREATE", "DEFAULT",
-    "DELETE", "DROP", "ENABLE", "EXISTS", "FOR", "FORCE", "FOREIGN", "FROM", "IF", "INDEX",
-    "INSERT", "KEY", "LEVEL", "NOT", "NULL", "ON", "OR", "POLICY", "PRIMARY", "REFERENCES",
-    "ROW", "SECURITY", "SELECT", "SET", "TABLE", "TO", "TYPE", "UNIQUE", "UPDATE", "USING",
+    "ADD",
+    "ALTER",
+    "AND",
+    "AS",
+    "BY",
+    "CASCADE",
+    "COLUMN",
+    "CONSTRAINT",
+    "CREATE",
+    "DEFAULT",
+    "DELETE",
+    "DROP",
+    "ENABLE",
+    "EXISTS",
+    "FOR",
+    "FORCE",
+    "FOREIGN",
+    "FROM",
+    "IF",
+    "INDEX",
+    "INSERT",
+    "KEY",
+    "LEVEL",
+    "NOT",
+    "NULL",
+    "ON",
+    "OR",
+    "POLICY",
+    "PRIMARY",
+    "REFERENCES",
+    "ROW",
+    "SECURITY",
+    "SELECT",
+    "SET",
+    "TABLE",
+    "TO",
+    "TYPE",
+    "UNIQUE",
+    "UPDATE",
+    "USING",
 ];
 
 /// A statement with its keywords emphasized (text only: nothing from the statement is markup).
