@@ -631,10 +631,13 @@ fn a_runner_killed_with_sigkill_takes_its_migrate_command_along_and_the_next_run
     let (db, dir, ids) = approved("apply_killed_command", &[("forum", "ForumThread")]);
     // The first call starts a long grandchild and waits for it; later calls finish at once.
     // Each call notes when it starts and ends, and whether a process of an earlier call runs.
-    let migrate = "echo \"start $$\" >> calls; \
+    let migrate = format!(
+        "echo \"start $$\" >> calls; \
         for p in $(cat pids 2>/dev/null); do kill -0 $p 2>/dev/null && echo \"overlap $p\" >> calls; done; \
         if [ ! -e first ]; then touch first; sleep 600 & echo $! >> pids; echo $$ >> pids; wait; fi; \
-        echo \"end $$\" >> calls";
+        echo \"end $$\" >> calls; {DEPLOY}"
+    );
+    let migrate = migrate.as_str();
     let args = apply_args(&dir, migrate, &["--lease-ttl", "2", "--wait", "30"]);
     let mut first = schemagate()
         .env("DATABASE_URL", &db)

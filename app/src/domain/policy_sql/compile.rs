@@ -341,7 +341,16 @@ impl<'m, 'a> Compiler<'m, 'a> {
                 "the owner chain of entity \"{name}\" loops"
             )));
         }
-        for owner_field in &self.config.owner_fields {
+        // The field the entity's ACL names as its owner comes first.
+        let named = match model {
+            Model::Entity(entity) => entity
+                .acl
+                .as_ref()
+                .and_then(|acl| acl.owner.as_ref())
+                .map(|owner| owner.name.clone()),
+            _ => None,
+        };
+        for owner_field in named.iter().chain(&self.config.owner_fields) {
             if let Some((column, field_type)) = model.column(owner_field) {
                 return Ok(format!(
                     "{qualifier}.{} = {}",
