@@ -430,7 +430,20 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         let full_id = change::resolve_id(&pool, &id)
             .await?
             .map_err(|_| not_found())?;
-        let c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
+        let mut c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
+        // A change planned before its dependencies were approved could not be planned then:
+        // plan it again now, so the reviewer sees the SQL it will run.
+        if c.status == ChangeStatus::Pending && c.plan_error.is_some() {
+            if let Some(engine) = schema.engine.clone() {
+                let mut conn = pool.acquire().await?;
+                if let Ok(planned) =
+                    crate::registry::plan::plan_change(&mut conn, &engine, &c, &schema).await?
+                {
+                    crate::registry::plan::store(&mut conn, &c.id, &planned).await?;
+                    c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
+                }
+            }
+        }
         let before_yaml = change::base_yaml(&pool, &c).await?.unwrap_or_default();
         let before = parse_entities(&before_yaml, "applied", &config).entities;
         let after = parse_entities(&c.yaml_snapshot, "proposed", &config).entities;
