@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool, Row};
 
+mod inputs;
+
+pub use inputs::{ScanInputError, ScanInputs};
+
 use super::audit::{self, NewEvent};
 use super::change::{ChangeConflict, ConflictDeclaration};
 use crate::domain::base_schema::BaseSchema;
@@ -277,7 +281,15 @@ pub async fn scan_with_problems(
             && !applied.contains_key(id)
             && change.status != "applying"
         {
-            supersede(&mut tx, actor, change, id, "the package is gone from disk").await?;
+            supersede(
+                &mut tx,
+                actor,
+                &change.id,
+                &change.status,
+                id,
+                "the package is gone from disk",
+            )
+            .await?;
             report.superseded.push(entry(
                 id,
                 Some(&change.id),
@@ -377,7 +389,7 @@ async fn decide_package(
         } else {
             "newer content was scanned"
         };
-        supersede(conn, actor, open, id, why).await?;
+        supersede(conn, actor, &open.id, &open.status, id, why).await?;
         report
             .superseded
             .push(entry(id, Some(&open.id), &open.target, None, why));
@@ -396,7 +408,7 @@ async fn decide_package(
         }
         // New content: the failed change has its way forward in the new one.
         let why = "newer content was scanned after it failed";
-        supersede_failed(conn, actor, failed, id, why).await?;
+        supersede(conn, actor, &failed.id, "failed", id, why).await?;
         report
             .superseded
             .push(entry(id, Some(&failed.id), &failed.target, None, why));
@@ -474,18 +486,22 @@ async fn decide_package(
     Ok(())
 }
 
+/// Supersedes change `id`, which the scan saw in state `was` (pending, approved or failed),
+/// audited; a change that moved on meanwhile is left alone.
 async fn supersede(
     conn: &mut PgConnection,
     actor: &str,
-    open: &Open,
+    id: &str,
+    was: &str,
     package: &str,
     why: &str,
 ) -> Result<(), sqlx::Error> {
     let updated = sqlx::query(
         "update schema_change set status = 'superseded', updated_at = now()
-         where id = $1::uuid and status in ('pending', 'approved')",
+         where id = $1::uuid and status = $2 and status in ('pending', 'approved', 'failed')",
     )
-    .bind(&open.id)
+    .bind(id)
+    .bind(was)
     .execute(&mut *conn)
     .await?;
     if updated.rows_affected() == 1 {
@@ -494,39 +510,9 @@ async fn supersede(
             NewEvent {
                 actor,
                 action: "change.superseded",
-                change_id: Some(&open.id),
+                change_id: Some(id),
                 package: Some(package),
-                details: serde_json::json!({"was": open.status, "why": why}),
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn supersede_failed(
-    conn: &mut PgConnection,
-    actor: &str,
-    failed: &Failed,
-    package: &str,
-    why: &str,
-) -> Result<(), sqlx::Error> {
-    let updated = sqlx::query(
-        "update schema_change set status = 'superseded', updated_at = now()
-         where id = $1::uuid and status = 'failed'",
-    )
-    .bind(&failed.id)
-    .execute(&mut *conn)
-    .await?;
-    if updated.rows_affected() == 1 {
-        audit::append(
-            conn,
-            NewEvent {
-                actor,
-                action: "change.superseded",
-                change_id: Some(&failed.id),
-                package: Some(package),
-                details: serde_json::json!({"was": "failed", "why": why}),
+                details: serde_json::json!({"was": was, "why": why}),
             },
         )
         .await?;
@@ -704,108 +690,6 @@ fn readable_definition(entity: &crate::domain::model::Entity) -> String {
     serde_json::from_str::<serde_json::Value>(&encoded)
         .and_then(|value| serde_json::to_string_pretty(&value))
         .unwrap_or(encoded)
-}
-
-/// Where a scan reads from: the packages directory and the base schema.
-#[derive(Debug, Clone, Default)]
-pub struct ScanInputs {
-    /// `DIR/<package>/seed/schema/entities.yaml`.
-    pub packages_dir: Option<std::path::PathBuf>,
-    /// The Prisma base schema (the built-in one when absent).
-    pub base_schema: Option<std::path::PathBuf>,
-    /// Role vocabulary, owner fields, ownership root and input limits.
-    pub config: Config,
-    /// The platform database's schema engine, shared by every scan and approval; new changes
-    /// get their SQL plan from it.
-    pub engine: Option<std::sync::Arc<crate::platform::PlatformEngine>>,
-}
-
-/// Why a scan could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ScanInputError {
-    /// No packages directory is configured.
-    #[error("no packages directory is configured (--packages or SCHEMAGATE_PACKAGES)")]
-    NoPackagesDir,
-    /// Reading the packages or the base schema failed.
-    #[error(transparent)]
-    Read(#[from] crate::scanner::ScanError),
-    /// The reading thread ended without an answer (the server is shutting down).
-    #[error("the scan was interrupted")]
-    Interrupted,
-    /// The database failed.
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
-}
-
-impl ScanInputs {
-    /// The base schema (read from disk) and configuration that approvals render with.
-    ///
-    /// # Errors
-    /// [`ScanInputError::Read`] when the base schema cannot be read.
-    pub fn schema_context(&self) -> Result<super::future::SchemaContext, ScanInputError> {
-        Ok(super::future::SchemaContext {
-            base: crate::scanner::read_base_schema(self.base_schema.as_deref())?,
-            config: self.config.clone(),
-            engine: self.engine.clone(),
-        })
-    }
-
-    /// Reads the packages and base schema from disk and scans them into the registry; with an
-    /// engine, the new changes then get their SQL plans (only those: one engine process, one
-    /// plan per new change).
-    ///
-    /// # Errors
-    /// [`ScanInputError`].
-    pub async fn scan(&self, pool: &PgPool, actor: &str) -> Result<ScanReport, ScanInputError> {
-        self.scan_with_phases(pool, actor, |_| {}).await
-    }
-
-    /// [`ScanInputs::scan`], telling `phase` what it is doing. Reading the files runs on a
-    /// blocking thread, so the server keeps answering meanwhile.
-    ///
-    /// # Errors
-    /// [`ScanInputError`].
-    pub async fn scan_with_phases(
-        &self,
-        pool: &PgPool,
-        actor: &str,
-        phase: impl Fn(&str),
-    ) -> Result<ScanReport, ScanInputError> {
-        let dir = self
-            .packages_dir
-            .clone()
-            .ok_or(ScanInputError::NoPackagesDir)?;
-        phase("reading the packages");
-        let (base_path, max_bytes) = (self.base_schema.clone(), self.config.limits.max_file_bytes);
-        let (base, disk) = tokio::task::spawn_blocking(move || {
-            let base = crate::scanner::read_base_schema(base_path.as_deref())?;
-            let disk = crate::scanner::read_packages(&dir, max_bytes)?;
-            Ok::<_, ScanInputError>((base, disk))
-        })
-        .await
-        .map_err(|_| ScanInputError::Interrupted)??;
-        phase(&format!(
-            "checking {} packages and recording the differences",
-            disk.sources.len()
-        ));
-        let (sources, problems) = (disk.sources, disk.problems);
-        let context = super::future::SchemaContext {
-            base: base.clone(),
-            config: self.config.clone(),
-            engine: self.engine.clone(),
-        };
-        let report = scan_with_problems(pool, actor, sources, problems, base, &self.config).await?;
-        if let Some(engine) = &self.engine {
-            let new: Vec<String> = report
-                .created
-                .iter()
-                .chain(&report.drops)
-                .filter_map(|entry| entry.change.clone())
-                .collect();
-            super::plan::plan_new(pool, engine, &new, &context).await?;
-        }
-        Ok(report)
-    }
 }
 
 /// A changed checksum always gets at least one item, even for edits the item rules do not name.
