@@ -11,7 +11,7 @@ use std::path::Path;
 use app::domain::access::{AccessDecision, EntityPolicy};
 use app::domain::config::RoleHierarchy;
 use app::domain::policy_sql::{
-    policy_plan, quote_ident, quote_literal, table_name, Models, PolicyState,
+    entity_policies, policy_plan, quote_ident, quote_literal, table_name, Models, PolicyState,
 };
 use app::domain::predicate::{CompareOp, Operand, Predicate};
 use app::domain::{
@@ -235,7 +235,12 @@ impl<'a> World<'a> {
         if let Some(values) = self.overrides.get(&(entity.name.clone(), field.to_owned())) {
             return Val::Str(values[shape].clone());
         }
-        if self.config.owner_fields.iter().any(|f| f == field) {
+        let named_owner = entity
+            .acl
+            .as_ref()
+            .and_then(|acl| acl.owner.as_ref())
+            .is_some_and(|owner| owner.name == field);
+        if named_owner || self.config.owner_fields.iter().any(|f| f == field) {
             return Val::Str(owner_of(shape).to_owned());
         }
         for (parent, fields) in self.parents.get(&entity.name).into_iter().flatten() {
@@ -334,8 +339,14 @@ fn actors(config: &Config) -> Vec<Actor> {
     actors
 }
 
-fn entity_policy(entity: &Entity) -> EntityPolicy {
+/// The policy `acl check` decides with: the ACL, and whether its owner grants fail closed.
+fn entity_policy(world: &World<'_>, entity: &Entity) -> EntityPolicy {
     let acl = entity.acl.as_ref().expect("an acl");
+    let base = BaseSchema::default();
+    let models = Models::new(&base, world.entities.values().copied());
+    let compiled = entity_policies(entity, &models, world.config)
+        .expect("policies")
+        .expect("an acl");
     EntityPolicy {
         rules: acl
             .rules
@@ -348,6 +359,7 @@ fn entity_policy(entity: &Entity) -> EntityPolicy {
             })
             .collect(),
         row_level: acl.row_level.as_ref().map(|r| r.source.clone()),
+        unowned: compiled.unowned,
     }
 }
 
@@ -472,7 +484,7 @@ fn eval(
 
 /// Whether `actor` may do `op` on the row of `shape`, by `acl check`'s decision.
 fn expected(world: &World<'_>, entity: &Entity, op: &str, actor: &Actor, shape: usize) -> bool {
-    let decision = entity_policy(entity)
+    let decision = entity_policy(world, entity)
         .decide_with(&actor.role, op, &world.config.row_security.hierarchy)
         .expect("a decision");
     let row_level = || {
@@ -1012,4 +1024,58 @@ async fn a_double_quote_in_a_table_or_column_name_stays_inside_the_identifier(po
         .await
         .expect("the sentinel table is still there");
     assert_eq!(sentinel, 0);
+}
+
+/// Owner grants on entities with no owner field, no relation to the user model and no owned
+/// parent: the package stays reviewable, and the grants admit no row.
+const UNOWNED: &str = r#"entities:
+  - name: Follow
+    fields:
+      id: { type: string, primary: true }
+      followerId: { type: string }
+      isPublic: { type: boolean }
+    acl:
+      create: [user]
+      read: [owner, public_if_public]
+      update: [self, admin]
+      delete: [owner]
+  - name: Named
+    fields:
+      id: { type: string, primary: true }
+      followerId: { type: string }
+    acl:
+      owner: followerId
+      read: [owner]
+      delete: [self]
+"#;
+
+#[sqlx::test(migrations = false)]
+async fn an_owner_grant_without_an_owner_fails_closed_in_postgres_and_in_acl_check(pool: PgPool) {
+    let config = corpus_config();
+    let catalog = catalog(&[("follows", UNOWNED.to_owned())], &config);
+    let entities = all_entities(&catalog);
+    let follow = entities.iter().find(|e| e.name == "Follow").unwrap();
+    let world = World::new(&entities, &config);
+    let policy = entity_policy(&world, follow);
+    assert!(policy.unowned.is_some(), "{policy:?}");
+    assert!(
+        matches!(
+            policy.decide_with("user", "delete", &config.row_security.hierarchy).unwrap(),
+            AccessDecision::Deny { reason } if reason.contains("matches no row")
+        ),
+        "an owner-only grant is a deny"
+    );
+    let named = entities.iter().find(|e| e.name == "Named").unwrap();
+    assert!(
+        entity_policy(&world, named).unowned.is_none(),
+        "owner: names the field"
+    );
+
+    create_tables(&pool, &catalog.render_schema().expect("schema")).await;
+    seed(&pool, &world).await;
+    apply(&pool, &fresh_policies(&catalog, &entities, &config)).await;
+    let role = platform_role(&pool).await;
+    let mismatches = matrix(&pool, &role, &world).await;
+    drop_role(&pool, &role).await;
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }

@@ -377,6 +377,44 @@ fn acl_check_answers_from_the_applied_policy() {
 }
 
 #[test]
+fn acl_check_fails_closed_for_an_owner_grant_without_an_owner() {
+    const FOLLOWS: &str = "entities:\n  - name: Follow\n    fields:\n      id: { type: cuid, primary: true }\n      followerId: { type: string }\n    acl:\n      read: [user]\n      delete: [owner]\n";
+    let db = fresh_database("acl_unowned");
+    let dir = packages("acl_unowned", &[("follows", FOLLOWS)]);
+    stdout_of(&run_cli(
+        &db,
+        &["user", "add", "alice", "--role", "admin"],
+        "long enough\n",
+    ));
+    stdout_of(&run_cli(&db, &with_packages(&dir, &["scan"]), ""));
+    let list: serde_json::Value =
+        serde_json::from_str(&stdout_of(&run_cli(&db, &["list", "--json"], ""))).unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    stdout_of(&run_cli(&db, &["approve", &id, "--as", "alice"], ""));
+    let schema = dir.join("applied.prisma");
+    stdout_of(&run_cli(
+        &db,
+        &["apply", "--schema-out", schema.to_str().unwrap()],
+        "",
+    ));
+
+    let denied = run_cli(&db, &["acl", "check", "user", "delete", "Follow"], "");
+    assert_eq!(
+        denied.status.code(),
+        Some(1),
+        "the owner grant admits no row"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&denied.stdout).trim(),
+        "deny: delete is granted to owner only, and the owner grant matches no row (entity \"Follow\" \
+         has no owner field, no relation to User and no required parent with an owner; it fails closed) \
+         (policy of package follows)\n\
+         enforced by PostgreSQL as:\n\
+         CREATE POLICY schemagate_delete ON \"Follow\" AS PERMISSIVE FOR DELETE TO PUBLIC\n    USING (false);"
+    );
+}
+
+#[test]
 fn the_role_vocabulary_and_ownership_severity_are_configuration() {
     let custom = FORUM.replace("read: [user]", "read: [auditor]");
     let dir = packages("vocabulary", &[("forum", &custom)]);

@@ -41,14 +41,30 @@ pub async fn acl_check(role: String, op: String, entity: String) -> Result<AclAn
         let (package, policy) = crate::registry::policy::applied_policy(&pool, &entity)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("applied policy for entity \"{entity}\"")))?;
-        let decision = policy
-            .decide_with(&role, &op, &schema.config.row_security.hierarchy)
-            .map_err(|error| AppError::Invalid(error.to_string()))?;
         let security =
             crate::registry::policy::applied_row_security(&pool, &schema, &entity).await?;
+        let decision = with_ownership(policy, security.as_ref())
+            .decide_with(&role, &op, &schema.config.row_security.hierarchy)
+            .map_err(|error| AppError::Invalid(error.to_string()))?;
         Ok(answer(decision, package, security, &op))
     })
     .await
+}
+
+/// The applied policy as PostgreSQL enforces it: owner grants fail closed when the compiled
+/// policies found no owner for the entity's rows.
+#[cfg(feature = "ssr")]
+#[must_use]
+pub fn with_ownership(
+    mut policy: crate::domain::access::EntityPolicy,
+    security: Option<
+        &Result<crate::domain::policy_sql::EntityPolicies, crate::domain::policy_sql::PolicyError>,
+    >,
+) -> crate::domain::access::EntityPolicy {
+    if let Some(Ok(compiled)) = security {
+        policy.unowned.clone_from(&compiled.unowned);
+    }
+    policy
 }
 
 /// Puts a decision and the compiled policies of its entity together.

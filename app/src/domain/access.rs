@@ -13,6 +13,9 @@ pub struct EntityPolicy {
     pub rules: BTreeMap<String, Vec<String>>,
     /// Applies to every granted access, as a filter on rows.
     pub row_level: Option<String>,
+    /// Why `self`/`owner` grants match no row, when the entity has no owner (they fail closed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unowned: Option<String>,
 }
 
 /// The answer to "may ROLE do OP?".
@@ -72,7 +75,8 @@ impl EntityPolicy {
     ///
     /// - `public` grants everyone; `none` grants nobody;
     /// - `user` grants every signed-in user, whatever the role;
-    /// - `self` and `owner` grant every signed-in user the rows it owns;
+    /// - `self` and `owner` grant every signed-in user the rows it owns, and nothing when the
+    ///   entity has no owner (`unowned`);
     /// - `public_if_X` grants everyone the rows whose `X` flag is true;
     /// - any other grant admits a signed-in user of that role, or of a role above it in
     ///   `hierarchy`. Pseudo-role names never match by name.
@@ -118,6 +122,7 @@ impl EntityPolicy {
         let mut grants = Vec::new();
         for grant in &granted {
             let condition = match grant.as_str() {
+                "self" | "owner" if self.unowned.is_some() => continue,
                 "self" | "owner" if signed_in => format!("{grant}: only rows the user owns"),
                 other => match other.strip_prefix("public_if_") {
                     Some(flag) => format!("{other}: only rows where {flag} is true"),
@@ -128,9 +133,19 @@ impl EntityPolicy {
             grants.push(grant.clone());
         }
         if conditions.is_empty() {
-            Ok(AccessDecision::Deny {
-                reason: format!("{op} is granted to {} only", granted.join(", ")),
-            })
+            let mut reason = format!("{op} is granted to {} only", granted.join(", "));
+            if let (Some(why), true) = (
+                &self.unowned,
+                signed_in
+                    && granted
+                        .iter()
+                        .any(|g| matches!(g.as_str(), "self" | "owner")),
+            ) {
+                reason.push_str(&format!(
+                    ", and the owner grant matches no row ({why}; it fails closed)"
+                ));
+            }
+            Ok(AccessDecision::Deny { reason })
         } else {
             Ok(AccessDecision::Conditional {
                 conditions,
@@ -157,6 +172,7 @@ mod tests {
                 })
                 .collect(),
             row_level: row_level.map(str::to_string),
+            unowned: None,
         }
     }
 
@@ -191,6 +207,39 @@ mod tests {
                 reason: "update is granted to no role".into()
             }
         );
+    }
+
+    #[test]
+    fn owner_grants_fail_closed_when_the_entity_has_no_owner() {
+        let mut p = policy(
+            &[
+                ("update", &["self", "admin"]),
+                ("read", &["owner", "public_if_public"]),
+            ],
+            None,
+        );
+        p.unowned = Some("entity \"Follow\" has no owner field".into());
+        assert_eq!(
+            p.decide("user", "update").unwrap(),
+            AccessDecision::Deny {
+                reason:
+                    "update is granted to self, admin only, and the owner grant matches no row \
+                         (entity \"Follow\" has no owner field; it fails closed)"
+                        .into()
+            }
+        );
+        assert_eq!(
+            p.decide("user", "read").unwrap(),
+            AccessDecision::Conditional {
+                conditions: vec!["public_if_public: only rows where public is true".into()],
+                grants: vec!["public_if_public".into()],
+                row_level: None
+            }
+        );
+        assert!(matches!(
+            p.decide("admin", "update").unwrap(),
+            AccessDecision::Allow { .. }
+        ));
     }
 
     #[test]

@@ -16,7 +16,9 @@
 //! - `user` admits every signed-in request (user setting present), whatever its role;
 //! - `self` and `owner` admit the rows whose owner is the acting user: the entity's first owner
 //!   field (configured order), else its belongsTo to the user model, else the owner of a
-//!   required parent (`EXISTS` over the parent; the same rule validation uses);
+//!   required parent (`EXISTS` over the parent; the same rule validation uses). When the
+//!   entity has none of those the grant fails closed: it admits no row (validation reports it
+//!   to the reviewer as a security finding);
 //! - `public_if_X` admits everyone on the rows whose Boolean field `X` (or `isX`) is true;
 //! - any other role admits a signed-in request whose role setting is that role, or a role
 //!   above it in the configured hierarchy (`supergod > god > admin`);
@@ -159,6 +161,9 @@ pub struct EntityPolicies {
     /// The models whose tables the policies read (the entity's own, relation targets, owner
     /// chain parents), in name order.
     pub reads: std::collections::BTreeSet<String>,
+    /// Why the `self`/`owner` grants match no row (no owner field, no owner chain); they fail
+    /// closed.
+    pub unowned: Option<String>,
 }
 
 impl EntityPolicies {
@@ -216,13 +221,13 @@ pub fn entity_policies(
                 .row_level(&row_level.predicate, &row_level.source)
                 .map_err(|(offset, fault)| match fault {
                     Fault::Unresolved(what) => unresolved(what),
-                    Fault::NotEnforceable(detail) | Fault::Variable(_, detail) => {
-                        PolicyError::RowLevel {
-                            entity: entity.name.clone(),
-                            offset,
-                            detail,
-                        }
-                    }
+                    Fault::NotEnforceable(detail)
+                    | Fault::Variable(_, detail)
+                    | Fault::Unowned(detail) => PolicyError::RowLevel {
+                        entity: entity.name.clone(),
+                        offset,
+                        detail,
+                    },
                 })?,
         ),
     };
@@ -233,7 +238,9 @@ pub fn entity_policies(
             .admission(op)
             .map_err(|(role, fault)| match fault {
                 Fault::Unresolved(what) => unresolved(what),
-                Fault::NotEnforceable(detail) | Fault::Variable(_, detail) => PolicyError::Role {
+                Fault::NotEnforceable(detail)
+                | Fault::Variable(_, detail)
+                | Fault::Unowned(detail) => PolicyError::Role {
                     entity: entity.name.clone(),
                     op,
                     role,
@@ -272,6 +279,7 @@ pub fn entity_policies(
         table,
         policies,
         reads: compiler.reads,
+        unowned: compiler.unowned,
     }))
 }
 
@@ -356,6 +364,7 @@ pub fn policy_plan(
                     table: table_name(e).to_owned(),
                     policies: BTreeMap::new(),
                     reads: std::collections::BTreeSet::new(),
+                    unowned: None,
                 })
             });
         let Some(new_policies) = entity_policies(entity, after.models, config)? else {

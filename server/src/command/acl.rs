@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use app::api::policy::answer;
+use app::api::policy::{answer, with_ownership};
 use app::domain::access::AccessDecision;
 use app::registry::policy::{applied_policy, applied_row_security};
 
@@ -25,8 +25,13 @@ pub async fn run(common: &CommonOptions, command: AclCommand) -> anyhow::Result<
     database.close().await;
     let (package, policy) = policy
         .ok_or_else(|| Refused(format!("no applied package declares entity \"{entity}\"")))?;
-    let decision = policy.decide_with(&role, &op, &schema.config.row_security.hierarchy)?;
-    let answer = answer(decision, package, security?, &op);
+    let security = security?;
+    let decision = with_ownership(policy, security.as_ref()).decide_with(
+        &role,
+        &op,
+        &schema.config.row_security.hierarchy,
+    )?;
+    let answer = answer(decision, package, security, &op);
     let (line, allowed) = match &answer.decision {
         AccessDecision::Allow {
             granted_by,

@@ -173,6 +173,8 @@ pub(super) enum Fault {
     NotEnforceable(String),
     /// A context variable without a setting: (variable as written without `$`, what is wrong).
     Variable(String, String),
+    /// No owner can be found for the rows of a model: an owner grant on it matches no row.
+    Unowned(String),
 }
 
 /// A parent of an owner chain: (model, foreign key fields on the child, referenced fields,
@@ -195,6 +197,8 @@ pub(super) struct Compiler<'m, 'a> {
     aliases: usize,
     /// Every model whose table the expressions read, the entity's own included.
     pub(super) reads: BTreeSet<String>,
+    /// Why the entity's owner grants match no row, when no owner can be found.
+    pub(super) unowned: Option<String>,
 }
 
 impl<'m, 'a> Compiler<'m, 'a> {
@@ -206,6 +210,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
             outer: quote_ident(table_name(entity)),
             aliases: 0,
             reads: BTreeSet::from([entity.name.clone()]),
+            unowned: None,
         }
     }
 
@@ -282,14 +287,16 @@ impl<'m, 'a> Compiler<'m, 'a> {
                 .find(|n| matches!(**n, "self" | "owner"))
                 .copied()
                 .unwrap_or("owner");
-            let owner = self
-                .owner(
-                    Model::Entity(self.entity),
-                    &self.outer.clone(),
-                    &mut BTreeSet::new(),
-                )
-                .map_err(|fault| (role.to_owned(), fault))?;
-            parts.push(owner);
+            match self.owner(
+                Model::Entity(self.entity),
+                &self.outer.clone(),
+                &mut BTreeSet::new(),
+            ) {
+                Ok(owner) => parts.push(owner),
+                // Validation reports it to the reviewer; the grant fails closed.
+                Err(Fault::Unowned(why)) => self.unowned = Some(why),
+                Err(fault) => return Err((role.to_owned(), fault)),
+            }
         }
         for name in &names {
             if let Some(flag) = name.strip_prefix("public_if_") {
@@ -337,7 +344,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
     ) -> Result<String, Fault> {
         let name = model.name();
         if !visiting.insert(name.clone()) {
-            return Err(Fault::NotEnforceable(format!(
+            return Err(Fault::Unowned(format!(
                 "the owner chain of entity \"{name}\" loops"
             )));
         }
@@ -360,7 +367,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
             }
         }
         let Model::Entity(entity) = model else {
-            return Err(Fault::NotEnforceable(format!(
+            return Err(Fault::Unowned(format!(
                 "model \"{name}\" has no owner field"
             )));
         };
@@ -422,11 +429,11 @@ impl<'m, 'a> Compiler<'m, 'a> {
                         quote_ident(&parent_model.table())
                     ));
                 }
-                Err(Fault::NotEnforceable(_)) => {}
+                Err(Fault::NotEnforceable(_) | Fault::Unowned(_)) => {}
                 Err(unresolved) => return Err(unresolved),
             }
         }
-        Err(Fault::NotEnforceable(format!(
+        Err(Fault::Unowned(format!(
             "entity \"{name}\" has no owner field, no relation to {} and no required parent with an owner",
             self.config.user_model
         )))
