@@ -2,6 +2,7 @@
 //! `self`/`owner` roles, and `rowLevel` references. Single-entity rules live in `dialect`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
 
 use super::base_schema::{BaseModel, BaseSchema};
 use super::config::Config;
@@ -73,6 +74,8 @@ pub(crate) struct Environment<'a> {
     /// child entity → (parent, foreign key fields on the child), from hasMany/hasOne.
     reverse_links: BTreeMap<&'a str, Vec<(&'a str, &'a [String])>>,
     base: &'a BaseSchema,
+    /// The package entities as row-level security sees them, built on first use.
+    shared_models: OnceLock<Arc<Models<'a>>>,
 }
 
 impl<'a> Environment<'a> {
@@ -106,6 +109,7 @@ impl<'a> Environment<'a> {
             models,
             reverse_links,
             base,
+            shared_models: OnceLock::new(),
         }
     }
 
@@ -130,17 +134,21 @@ impl<'a> Environment<'a> {
         }
     }
 
-    /// Every model as row-level security compiles against it: `own` first.
+    /// Every model as row-level security compiles against it: `own` first, then the
+    /// catalog's models (built once, shared by every package).
     fn policy_models(&self, own: &'a [Entity]) -> Models<'a> {
-        let mut models = Models::new(self.base, own);
-        for (name, model) in &self.models {
-            match model {
-                ModelRef::Entity(entity) => models.add(entity),
-                ModelRef::Broken => models.add_unreadable(name),
-                ModelRef::Base(_) => {}
+        let shared = self.shared_models.get_or_init(|| {
+            let mut models = Models::default();
+            for (name, model) in &self.models {
+                match model {
+                    ModelRef::Entity(entity) => models.add(entity),
+                    ModelRef::Broken => models.add_unreadable(name),
+                    ModelRef::Base(_) => {}
+                }
             }
-        }
-        models
+            Arc::new(models)
+        });
+        Models::layered(self.base, own, Arc::clone(shared))
     }
 
     /// Whether rows of `entity` have an owning user: an owner field, a belongsTo to the user
@@ -204,10 +212,10 @@ impl<'a> Environment<'a> {
 }
 
 /// Validates one package's entities against everything else in the catalog.
-pub(crate) fn validate_package(
-    entities: &[Entity],
+pub(crate) fn validate_package<'a>(
+    entities: &'a [Entity],
     file: &str,
-    env: &Environment<'_>,
+    env: &Environment<'a>,
     config: &Config,
 ) -> Vec<Diagnostic> {
     let mut sink = Sink::new(file);

@@ -2,6 +2,7 @@
 //! the owner of a row (owner fields and owner chains), and the `rowLevel` predicate.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::super::base_schema::{BaseModel, BaseSchema};
 use super::super::config::{is_pseudo_role, Config};
@@ -27,6 +28,9 @@ pub struct Models<'a> {
     /// child → (parent, foreign key fields on the child, referenced fields on the parent),
     /// from hasMany/hasOne declared on the parent.
     reverse_links: BTreeMap<&'a str, Vec<ReverseLink<'a>>>,
+    /// Models every package of a catalog shares, consulted after these: one package's view
+    /// costs its own entities, not the whole catalog.
+    shared: Option<Arc<Models<'a>>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -52,9 +56,22 @@ impl<'a> Models<'a> {
         models
     }
 
+    /// The base schema's models and `entities` first, then the `shared` models (as if each
+    /// were added after them, without copying them).
+    #[must_use]
+    pub fn layered(
+        base: &'a BaseSchema,
+        entities: impl IntoIterator<Item = &'a Entity>,
+        shared: Arc<Models<'a>>,
+    ) -> Self {
+        let mut models = Self::new(base, entities);
+        models.shared = Some(shared);
+        models
+    }
+
     /// Adds an entity unless a model of that name is already known.
     pub fn add(&mut self, entity: &'a Entity) {
-        if self.models.contains_key(entity.name.as_str()) {
+        if self.get(&entity.name).is_some() {
             return;
         }
         self.models.insert(&entity.name, Model::Entity(entity));
@@ -75,11 +92,31 @@ impl<'a> Models<'a> {
     /// Marks `name` as a model that exists but could not be read; paths through it cannot be
     /// compiled (reported as unresolved, not as a fault of the predicate).
     pub fn add_unreadable(&mut self, name: &'a str) {
-        self.models.entry(name).or_insert(Model::Unreadable);
+        if self.get(name).is_none() {
+            self.models.insert(name, Model::Unreadable);
+        }
     }
 
     fn get(&self, name: &str) -> Option<Model<'a>> {
-        self.models.get(name).copied()
+        self.models
+            .get(name)
+            .copied()
+            .or_else(|| self.shared.as_ref()?.get(name))
+    }
+
+    /// The hasMany/hasOne links whose child is `child`, from parents that are models here.
+    fn reverse_links(&self, child: &str) -> Vec<ReverseLink<'a>> {
+        let mut links = self.reverse_links.get(child).cloned().unwrap_or_default();
+        if let Some(shared) = &self.shared {
+            // A shared parent shadowed by a model of the same name here was never added.
+            links.extend(
+                shared
+                    .reverse_links(child)
+                    .into_iter()
+                    .filter(|link| !self.models.contains_key(link.parent)),
+            );
+        }
+        links
     }
 
     /// The entity called `name`, if it is a package entity.
@@ -389,13 +426,12 @@ impl<'m, 'a> Compiler<'m, 'a> {
                 )
             })
             .collect();
-        if let Some(links) = self.models.reverse_links.get(entity.name.as_str()) {
-            parents.extend(
-                links
-                    .iter()
-                    .map(|l| (l.parent, l.fields, l.references, required(l.fields))),
-            );
-        }
+        parents.extend(
+            self.models
+                .reverse_links(&entity.name)
+                .into_iter()
+                .map(|l| (l.parent, l.fields, l.references, required(l.fields))),
+        );
         for (parent, fields, references, is_required) in parents {
             let Some(parent_model) = self.models.get(parent) else {
                 continue;
