@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::base_schema::BaseSchema;
@@ -251,8 +252,9 @@ impl Catalog {
     fn build_sources(sources: Vec<PackageSource>, base: BaseSchema, config: &Config) -> Self {
         let mut sources = sources;
         sources.sort_by(|a, b| a.id.cmp(&b.id));
+        // Packages are read and validated independently: spread them over every core.
         let parsed: Vec<_> = sources
-            .iter()
+            .par_iter()
             .map(|s| parse_entities(&s.text, &s.file, config))
             .collect();
 
@@ -262,7 +264,7 @@ impl Catalog {
             .collect();
         let env = Environment::new(&base, &env_input);
         let mut reports: Vec<PackageReport> = sources
-            .iter()
+            .par_iter()
             .zip(&parsed)
             .map(|(source, file)| {
                 let mut errors = file.diagnostics.clone();
