@@ -17,6 +17,16 @@ impl Catalog {
     /// can fail with.
     pub fn render_fragment_in_context(&self, id: &str) -> Result<Fragment, RenderError> {
         self.render_fragment_among(id, Neighbourhood::Related)
+            .map(|(fragment, _)| fragment)
+    }
+
+    /// [`Catalog::render_fragment_in_context`], with how many entities were rendered for it
+    /// (the package's own and its neighbours'): what one fragment costs.
+    ///
+    /// # Errors
+    /// As [`Catalog::render_fragment_in_context`].
+    pub fn render_fragment_counted(&self, id: &str) -> Result<(Fragment, usize), RenderError> {
+        self.render_fragment_among(id, Neighbourhood::Related)
     }
 
     /// [`Catalog::render_fragment_in_context`] rendered against every healthy package, not
@@ -26,13 +36,14 @@ impl Catalog {
     /// As [`Catalog::render_fragment_in_context`].
     pub fn render_fragment_against_all(&self, id: &str) -> Result<Fragment, RenderError> {
         self.render_fragment_among(id, Neighbourhood::All)
+            .map(|(fragment, _)| fragment)
     }
 
     fn render_fragment_among(
         &self,
         id: &str,
         neighbourhood: Neighbourhood,
-    ) -> Result<Fragment, RenderError> {
+    ) -> Result<(Fragment, usize), RenderError> {
         let package = self
             .packages
             .iter()
@@ -95,7 +106,8 @@ impl Catalog {
             package: other,
             entities,
         }));
-        render_package_fragment(&self.base, &models, id)
+        let rendered = models.iter().map(|m| m.entities.len()).sum();
+        render_package_fragment(&self.base, &models, id).map(|fragment| (fragment, rendered))
     }
 }
 

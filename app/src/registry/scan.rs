@@ -75,6 +75,13 @@ pub struct ScanReport {
     pub deferred: Vec<ScanEntry>,
     /// Packages with validation errors (skipped; their open changes are left alone).
     pub errors: Vec<ScanProblem>,
+    /// How many packages' fragments were rendered: one per new change, none for unchanged
+    /// content.
+    #[serde(default)]
+    pub rendered: usize,
+    /// How many entities those renderings covered (each package's own and its neighbours').
+    #[serde(default)]
+    pub rendered_entities: usize,
 }
 
 struct Applied {
@@ -197,8 +204,24 @@ pub async fn scan_with_problems(
             continue;
         };
         let conflicts = conflicts_of(catalog, id, &inactive, &live_entities);
-        let fragment = match catalog.render_fragment_in_context(id) {
-            Ok(fragment) => fragment.to_text(),
+        let current = applied.get(id);
+        let known = Known {
+            current,
+            open: open.get(id),
+            failed: failed.get(id),
+            rejected: &rejected,
+        };
+        let Some(replaces) =
+            settle(&mut tx, actor, id, &target, known, &conflicts, &mut report).await?
+        else {
+            continue;
+        };
+        // Only new content is rendered and diffed: a rescan of unchanged packages renders none.
+        let fragment = match catalog.render_fragment_counted(id) {
+            Ok((fragment, entities)) => {
+                report.rendered_entities += entities;
+                fragment.to_text()
+            }
             Err(error) => {
                 let message = format!("cannot render the Prisma fragment: {error}");
                 report.errors.push(ScanProblem {
@@ -209,7 +232,7 @@ pub async fn scan_with_problems(
                 continue;
             }
         };
-        let current = applied.get(id);
+        report.rendered += 1;
         let before = current
             .map(|a| parse_entities(&a.yaml, &package.file, config).entities)
             .unwrap_or_default();
@@ -229,19 +252,7 @@ pub async fn scan_with_problems(
             ),
             conflicts,
         };
-        decide_package(
-            &mut tx,
-            actor,
-            Known {
-                current,
-                open: open.get(id),
-                failed: failed.get(id),
-                rejected: &rejected,
-            },
-            proposal,
-            &mut report,
-        )
-        .await?;
+        create_change(&mut tx, actor, current, replaces, proposal, &mut report).await?;
     }
 
     // Packages that are live but gone from disk: their tables would be dropped.
@@ -250,6 +261,17 @@ pub async fn scan_with_problems(
         if on_disk.contains(id.as_str()) || current.checksum == drop_target {
             continue;
         }
+        let known = Known {
+            current: Some(current),
+            open: open.get(id.as_str()),
+            failed: failed.get(id.as_str()),
+            rejected: &rejected,
+        };
+        let Some(replaces) =
+            settle(&mut tx, actor, id, &drop_target, known, &[], &mut report).await?
+        else {
+            continue;
+        };
         let before = parse_entities(&current.yaml, id, config).entities;
         let proposal = Proposal {
             package: id,
@@ -260,15 +282,11 @@ pub async fn scan_with_problems(
             items: diff_entities(&before, &[]),
             conflicts: Vec::new(),
         };
-        decide_package(
+        create_change(
             &mut tx,
             actor,
-            Known {
-                current: Some(current),
-                open: open.get(id.as_str()),
-                failed: failed.get(id.as_str()),
-                rejected: &rejected,
-            },
+            Some(current),
+            replaces,
             proposal,
             &mut report,
         )
@@ -343,23 +361,27 @@ struct Known<'a> {
     rejected: &'a BTreeSet<(String, String)>,
 }
 
-async fn decide_package(
+/// Settles package `id`'s content `target` against what the registry knows: an open change
+/// for the same content stays (its conflicts refreshed), one for other content is superseded,
+/// and applied, rejected or failed content is reported as such. `Some(replaces)` when a new
+/// change must be created, with the change it replaces, if any.
+async fn settle<'k>(
     conn: &mut PgConnection,
     actor: &str,
-    known: Known<'_>,
-    proposal: Proposal<'_>,
+    id: &str,
+    target: &str,
+    known: Known<'k>,
+    conflicts: &[ChangeConflict],
     report: &mut ScanReport,
-) -> Result<(), sqlx::Error> {
+) -> Result<Option<Option<&'k str>>, sqlx::Error> {
     let Known {
         current,
         open,
         failed,
         rejected,
     } = known;
-    let id = proposal.package;
     // The change this one replaces, for the reviewer's "changes since the last review".
     let mut replaces: Option<&str> = None;
-    let target = proposal.target;
     let live = current.is_some_and(|a| a.checksum == target);
     if let Some(open) = open {
         if open.status == "applying" {
@@ -370,10 +392,10 @@ async fn decide_package(
                 None,
                 "the restart job is applying a change",
             ));
-            return Ok(());
+            return Ok(None);
         }
         if open.target == target {
-            refresh_conflicts(conn, &open.id, &proposal.conflicts).await?;
+            refresh_conflicts(conn, &open.id, conflicts).await?;
             report.unchanged.push(entry(
                 id,
                 Some(&open.id),
@@ -381,7 +403,7 @@ async fn decide_package(
                 None,
                 &format!("already {}", open.status),
             ));
-            return Ok(());
+            return Ok(None);
         }
         // The content moved on: the open change (and any approval of it) no longer holds.
         let why = if live {
@@ -404,7 +426,7 @@ async fn decide_package(
                 None,
                 "this content failed to apply; retry that change, or change the package",
             ));
-            return Ok(());
+            return Ok(None);
         }
         // New content: the failed change has its way forward in the new one.
         let why = "newer content was scanned after it failed";
@@ -418,7 +440,7 @@ async fn decide_package(
         report
             .unchanged
             .push(entry(id, None, target, None, "applied"));
-        return Ok(());
+        return Ok(None);
     }
     if rejected.contains(&(id.to_string(), target.to_string())) {
         report.rejected.push(entry(
@@ -428,8 +450,22 @@ async fn decide_package(
             None,
             "this content was rejected; change it to queue again",
         ));
-        return Ok(());
+        return Ok(None);
     }
+    Ok(Some(replaces))
+}
+
+/// Queues `proposal` as a new pending change (replacing `replaces`), audited.
+async fn create_change(
+    conn: &mut PgConnection,
+    actor: &str,
+    current: Option<&Applied>,
+    replaces: Option<&str>,
+    proposal: Proposal<'_>,
+    report: &mut ScanReport,
+) -> Result<(), sqlx::Error> {
+    let id = proposal.package;
+    let target = proposal.target;
     let risk = overall_risk(&proposal.items);
     let fragment_sha256 = sha256_hex(proposal.fragment_after);
     let created: String = sqlx::query_scalar(
