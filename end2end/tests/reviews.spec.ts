@@ -1,11 +1,18 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import AxeBuilder from "@axe-core/playwright";
 import { Browser, expect, Page, test } from "@playwright/test";
 import { BIN, forumYaml, scan, signIn, unique, writePackage } from "./support";
 
 // Reviews that carry weight: a confirmation and the next pending change after each decision,
 // reviewers requesting changes, and four-eyes on a destructive change.
+
+async function noAxeViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const summary = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(summary, `${page.url()} has accessibility violations`).toEqual([]);
+}
 
 /** A page of its own, signed in as `user` (so two accounts can act side by side). */
 async function signedIn(browser: Browser, user: string): Promise<Page> {
@@ -29,6 +36,7 @@ test("after a decision the page confirms it and links to the next pending change
   await expect(confirmation).toContainText(`Approved ${first}`);
   await expect(page).toHaveURL(new RegExp(`/changes/${firstChange}\\?decided=approved$`));
   await expect(page.locator("[data-status]").first()).toHaveText("approved");
+  await noAxeViolations(page);
 
   // The oldest pending change after this one is the one scanned right after it.
   await confirmation.getByRole("link", { name: `Next pending change: ${second}` }).click();
@@ -61,10 +69,12 @@ test("a reviewer's requested changes show in the queue and block a plain approva
   await expect(reviewer.locator("ol.timeline")).toContainText("change.changes_requested by reviewer: title needs an index");
   // A reviewer-level verdict is not a decision.
   await expect(reviewer.locator("[data-status]").first()).toHaveText("pending");
+  await noAxeViolations(reviewer);
 
   await reviewer.goto(`/changes?q=${id}`);
   const row = reviewer.locator(`tr[data-change="${change}"]`);
   await expect(row.getByTestId("changes-requested")).toHaveText("changes requested");
+  await noAxeViolations(reviewer);
 
   const admin = await signedIn(browser, "admin");
   await admin.goto(`/changes/${change}`);
@@ -172,6 +182,7 @@ test.describe("four-eyes", () => {
     await expect(admin.locator("[data-status]").first()).toHaveText("pending");
     await expect(admin.getByTestId("admin-approvals")).toContainText("1 of 2 admin approvals (given by admin)");
     await expect(admin.locator("ol.timeline")).toContainText("change.first_approval by admin");
+    await noAxeViolations(admin);
 
     // The same admin again: refused by the server, the change stays pending.
     await approveTyped(admin);
