@@ -200,7 +200,7 @@ pub struct ServeArgs {
     pub client_address_header: Option<String>,
     /// Four-eyes: destructive, breaking and security changes need the approval of two admins
     /// (the second neither the first approver nor the change's author).
-    #[arg(long, env = "SCHEMAGATE_FOUR_EYES")]
+    #[arg(long, env = "SCHEMAGATE_FOUR_EYES", value_parser = clap::builder::BoolishValueParser::new())]
     pub four_eyes: bool,
 }
 
@@ -260,7 +260,7 @@ pub struct ApproveArgs {
     pub despite_requested_changes: bool,
     /// Four-eyes: destructive, breaking and security changes need the approval of two admins;
     /// set it wherever `serve` has it, or the command line skips the rule.
-    #[arg(long, env = "SCHEMAGATE_FOUR_EYES")]
+    #[arg(long, env = "SCHEMAGATE_FOUR_EYES", value_parser = clap::builder::BoolishValueParser::new())]
     pub four_eyes: bool,
     /// Print one JSON document on stdout.
     #[arg(long)]
