@@ -107,10 +107,16 @@ async fn requested_changes_block_a_plain_approval_until_the_admin_confirms(pool:
         despite_requested_changes: true,
         ..Reviewed::default()
     };
-    let approved =
-        change::decide_reviewed(&pool, &support::context(), &admin, &id, confirmed, &approve())
-            .await
-            .unwrap();
+    let approved = change::decide_reviewed(
+        &pool,
+        &support::context(),
+        &admin,
+        &id,
+        confirmed,
+        &approve(),
+    )
+    .await
+    .unwrap();
     assert_eq!(approved.status, ChangeStatus::Approved);
     let actions = actions(&pool, &id).await;
     for expected in [
@@ -142,10 +148,12 @@ async fn a_reviewers_latest_verdict_counts(pool: PgPool) {
         (latest[0].reviewer.as_str(), latest[0].verdict),
         ("rita", Verdict::Approve)
     );
-    assert!(verdict::with_changes_requested(&pool, std::slice::from_ref(&id))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        verdict::with_changes_requested(&pool, std::slice::from_ref(&id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // A reviewer-level approval is not a decision.
     assert_eq!(
         change::get(&pool, &id).await.unwrap().unwrap().status,
@@ -278,7 +286,10 @@ async fn four_eyes_needs_a_second_admin_who_is_neither_first_approver_nor_author
         .iter()
         .find(|e| e.action == "change.approved")
         .unwrap();
-    assert_eq!(approved.details["first_approval_by"], serde_json::json!(["alice"]));
+    assert_eq!(
+        approved.details["first_approval_by"],
+        serde_json::json!(["alice"])
+    );
     assert!(events.iter().any(|e| e.action == "change.first_approval"));
     let refusals = events
         .iter()

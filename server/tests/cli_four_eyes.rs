@@ -55,7 +55,11 @@ fn a_security_change_needs_two_admins_and_approve_all_leaves_it() {
         ));
     }
     let packages = dir.to_str().unwrap();
-    let scanned = json(&run_cli(&db, &["--packages", packages, "scan", "--json"], ""));
+    let scanned = json(&run_cli(
+        &db,
+        &["--packages", packages, "scan", "--json"],
+        "",
+    ));
     let id_of = |package: &str| {
         scanned["created"]
             .as_array()

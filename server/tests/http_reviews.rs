@@ -28,7 +28,11 @@ fn approve(f: &Fixture, cookie: &str, id: &str, target: &str, confirm: &str) -> 
     f.post(
         "/api/approve_change",
         Some(cookie),
-        &[("id", id), ("target_checksum", target), ("confirm", confirm)],
+        &[
+            ("id", id),
+            ("target_checksum", target),
+            ("confirm", confirm),
+        ],
     )
 }
 
@@ -59,11 +63,17 @@ fn verdicts_answer_401_403_for_none_and_viewer_and_need_a_comment_to_request_cha
     let no_comment = f.post(
         "/api/review_change",
         Some(&reviewer),
-        &[("id", &forum), ("verdict", "request_changes"), ("text", " ")],
+        &[
+            ("id", &forum),
+            ("verdict", "request_changes"),
+            ("text", " "),
+        ],
     );
     assert_eq!(no_comment.status, 400, "{no_comment:?}");
     assert!(
-        no_comment.body.contains("requesting changes needs a comment"),
+        no_comment
+            .body
+            .contains("requesting changes needs a comment"),
         "{}",
         no_comment.body
     );
@@ -79,7 +89,11 @@ fn verdicts_answer_401_403_for_none_and_viewer_and_need_a_comment_to_request_cha
     let late = f.post(
         "/api/review_change",
         Some(&reviewer),
-        &[("id", &forum), ("verdict", "request_changes"), ("text", "wait")],
+        &[
+            ("id", &forum),
+            ("verdict", "request_changes"),
+            ("text", "wait"),
+        ],
     );
     assert_eq!(late.status, 409, "{late:?}");
 }

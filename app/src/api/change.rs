@@ -268,8 +268,7 @@ pub async fn list_changes(
         filter.offset = Some((page - 1) * PER_PAGE);
         let changes = change::list(&pool, &filter).await?;
         let ids: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
-        let requested =
-            crate::registry::verdict::with_changes_requested(&pool, &ids).await?;
+        let requested = crate::registry::verdict::with_changes_requested(&pool, &ids).await?;
         let rows = changes
             .into_iter()
             .map(|c| ChangeRow {

@@ -265,7 +265,10 @@ fn Decision(
             |r| r.label().to_string(),
         );
     let requested = &change.review.changes_requested_by;
-    let why_confirm = match (change.row.risk.parse::<crate::domain::change::Risk>(), requested.is_empty()) {
+    let why_confirm = match (
+        change.row.risk.parse::<crate::domain::change::Risk>(),
+        requested.is_empty(),
+    ) {
         (Ok(r), true) if r.needs_confirmation() => format!("This change is {risk}."),
         (Ok(r), false) if r.needs_confirmation() => format!(
             "This change is {risk}, and changes were requested by {}.",

@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use app::registry::bulk;
 use app::domain::review::ChangeStatus;
+use app::registry::bulk;
 use app::registry::change::{self, DecideError, Decision, Reviewed};
 
 use crate::cli::{ApproveArgs, CommonOptions};

@@ -27,7 +27,9 @@ impl Outcome {
             "approved" if matches!(status, "approved" | "applying" | "applied" | "failed") => {
                 Some(Outcome::Approved)
             }
-            "first_approval" if status == "pending" && !change.review.admin_approvals.is_empty() => {
+            "first_approval"
+                if status == "pending" && !change.review.admin_approvals.is_empty() =>
+            {
                 Some(Outcome::FirstApproval)
             }
             "rejected" if status == "rejected" => Some(Outcome::Rejected),
