@@ -10,6 +10,7 @@ pub mod change;
 pub mod database;
 pub mod lineage;
 pub mod policy;
+pub mod review;
 pub mod scanning;
 pub mod session;
 
@@ -55,6 +56,15 @@ pub(crate) mod context {
     pub(crate) async fn finish<T>(
         work: impl std::future::Future<Output = Result<T, AppError>>,
     ) -> Result<T, AppError> {
+        finish_then(work, |_| None).await
+    }
+
+    /// [`finish`], sending a plain HTML form post that succeeded to the page `next` names
+    /// (`None`: back to the page it came from), e.g. a page that confirms what was done.
+    pub(crate) async fn finish_then<T>(
+        work: impl std::future::Future<Output = Result<T, AppError>>,
+        next: impl FnOnce(&T) -> Option<String>,
+    ) -> Result<T, AppError> {
         let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
         let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
         let result = work.await;
@@ -72,7 +82,15 @@ pub(crate) mod context {
             .and_then(|p| p.headers.get(axum::http::header::REFERER))
             .and_then(|v| v.to_str().ok());
         let error = match &result {
-            Ok(_) => {
+            Ok(value) => {
+                let html = form_post.is_some_and(|p| accepts_html(&p.headers));
+                if let Some(location) = next(value).filter(|_| html) {
+                    if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
+                        response.set_status(axum::http::StatusCode::SEE_OTHER);
+                        response.insert_header(axum::http::header::LOCATION, value);
+                    }
+                    return result;
+                }
                 // Back on the page after a success: drop the `?error=` of an earlier refusal
                 // (unless the function chose where to go itself).
                 let redirected = response

@@ -11,6 +11,7 @@ pub mod plan;
 pub mod platform;
 pub mod policy;
 pub mod scan;
+pub mod verdict;
 
 /// Whether `error` is a violation of the named constraint (unique, check, ...).
 pub(crate) fn violates(error: &sqlx::Error, constraint: &str) -> bool {

@@ -168,7 +168,8 @@ test("a reviewer comments on a change and cannot decide it", async ({ page }) =>
   const change = scan()[id];
   await signIn(page, "reviewer");
   await page.goto(`/changes/${change}`);
-  await expect(page.getByRole("button", { name: "Approve" })).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Approve", exact: true })).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Reject" })).toHaveCount(0);
   await page.getByLabel("Comment").fill("should title be unique per tenant?");
   await page.getByRole("button", { name: "Add comment" }).click();
   await expect(page.locator("ol.timeline")).toContainText("change.commented by reviewer: should title be unique per tenant?");

@@ -198,6 +198,10 @@ pub struct ServeArgs {
     /// used, e.g. `X-Forwarded-For`); without it, the connection's address.
     #[arg(long, env = "SCHEMAGATE_CLIENT_ADDRESS_HEADER")]
     pub client_address_header: Option<String>,
+    /// Four-eyes: destructive, breaking and security changes need the approval of two admins
+    /// (the second neither the first approver nor the change's author).
+    #[arg(long, env = "SCHEMAGATE_FOUR_EYES", value_parser = clap::builder::BoolishValueParser::new())]
+    pub four_eyes: bool,
 }
 
 /// `generate` options.
@@ -250,6 +254,14 @@ pub struct ApproveArgs {
     /// A note stored with the decision.
     #[arg(long)]
     pub note: Option<String>,
+    /// Approve the named changes although reviewers requested changes on them (`--all` never
+    /// takes such changes).
+    #[arg(long, conflicts_with = "all")]
+    pub despite_requested_changes: bool,
+    /// Four-eyes: destructive, breaking and security changes need the approval of two admins;
+    /// set it wherever `serve` has it, or the command line skips the rule.
+    #[arg(long, env = "SCHEMAGATE_FOUR_EYES", value_parser = clap::builder::BoolishValueParser::new())]
+    pub four_eyes: bool,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,

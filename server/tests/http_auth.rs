@@ -19,26 +19,6 @@ fn fixture(name: &str, extra_args: &[&str]) -> Fixture {
 }
 
 impl Fixture {
-    /// `(id, target_checksum)` of the pending change of `package`.
-    fn pending(&self, package: &str) -> (String, String) {
-        let list: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
-            &self.db,
-            &["list", "--status", "pending", "--json"],
-            "",
-        )))
-        .unwrap();
-        let row = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["package"] == package)
-            .expect("pending change");
-        (
-            row["id"].as_str().unwrap().to_string(),
-            row["target_checksum"].as_str().unwrap().to_string(),
-        )
-    }
-
     fn audit_actions(&self) -> Vec<String> {
         let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
             &self.db,

@@ -347,6 +347,8 @@ pub const THREAD_YAML: &str = "entities:
 pub struct Fixture {
     pub server: RunningServer,
     pub db: String,
+    /// The packages directory the server scans.
+    pub packages: PathBuf,
 }
 
 impl Fixture {
@@ -370,6 +372,7 @@ impl Fixture {
             )
             .unwrap();
         }
+        let packages_dir = packages.clone();
         let packages = packages.to_str().unwrap().to_string();
         stdout_of(&run_cli(&db, &["--packages", &packages, "scan"], ""));
         let mut command = schemagate();
@@ -381,7 +384,28 @@ impl Fixture {
         Fixture {
             server: RunningServer::start(command),
             db,
+            packages: packages_dir,
         }
+    }
+
+    /// `(id, target_checksum)` of the pending change of `package`.
+    pub fn pending(&self, package: &str) -> (String, String) {
+        let list: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
+            &self.db,
+            &["list", "--status", "pending", "--json"],
+            "",
+        )))
+        .unwrap();
+        let row = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["package"] == package)
+            .expect("pending change");
+        (
+            row["id"].as_str().unwrap().to_string(),
+            row["target_checksum"].as_str().unwrap().to_string(),
+        )
     }
 
     /// A url-encoded POST, as a script would send it.

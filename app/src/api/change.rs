@@ -74,6 +74,9 @@ pub struct ChangeRow {
     pub conflicts: Vec<String>,
     /// RFC 3339 creation time.
     pub created_at: String,
+    /// A reviewer's latest verdict on it requests changes.
+    #[serde(default)]
+    pub changes_requested: bool,
 }
 
 /// A page of the changes list.
@@ -263,10 +266,13 @@ pub async fn list_changes(
         let page = page.unwrap_or(1).clamp(1, pages);
         filter.limit = Some(PER_PAGE);
         filter.offset = Some((page - 1) * PER_PAGE);
-        let rows = change::list(&pool, &filter)
-            .await?
+        let changes = change::list(&pool, &filter).await?;
+        let ids: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
+        let requested = crate::registry::verdict::with_changes_requested(&pool, &ids).await?;
+        let rows = changes
             .into_iter()
             .map(|c| ChangeRow {
+                changes_requested: requested.contains(&c.id),
                 items: c.items.len(),
                 conflicts: c.conflicts.iter().map(|x| x.entity.clone()).collect(),
                 created_at: c
@@ -350,6 +356,9 @@ pub struct ChangeDetail {
     pub plan_error: Option<String>,
     /// SHA-256 of the plan: the approval form pins it.
     pub plan_sha256: Option<String>,
+    /// Reviews: each account's latest verdict, and the admin approvals so far.
+    #[serde(default)]
+    pub review: super::review::ReviewState,
 }
 
 #[cfg(feature = "ssr")]
@@ -463,6 +472,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
                 .unwrap_or_default()
         };
         let is_admin = account.role.allows(Role::Admin);
+        let review = super::review::review_state(&pool, &c, &account, &schema).await?;
         let lineage = super::lineage::lineage(&pool, &c, &schema).await?;
         let plan = c
             .plan_sql
@@ -479,6 +489,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
                 items: c.items.len(),
                 conflicts: c.conflicts.iter().map(|x| x.entity.clone()).collect(),
                 created_at: format(c.created_at),
+                changes_requested: !review.changes_requested_by.is_empty(),
             },
             base_checksum: c.base_checksum.clone(),
             target_checksum: c.target_checksum.clone(),
@@ -509,7 +520,9 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
             can_decide: is_admin && c.status == ChangeStatus::Pending,
             can_retry: is_admin && c.status == ChangeStatus::Failed,
             can_comment: account.role.allows(Role::Reviewer),
-            needs_confirmation: c.risk.needs_confirmation(),
+            needs_confirmation: c.risk.needs_confirmation()
+                || !review.changes_requested_by.is_empty(),
+            review,
             items: c.items,
         })
     })
@@ -519,10 +532,14 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
 /// Approves a pending change: `POST /api/approve_change` with `id`, `target_checksum` (the one
 /// the admin reviewed), `plan_sha256` (the SQL plan the admin reviewed), `note`, and `confirm`
 /// (the package name, required when the change is destructive, breaking or
-/// security-relevant). Admins only.
+/// security-relevant, or when reviewers requested changes). Admins only. With four-eyes on, the
+/// first admin approval of a destructive, breaking or security change is recorded and the
+/// change stays pending; the second must come from another admin who did not make it. A form
+/// post from a page is sent to the change's page with a confirmation (`?decided=`).
 ///
 /// # Errors
-/// 401, 403, 404, 409 (stale view, decided meanwhile, conflicted), 400 (missing confirmation).
+/// 401, 403, 404, 409 (stale view, decided meanwhile, conflicted, four-eyes), 400 (missing
+/// confirmation).
 #[server(prefix = "/api", endpoint = "approve_change")]
 pub async fn approve_change(
     id: String,
@@ -531,18 +548,18 @@ pub async fn approve_change(
     #[server(default)] confirm: Option<String>,
     #[server(default)] plan_sha256: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::domain::review::Role;
-    use crate::registry::change::{self, Decision};
-    context::finish(async {
+    use crate::domain::review::{ChangeStatus, Role};
+    use crate::registry::change::{self, Decision, Reviewed};
+    let page = format!("/changes/{id}");
+    let work = async {
         let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
         let (pool, account) = context::signed_in(Role::Admin, "approve changes").await?;
         let schema = schema_context(&inputs)?;
         let existing = change::get(&pool, &id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("change {id}")))?;
-        if existing.risk.needs_confirmation()
-            && confirm.as_deref().map(str::trim) != Some(existing.package.as_str())
-        {
+        let confirmed = confirm.as_deref().map(str::trim) == Some(existing.package.as_str());
+        if existing.risk.needs_confirmation() && !confirmed {
             return Err(AppError::Invalid(format!(
                 "this change is {}: type the package name \"{}\" to confirm",
                 existing.risk.label(),
@@ -550,19 +567,32 @@ pub async fn approve_change(
             )));
         }
         let note = note.filter(|n| !n.trim().is_empty());
-        change::decide_pinned(
+        let reviewed = Reviewed {
+            target: Some(&target_checksum),
+            plan: plan_sha256.as_deref().filter(|sha| !sha.is_empty()),
+            despite_requested_changes: confirmed,
+        };
+        let decided = change::decide_reviewed(
             &pool,
             &schema,
             &account,
             &id,
-            Some(&target_checksum),
-            plan_sha256.as_deref().filter(|sha| !sha.is_empty()),
+            reviewed,
             &Decision::Approve { note },
         )
         .await?;
-        Ok(())
+        Ok(decided.status == ChangeStatus::Pending)
+    };
+    context::finish_then(work, |first_of_two| {
+        let outcome = if *first_of_two {
+            "first_approval"
+        } else {
+            "approved"
+        };
+        Some(format!("{page}?decided={outcome}"))
     })
     .await
+    .map(|_| ())
 }
 
 /// Rejects a pending change: `POST /api/reject_change` with `id`, `target_checksum` and
@@ -578,7 +608,8 @@ pub async fn reject_change(
 ) -> Result<(), AppError> {
     use crate::domain::review::Role;
     use crate::registry::change::{self, Decision};
-    context::finish(async {
+    let page = format!("/changes/{id}?decided=rejected");
+    let work = async {
         let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
         let (pool, account) = context::signed_in(Role::Admin, "reject changes").await?;
         change::decide(
@@ -591,8 +622,8 @@ pub async fn reject_change(
         )
         .await?;
         Ok(())
-    })
-    .await
+    };
+    context::finish_then(work, |_| Some(page)).await
 }
 
 /// The base schema and configuration approvals render with; the base schema is read from disk.
@@ -613,7 +644,8 @@ impl From<crate::registry::change::DecideError> for AppError {
         match error {
             E::Forbidden { .. } => AppError::Forbidden("decide changes".to_string()),
             E::NotFound(id) => AppError::NotFound(format!("change {id}")),
-            E::MissingReason => AppError::Invalid(error.to_string()),
+            E::MissingReason | E::ChangesRequested { .. } => AppError::Invalid(error.to_string()),
+            E::FourEyes { .. } => AppError::Conflict(error.to_string()),
             E::Illegal(_) | E::Stale { .. } | E::Conflicted(_) | E::Future(_) | E::Plan(_) => {
                 AppError::Conflict(error.to_string())
             }

@@ -213,6 +213,86 @@ pub struct IllegalTransition {
     pub event: ChangeEvent,
 }
 
+/// A reviewer's verdict on a pending change. A verdict is advice, not a decision: only an
+/// admin's approval or rejection moves the change, but requested changes must be overridden
+/// explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The reviewer finds the change good to go.
+    Approve,
+    /// The reviewer wants the package changed first (the comment says what).
+    RequestChanges,
+}
+
+impl Verdict {
+    /// Both verdicts.
+    pub const ALL: [Verdict; 2] = [Verdict::Approve, Verdict::RequestChanges];
+
+    /// The verdict's name as stored and posted.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::RequestChanges => "request_changes",
+        }
+    }
+
+    /// The verdict in words, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approved as reviewer",
+            Verdict::RequestChanges => "changes requested",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A verdict name that is not one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown verdict \"{0}\": expected approve or request_changes")]
+pub struct UnknownVerdict(pub String);
+
+impl FromStr for Verdict {
+    type Err = UnknownVerdict;
+
+    fn from_str(name: &str) -> Result<Verdict, UnknownVerdict> {
+        Verdict::ALL
+            .into_iter()
+            .find(|verdict| verdict.as_str() == name)
+            .ok_or_else(|| UnknownVerdict(name.to_string()))
+    }
+}
+
+/// Who may give the second approval of a change that four-eyes covers: an admin who neither
+/// gave the first one nor made the change. `author` is the change's `created_by` (an account
+/// name, `cli:<user>`, or `system`); `first` the admins who approved it so far.
+///
+/// # Errors
+/// Why `approver` may not give it, in words.
+pub fn second_approval_problem(
+    approver: &str,
+    author: &str,
+    first: &[String],
+) -> Result<(), String> {
+    if first.iter().any(|name| name == approver) {
+        return Err(format!(
+            "{approver} already gave the first approval; four-eyes needs a second admin"
+        ));
+    }
+    let author_account = author.strip_prefix("cli:").unwrap_or(author);
+    if author_account == approver {
+        return Err(format!(
+            "{approver} made this change (its scan ran as {author}); four-eyes needs a second admin who is not its author"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,5 +373,30 @@ mod tests {
         for status in ChangeStatus::ALL {
             assert_eq!(status.as_str().parse::<ChangeStatus>(), Ok(status));
         }
+    }
+
+    #[test]
+    fn verdicts_round_trip_through_their_names() {
+        for verdict in Verdict::ALL {
+            assert_eq!(verdict.as_str().parse::<Verdict>(), Ok(verdict));
+        }
+        assert_eq!(
+            "lgtm".parse::<Verdict>().unwrap_err().to_string(),
+            "unknown verdict \"lgtm\": expected approve or request_changes"
+        );
+    }
+
+    #[test]
+    fn the_second_approval_needs_an_admin_who_is_neither_first_approver_nor_author() {
+        let first = vec!["alice".to_string()];
+        assert_eq!(
+            second_approval_problem("alice", "system", &first).unwrap_err(),
+            "alice already gave the first approval; four-eyes needs a second admin"
+        );
+        assert!(second_approval_problem("bob", "cli:bob", &first)
+            .unwrap_err()
+            .contains("bob made this change (its scan ran as cli:bob)"));
+        assert!(second_approval_problem("bob", "bob", &first).is_err());
+        assert_eq!(second_approval_problem("bob", "system", &first), Ok(()));
     }
 }

@@ -8,13 +8,16 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::change::{
     get_change, ApproveChange, ChangeDetail, CommentChange, RejectChange, RetryChange,
 };
+use crate::api::review::{next_pending_change, ReviewChange};
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
 use crate::component::diff::DiffLayout;
 use crate::component::flash::QueryError;
 use crate::component::text::LinkedText;
 
 mod panels;
+mod review;
 use panels::{Conflicts, Dependencies, EarlierComments, SinceLastReview, SqlPlan, Succession};
+use review::{AdminApprovals, DecisionConfirmation, Outcome, Reviews};
 
 /// Fetches the change (again after each decision) and lays it out.
 #[component]
@@ -25,6 +28,7 @@ pub fn ChangePage() -> impl IntoView {
     let reject = ServerAction::<RejectChange>::new();
     let retry = ServerAction::<RetryChange>::new();
     let comment = ServerAction::<CommentChange>::new();
+    let review = ServerAction::<ReviewChange>::new();
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(
         move || {
@@ -33,10 +37,23 @@ pub fn ChangePage() -> impl IntoView {
                 approve.version().get()
                     + reject.version().get()
                     + retry.version().get()
-                    + comment.version().get(),
+                    + comment.version().get()
+                    + review.version().get(),
             )
         },
         |(id, _)| get_change(id),
+    );
+    // After a decision: where to go next.
+    let decided = move || query.read().get("decided");
+    let next = Resource::new(
+        move || (id(), decided().is_some()),
+        |(id, decided)| async move {
+            if decided {
+                next_pending_change(id).await.ok().flatten()
+            } else {
+                None
+            }
+        },
     );
     let split = move || query.read().get("view").as_deref() == Some("split");
 
@@ -47,6 +64,7 @@ pub fn ChangePage() -> impl IntoView {
             reject.value().get(),
             retry.value().get(),
             comment.value().get(),
+            review.value().get(),
         ];
         let error = errors
             .into_iter()
@@ -60,7 +78,18 @@ pub fn ChangePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(change) => view! { <ChangeView change split=split() approve reject retry comment/> }.into_any(),
+                    Ok(change) => {
+                        let outcome = Outcome::confirmed(decided().as_deref(), &change);
+                        let next = if outcome.is_some() { next.await } else { None };
+                        let confirmation = outcome.map(|outcome| view! {
+                            <DecisionConfirmation outcome package=change.row.package.clone()
+                                required=change.review.approvals_required next/>
+                        });
+                        view! {
+                            {confirmation}
+                            <ChangeView change split=split() approve reject retry comment review/>
+                        }.into_any()
+                    }
                     Err(error) => {
                         let missing = matches!(error, crate::error::AppError::NotFound(_));
                         #[cfg(feature = "ssr")]
@@ -91,6 +120,7 @@ fn ChangeView(
     reject: ServerAction<RejectChange>,
     retry: ServerAction<RetryChange>,
     comment: ServerAction<CommentChange>,
+    review: ServerAction<ReviewChange>,
 ) -> impl IntoView {
     let row = change.row.clone();
     let retry_id = row.id.clone();
@@ -120,6 +150,7 @@ fn ChangeView(
             replaces=change.lineage.since_review.as_ref().map(|s| (s.previous_id.clone(), s.previous_status.clone()))
         />
         <Decision change=change.clone() approve reject/>
+        <Reviews change=change.clone() review/>
         {change.can_retry.then(|| view! {
             <section class="panel" aria-labelledby="retry-h">
                 <h2 id="retry-h">"Failed"</h2>
@@ -233,14 +264,32 @@ fn Decision(
             |_| change.row.risk.replace('_', " "),
             |r| r.label().to_string(),
         );
+    let requested = &change.review.changes_requested_by;
+    let why_confirm = match (
+        change.row.risk.parse::<crate::domain::change::Risk>(),
+        requested.is_empty(),
+    ) {
+        (Ok(r), true) if r.needs_confirmation() => format!("This change is {risk}."),
+        (Ok(r), false) if r.needs_confirmation() => format!(
+            "This change is {risk}, and changes were requested by {}.",
+            requested.join(", ")
+        ),
+        _ => format!("Changes were requested by {}.", requested.join(", ")),
+    };
     let confirm_label = format!(
-        "This change is {risk}. To approve, type the package name: {}",
+        "{why_confirm} To approve, type the package name: {}",
         change.row.package
     );
+    let risky = change
+        .row
+        .risk
+        .parse::<crate::domain::change::Risk>()
+        .is_ok_and(|r| r.needs_confirmation());
     let (needs_confirmation, package) = (change.needs_confirmation, change.row.package.clone());
     Some(view! {
         <section class="panel decision" aria-labelledby="decide-h">
             <h2 id="decide-h">"Decision"</h2>
+            <AdminApprovals change=change.clone()/>
             <div class="decide-forms">
                 <ActionForm action=approve attr:class="stack">
                     <input type="hidden" name="id" value=approve_id/>
@@ -254,7 +303,7 @@ fn Decision(
                             data-expected=package/>
                     })}
                     <button type="submit" class=if needs_confirmation { "danger approve" } else { "primary approve" } disabled=blocked>
-                        {if needs_confirmation { format!("Approve ({risk})") } else { "Approve".to_string() }}
+                        {if risky { format!("Approve ({risk})") } else if needs_confirmation { "Approve anyway".to_string() } else { "Approve".to_string() }}
                     </button>
                     {blocked.then(|| view! { <p class="muted">{if unplanned {
                         "The SQL plan is missing: see the engine's error above."

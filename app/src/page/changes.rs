@@ -116,7 +116,8 @@ pub fn ChangesPage() -> impl IntoView {
                                         <tr data-change=row.id.clone()>
                                             <td><a class="change-link" href=format!("/changes/{}", row.id)>{row.package.clone()}</a>
                                                 {(row.kind == "drop").then(|| view! { " " <span class="badge drop">"drop"</span> })}</td>
-                                            <td><StatusBadge status=row.status.clone()/></td>
+                                            <td><StatusBadge status=row.status.clone()/>
+                                                {row.changes_requested.then(|| view! { " " <span class="badge changes-requested" data-testid="changes-requested">"changes requested"</span> })}</td>
                                             <td><RiskBadge risk=row.risk.clone()/></td>
                                             <td>{row.items}</td>
                                             <td>{if row.conflicts.is_empty() { String::new() } else { format!("⚠ {}", row.conflicts.join(", ")) }}</td>

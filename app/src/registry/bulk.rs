@@ -1,6 +1,7 @@
 //! Approving every routine pending change at once (`approve --all`, and the web app's bulk
-//! approval): no destructive, breaking, security or conflicted change, dependencies satisfied,
-//! approved in dependency order so that a chain of routine changes goes through in one sitting.
+//! approval): no destructive, breaking, security or conflicted change, none with changes
+//! requested, dependencies satisfied, approved in dependency order so that a chain of routine
+//! changes goes through in one sitting.
 //! Each approval is its own decision, checked and audited like any other.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,9 +50,14 @@ pub async fn plan(pool: &PgPool, context: &SchemaContext) -> Result<BulkPlan, sq
     .await?;
     let mut plan = BulkPlan::default();
     let mut routine = Vec::new();
+    let mut conn = pool.acquire().await?;
     // Oldest first: the tie-break order of the approvals.
     for change in pending.into_iter().rev() {
-        if change.risk.needs_confirmation() {
+        let requested = super::verdict::requesting_changes(&mut conn, &change.id).await?;
+        if !requested.is_empty() {
+            let why = format!("changes requested by {}", requested.join(", "));
+            plan.skipped.push((change, why));
+        } else if change.risk.needs_confirmation() {
             let why = format!("{} risk needs a decision of its own", change.risk.label());
             plan.skipped.push((change, why));
         } else if let Some(conflict) = change.conflicts.first() {
@@ -64,7 +70,6 @@ pub async fn plan(pool: &PgPool, context: &SchemaContext) -> Result<BulkPlan, sq
 
     // Leave out, until nothing changes, whatever needs something neither applied, approved nor
     // taken in this batch.
-    let mut conn = pool.acquire().await?;
     let mut needs = Vec::with_capacity(routine.len());
     for change in &routine {
         needs.push(future::dependencies(&mut conn, change, context).await?);

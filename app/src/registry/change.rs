@@ -12,6 +12,9 @@ use super::future::{check_approval, SchemaContext};
 use crate::domain::change::{ChangeItem, Risk};
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition, Role};
 
+mod comment;
+pub use comment::{comment, CommentError, MAX_COMMENT_CHARS};
+
 /// The shortest id prefix accepted in place of a full id.
 pub const MIN_PREFIX_LEN: usize = 8;
 
@@ -433,6 +436,22 @@ pub enum DecideError {
     /// A rejection needs a reason.
     #[error("a rejection needs a reason")]
     MissingReason,
+    /// Reviewers requested changes, and the approval did not confirm overriding them.
+    #[error("changes were requested by {}: type the package name \"{package}\" to approve anyway", by.join(", "))]
+    ChangesRequested {
+        /// The change's package (what to type).
+        package: String,
+        /// Who requested changes.
+        by: Vec<String>,
+    },
+    /// Four-eyes: this admin may not give the second approval.
+    #[error("cannot approve {package} alone: {why}")]
+    FourEyes {
+        /// The change's package.
+        package: String,
+        /// Why this admin may not give it.
+        why: String,
+    },
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -441,6 +460,17 @@ pub enum DecideError {
 /// Approvals serialize on this transaction-level advisory lock, so that two approvals never
 /// check the future schema without seeing each other.
 const APPROVAL_LOCK: i64 = 0x5343_4845_4d41_0003;
+
+/// What the deciding admin saw and confirmed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reviewed<'a> {
+    /// The target checksum reviewed; another current target is refused as stale.
+    pub target: Option<&'a str>,
+    /// The SHA-256 of the SQL plan reviewed; another current plan is refused as stale.
+    pub plan: Option<&'a str>,
+    /// The admin confirmed approving although reviewers requested changes.
+    pub despite_requested_changes: bool,
+}
 
 /// Records `decision` on change `id` by `account`. `seen_target` is the target checksum the
 /// admin reviewed; a different current target is refused as stale. An approval is refused
@@ -478,6 +508,58 @@ pub async fn decide_pinned(
     seen_plan: Option<&str>,
     decision: &Decision,
 ) -> Result<SchemaChange, DecideError> {
+    let reviewed = Reviewed {
+        target: seen_target,
+        plan: seen_plan,
+        despite_requested_changes: false,
+    };
+    decide_reviewed(pool, context, account, id, reviewed, decision).await
+}
+
+/// [`decide_pinned`], with everything the admin saw and confirmed in `reviewed`. An approval
+/// of a change with changes requested (see [`super::verdict`]) is refused unless
+/// `reviewed.despite_requested_changes`. With `context.four_eyes`, a destructive, breaking or
+/// security change needs two admins: the first approval is recorded and the change stays
+/// pending (the returned change says so); the second must come from another admin who did not
+/// make the change. Those refusals are audited.
+///
+/// # Errors
+/// [`DecideError`].
+pub async fn decide_reviewed(
+    pool: &PgPool,
+    context: &SchemaContext,
+    account: &Account,
+    id: &str,
+    reviewed: Reviewed<'_>,
+    decision: &Decision,
+) -> Result<SchemaChange, DecideError> {
+    let result = decide_inner(pool, context, account, id, reviewed, decision).await;
+    if let Err(DecideError::ChangesRequested { .. } | DecideError::FourEyes { .. }) = &result {
+        let why = result.as_ref().err().map(ToString::to_string);
+        audit::append_alone(
+            pool,
+            NewEvent {
+                actor: &account.username,
+                action: "change.decision_refused",
+                change_id: Some(id),
+                package: None,
+                details: serde_json::json!({"attempted": decision.event().as_str(), "why": why}),
+            },
+        )
+        .await?;
+    }
+    result
+}
+
+async fn decide_inner(
+    pool: &PgPool,
+    context: &SchemaContext,
+    account: &Account,
+    id: &str,
+    reviewed: Reviewed<'_>,
+    decision: &Decision,
+) -> Result<SchemaChange, DecideError> {
+    let (seen_target, seen_plan) = (reviewed.target, reviewed.plan);
     if let Some(why) = authority_problem(account) {
         audit::append_alone(
             pool,
@@ -527,6 +609,13 @@ pub async fn decide_pinned(
         if let Some(conflict) = change.conflicts.first() {
             return Err(DecideError::Conflicted(conflict.entity.clone()));
         }
+        let by = super::verdict::requesting_changes(&mut tx, &change.id).await?;
+        if !by.is_empty() && !reviewed.despite_requested_changes {
+            return Err(DecideError::ChangesRequested {
+                package: change.package.clone(),
+                by,
+            });
+        }
         check_approval(&mut tx, &change, context).await??;
         match super::plan::check_plan(&mut tx, &change, context, seen_plan).await? {
             Ok(_) => {}
@@ -539,7 +628,40 @@ pub async fn decide_pinned(
             }
         }
     }
-    let updated = transition(&mut tx, &change, next, decision, &account.username).await?;
+    let mut first_approval_by = None;
+    if approval && context.four_eyes && change.risk.needs_confirmation() {
+        // First approvals count only at the plan just checked (a re-plan voids them).
+        let first: Vec<String> = super::verdict::admin_approvals(&mut tx, &change)
+            .await?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        if first.is_empty() {
+            super::verdict::record_first_approval(&mut tx, &change, account, decision.note())
+                .await?;
+            tx.commit().await?;
+            return Ok(change);
+        }
+        crate::domain::review::second_approval_problem(
+            &account.username,
+            &change.created_by,
+            &first,
+        )
+        .map_err(|why| DecideError::FourEyes {
+            package: change.package.clone(),
+            why,
+        })?;
+        first_approval_by = Some(first);
+    }
+    let updated = transition(
+        &mut tx,
+        &change,
+        next,
+        decision,
+        &account.username,
+        first_approval_by,
+    )
+    .await?;
     if !approval {
         release_conflicts(&mut tx, &change).await?;
     }
@@ -611,6 +733,7 @@ async fn transition(
     next: ChangeStatus,
     decision: &Decision,
     actor: &str,
+    first_approval_by: Option<Vec<String>>,
 ) -> Result<SchemaChange, DecideError> {
     let approval = matches!(decision, Decision::Approve { .. });
     let row = sqlx::query(
@@ -647,6 +770,9 @@ async fn transition(
     if let Some(note) = decision.note() {
         details["note"] = serde_json::Value::String(note.to_string());
     }
+    if let Some(first) = first_approval_by {
+        details["first_approval_by"] = serde_json::json!(first);
+    }
     audit::append(
         conn,
         NewEvent {
@@ -663,53 +789,4 @@ async fn transition(
         .fetch_one(&mut *conn)
         .await?;
     Ok(from_row(&row)?)
-}
-
-/// The longest comment accepted, in characters.
-pub const MAX_COMMENT_CHARS: usize = 4_000;
-
-/// Why a comment was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum CommentError {
-    /// Empty or too long.
-    #[error("a comment needs 1 to {MAX_COMMENT_CHARS} characters")]
-    Invalid,
-    /// No such change.
-    #[error("no change {0}")]
-    NotFound(String),
-    /// The database failed.
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
-}
-
-/// Records `account`'s comment on change `id` in its history (the audit log, where the
-/// change's timeline reads it). Reviewers and admins comment; the caller checks the role.
-///
-/// # Errors
-/// [`CommentError`].
-pub async fn comment(
-    pool: &PgPool,
-    account: &Account,
-    id: &str,
-    text: &str,
-) -> Result<(), CommentError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
-        return Err(CommentError::Invalid);
-    }
-    let change = get(pool, id)
-        .await?
-        .ok_or_else(|| CommentError::NotFound(id.to_string()))?;
-    audit::append_alone(
-        pool,
-        NewEvent {
-            actor: &account.username,
-            action: "change.commented",
-            change_id: Some(&change.id),
-            package: Some(&change.package),
-            details: serde_json::json!({"note": text}),
-        },
-    )
-    .await?;
-    Ok(())
 }

@@ -1,9 +1,11 @@
-//! `schemagate approve CHANGE... | --all --as USER [--note TEXT]`.
+//! `schemagate approve CHANGE... | --all --as USER [--note TEXT] [--despite-requested-changes]
+//! [--four-eyes]`.
 
 use std::process::ExitCode;
 
+use app::domain::review::ChangeStatus;
 use app::registry::bulk;
-use app::registry::change::{self, DecideError, Decision};
+use app::registry::change::{self, DecideError, Decision, Reviewed};
 
 use crate::cli::{ApproveArgs, CommonOptions};
 use crate::command::lookup;
@@ -17,8 +19,10 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
     let database = Database::open(common).await?;
     let pool = &database.pool;
     let account = lookup::actor_account(pool, args.actor.as_deref()).await?;
-    let context = lookup::schema_context(common, &database)?;
+    let mut context = lookup::schema_context(common, &database)?;
+    context.four_eyes = args.four_eyes;
     let mut approved = Vec::new();
+    let mut first_approvals = Vec::new();
     let mut refused = Vec::new();
     if args.all {
         match bulk::approve_all(pool, &context, &account, args.note.clone(), None).await {
@@ -34,7 +38,7 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
                     .map(|(c, why)| (c.id.clone(), why.clone()))
                     .collect();
                 // Skipped changes are not failures of `--all`; they wait for their own decision.
-                print_outcome(args.json, &approved, &refused, "skipped")?;
+                print_outcome(args.json, &approved, &[], &refused, "skipped")?;
                 database.close().await;
                 return Ok(ExitCode::SUCCESS);
             }
@@ -53,7 +57,16 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
             let decision = Decision::Approve {
                 note: args.note.clone(),
             };
-            match change::decide(pool, &context, &account, &id, None, &decision).await {
+            let reviewed = Reviewed {
+                despite_requested_changes: args.despite_requested_changes,
+                ..Reviewed::default()
+            };
+            match change::decide_reviewed(pool, &context, &account, &id, reviewed, &decision).await
+            {
+                // Four-eyes: the first of two admin approvals; the change stays pending.
+                Ok(change) if change.status == ChangeStatus::Pending => {
+                    first_approvals.push((change.id, change.package));
+                }
                 Ok(change) => approved.push((change.id, change.package)),
                 Err(DecideError::Database(error)) => return Err(error.into()),
                 Err(error) => refused.push((id, error.to_string())),
@@ -61,7 +74,7 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
         }
     }
     database.close().await;
-    print_outcome(args.json, &approved, &refused, "refused")?;
+    print_outcome(args.json, &approved, &first_approvals, &refused, "refused")?;
     Ok(if refused.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -72,18 +85,23 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
 fn print_outcome(
     json: bool,
     approved: &[(String, String)],
+    first_approvals: &[(String, String)],
     refused: &[(String, String)],
     label: &str,
 ) -> anyhow::Result<()> {
     if json {
         let value = serde_json::json!({
             "approved": approved.iter().map(|(id, package)| serde_json::json!({"id": id, "package": package})).collect::<Vec<_>>(),
+            "first_approvals": first_approvals.iter().map(|(id, package)| serde_json::json!({"id": id, "package": package})).collect::<Vec<_>>(),
             label: refused.iter().map(|(id, why)| serde_json::json!({"id": id, "reason": why})).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         for (id, package) in approved {
             println!("approved {id} ({package})");
+        }
+        for (id, package) in first_approvals {
+            println!("recorded the first of 2 admin approvals of {id} ({package}); it stays pending until another admin approves");
         }
         for (id, why) in refused {
             if id.is_empty() {

@@ -1,0 +1,159 @@
+//! Reviews that carry weight: reviewers' verdicts, four-eyes approvals, and where to go after a
+//! decision.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::context;
+use crate::error::AppError;
+
+/// One account's latest verdict, as the change page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictView {
+    /// Who.
+    pub reviewer: String,
+    /// `approve` or `request_changes`.
+    pub verdict: String,
+    /// In words: "approved as reviewer", "changes requested".
+    pub label: String,
+    /// What they said.
+    pub comment: Option<String>,
+    /// RFC 3339 time.
+    pub at: String,
+}
+
+/// Where a change stands in review.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewState {
+    /// Each account's latest verdict, oldest first.
+    pub verdicts: Vec<VerdictView>,
+    /// Accounts whose latest verdict requests changes: approving needs the typed confirmation.
+    pub changes_requested_by: Vec<String>,
+    /// The viewer may give a verdict now (reviewers and admins, on a pending change).
+    pub can_review: bool,
+    /// Admin approvals recorded so far toward four-eyes: `(admin, RFC 3339 time)`.
+    pub admin_approvals: Vec<(String, String)>,
+    /// Admin approvals the change needs: 2 under four-eyes for destructive, breaking and
+    /// security changes, else 1.
+    pub approvals_required: usize,
+    /// Why the viewer cannot give the approval still missing, if they cannot.
+    pub approval_problem: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The review state of `change` as `viewer` sees it.
+#[cfg(feature = "ssr")]
+pub(crate) async fn review_state(
+    pool: &sqlx::PgPool,
+    change: &crate::registry::change::SchemaChange,
+    viewer: &crate::registry::account::Account,
+    schema: &crate::registry::future::SchemaContext,
+) -> Result<ReviewState, AppError> {
+    use crate::domain::review::{second_approval_problem, ChangeStatus, Role, Verdict};
+    use crate::registry::verdict;
+    let mut conn = pool.acquire().await?;
+    let latest = verdict::latest(&mut conn, &change.id).await?;
+    let mut changes_requested_by: Vec<String> = latest
+        .iter()
+        .filter(|v| v.verdict == Verdict::RequestChanges)
+        .map(|v| v.reviewer.clone())
+        .collect();
+    changes_requested_by.sort();
+    let pending = change.status == ChangeStatus::Pending;
+    let four_eyes = schema.four_eyes && change.risk.needs_confirmation();
+    let admin_approvals: Vec<(String, String)> = if four_eyes && pending {
+        verdict::admin_approvals(&mut conn, change)
+            .await?
+            .into_iter()
+            .map(|(name, at)| (name, rfc3339(at)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let first: Vec<String> = admin_approvals.iter().map(|(n, _)| n.clone()).collect();
+    let approval_problem = (!first.is_empty())
+        .then(|| second_approval_problem(&viewer.username, &change.created_by, &first).err())
+        .flatten();
+    Ok(ReviewState {
+        verdicts: latest
+            .into_iter()
+            .map(|v| VerdictView {
+                reviewer: v.reviewer,
+                verdict: v.verdict.as_str().to_string(),
+                label: v.verdict.label().to_string(),
+                comment: v.comment,
+                at: rfc3339(v.at),
+            })
+            .collect(),
+        changes_requested_by,
+        can_review: pending && !viewer.disabled && viewer.role.allows(Role::Reviewer),
+        admin_approvals,
+        approvals_required: if four_eyes { 2 } else { 1 },
+        approval_problem,
+    })
+}
+
+/// A reviewer's verdict on a pending change: `POST /api/review_change` with `id`, `verdict`
+/// (`approve` or `request_changes`) and `text` (required to request changes). Reviewers and
+/// admins; a verdict is advice, not a decision, but requested changes make an admin's approval
+/// need the typed confirmation.
+///
+/// # Errors
+/// 401, 403 (viewers), 404, 400 (unknown verdict, no comment to request changes, too long), 409
+/// (the change is no longer pending).
+#[server(prefix = "/api", endpoint = "review_change")]
+pub async fn review_change(
+    id: String,
+    verdict: String,
+    #[server(default)] text: Option<String>,
+) -> Result<(), AppError> {
+    use crate::domain::review::{Role, Verdict};
+    use crate::registry::verdict::{self, VerdictError};
+    context::finish(async {
+        let (pool, account) = context::signed_in(Role::Reviewer, "review changes").await?;
+        let verdict: Verdict = verdict
+            .trim()
+            .parse()
+            .map_err(|e: crate::domain::review::UnknownVerdict| AppError::Invalid(e.to_string()))?;
+        verdict::record(
+            &pool,
+            &account,
+            &id,
+            verdict,
+            text.as_deref().unwrap_or_default(),
+        )
+        .await
+        .map_err(|error| match error {
+            VerdictError::Forbidden { .. } => AppError::Forbidden("review changes".to_string()),
+            VerdictError::NotFound(id) => AppError::NotFound(format!("change {id}")),
+            VerdictError::NotPending(_) => AppError::Conflict(error.to_string()),
+            VerdictError::MissingComment | VerdictError::TooLong => {
+                AppError::Invalid(error.to_string())
+            }
+            VerdictError::Database(error) => error.into(),
+        })?;
+        Ok(())
+    })
+    .await
+}
+
+/// The pending change to look at after deciding change `id`: the oldest one created after it,
+/// else the oldest one left. `(id, package)`; none when nothing else is pending.
+///
+/// # Errors
+/// 401 without a session.
+#[server(prefix = "/api", endpoint = "next_pending_change")]
+pub async fn next_pending_change(id: String) -> Result<Option<(String, String)>, AppError> {
+    use crate::domain::review::Role;
+    context::finish(async {
+        let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
+        Ok(crate::registry::verdict::next_pending(&pool, &id).await?)
+    })
+    .await
+}
