@@ -200,6 +200,7 @@ fn Frame(children: Children) -> impl IntoView {
             })}}
         </Suspense>
         <main id="main">{children()}</main>
+        <crate::component::time::LocalTimes/>
     }
 }
 
