@@ -208,7 +208,7 @@ fn Frame(children: Children) -> impl IntoView {
 fn section(path: &str) -> &str {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
-        "changes" | "packages" | "entities" | "audit" | "accounts" => first,
+        "changes" | "packages" | "entities" | "database" | "audit" | "accounts" => first,
         _ => "",
     }
 }

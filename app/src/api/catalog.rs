@@ -290,12 +290,8 @@ impl DiskCatalog {
             .iter()
             .map(|s| (s.id.to_string(), s.text.clone()))
             .collect();
-        let catalog = crate::domain::Catalog::build_with_problems(
-            disk.sources,
-            disk.problems,
-            base,
-            config,
-        );
+        let catalog =
+            crate::domain::Catalog::build_with_problems(disk.sources, disk.problems, base, config);
         texts.retain(|id, _| catalog.package(id).is_some_and(|p| !p.errors.is_empty()));
         Ok(Self {
             catalog,

@@ -7,7 +7,9 @@ use crate::api::change::AclRow;
 
 /// `rules` split into (changed, unchanged), each in its original order.
 pub fn split_changed(rules: Vec<AclRow>) -> (Vec<AclRow>, Vec<AclRow>) {
-    rules.into_iter().partition(|rule| rule.before != rule.after)
+    rules
+        .into_iter()
+        .partition(|rule| rule.before != rule.after)
 }
 
 /// The access rules section of the change page.

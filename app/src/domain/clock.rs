@@ -54,7 +54,8 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -105,7 +106,12 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     }
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = &text[19..];
@@ -125,7 +131,12 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
                 _ => return None,
             };
             // `+01:00`, or `+01` as PostgreSQL writes whole-hour offsets.
-            let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse::<i64>().ok()).flatten();
+            let digits = |part: &str| {
+                part.bytes()
+                    .all(|b| b.is_ascii_digit())
+                    .then(|| part.parse::<i64>().ok())
+                    .flatten()
+            };
             let (hours, minutes) = match rest.len() {
                 3 => (digits(&rest[1..3])?, 0),
                 6 if rest.as_bytes()[3] == b':' => (digits(&rest[1..3])?, digits(&rest[4..6])?),
@@ -179,7 +190,13 @@ pub fn exact_text(then: i64, zone: Zone) -> String {
 pub fn clock_text(then: i64, zone: Zone) -> String {
     let (offset, _) = zone.offsets();
     let c = civil(then + offset);
-    format!("{:02}:{:02}:{:02}{}", c.hour, c.minute, c.second, zone.suffix())
+    format!(
+        "{:02}:{:02}:{:02}{}",
+        c.hour,
+        c.minute,
+        c.second,
+        zone.suffix()
+    )
 }
 
 /// How long ago `then` was at `now` (both Unix seconds), in words: "just now", "12 min ago",
@@ -236,7 +253,17 @@ mod tests {
 
     #[test]
     fn text_that_is_not_rfc3339_does_not_parse() {
-        for text in ["", "never", "2026-12-02", "2026-13-02T12:00:00Z", "2026-12-02T12:00:00", "2026-12-02T12:00:00.Z", "2026-12-02T12:00:00+0100", "2026-12-02T12:00:00+1", "２026-12-02T12:00:00Z"] {
+        for text in [
+            "",
+            "never",
+            "2026-12-02",
+            "2026-13-02T12:00:00Z",
+            "2026-12-02T12:00:00",
+            "2026-12-02T12:00:00.Z",
+            "2026-12-02T12:00:00+0100",
+            "2026-12-02T12:00:00+1",
+            "２026-12-02T12:00:00Z",
+        ] {
             assert_eq!(parse_rfc3339(text), None, "{text}");
         }
     }
@@ -246,39 +273,72 @@ mod tests {
         assert_eq!(relative_text(NOON - 10, NOON, Zone::Utc), "just now");
         assert_eq!(relative_text(NOON + 30, NOON, Zone::Utc), "just now");
         assert_eq!(relative_text(NOON - 50, NOON, Zone::Utc), "1 min ago");
-        assert_eq!(relative_text(NOON - 3 * 60 - 59, NOON, Zone::Utc), "3 min ago");
-        assert_eq!(relative_text(NOON - 2 * 3600 - 5, NOON, Zone::Utc), "2 h ago");
+        assert_eq!(
+            relative_text(NOON - 3 * 60 - 59, NOON, Zone::Utc),
+            "3 min ago"
+        );
+        assert_eq!(
+            relative_text(NOON - 2 * 3600 - 5, NOON, Zone::Utc),
+            "2 h ago"
+        );
     }
 
     #[test]
     fn yesterday_depends_on_the_viewers_calendar_day() {
         let late_evening = parsed("2026-12-01T21:55:01Z");
-        assert_eq!(relative_text(late_evening, NOON, Zone::Utc), "yesterday 21:55 UTC");
+        assert_eq!(
+            relative_text(late_evening, NOON, Zone::Utc),
+            "yesterday 21:55 UTC"
+        );
         // At UTC+03:00 it was already 00:55 on the 2nd: today, 14 hours ago.
-        let east = Zone::Local { at_then: 3 * 3600, at_now: 3 * 3600 };
+        let east = Zone::Local {
+            at_then: 3 * 3600,
+            at_now: 3 * 3600,
+        };
         assert_eq!(relative_text(late_evening, NOON, east), "14 h ago");
-        let west = Zone::Local { at_then: -5 * 3600, at_now: -5 * 3600 };
+        let west = Zone::Local {
+            at_then: -5 * 3600,
+            at_now: -5 * 3600,
+        };
         assert_eq!(relative_text(late_evening, NOON, west), "yesterday 16:55");
     }
 
     #[test]
     fn older_times_are_days_then_a_date() {
         assert_eq!(relative_text(NOON - 3 * DAY, NOON, Zone::Utc), "3 days ago");
-        assert_eq!(relative_text(NOON - 30 * DAY, NOON, Zone::Utc), "2026-11-02");
-        assert_eq!(relative_text(NOON + 2 * 3600, NOON, Zone::Utc), "2026-12-02 14:00 UTC");
+        assert_eq!(
+            relative_text(NOON - 30 * DAY, NOON, Zone::Utc),
+            "2026-11-02"
+        );
+        assert_eq!(
+            relative_text(NOON + 2 * 3600, NOON, Zone::Utc),
+            "2026-12-02 14:00 UTC"
+        );
     }
 
     #[test]
     fn the_exact_time_names_its_zone() {
         let then = parsed("2026-12-01T21:55:01.872356Z");
         assert_eq!(exact_text(then, Zone::Utc), "2026-12-01 21:55:01 UTC");
-        let zone = Zone::Local { at_then: 3600, at_now: 7200 };
+        let zone = Zone::Local {
+            at_then: 3600,
+            at_now: 7200,
+        };
         assert_eq!(exact_text(then, zone), "2026-12-01 22:55:01 (UTC+01:00)");
-        let india = Zone::Local { at_then: 19_800, at_now: 19_800 };
+        let india = Zone::Local {
+            at_then: 19_800,
+            at_now: 19_800,
+        };
         assert_eq!(exact_text(then, india), "2026-12-02 03:25:01 (UTC+05:30)");
         assert_eq!(clock_text(then, Zone::Utc), "21:55:01 UTC");
         assert_eq!(clock_text(then, zone), "22:55:01");
-        let newfoundland = Zone::Local { at_then: -12_600, at_now: -12_600 };
-        assert_eq!(exact_text(then, newfoundland), "2026-12-01 18:25:01 (UTC-03:30)");
+        let newfoundland = Zone::Local {
+            at_then: -12_600,
+            at_now: -12_600,
+        };
+        assert_eq!(
+            exact_text(then, newfoundland),
+            "2026-12-01 18:25:01 (UTC-03:30)"
+        );
     }
 }

@@ -53,7 +53,9 @@ pub fn excerpt(text: &str, position: Position, context: usize) -> Option<Excerpt
         return None;
     }
     // One window for every line, so the caret stays under its column.
-    let column = usize::try_from(position.column).unwrap_or(usize::MAX).max(1);
+    let column = usize::try_from(position.column)
+        .unwrap_or(usize::MAX)
+        .max(1);
     let start = column.saturating_sub(EXCERPT_WIDTH / 2).min(column - 1);
     let start = if column <= EXCERPT_WIDTH { 0 } else { start };
     let lines = lines
@@ -65,14 +67,16 @@ pub fn excerpt(text: &str, position: Position, context: usize) -> Option<Excerpt
             if start > 0 && start < chars.len() {
                 text.push('…');
             }
-            let shown: String = chars.get(start..end).map(|c| c.iter().collect()).unwrap_or_default();
+            let shown: String = chars
+                .get(start..end)
+                .map(|c| c.iter().collect())
+                .unwrap_or_default();
             text.push_str(&shown);
             if end < chars.len() {
                 text.push('…');
             }
             let lead = usize::from(start > 0 && start < chars.len());
-            let mark = (number == line && position.column > 0)
-                .then(|| column - 1 - start + lead);
+            let mark = (number == line && position.column > 0).then(|| column - 1 - start + lead);
             ExcerptLine {
                 number: number as u64,
                 text,
@@ -172,12 +176,15 @@ mod tests {
 
     #[test]
     fn an_excerpt_shows_the_lines_around_the_position_with_the_column_marked() {
-        let excerpt = excerpt(YAML, Position::new(5, 28), 2).expect("an excerpt");
+        let excerpt = excerpt(YAML, Position::new(5, 27), 2).expect("an excerpt");
         let numbers: Vec<u64> = excerpt.lines.iter().map(|l| l.number).collect();
         assert_eq!(numbers, [3, 4, 5, 6, 7]);
         let marked = &excerpt.lines[2];
         assert_eq!(marked.text, "      attributes: { type: jsonb }");
-        assert_eq!(marked.text.chars().nth(marked.mark.expect("a mark")), Some('j'));
+        assert_eq!(
+            marked.text.chars().nth(marked.mark.expect("a mark")),
+            Some('j')
+        );
         assert!(excerpt.lines.iter().filter(|l| l.mark.is_some()).count() == 1);
         assert!(!excerpt.lines.iter().any(|l| l.text.ends_with('\r')));
     }
@@ -185,9 +192,15 @@ mod tests {
     #[test]
     fn an_excerpt_at_the_edges_of_the_file_keeps_what_exists() {
         let top = excerpt(YAML, Position::new(1, 1), 2).expect("an excerpt");
-        assert_eq!(top.lines.iter().map(|l| l.number).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            top.lines.iter().map(|l| l.number).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
         let bottom = excerpt(YAML, Position::new(7, 7), 2).expect("an excerpt");
-        assert_eq!(bottom.lines.iter().map(|l| l.number).collect::<Vec<_>>(), [5, 6, 7]);
+        assert_eq!(
+            bottom.lines.iter().map(|l| l.number).collect::<Vec<_>>(),
+            [5, 6, 7]
+        );
         assert_eq!(excerpt(YAML, Position::new(8, 1), 2), None);
         assert_eq!(excerpt(YAML, Position::default(), 2), None);
     }
@@ -207,8 +220,8 @@ mod tests {
     fn the_same_cause_is_listed_once_with_its_count_and_places() {
         let diagnostics = [
             unknown_type("text", 7, 21, "CrmContact.fields.note.type"),
-            unknown_type("jsonb", 6, 23, "CrmContact.fields.extra.type"),
-            unknown_type("jsonb", 5, 28, "CrmContact.fields.attributes.type"),
+            unknown_type("jsonb", 6, 22, "CrmContact.fields.extra.type"),
+            unknown_type("jsonb", 5, 27, "CrmContact.fields.attributes.type"),
         ];
         let causes = causes(&diagnostics, Some(YAML));
         assert_eq!(causes.len(), 2);

@@ -4,8 +4,8 @@ use leptos::prelude::*;
 
 use crate::api::broken::broken_packages;
 use crate::api::change::{dashboard, EventView};
-use crate::component::broken::BrokenPackageList;
 use crate::api::scanning::{ScanNow, ScanState};
+use crate::component::broken::BrokenPackageList;
 use crate::component::flash::{ActionOutcome, QueryError};
 use crate::component::time::{Time, TimeStyle};
 
