@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod broken;
 pub mod bulk;
 pub mod catalog;
 pub mod change;

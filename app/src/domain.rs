@@ -17,11 +17,13 @@ pub mod catalog;
 pub mod change;
 #[cfg(feature = "domain")]
 pub mod checksum;
+pub mod clock;
 pub mod comparison;
 pub mod config;
 #[cfg(feature = "domain")]
 pub mod dependency;
 pub mod diagnostic;
+pub mod diagnostic_report;
 #[cfg(feature = "domain")]
 pub mod dialect;
 #[cfg(feature = "domain")]

@@ -81,11 +81,26 @@ impl ScanJob {
     }
 }
 
-/// One line about a finished scan.
+/// One line about a finished scan; the packages with errors are named (the first few).
 #[must_use]
 pub fn summary(report: &ScanReport) -> String {
+    const NAMED: usize = 5;
+    let mut broken: Vec<&str> = report
+        .errors
+        .iter()
+        .take(NAMED)
+        .map(|p| p.package.as_str())
+        .collect();
+    if report.errors.len() > NAMED {
+        broken.push("…");
+    }
+    let named = if broken.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", broken.join(", "))
+    };
     format!(
-        "scan done: {} created, {} superseded, {} unchanged, {} drops, {} with errors",
+        "scan done: {} created, {} superseded, {} unchanged, {} drops, {} with errors{named}",
         report.created.len(),
         report.superseded.len(),
         report.unchanged.len(),

@@ -200,6 +200,7 @@ fn Frame(children: Children) -> impl IntoView {
             })}}
         </Suspense>
         <main id="main">{children()}</main>
+        <crate::component::time::LocalTimes/>
     }
 }
 
@@ -207,7 +208,7 @@ fn Frame(children: Children) -> impl IntoView {
 fn section(path: &str) -> &str {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
-        "changes" | "packages" | "entities" | "audit" | "accounts" => first,
+        "changes" | "packages" | "entities" | "database" | "audit" | "accounts" => first,
         _ => "",
     }
 }

@@ -1,10 +1,15 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, Page, test } from "@playwright/test";
 import { forumYaml, removePackage, scan, signIn, unique, writePackage } from "./support";
 
 const SHOTS = path.resolve(__dirname, "../../target/screenshots");
-const WIDTHS = [390, 1280];
+// Phone, tablet, laptop, desktop; screenshots of every page at the first and the third.
+const WIDTHS = [390, 768, 1280, 1920];
+const SHOT_WIDTHS = [390, 1280];
+// The demo platform's package with a deliberate mistake, so the pages show a broken package.
+const CRM_IMPORT = fs.readFileSync(path.resolve(__dirname, "../../server/demo/packages/crm_import/seed/schema/entities.yaml"), "utf8");
 
 /** A package whose Prisma has a line far wider than a phone. */
 function longYaml(entity: string): string {
@@ -39,15 +44,20 @@ for (const width of WIDTHS) {
     test.setTimeout(120_000);
     const tag = unique();
     const id = `layout_${tag}`;
+    const broken = `crm_import_${tag}`;
     writePackage(id, longYaml(`Wide${tag}`));
+    // A broken package whose excerpt has a line far wider than a phone.
+    writePackage(broken, CRM_IMPORT.replace("nullable: true }", `nullable: true, description: "${"x".repeat(300)}" }`));
     const change = scan()[id];
     expect(change, "the scan made a change").toBeTruthy();
     await page.setViewportSize({ width, height: 900 });
+    const shoot = (name: string) =>
+      SHOT_WIDTHS.includes(width) ? page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: true }) : Promise.resolve();
 
     await page.goto("/login");
     await fitsTheWindow(page);
     await noAxeViolations(page);
-    await page.screenshot({ path: path.join(SHOTS, `login-${width}.png`), fullPage: true });
+    await shoot("login");
 
     await signIn(page, "admin");
     const pages: [string, string][] = [
@@ -60,15 +70,17 @@ for (const width of WIDTHS) {
       ["entities", "/entities"],
       ["audit", "/audit"],
       ["accounts", "/accounts"],
+      ["database", "/database"],
     ];
     for (const [name, url] of pages) {
       await page.goto(url);
       await expect(page.locator("main h1").first()).toBeVisible();
       await fitsTheWindow(page);
       await noAxeViolations(page);
-      await page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: true });
+      await shoot(name);
     }
     removePackage(id);
+    removePackage(broken);
   });
 }
 

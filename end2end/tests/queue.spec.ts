@@ -17,7 +17,7 @@ test("the queue shows open changes first and keeps decided ones under History", 
   await expect(page).toHaveTitle("Changes · Schemagate");
   const tabs = page.getByRole("navigation", { name: "Which changes" });
   await expect(tabs.getByRole("link", { name: "Open" })).toHaveAttribute("aria-current", "page");
-  await page.getByLabel("Package").fill(tag);
+  await page.getByLabel("Package", { exact: true }).fill(tag);
   await page.getByRole("button", { name: "Filter" }).click();
   await expect(page.getByTestId("total")).toHaveText("1 change(s)");
   await expect(page.getByRole("link", { name: open })).toBeVisible();
@@ -46,7 +46,7 @@ test("the package filter matches part of a name, literally, and Clear resets it"
   scan();
   await signIn(page, "viewer");
   await page.goto("/changes");
-  await page.getByLabel("Package").fill(`LING_${tag.toUpperCase()}`);
+  await page.getByLabel("Package", { exact: true }).fill(`LING_${tag.toUpperCase()}`);
   await page.getByRole("button", { name: "Filter" }).click();
   await expect(page.getByRole("link", { name: id })).toBeVisible();
   // `%` and `_` match only themselves.
@@ -56,7 +56,7 @@ test("the package filter matches part of a name, literally, and Clear resets it"
   await expect(page.getByTestId("total")).toHaveText("1 change(s)");
   await page.getByRole("link", { name: "Clear", exact: true }).click();
   await expect(page).toHaveURL(/\/changes$/);
-  await expect(page.getByLabel("Package")).toHaveValue("");
+  await expect(page.getByLabel("Package", { exact: true })).toHaveValue("");
   removePackage(id);
 });
 

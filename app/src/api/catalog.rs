@@ -161,6 +161,8 @@ pub struct PackageView {
     pub note: String,
     /// Errors (each fails the package).
     pub errors: Vec<IssueView>,
+    /// The errors grouped by cause, with the lines around each and the fix.
+    pub causes: Vec<crate::domain::diagnostic_report::Cause>,
     /// Warnings.
     pub warnings: Vec<IssueView>,
     /// The Prisma fragment of the package within the schema of every healthy package.
@@ -249,13 +251,58 @@ pub struct EntitiesView {
 /// Where the server reads packages from. Call it before the first `.await`: a server function
 /// run during server-side rendering may lose its reactive owner (and so its context) later.
 #[cfg(feature = "ssr")]
-fn scan_inputs() -> crate::registry::scan::ScanInputs {
+pub(crate) fn scan_inputs() -> crate::registry::scan::ScanInputs {
     use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default()
+}
+
+/// The packages on disk as read: the catalog, and the text of each package with errors (for
+/// the excerpts around them).
+#[cfg(feature = "ssr")]
+#[derive(Debug)]
+pub(crate) struct DiskCatalog {
+    /// Every package parsed, validated and checksummed.
+    pub catalog: crate::domain::Catalog,
+    /// The schema file's text of each package with errors, by package id.
+    pub broken_sources: std::collections::BTreeMap<String, String>,
+}
+
+#[cfg(feature = "ssr")]
+impl std::ops::Deref for DiskCatalog {
+    type Target = crate::domain::Catalog;
+
+    fn deref(&self) -> &crate::domain::Catalog {
+        &self.catalog
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl DiskCatalog {
+    /// Reads the base schema and every package of `packages_dir` and builds the catalog.
+    fn read(
+        packages_dir: &std::path::Path,
+        base_schema: Option<&std::path::Path>,
+        config: &crate::domain::Config,
+    ) -> Result<Self, crate::scanner::ScanError> {
+        let base = crate::scanner::read_base_schema(base_schema)?;
+        let disk = crate::scanner::read_packages(packages_dir, config.limits.max_file_bytes)?;
+        let mut texts: std::collections::BTreeMap<String, String> = disk
+            .sources
+            .iter()
+            .map(|s| (s.id.to_string(), s.text.clone()))
+            .collect();
+        let catalog =
+            crate::domain::Catalog::build_with_problems(disk.sources, disk.problems, base, config);
+        texts.retain(|id, _| catalog.package(id).is_some_and(|p| !p.errors.is_empty()));
+        Ok(Self {
+            catalog,
+            broken_sources: texts,
+        })
+    }
 }
 
 /// The last catalog read from disk, with the fingerprint of the files it was read from.
 #[cfg(feature = "ssr")]
-type CachedCatalog = Option<(String, std::sync::Arc<crate::domain::Catalog>)>;
+type CachedCatalog = Option<(String, std::sync::Arc<DiskCatalog>)>;
 
 #[cfg(feature = "ssr")]
 static DISK_CATALOG: std::sync::Mutex<CachedCatalog> = std::sync::Mutex::new(None);
@@ -264,15 +311,9 @@ static DISK_CATALOG: std::sync::Mutex<CachedCatalog> = std::sync::Mutex::new(Non
 /// on a blocking thread, and only when a file changed since the last read (their sizes and
 /// modification times tell): pages reuse the catalog otherwise.
 #[cfg(feature = "ssr")]
-async fn disk_catalog(
+pub(crate) async fn disk_catalog(
     inputs: crate::registry::scan::ScanInputs,
-) -> Result<
-    (
-        Option<String>,
-        Result<std::sync::Arc<crate::domain::Catalog>, String>,
-    ),
-    AppError,
-> {
+) -> Result<(Option<String>, Result<std::sync::Arc<DiskCatalog>, String>), AppError> {
     let dir = inputs
         .packages_dir
         .as_ref()
@@ -303,7 +344,7 @@ async fn disk_catalog(
             return Ok(catalog);
         }
         let catalog = std::sync::Arc::new(
-            crate::scanner::scan_dir(&packages_dir, base_schema.as_deref(), &config)
+            DiskCatalog::read(&packages_dir, base_schema.as_deref(), &config)
                 .map_err(|error| error.to_string())?,
         );
         if let Ok(mut cache) = DISK_CATALOG.lock() {
@@ -429,7 +470,7 @@ pub async fn list_packages(
         };
         let applied = crate::registry::apply::applied_packages(&mut *pool.acquire().await?).await?;
         let open = open_changes(&pool).await?;
-        let standing = catalog.as_deref().map(standings).unwrap_or_default();
+        let standing = catalog.as_deref().map(|c| standings(c)).unwrap_or_default();
         let config = crate::domain::Config::default();
 
         let mut ids: BTreeSet<String> = applied.keys().cloned().collect();
@@ -533,6 +574,7 @@ pub async fn list_packages(
                 state,
                 note,
                 errors: report.map(|r| r.errors.iter().map(issue).collect()).unwrap_or_default(),
+                causes: Vec::new(),
                 warnings: report.map(|r| r.warnings.iter().map(issue).collect()).unwrap_or_default(),
                 preview,
                 preview_problem,
@@ -542,6 +584,13 @@ pub async fn list_packages(
         let (page, range) = page_range(page, matching);
         let mut packages: Vec<PackageView> = packages.drain(range).collect();
         if let Some(catalog) = &catalog {
+            // Grouped by cause, for the page's broken packages only.
+            for p in packages.iter_mut().filter(|p| !p.errors.is_empty()) {
+                if let Some(report) = catalog.package(&p.package) {
+                    let source = catalog.broken_sources.get(&p.package).map(String::as_str);
+                    p.causes = crate::domain::diagnostic_report::causes(&report.errors, source);
+                }
+            }
             for p in packages.iter_mut().filter(|p| p.preview_problem.is_none()) {
                 match catalog.render_fragment_in_context(&p.package) {
                     Ok(fragment) => p.preview = Some(fragment.to_text()),

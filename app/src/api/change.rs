@@ -53,6 +53,8 @@ pub struct DashboardView {
     pub can_scan: bool,
     /// The server's running or last scan.
     pub scan: super::scanning::ScanState,
+    /// When the server read these figures (RFC 3339).
+    pub as_of: String,
 }
 
 /// One row of the changes list.
@@ -193,6 +195,9 @@ pub async fn dashboard() -> Result<DashboardView, AppError> {
             last_apply,
             can_scan: account.role.allows(Role::Admin),
             scan: job.status(),
+            as_of: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
         })
     })
     .await

@@ -12,8 +12,10 @@ use crate::error::AppError;
 pub struct MigrationRow {
     /// The migration's directory name.
     pub name: String,
-    /// `applied <time>`, `rolled back <time>` or `unfinished`.
+    /// `applied`, `rolled back` or `unfinished`.
     pub state: String,
+    /// When it was applied or rolled back.
+    pub at: Option<String>,
 }
 
 /// The platform database: its tables, its migrations, and drift.
@@ -61,13 +63,17 @@ pub async fn database_status() -> Result<DatabaseView, AppError> {
             migrations: status
                 .migrations
                 .into_iter()
-                .map(|record| MigrationRow {
-                    state: match (&record.finished_at, &record.rolled_back_at) {
-                        (Some(at), _) => format!("applied {at}"),
-                        (None, Some(at)) => format!("rolled back {at}"),
-                        (None, None) => "unfinished".to_string(),
-                    },
-                    name: record.name,
+                .map(|record| {
+                    let (state, at) = match (record.finished_at, record.rolled_back_at) {
+                        (Some(at), _) => ("applied", Some(at)),
+                        (None, Some(at)) => ("rolled back", Some(at)),
+                        (None, None) => ("unfinished", None),
+                    };
+                    MigrationRow {
+                        name: record.name,
+                        state: state.to_string(),
+                        at,
+                    }
                 })
                 .collect(),
             drift_sql: status.drift.as_ref().map(|d| d.sql.clone()),

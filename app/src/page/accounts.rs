@@ -142,7 +142,7 @@ fn AccountTable(
                             } else {
                                 view! { <span class="badge account-active">"✓ active"</span> }.into_any()
                             }}</td>
-                            <td><time datetime=row.created_at.clone()>{row.created_at.chars().take(16).collect::<String>().replace('T', " ")}</time></td>
+                            <td><crate::component::time::Time at=row.created_at.clone()/></td>
                             <td class="actions">{if row.is_self {
                                 view! { <span class="muted">"Your own account: another admin can change it."</span> }.into_any()
                             } else if row.disabled {

@@ -144,7 +144,7 @@ fn EventTable(events: Vec<EventView>) -> impl IntoView {
                 {events.into_iter().map(|e| view! {
                     <tr data-action=e.action.clone()>
                         <td class="num">{e.seq}</td>
-                        <td><time datetime=e.at.clone()>{short_time(&e.at)}</time></td>
+                        <td><crate::component::time::Time at=e.at.clone()/></td>
                         <td><a href=href("/audit", &[("actor", Some(e.actor.clone()))]) title=format!("Only events by {}", e.actor)>{e.actor.clone()}</a></td>
                         <td><code>{e.action.clone()}</code></td>
                         <td>{e.package.clone().map(|p| view! {
@@ -200,9 +200,4 @@ fn detail_pairs(details: &str) -> Vec<(String, String)> {
             (key, text)
         })
         .collect()
-}
-
-/// `2025-01-02T03:04:05.123456Z` → `2025-01-02 03:04:05`.
-fn short_time(at: &str) -> String {
-    at.chars().take(19).collect::<String>().replace('T', " ")
 }

@@ -13,6 +13,7 @@ use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
 use crate::component::diff::DiffLayout;
 use crate::component::flash::QueryError;
 use crate::component::text::LinkedText;
+use crate::component::time::Time;
 
 mod panels;
 mod review;
@@ -138,9 +139,9 @@ fn ChangeView(
                 None => view! { <span class="muted">"never applied"</span> }.into_any(),
             }}</dd></div>
             <div><dt>"Target"</dt><dd><Checksum value=change.target_checksum.clone()/></dd></div>
-            <div><dt>"Scanned"</dt><dd>{row.created_at.clone()}" by "{actor_name(&change.created_by)}</dd></div>
+            <div><dt>"Scanned"</dt><dd><Time at=row.created_at.clone()/>" by "{actor_name(&change.created_by)}</dd></div>
             {change.decided.clone().map(|(by, at, note)| view! {
-                <div><dt>"Decided"</dt><dd>{at}" by "{by}{note.map(|n| view! { ": "<LinkedText text=n/> })}</dd></div>
+                <div><dt>"Decided"</dt><dd><Time at/>" by "{by}{note.map(|n| view! { ": "<LinkedText text=n/> })}</dd></div>
             })}
             {change.failure_reason.clone().map(|why| view! { <div><dt>"Failed"</dt><dd class="error">{why}</dd></div> })}
         </dl>
@@ -186,31 +187,14 @@ fn ChangeView(
             <DiffLayout hunks=change.diff.clone() label="Prisma fragment, before and after".to_string() path split/>
         </section>
 
-        <section aria-labelledby="acl-h">
-            <h2 id="acl-h">"Access rules"</h2>
-            <div class="scroll"><table class="acl">
-                <thead><tr><th scope="col">"Entity"</th><th scope="col">"Operation"</th><th scope="col">"Before"</th><th scope="col">"After"</th></tr></thead>
-                <tbody>
-                    {change.acl.clone().into_iter().map(|rule| {
-                        let changed = rule.before != rule.after;
-                        view! {
-                            <tr class:changed=changed>
-                                <td>{rule.entity}</td><td>{rule.op}</td>
-                                <td>{rule.before}</td>
-                                <td>{rule.after}{changed.then_some(" (changed)")}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table></div>
-        </section>
+        <crate::component::access_rules::AccessRules rules=change.acl.clone()/>
 
         <section aria-labelledby="timeline-h">
             <h2 id="timeline-h">"Timeline"</h2>
             <ol class="timeline">
                 {change.timeline.clone().into_iter().map(|event| view! {
                     <li>
-                        <time datetime=event.at.clone()>{event.at.clone()}</time>" "
+                        <Time at=event.at.clone()/>" "
                         <strong>{event.action.clone()}</strong>" by "{event.actor.clone()}
                         {event.note.clone().map(|note| view! { <span class="note">": "<LinkedText text=note/></span> })}
                     </li>

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::change::list_changes;
 use crate::component::badge::{RiskBadge, StatusBadge};
 use crate::component::pager::{href, Pager};
+use crate::component::time::Time;
 use crate::domain::change::Risk;
 use crate::domain::review::ChangeStatus;
 
@@ -121,7 +122,7 @@ pub fn ChangesPage() -> impl IntoView {
                                             <td><RiskBadge risk=row.risk.clone()/></td>
                                             <td>{row.items}</td>
                                             <td>{if row.conflicts.is_empty() { String::new() } else { format!("⚠ {}", row.conflicts.join(", ")) }}</td>
-                                            <td><time datetime=row.created_at.clone()>{row.created_at.chars().take(16).collect::<String>().replace('T', " ")}</time></td>
+                                            <td><Time at=row.created_at.clone()/></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
@@ -133,7 +134,21 @@ pub fn ChangesPage() -> impl IntoView {
                 }
             })}}
         </Suspense>
+        {(status == "open").then(|| view! { <BrokenPackages/> })}
         <KeyboardNavigation/>
+    }
+}
+
+/// Packages that fail validation never reach the queue: the open tab says which.
+#[component]
+fn BrokenPackages() -> impl IntoView {
+    let data = Resource::new(|| (), |_| crate::api::broken::broken_packages(None));
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                data.await.ok().map(|data| view! { <crate::component::broken::BrokenPackageList data/> })
+            })}
+        </Suspense>
     }
 }
 

@@ -2,12 +2,20 @@
 
 use leptos::prelude::*;
 
+use crate::api::broken::broken_packages;
 use crate::api::change::{dashboard, EventView};
 use crate::api::scanning::{ScanNow, ScanState};
+use crate::component::broken::BrokenPackageList;
 use crate::component::flash::{ActionOutcome, QueryError};
+use crate::component::time::{Time, TimeStyle};
 
-fn when(event: Option<EventView>) -> String {
-    event.map_or("never".to_string(), |e| format!("{} by {}", e.at, e.actor))
+/// When and by whom, or "never".
+#[component]
+fn When(event: Option<EventView>) -> impl IntoView {
+    match event {
+        Some(e) => view! { <Time at=e.at/>" by "{e.actor} }.into_any(),
+        None => "never".into_any(),
+    }
 }
 
 /// Counts per state, conflicts, last scan and apply, and "Scan now" for admins.
@@ -18,6 +26,20 @@ pub fn DashboardPage() -> impl IntoView {
         <h1>"Schema changes"</h1>
         <QueryError/>
         <Dashboard/>
+        <BrokenPackages/>
+    }
+}
+
+/// Packages whose files fail validation, rendered on the server only (they keep the wasm small).
+#[component]
+fn BrokenPackages() -> impl IntoView {
+    let data = Resource::new(|| (), |_| broken_packages(None));
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                data.await.ok().map(|data| view! { <BrokenPackageList data/> })
+            })}
+        </Suspense>
     }
 }
 
@@ -60,10 +82,11 @@ fn Dashboard() -> impl IntoView {
                             }}
                         </section>
                         <section class="runs">
-                            <p>"Last scan: "<span data-testid="last-scan">{when(d.last_scan)}</span></p>
-                            <p>"Last apply: "<span data-testid="last-apply">{when(d.last_apply)}</span></p>
+                            <p>"Last scan: "<span data-testid="last-scan"><When event=d.last_scan/></span></p>
+                            <p>"Last apply: "<span data-testid="last-apply"><When event=d.last_apply/></span></p>
                         </section>
                         <ScanPanel status=d.scan can_scan=d.can_scan scan/>
+                        <p class="muted updated" data-testid="updated">"Figures as of "<Time at=d.as_of style=TimeStyle::Clock/></p>
                     }.into_any(),
                     Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
                 }
@@ -72,12 +95,6 @@ fn Dashboard() -> impl IntoView {
         <ActionOutcome value=scan.value()/>
         <p>
             <button type="button" on:click=move |_| set_refreshes.update(|n| *n += 1)>"Refresh"</button>
-            <span class="refreshed" aria-live="polite">
-                {move || match refreshes.get() {
-                    0 => String::new(),
-                    n => format!("refreshed {n}×"),
-                }}
-            </span>
         </p>
     }
 }

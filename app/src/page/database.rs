@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::database::database_status;
+use crate::component::time::Time;
 
 /// Tables, migrations and drift.
 #[component]
@@ -37,7 +38,7 @@ pub fn DatabasePage() -> impl IntoView {
                                     <thead><tr><th scope="col">"Migration"</th><th scope="col">"State"</th></tr></thead>
                                     <tbody>
                                         {db.migrations.into_iter().map(|m| view! {
-                                            <tr><td><code>{m.name}</code></td><td>{m.state}</td></tr>
+                                            <tr><td><code>{m.name}</code></td><td>{m.state}{m.at.map(|at| view! { " "<Time at/> })}</td></tr>
                                         }).collect_view()}
                                     </tbody>
                                 </table>

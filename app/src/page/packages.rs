@@ -9,6 +9,7 @@ use crate::api::catalog::{
     list_packages, EntityCell, IssueView, PackageState, PackageView, Standing,
 };
 use crate::component::badge::{Checksum, StatusBadge};
+use crate::component::broken::Causes;
 use crate::component::pager::{href, Pager};
 
 /// Filters (a GET form, so they live in the URL), an overview table, and one section per
@@ -165,7 +166,12 @@ fn PackageSection(package: PackageView) -> impl IntoView {
                 {package.file.clone().map(|file| view! { <div class="file"><dt>"File"</dt><dd><code>{file}</code></dd></div> })}
             </dl>
             <EntityTable entities=package.entities.clone() label=format!("Entities of {id}")/>
-            <Issues title="Errors" issues=package.errors.clone()/>
+            {(!package.causes.is_empty()).then(|| view! {
+                <div class="issues errors">
+                    <h3>{format!("Errors ({})", package.errors.len())}</h3>
+                    <Causes causes=package.causes.clone() file=package.file.clone().unwrap_or_default()/>
+                </div>
+            })}
             {(!package.warnings.is_empty()).then(|| view! {
                 <details class="warnings">
                     <summary>{format!("Warnings ({})", package.warnings.len())}</summary>

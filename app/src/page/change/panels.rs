@@ -150,7 +150,7 @@ pub fn EarlierComments(comments: Vec<EventView>) -> impl IntoView {
         <ol class="timeline earlier">
             {comments.into_iter().map(|event| view! {
                 <li>
-                    <time datetime=event.at.clone()>{event.at.clone()}</time>" "
+                    <crate::component::time::Time at=event.at.clone()/>" "
                     {event.actor.clone()}" on "{event.change_id.as_deref().map(change_link)}
                     {event.note.clone().map(|note| view! { <span class="note">": "<LinkedText text=note/></span> })}
                 </li>
