@@ -132,12 +132,40 @@ pub async fn scan_with_problems(
     base: BaseSchema,
     config: &Config,
 ) -> Result<ScanReport, sqlx::Error> {
+    let (catalog, yaml) = build_catalog(sources, problems, base, config);
+    record(pool, actor, &catalog, &yaml, config).await
+}
+
+/// The catalog of `sources` and each package's YAML by id: the CPU-bound half of a scan, for a
+/// blocking thread.
+#[must_use]
+pub fn build_catalog(
+    sources: Vec<PackageSource>,
+    problems: Vec<PackageProblem>,
+    base: BaseSchema,
+    config: &Config,
+) -> (Catalog, BTreeMap<String, String>) {
     let yaml: BTreeMap<String, String> = sources
         .iter()
         .map(|s| (s.id.to_string(), s.text.clone()))
         .collect();
-    let catalog = Catalog::build_with_problems(sources, problems, base, config);
-    let catalog = &catalog;
+    (
+        Catalog::build_with_problems(sources, problems, base, config),
+        yaml,
+    )
+}
+
+/// Records what `catalog` (with each package's `yaml`) changes in the registry, as `actor`.
+///
+/// # Errors
+/// Database errors; nothing is written then.
+pub async fn record(
+    pool: &PgPool,
+    actor: &str,
+    catalog: &Catalog,
+    yaml: &BTreeMap<String, String>,
+    config: &Config,
+) -> Result<ScanReport, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("select pg_advisory_xact_lock($1)")
         .bind(SCAN_LOCK)

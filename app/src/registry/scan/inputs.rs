@@ -3,7 +3,7 @@
 
 use sqlx::PgPool;
 
-use super::{scan_with_problems, ScanReport};
+use super::ScanReport;
 use crate::domain::config::Config;
 
 /// Where a scan reads from: the packages directory and the base schema.
@@ -80,26 +80,30 @@ impl ScanInputs {
             .clone()
             .ok_or(ScanInputError::NoPackagesDir)?;
         phase("reading the packages");
-        let (base_path, max_bytes) = (self.base_schema.clone(), self.config.limits.max_file_bytes);
+        let (base_path, config) = (self.base_schema.clone(), self.config.clone());
         let (base, disk) = tokio::task::spawn_blocking(move || {
             let base = crate::scanner::read_base_schema(base_path.as_deref())?;
-            let disk = crate::scanner::read_packages(&dir, max_bytes)?;
+            let disk = crate::scanner::read_packages(&dir, config.limits.max_file_bytes)?;
             Ok::<_, ScanInputError>((base, disk))
         })
         .await
         .map_err(|_| ScanInputError::Interrupted)??;
-        phase(&format!(
-            "checking {} packages and recording the differences",
-            disk.sources.len()
-        ));
-        let (sources, problems) = (disk.sources, disk.problems);
+        phase(&format!("checking {} packages", disk.sources.len()));
+        // Parsing and validating takes every core for a while: off the async threads.
+        let (config, catalog_base) = (self.config.clone(), base.clone());
+        let (catalog, yaml) = tokio::task::spawn_blocking(move || {
+            super::build_catalog(disk.sources, disk.problems, catalog_base, &config)
+        })
+        .await
+        .map_err(|_| ScanInputError::Interrupted)?;
+        phase("recording the differences");
         let context = crate::registry::future::SchemaContext {
             base: base.clone(),
             config: self.config.clone(),
             engine: self.engine.clone(),
             four_eyes: self.four_eyes,
         };
-        let report = scan_with_problems(pool, actor, sources, problems, base, &self.config).await?;
+        let report = super::record(pool, actor, &catalog, &yaml, &self.config).await?;
         if let Some(engine) = &self.engine {
             let new: Vec<String> = report
                 .created
