@@ -300,16 +300,33 @@ impl DiskCatalog {
     }
 }
 
-/// The last catalog read from disk, with the fingerprint of the files it was read from.
+/// The last catalog read from disk, with the key (directory and file fingerprint) it was read
+/// under.
 #[cfg(feature = "ssr")]
 type CachedCatalog = Option<(String, std::sync::Arc<DiskCatalog>)>;
 
 #[cfg(feature = "ssr")]
 static DISK_CATALOG: std::sync::Mutex<CachedCatalog> = std::sync::Mutex::new(None);
 
+/// Held while the catalog is read: concurrent requests wait for one read instead of each
+/// reading (and holding) a catalog of their own.
+#[cfg(feature = "ssr")]
+static DISK_CATALOG_READ: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The cached catalog, if it was read under `key`.
+#[cfg(feature = "ssr")]
+fn cached_catalog(key: &str) -> Option<std::sync::Arc<DiskCatalog>> {
+    let cache = DISK_CATALOG.lock().ok()?;
+    cache
+        .as_ref()
+        .filter(|(k, _)| k == key)
+        .map(|(_, c)| c.clone())
+}
+
 /// The packages on disk as a catalog, or why they could not be read. Reading and checking run
 /// on a blocking thread, and only when a file changed since the last read (their sizes and
-/// modification times tell): pages reuse the catalog otherwise.
+/// modification times tell): pages reuse the catalog otherwise, and one read serves every
+/// request waiting for it.
 #[cfg(feature = "ssr")]
 pub(crate) async fn disk_catalog(
     inputs: crate::registry::scan::ScanInputs,
@@ -334,13 +351,12 @@ pub(crate) async fn disk_catalog(
             packages_dir.display(),
             crate::scanner::fingerprint(&packages_dir, base_schema.as_deref())
         );
-        let cached = DISK_CATALOG.lock().ok().and_then(|cache| {
-            cache
-                .as_ref()
-                .filter(|(k, _)| *k == key)
-                .map(|(_, c)| c.clone())
-        });
-        if let Some(catalog) = cached {
+        if let Some(catalog) = cached_catalog(&key) {
+            return Ok(catalog);
+        }
+        let _reading = DISK_CATALOG_READ.lock();
+        // Another request may have read it while this one waited.
+        if let Some(catalog) = cached_catalog(&key) {
             return Ok(catalog);
         }
         let catalog = std::sync::Arc::new(
