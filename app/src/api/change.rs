@@ -477,7 +477,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
                 .unwrap_or_default()
         };
         let is_admin = account.role.allows(Role::Admin);
-        let review = super::review::review_state(&pool, &c, &account, &schema).await?;
+        let review = super::review::review_state(&pool, &c, &account).await?;
         let lineage = super::lineage::lineage(&pool, &c, &schema).await?;
         let plan = c
             .plan_sql
