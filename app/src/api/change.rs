@@ -678,7 +678,8 @@ pub async fn retry_change(id: String) -> Result<(), AppError> {
                 RetryError::Illegal(_)
                 | RetryError::Superseded { .. }
                 | RetryError::Future(_)
-                | RetryError::Plan(_) => AppError::Conflict(error.to_string()),
+                | RetryError::Plan(_)
+                | RetryError::FourEyes { .. } => AppError::Conflict(error.to_string()),
                 RetryError::Database(error) => error.into(),
             })?;
         Ok(())
