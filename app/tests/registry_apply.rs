@@ -423,7 +423,9 @@ async fn under_four_eyes_a_retry_sends_back_the_approved_plan_but_not_a_new_one(
     let open = FORUM.replace("read: [user]", "read: [public]");
     let ids = approve_scanned(&pool, &alice, &[("open", &open)]).await;
     let dir = work_dir("retry-four-eyes");
-    let report = apply::run(&pool, &options(&dir, Some("exit 4"))).await.unwrap();
+    let report = apply::run(&pool, &options(&dir, Some("exit 4")))
+        .await
+        .unwrap();
     assert_eq!(report.failed.len(), 1);
     app::registry::setting::set_four_eyes(&pool, "alice", true)
         .await

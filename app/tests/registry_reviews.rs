@@ -312,7 +312,10 @@ async fn four_eyes_leaves_routine_changes_and_is_off_by_default(pool: PgPool) {
         ],
     )
     .await;
-    assert!(!setting::load(&pool).await.unwrap().four_eyes, "off by default");
+    assert!(
+        !setting::load(&pool).await.unwrap().four_eyes,
+        "off by default"
+    );
     let risky = change::decide(
         &pool,
         &support::context(),
@@ -369,10 +372,8 @@ async fn every_change_of_four_eyes_is_audited_with_old_and_new_value(pool: PgPoo
     )
     .await
     .unwrap();
-    let mut seen: Vec<(String, serde_json::Value)> = events
-        .into_iter()
-        .map(|e| (e.actor, e.details))
-        .collect();
+    let mut seen: Vec<(String, serde_json::Value)> =
+        events.into_iter().map(|e| (e.actor, e.details)).collect();
     seen.sort_by_key(|(actor, _)| actor.clone());
     assert_eq!(
         seen,

@@ -133,10 +133,17 @@ fn a_security_change_needs_two_admins_and_approve_all_leaves_it() {
 #[test]
 fn the_four_eyes_flag_is_gone_so_no_process_brings_its_own_rule() {
     let db = fresh_database("cli_four_eyes_flag");
-    let output = run_cli(&db, &["approve", "--all", "--four-eyes", "--as", "alice"], "");
+    let output = run_cli(
+        &db,
+        &["approve", "--all", "--four-eyes", "--as", "alice"],
+        "",
+    );
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("unexpected argument '--four-eyes'"), "{stderr}");
+    assert!(
+        stderr.contains("unexpected argument '--four-eyes'"),
+        "{stderr}"
+    );
     let bad = run_cli(&db, &["settings", "four-eyes", "maybe"], "");
     assert_eq!(bad.status.code(), Some(2));
 }

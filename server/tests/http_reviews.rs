@@ -219,16 +219,25 @@ fn only_admins_change_four_eyes_and_each_change_is_audited() {
         403
     );
     assert_eq!(
-        f.post("/api/registry_settings", Some(&reviewer), &[]).status,
+        f.post("/api/registry_settings", Some(&reviewer), &[])
+            .status,
         403
     );
-    let settings = || stdout_of(&run_cli(&f.db, &["settings"], "")).trim().to_string();
+    let settings = || {
+        stdout_of(&run_cli(&f.db, &["settings"], ""))
+            .trim()
+            .to_string()
+    };
     assert_eq!(settings(), "four-eyes: off", "refusals change nothing");
 
     let admin = f.login("admin");
     let unknown = f.post("/api/set_four_eyes", Some(&admin), &[("four_eyes", "yes")]);
     assert_eq!(unknown.status, 400, "{unknown:?}");
-    assert!(unknown.body.contains("expected on or off"), "{}", unknown.body);
+    assert!(
+        unknown.body.contains("expected on or off"),
+        "{}",
+        unknown.body
+    );
 
     // The accounts page's plain form post goes back to the page, which shows the new state.
     let page = format!("{}/accounts", f.server.base_url);
@@ -236,7 +245,11 @@ fn only_admins_change_four_eyes_and_each_change_is_audited() {
         &f.server.base_url,
         "POST",
         "/api/set_four_eyes",
-        &[("Accept", "text/html"), ("Cookie", &admin), ("Referer", &page)],
+        &[
+            ("Accept", "text/html"),
+            ("Cookie", &admin),
+            ("Referer", &page),
+        ],
         Some(&on),
     );
     assert!(matches!(posted.status, 302 | 303), "{posted:?}");
@@ -252,15 +265,23 @@ fn only_admins_change_four_eyes_and_each_change_is_audited() {
     let off = f.post("/api/set_four_eyes", Some(&admin), &[("four_eyes", "off")]);
     assert_eq!(off.status, 200, "{off:?}");
     assert!(off.body.contains("four-eyes is off"), "{}", off.body);
-    let events: serde_json::Value =
-        serde_json::from_str(&stdout_of(&run_cli(&f.db, &["audit", "list", "--json"], "")))
-            .unwrap();
+    let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
+        &f.db,
+        &["audit", "list", "--json"],
+        "",
+    )))
+    .unwrap();
     let changes: Vec<(String, serde_json::Value)> = events
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["action"] == "setting.changed")
-        .map(|e| (e["actor"].as_str().unwrap().to_string(), e["details"].clone()))
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["details"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         changes,

@@ -65,8 +65,8 @@ pub(crate) async fn review_state(
         .collect();
     changes_requested_by.sort();
     let pending = change.status == ChangeStatus::Pending;
-    let four_eyes = change.risk.needs_confirmation()
-        && crate::registry::setting::four_eyes(&mut conn).await?;
+    let four_eyes =
+        change.risk.needs_confirmation() && crate::registry::setting::four_eyes(&mut conn).await?;
     let admin_approvals: Vec<(String, String)> = if four_eyes && pending {
         verdict::admin_approvals(&mut conn, change)
             .await?

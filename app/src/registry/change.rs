@@ -631,10 +631,7 @@ async fn decide_inner(
     }
     let mut first_approval_by = None;
     // Four-eyes is the registry's setting, read in this transaction: every process agrees.
-    if approval
-        && change.risk.needs_confirmation()
-        && super::setting::four_eyes(&mut tx).await?
-    {
+    if approval && change.risk.needs_confirmation() && super::setting::four_eyes(&mut tx).await? {
         // First approvals count only at the plan just checked (a re-plan voids them).
         let first: Vec<String> = super::verdict::admin_approvals(&mut tx, &change)
             .await?

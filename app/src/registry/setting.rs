@@ -76,11 +76,9 @@ pub async fn set_four_eyes(
     on: bool,
 ) -> Result<SettingChange, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let row = sqlx::query(
-        "select four_eyes from registry_setting for update",
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let row = sqlx::query("select four_eyes from registry_setting for update")
+        .fetch_one(&mut *tx)
+        .await?;
     let change = SettingChange {
         old: row.try_get("four_eyes")?,
         new: on,
