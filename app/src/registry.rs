@@ -11,6 +11,7 @@ pub mod plan;
 pub mod platform;
 pub mod policy;
 pub mod scan;
+pub mod setting;
 pub mod verdict;
 
 /// Whether `error` is a violation of the named constraint (unique, check, ...).

@@ -417,6 +417,47 @@ async fn only_an_admin_can_retry_a_failed_change_and_it_goes_to_the_end_of_the_q
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn under_four_eyes_a_retry_sends_back_the_approved_plan_but_not_a_new_one(pool: PgPool) {
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
+    // Public reads: a security change.
+    let open = FORUM.replace("read: [user]", "read: [public]");
+    let ids = approve_scanned(&pool, &alice, &[("open", &open)]).await;
+    let dir = work_dir("retry-four-eyes");
+    let report = apply::run(&pool, &options(&dir, Some("exit 4")))
+        .await
+        .unwrap();
+    assert_eq!(report.failed.len(), 1);
+    app::registry::setting::set_four_eyes(&pool, "alice", true)
+        .await
+        .unwrap();
+
+    // As a re-plan stores it: a plan nobody approved.
+    sqlx::query("update schema_change set plan_sha256 = 'replanned' where id = $1::uuid")
+        .bind(&ids[0])
+        .execute(&pool)
+        .await
+        .unwrap();
+    match apply::retry(&pool, &support::context(), &alice, &ids[0]).await {
+        Err(error @ RetryError::FourEyes { .. }) => assert_eq!(
+            error.to_string(),
+            "cannot retry open: its SQL plan changed since it was approved, and four-eyes needs two admins to approve a plan; change the package to queue a new change"
+        ),
+        other => panic!("expected a four-eyes refusal, got {other:?}"),
+    }
+    assert_eq!(get(&pool, &ids[0]).await.status, ChangeStatus::Failed);
+
+    sqlx::query("update schema_change set plan_sha256 = approved_plan_sha256 where id = $1::uuid")
+        .bind(&ids[0])
+        .execute(&pool)
+        .await
+        .unwrap();
+    let retried = apply::retry(&pool, &support::context(), &alice, &ids[0])
+        .await
+        .unwrap();
+    assert_eq!(retried.status, ChangeStatus::Approved);
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn a_migrate_command_that_runs_too_long_is_killed_and_fails_the_change(pool: PgPool) {
     let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let ids = approve_scanned(&pool, &alice, &[("forum", FORUM)]).await;

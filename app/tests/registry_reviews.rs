@@ -8,6 +8,7 @@ use app::domain::review::{ChangeStatus, Role, Verdict};
 use app::registry::audit::{self, AuditFilter};
 use app::registry::change::{self, DecideError, Decision, Reviewed};
 use app::registry::scan::ScanReport;
+use app::registry::setting;
 use app::registry::verdict::{self, VerdictError};
 use sqlx::PgPool;
 use support::{account_with_role, scan_packages};
@@ -56,11 +57,10 @@ async fn actions(pool: &PgPool, id: &str) -> Vec<String> {
     .collect()
 }
 
-fn four_eyes() -> app::registry::future::SchemaContext {
-    app::registry::future::SchemaContext {
-        four_eyes: true,
-        ..support::context()
-    }
+/// Turns four-eyes on in the registry, as an admin would.
+async fn turn_on_four_eyes(pool: &PgPool) {
+    let change = setting::set_four_eyes(pool, "tester", true).await.unwrap();
+    assert!(change.changed());
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -238,7 +238,9 @@ async fn four_eyes_needs_a_second_admin_who_is_neither_first_approver_nor_author
     let tester = account_with_role(&pool, "tester", Role::Admin).await;
     let report = scan_packages(&pool, &[("open", &thread("OpenThread", "public"))]).await;
     let id = created_id(&report, "open");
-    let context = four_eyes();
+    // No flag in the context: the rule is the registry's.
+    let context = support::context();
+    turn_on_four_eyes(&pool).await;
 
     let first = change::decide(&pool, &context, &alice, &id, None, &approve())
         .await
@@ -306,20 +308,14 @@ async fn four_eyes_leaves_routine_changes_and_is_off_by_default(pool: PgPool) {
         &[
             ("open", &thread("OpenThread", "public")),
             ("forum", &thread("ForumThread", "user")),
+            ("shared", &thread("SharedThread", "public")),
         ],
     )
     .await;
-    let routine = change::decide(
-        &pool,
-        &four_eyes(),
-        &alice,
-        &created_id(&report, "forum"),
-        None,
-        &approve(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(routine.status, ChangeStatus::Approved);
+    assert!(
+        !setting::load(&pool).await.unwrap().four_eyes,
+        "off by default"
+    );
     let risky = change::decide(
         &pool,
         &support::context(),
@@ -331,6 +327,68 @@ async fn four_eyes_leaves_routine_changes_and_is_off_by_default(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(risky.status, ChangeStatus::Approved);
+
+    turn_on_four_eyes(&pool).await;
+    let routine = change::decide(
+        &pool,
+        &support::context(),
+        &alice,
+        &created_id(&report, "forum"),
+        None,
+        &approve(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(routine.status, ChangeStatus::Approved);
+    let shared = change::decide(
+        &pool,
+        &support::context(),
+        &alice,
+        &created_id(&report, "shared"),
+        None,
+        &approve(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(shared.status, ChangeStatus::Pending, "a first approval");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn every_change_of_four_eyes_is_audited_with_old_and_new_value(pool: PgPool) {
+    let on = setting::set_four_eyes(&pool, "alice", true).await.unwrap();
+    assert_eq!((on.old, on.new), (false, true));
+    let again = setting::set_four_eyes(&pool, "alice", true).await.unwrap();
+    assert!(!again.changed(), "already on");
+    let off = setting::set_four_eyes(&pool, "bob", false).await.unwrap();
+    assert_eq!((off.old, off.new), (true, false));
+    assert!(!setting::load(&pool).await.unwrap().four_eyes);
+
+    let events = audit::list(
+        &pool,
+        &AuditFilter {
+            action: Some("setting.".to_string()),
+            ..AuditFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut seen: Vec<(String, serde_json::Value)> =
+        events.into_iter().map(|e| (e.actor, e.details)).collect();
+    seen.sort_by_key(|(actor, _)| actor.clone());
+    assert_eq!(
+        seen,
+        [
+            (
+                "alice".to_string(),
+                serde_json::json!({"setting": "four_eyes", "old": "off", "new": "on"})
+            ),
+            (
+                "bob".to_string(),
+                serde_json::json!({"setting": "four_eyes", "old": "on", "new": "off"})
+            ),
+        ],
+        "one event per change, none for a value that was already set"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -91,7 +91,8 @@ test("a reviewer's requested changes show in the queue and block a plain approva
   await expect(admin.locator("[data-status]").first()).toHaveText("approved");
 });
 
-// Four-eyes needs a server started with the setting: its own, on its own database.
+// Four-eyes is a registry setting: turned on here in a registry of its own, with its own server,
+// so that the other tests' approvals are not affected.
 const ROOT = path.resolve(__dirname, "../..");
 const PORT = Number(process.env.E2E_FOUR_EYES_PORT ?? 3108);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -136,7 +137,7 @@ test.describe("four-eyes", () => {
     const report = JSON.parse(run(["--packages", packages, "scan", "--json"]));
     change = report.created.find((c: { package: string }) => c.package === pkg).change;
 
-    server = spawn(BIN, ["--database-url", url, "--packages", packages, "serve", "--addr", `127.0.0.1:${PORT}`, "--four-eyes"], {
+    server = spawn(BIN, ["--database-url", url, "--packages", packages, "serve", "--addr", `127.0.0.1:${PORT}`], {
       env: { ...process.env, LEPTOS_SITE_ROOT: path.join(ROOT, "target/site"), LEPTOS_SITE_PKG_DIR: "pkg", RUST_LOG: "warn" },
       stdio: "ignore",
     });
@@ -172,6 +173,20 @@ test.describe("four-eyes", () => {
 
   test("a destructive change needs a second admin; the same admin is refused", async ({ browser }) => {
     const admin = await signInHere(browser, "admin");
+    // An admin turns it on for the registry, on the accounts page; the change is audited.
+    await admin.goto("/accounts");
+    const settings = admin.getByRole("region", { name: "Settings" });
+    await expect(settings.getByTestId("four-eyes")).toContainText("Four-eyes is off.");
+    await settings.getByRole("button", { name: "Turn four-eyes on" }).click();
+    await expect(settings.getByTestId("four-eyes")).toContainText("Four-eyes is on.");
+    await expect(settings.getByRole("button", { name: "Turn four-eyes off" })).toBeVisible();
+    await noAxeViolations(admin);
+    const events = JSON.parse(run(["audit", "list", "--json"]));
+    const changed = events.filter((e: { action: string }) => e.action === "setting.changed");
+    expect(changed.map((e: { actor: string; details: unknown }) => [e.actor, e.details])).toEqual([
+      ["admin", { setting: "four_eyes", old: "off", new: "on" }],
+    ]);
+
     await admin.goto(`/changes/${change}`);
     await expect(admin.locator("[data-risk]").first()).toHaveText("data loss");
     await expect(admin.getByTestId("admin-approvals")).toContainText("0 of 2 admin approvals");

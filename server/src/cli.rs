@@ -142,6 +142,8 @@ pub enum Command {
     /// Read and verify the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Show the registry's settings, or change one (`settings four-eyes on|off`).
+    Settings(SettingsArgs),
     /// Evaluate entity access rules.
     #[command(subcommand)]
     Acl(AclCommand),
@@ -198,10 +200,6 @@ pub struct ServeArgs {
     /// used, e.g. `X-Forwarded-For`); without it, the connection's address.
     #[arg(long, env = "SCHEMAGATE_CLIENT_ADDRESS_HEADER")]
     pub client_address_header: Option<String>,
-    /// Four-eyes: destructive, breaking and security changes need the approval of two admins
-    /// (the second neither the first approver nor the change's author).
-    #[arg(long, env = "SCHEMAGATE_FOUR_EYES", value_parser = clap::builder::BoolishValueParser::new())]
-    pub four_eyes: bool,
 }
 
 /// `generate` options.
@@ -258,10 +256,6 @@ pub struct ApproveArgs {
     /// takes such changes).
     #[arg(long, conflicts_with = "all")]
     pub despite_requested_changes: bool,
-    /// Four-eyes: destructive, breaking and security changes need the approval of two admins;
-    /// set it wherever `serve` has it, or the command line skips the rule.
-    #[arg(long, env = "SCHEMAGATE_FOUR_EYES", value_parser = clap::builder::BoolishValueParser::new())]
-    pub four_eyes: bool,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -345,6 +339,29 @@ pub enum UserCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `settings` options: no subcommand shows them.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    #[command(subcommand)]
+    pub command: Option<SettingsCommand>,
+    /// Print one JSON document on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `settings` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Four-eyes: destructive, breaking and security changes need the approvals of two admins
+    /// (the second neither the first approver nor the change's author), whichever server or
+    /// command line approves.
+    FourEyes {
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        value: String,
     },
 }
 

@@ -14,6 +14,7 @@ mod reject;
 mod retry;
 mod scan;
 mod serve;
+mod settings;
 mod show;
 mod status;
 mod user;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Db(command)) => db::run(&common, command).await,
         Some(Command::User(command)) => user::run(&common, command).await,
         Some(Command::Audit(command)) => audit::run(&common, command).await,
+        Some(Command::Settings(args)) => settings::run(&common, &args).await,
         Some(Command::Check(args)) => check::run(&common, &args),
         Some(Command::Preview { package }) => preview::run(&common, &package),
         Some(Command::Generate(args)) => generate::run(&common, &args).await,

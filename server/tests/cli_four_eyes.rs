@@ -1,12 +1,11 @@
-//! Four-eyes on the command line: `approve --four-eyes` (or `SCHEMAGATE_FOUR_EYES`) records the
-//! first admin approval of a security change, refuses the same admin again, and takes a second
-//! admin; `approve --all` never takes such a change.
+//! Four-eyes on the command line: `settings four-eyes on` turns it on in the registry, audited;
+//! then every later `approve` (no flag of its own) records the first admin approval of a
+//! security change, refuses the same admin again, and takes a second admin; `approve --all`
+//! never takes such a change.
 
 mod support;
 
-use std::process::Stdio;
-
-use support::{fresh_database, fresh_dir, run_cli, schemagate, stdout_of};
+use support::{fresh_database, fresh_dir, run_cli, stdout_of};
 
 const ROUTINE: &str = "entities:
   - name: ForumThread
@@ -72,9 +71,34 @@ fn a_security_change_needs_two_admins_and_approve_all_leaves_it() {
     };
     let (forum, open) = (id_of("forum"), id_of("open"));
 
+    assert_eq!(
+        json(&run_cli(&db, &["settings", "--json"], "")),
+        serde_json::json!({"four_eyes": false}),
+        "off by default"
+    );
+    let turned = run_cli(&db, &["settings", "four-eyes", "on"], "");
+    assert_eq!(stdout_of(&turned).trim(), "four-eyes: on (was off)");
+    assert_eq!(
+        stdout_of(&run_cli(&db, &["settings"], "")).trim(),
+        "four-eyes: on"
+    );
+    let events = json(&run_cli(&db, &["audit", "list", "--json"], ""));
+    let changed: Vec<&serde_json::Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "setting.changed")
+        .collect();
+    assert_eq!(changed.len(), 1, "{events}");
+    assert_eq!(changed[0]["actor"], "cli:operator");
+    assert_eq!(
+        changed[0]["details"],
+        serde_json::json!({"setting": "four_eyes", "old": "off", "new": "on"})
+    );
+
     let all = json(&run_cli(
         &db,
-        &["approve", "--all", "--four-eyes", "--as", "alice", "--json"],
+        &["approve", "--all", "--as", "alice", "--json"],
         "",
     ));
     assert_eq!(all["approved"][0]["id"], forum.as_str(), "{all}");
@@ -83,20 +107,13 @@ fn a_security_change_needs_two_admins_and_approve_all_leaves_it() {
 
     let first = json(&run_cli(
         &db,
-        &["approve", &open, "--four-eyes", "--as", "alice", "--json"],
+        &["approve", &open, "--as", "alice", "--json"],
         "",
     ));
     assert_eq!(first["first_approvals"][0]["id"], open.as_str(), "{first}");
     assert_eq!(status(&db, &open), "pending");
 
-    // The environment variable turns it on as the flag does.
-    let again = schemagate()
-        .env("DATABASE_URL", &db)
-        .env("SCHEMAGATE_FOUR_EYES", "1")
-        .args(["approve", &open, "--as", "alice"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let again = run_cli(&db, &["approve", &open, "--as", "alice"], "");
     assert_eq!(again.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(
@@ -106,9 +123,27 @@ fn a_security_change_needs_two_admins_and_approve_all_leaves_it() {
 
     let second = json(&run_cli(
         &db,
-        &["approve", &open, "--four-eyes", "--as", "bob", "--json"],
+        &["approve", &open, "--as", "bob", "--json"],
         "",
     ));
     assert_eq!(second["approved"][0]["id"], open.as_str(), "{second}");
     assert_eq!(status(&db, &open), "approved");
+}
+
+#[test]
+fn the_four_eyes_flag_is_gone_so_no_process_brings_its_own_rule() {
+    let db = fresh_database("cli_four_eyes_flag");
+    let output = run_cli(
+        &db,
+        &["approve", "--all", "--four-eyes", "--as", "alice"],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unexpected argument '--four-eyes'"),
+        "{stderr}"
+    );
+    let bad = run_cli(&db, &["settings", "four-eyes", "maybe"], "");
+    assert_eq!(bad.status.code(), Some(2));
 }

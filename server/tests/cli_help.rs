@@ -11,7 +11,7 @@ fn help_lists_every_subcommand_of_the_contract() {
     let help = String::from_utf8_lossy(&output.stdout);
     for subcommand in [
         "serve", "check", "preview", "generate", "scan", "list", "show", "approve", "reject",
-        "status", "apply", "user", "audit", "acl",
+        "status", "apply", "user", "audit", "acl", "settings",
     ] {
         assert!(
             help.lines()

@@ -1,5 +1,6 @@
 //! Reviews over real HTTP: who may give a verdict, requested changes refusing a plain approval,
-//! the confirmation page a form post lands on, and four-eyes enforced by the server.
+//! the confirmation page a form post lands on, four-eyes (a registry setting only admins
+//! change) enforced by the server.
 
 mod support;
 
@@ -162,12 +163,20 @@ fn four_eyes_refuses_the_same_admin_and_takes_a_second_one() {
     let f = Fixture::start(
         "reviews_four_eyes",
         &[("admin", "admin"), ("second", "admin")],
-        &["--four-eyes"],
+        &[],
     );
     let (open, target) = scan_security_change(&f, "open");
     let admin = f.login("admin");
-    let first = approve(&f, &admin, &open, &target, "open");
-    assert_eq!(first.status, 200, "{first:?}");
+    let on = f.post("/api/set_four_eyes", Some(&admin), &[("four_eyes", "on")]);
+    assert_eq!(on.status, 200, "{on:?}");
+    // Turned on through the server, it holds for a command line with no flag of its own.
+    let first: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
+        &f.db,
+        &["approve", &open, "--as", "admin", "--json"],
+        "",
+    )))
+    .unwrap();
+    assert_eq!(first["first_approvals"][0]["id"], open.as_str(), "{first}");
     assert_eq!(status_of(&f, &open), "pending", "one admin is not enough");
 
     let again = approve(&f, &admin, &open, &target, "open");
@@ -192,4 +201,99 @@ fn four_eyes_refuses_the_same_admin_and_takes_a_second_one() {
     let (forum, forum_target) = f.pending("forum");
     assert_eq!(approve(&f, &admin, &forum, &forum_target, "").status, 200);
     assert_eq!(status_of(&f, &forum), "approved");
+}
+
+#[test]
+fn only_admins_change_four_eyes_and_each_change_is_audited() {
+    let f = Fixture::start(
+        "reviews_setting",
+        &[("admin", "admin"), ("reviewer", "reviewer")],
+        &[],
+    );
+    let on = [("four_eyes", "on")];
+    assert_eq!(f.post("/api/set_four_eyes", None, &on).status, 401);
+    assert_eq!(f.post("/api/registry_settings", None, &[]).status, 401);
+    let reviewer = f.login("reviewer");
+    assert_eq!(
+        f.post("/api/set_four_eyes", Some(&reviewer), &on).status,
+        403
+    );
+    assert_eq!(
+        f.post("/api/registry_settings", Some(&reviewer), &[])
+            .status,
+        403
+    );
+    let settings = || {
+        stdout_of(&run_cli(&f.db, &["settings"], ""))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(settings(), "four-eyes: off", "refusals change nothing");
+
+    let admin = f.login("admin");
+    let unknown = f.post("/api/set_four_eyes", Some(&admin), &[("four_eyes", "yes")]);
+    assert_eq!(unknown.status, 400, "{unknown:?}");
+    assert!(
+        unknown.body.contains("expected on or off"),
+        "{}",
+        unknown.body
+    );
+
+    // The accounts page's plain form post goes back to the page, which shows the new state.
+    let page = format!("{}/accounts", f.server.base_url);
+    let posted = http(
+        &f.server.base_url,
+        "POST",
+        "/api/set_four_eyes",
+        &[
+            ("Accept", "text/html"),
+            ("Cookie", &admin),
+            ("Referer", &page),
+        ],
+        Some(&on),
+    );
+    assert!(matches!(posted.status, 302 | 303), "{posted:?}");
+    let back = posted.header("location").unwrap_or_default();
+    assert_eq!(back.trim_end_matches('?'), page, "{posted:?}");
+    assert_eq!(settings(), "four-eyes: on");
+    let shown = f.get("/accounts", Some(&admin));
+    assert!(shown.body.contains("Four-eyes is on."), "{}", shown.body);
+    let read = f.post("/api/registry_settings", Some(&admin), &[]);
+    assert_eq!(read.status, 200, "{read:?}");
+    assert!(read.body.contains(r#""four_eyes":true"#), "{}", read.body);
+
+    let off = f.post("/api/set_four_eyes", Some(&admin), &[("four_eyes", "off")]);
+    assert_eq!(off.status, 200, "{off:?}");
+    assert!(off.body.contains("four-eyes is off"), "{}", off.body);
+    let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
+        &f.db,
+        &["audit", "list", "--json"],
+        "",
+    )))
+    .unwrap();
+    let changes: Vec<(String, serde_json::Value)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "setting.changed")
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["details"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                "admin".to_string(),
+                serde_json::json!({"setting": "four_eyes", "old": "off", "new": "on"})
+            ),
+            (
+                "admin".to_string(),
+                serde_json::json!({"setting": "four_eyes", "old": "on", "new": "off"})
+            ),
+        ]
+    );
 }

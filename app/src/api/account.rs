@@ -174,3 +174,55 @@ pub async fn enable_account(username: String) -> Result<String, AppError> {
     })
     .await
 }
+
+/// The registry's settings as the accounts page shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsView {
+    /// Destructive, breaking and security changes need two admins.
+    pub four_eyes: bool,
+}
+
+/// The registry's settings: `POST /api/registry_settings`. Admins only.
+///
+/// # Errors
+/// 401, 403.
+#[server(prefix = "/api", endpoint = "registry_settings")]
+pub async fn registry_settings() -> Result<SettingsView, AppError> {
+    use crate::domain::review::Role;
+    context::finish(async {
+        let (pool, _) = context::signed_in(Role::Admin, "change registry settings").await?;
+        let settings = crate::registry::setting::load(&pool).await?;
+        Ok(SettingsView {
+            four_eyes: settings.four_eyes,
+        })
+    })
+    .await
+}
+
+/// Turns four-eyes on or off for every server and command line: `POST /api/set_four_eyes` with
+/// `four_eyes` (`on` or `off`). Admins only; audited as `setting.changed` with the old and new
+/// value. A form post from a page goes back to it.
+///
+/// # Errors
+/// 401, 403; 400 for a value other than `on` or `off`.
+#[server(prefix = "/api", endpoint = "set_four_eyes")]
+pub async fn set_four_eyes(four_eyes: String) -> Result<String, AppError> {
+    use crate::domain::review::Role;
+    use crate::registry::setting::{self, on_off};
+    context::finish(async {
+        let (pool, me) = context::signed_in(Role::Admin, "change registry settings").await?;
+        let on = match four_eyes.trim() {
+            "on" => true,
+            "off" => false,
+            other => {
+                return Err(AppError::Invalid(format!(
+                    "unknown four-eyes value \"{other}\": expected on or off"
+                )))
+            }
+        };
+        let change = setting::set_four_eyes(&pool, &me.username, on).await?;
+        tracing::info!(setting.four_eyes = on, actor = %me.username, changed = change.changed(), "four-eyes set");
+        Ok(format!("four-eyes is {}", on_off(change.new)))
+    })
+    .await
+}

@@ -477,7 +477,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
                 .unwrap_or_default()
         };
         let is_admin = account.role.allows(Role::Admin);
-        let review = super::review::review_state(&pool, &c, &account, &schema).await?;
+        let review = super::review::review_state(&pool, &c, &account).await?;
         let lineage = super::lineage::lineage(&pool, &c, &schema).await?;
         let plan = c
             .plan_sql
@@ -678,7 +678,8 @@ pub async fn retry_change(id: String) -> Result<(), AppError> {
                 RetryError::Illegal(_)
                 | RetryError::Superseded { .. }
                 | RetryError::Future(_)
-                | RetryError::Plan(_) => AppError::Conflict(error.to_string()),
+                | RetryError::Plan(_)
+                | RetryError::FourEyes { .. } => AppError::Conflict(error.to_string()),
                 RetryError::Database(error) => error.into(),
             })?;
         Ok(())

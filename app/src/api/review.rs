@@ -53,7 +53,6 @@ pub(crate) async fn review_state(
     pool: &sqlx::PgPool,
     change: &crate::registry::change::SchemaChange,
     viewer: &crate::registry::account::Account,
-    schema: &crate::registry::future::SchemaContext,
 ) -> Result<ReviewState, AppError> {
     use crate::domain::review::{second_approval_problem, ChangeStatus, Role, Verdict};
     use crate::registry::verdict;
@@ -66,7 +65,8 @@ pub(crate) async fn review_state(
         .collect();
     changes_requested_by.sort();
     let pending = change.status == ChangeStatus::Pending;
-    let four_eyes = schema.four_eyes && change.risk.needs_confirmation();
+    let four_eyes =
+        change.risk.needs_confirmation() && crate::registry::setting::four_eyes(&mut conn).await?;
     let admin_approvals: Vec<(String, String)> = if four_eyes && pending {
         verdict::admin_approvals(&mut conn, change)
             .await?

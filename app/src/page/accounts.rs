@@ -1,10 +1,12 @@
-//! The accounts page, for admins: every account, adding one, changing a role, disabling one.
-//! Other roles get a clear "admins only" (and the server functions refuse them anyway).
+//! The accounts page, for admins: every account, adding one, changing a role, disabling one,
+//! and the registry's settings (four-eyes). Other roles get a clear "admins only" (and the
+//! server functions refuse them anyway).
 
 use leptos::prelude::*;
 
 use crate::api::account::{
-    list_accounts, AccountRow, CreateAccount, DisableAccount, EnableAccount, SetAccountRole,
+    list_accounts, registry_settings, AccountRow, CreateAccount, DisableAccount, EnableAccount,
+    SetAccountRole, SetFourEyes,
 };
 use crate::component::flash::QueryError;
 use crate::domain::review::Role;
@@ -104,6 +106,7 @@ fn Accounts() -> impl IntoView {
                 <button type="submit" class="primary">"Add account"</button>
             </ActionForm>
         </section>
+        <Settings/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match accounts.await {
@@ -183,5 +186,45 @@ fn AccountTable(
                 }).collect_view()}
             </tbody>
         </table></div>
+    }
+}
+
+/// The registry's settings: they hold for every server and command line.
+#[component]
+fn Settings() -> impl IntoView {
+    let set = ServerAction::<SetFourEyes>::new();
+    let settings = Resource::new(move || set.version().get(), |_| registry_settings());
+    view! {
+        <section class="panel" aria-labelledby="settings-h">
+            <h2 id="settings-h">"Settings"</h2>
+            {move || set.value().get().map(|result| match result {
+                Ok(message) => view! { <p class="flash ok" role="status">{message}</p> }.into_any(),
+                Err(error) => view! { <p class="flash error" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(current) => {
+                            let (state, value, button) = if current.four_eyes {
+                                ("on", "off", "Turn four-eyes off")
+                            } else {
+                                ("off", "on", "Turn four-eyes on")
+                            };
+                            view! {
+                                <p data-testid="four-eyes">
+                                    <strong>{format!("Four-eyes is {state}.")}</strong>
+                                    " When on, destructive, breaking and security changes need the approvals of two admins (the second neither the first approver nor the change's author), whichever server or command line approves."
+                                </p>
+                                <ActionForm action=set attr:class="inline">
+                                    <input type="hidden" name="four_eyes" value=value/>
+                                    <button type="submit">{button}</button>
+                                </ActionForm>
+                            }.into_any()
+                        }
+                        Err(error) => view! { <p class="flash error" role="alert">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }

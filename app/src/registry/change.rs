@@ -518,7 +518,8 @@ pub async fn decide_pinned(
 
 /// [`decide_pinned`], with everything the admin saw and confirmed in `reviewed`. An approval
 /// of a change with changes requested (see [`super::verdict`]) is refused unless
-/// `reviewed.despite_requested_changes`. With `context.four_eyes`, a destructive, breaking or
+/// `reviewed.despite_requested_changes`. With four-eyes on (a registry setting, see
+/// [`super::setting`]), a destructive, breaking or
 /// security change needs two admins: the first approval is recorded and the change stays
 /// pending (the returned change says so); the second must come from another admin who did not
 /// make the change. Those refusals are audited.
@@ -629,7 +630,8 @@ async fn decide_inner(
         }
     }
     let mut first_approval_by = None;
-    if approval && context.four_eyes && change.risk.needs_confirmation() {
+    // Four-eyes is the registry's setting, read in this transaction: every process agrees.
+    if approval && change.risk.needs_confirmation() && super::setting::four_eyes(&mut tx).await? {
         // First approvals count only at the plan just checked (a re-plan voids them).
         let first: Vec<String> = super::verdict::admin_approvals(&mut tx, &change)
             .await?

@@ -24,8 +24,6 @@ pub struct SchemaContext {
     pub config: Config,
     /// The platform database's schema engine: approvals check the change's SQL plan with it.
     pub engine: Option<std::sync::Arc<crate::platform::PlatformEngine>>,
-    /// Four-eyes: destructive, breaking and security changes need the approval of two admins.
-    pub four_eyes: bool,
 }
 
 /// Where a package another change needs stands.

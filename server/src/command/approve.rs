@@ -1,5 +1,5 @@
-//! `schemagate approve CHANGE... | --all --as USER [--note TEXT] [--despite-requested-changes]
-//! [--four-eyes]`.
+//! `schemagate approve CHANGE... | --all --as USER [--note TEXT] [--despite-requested-changes]`.
+//! Four-eyes is the registry's setting (`schemagate settings`), not an option of this command.
 
 use std::process::ExitCode;
 
@@ -19,8 +19,7 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
     let database = Database::open(common).await?;
     let pool = &database.pool;
     let account = lookup::actor_account(pool, args.actor.as_deref()).await?;
-    let mut context = lookup::schema_context(common, &database)?;
-    context.four_eyes = args.four_eyes;
+    let context = lookup::schema_context(common, &database)?;
     let mut approved = Vec::new();
     let mut first_approvals = Vec::new();
     let mut refused = Vec::new();

@@ -49,6 +49,5 @@ pub fn schema_context(
             .context("while reading the base schema")?,
         config: common.domain_config(),
         engine: database.engine.clone(),
-        four_eyes: false,
     })
 }

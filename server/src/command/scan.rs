@@ -21,7 +21,6 @@ pub async fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<Exit
         base_schema: common.base_schema.clone(),
         config: common.domain_config(),
         engine: database.engine.clone(),
-        four_eyes: false,
     };
     let report = inputs.scan(&database.pool, &cli_actor()).await;
     let report = report?;

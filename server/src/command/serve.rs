@@ -25,7 +25,6 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         base_schema: common.base_schema.clone(),
         config: common.domain_config(),
         engine: database.engine.clone(),
-        four_eyes: args.four_eyes,
     };
     let scan_job = app::scan_job::ScanJob::default();
     if args.scan_on_start {

@@ -169,7 +169,6 @@ pub(super) async fn apply_on_platform(
         base: options.base.clone(),
         config: options.config.clone(),
         engine: None,
-        four_eyes: false,
     };
     let policies = policies_for(schemas.applied_state, change, &context).unwrap_or_default();
     let replanned = full_plan(&live.sql, live.empty, &policies);

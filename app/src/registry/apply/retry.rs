@@ -40,6 +40,12 @@ pub enum RetryError {
     /// plan: retry again once it is reviewed).
     #[error(transparent)]
     Plan(#[from] super::super::plan::PlanRefusal),
+    /// Four-eyes is on and the change would go back with a plan no two admins approved.
+    #[error("cannot retry {package}: its SQL plan changed since it was approved, and four-eyes needs two admins to approve a plan; change the package to queue a new change")]
+    FourEyes {
+        /// The package.
+        package: String,
+    },
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -47,6 +53,8 @@ pub enum RetryError {
 
 /// Sends failed change `id` back to the restart job, as `account` (an admin): `failed →
 /// approved` with a fresh place at the end of the approval order, audited (`change.retried`).
+/// Under four-eyes, a destructive, breaking or security change whose plan changed since its
+/// approval is refused.
 ///
 /// # Errors
 /// [`RetryError`]; refusals for lack of authority are audited (`change.retry_refused`).
@@ -98,6 +106,16 @@ pub async fn retry(
             super::super::plan::store(&mut *pool.acquire().await?, &change.id, &planned).await?;
         }
         return Err(refusal.into());
+    }
+    // Sending back the approved plan is no new approval; a re-planned one would be, and one
+    // admin alone may not give it under four-eyes (the registry's setting, as for approvals).
+    if change.risk.needs_confirmation()
+        && change.plan_sha256 != change.approved_plan_sha256
+        && super::super::setting::four_eyes(&mut tx).await?
+    {
+        return Err(RetryError::FourEyes {
+            package: change.package.clone(),
+        });
     }
     let updated = sqlx::query(
         "update schema_change set status = $2, approval_seq = nextval('schema_change_approval_seq'),

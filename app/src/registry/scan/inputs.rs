@@ -18,9 +18,6 @@ pub struct ScanInputs {
     /// The platform database's schema engine, shared by every scan and approval; new changes
     /// get their SQL plan from it.
     pub engine: Option<std::sync::Arc<crate::platform::PlatformEngine>>,
-    /// Four-eyes for the approvals made with these inputs' [`Self::schema_context`]:
-    /// destructive, breaking and security changes need two admins.
-    pub four_eyes: bool,
 }
 
 /// Why a scan could not start.
@@ -50,7 +47,6 @@ impl ScanInputs {
             base: crate::scanner::read_base_schema(self.base_schema.as_deref())?,
             config: self.config.clone(),
             engine: self.engine.clone(),
-            four_eyes: self.four_eyes,
         })
     }
 
@@ -101,7 +97,6 @@ impl ScanInputs {
             base: base.clone(),
             config: self.config.clone(),
             engine: self.engine.clone(),
-            four_eyes: self.four_eyes,
         };
         let report = super::record(pool, actor, &catalog, &yaml, &self.config).await?;
         if let Some(engine) = &self.engine {
