@@ -535,21 +535,34 @@ pub async fn decide_reviewed(
     decision: &Decision,
 ) -> Result<SchemaChange, DecideError> {
     let result = decide_inner(pool, context, account, id, reviewed, decision).await;
-    if let Err(DecideError::ChangesRequested { .. } | DecideError::FourEyes { .. }) = &result {
-        let why = result.as_ref().err().map(ToString::to_string);
-        audit::append_alone(
-            pool,
-            NewEvent {
-                actor: &account.username,
-                action: "change.decision_refused",
-                change_id: Some(id),
-                package: None,
-                details: serde_json::json!({"attempted": decision.event().as_str(), "why": why}),
-            },
-        )
-        .await?;
+    if let Err(error @ (DecideError::ChangesRequested { .. } | DecideError::FourEyes { .. })) =
+        &result
+    {
+        audit_refusal(pool, account, id, decision, &error.to_string()).await?;
     }
     result
+}
+
+/// Records that `account` was refused `decision` on change `id`, and why.
+async fn audit_refusal(
+    pool: &PgPool,
+    account: &Account,
+    id: &str,
+    decision: &Decision,
+    why: &str,
+) -> Result<(), sqlx::Error> {
+    audit::append_alone(
+        pool,
+        NewEvent {
+            actor: &account.username,
+            action: "change.decision_refused",
+            change_id: Some(id),
+            package: None,
+            details: serde_json::json!({"attempted": decision.event().as_str(), "why": why}),
+        },
+    )
+    .await
+    .map(drop)
 }
 
 async fn decide_inner(
@@ -562,17 +575,7 @@ async fn decide_inner(
 ) -> Result<SchemaChange, DecideError> {
     let (seen_target, seen_plan) = (reviewed.target, reviewed.plan);
     if let Some(why) = authority_problem(account) {
-        audit::append_alone(
-            pool,
-            NewEvent {
-                actor: &account.username,
-                action: "change.decision_refused",
-                change_id: Some(id),
-                package: None,
-                details: serde_json::json!({"attempted": decision.event().as_str(), "why": why}),
-            },
-        )
-        .await?;
+        audit_refusal(pool, account, id, decision, &why).await?;
         return Err(DecideError::Forbidden {
             account: account.username.clone(),
             why,
