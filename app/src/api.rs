@@ -9,6 +9,8 @@ pub mod bulk;
 pub mod catalog;
 pub mod change;
 pub mod database;
+#[cfg(feature = "ssr")]
+pub(crate) mod disk;
 pub mod lineage;
 pub mod policy;
 pub mod review;

@@ -26,7 +26,51 @@ pub async fn connect_and_migrate(database_url: &str) -> Result<PgPool, sqlx::Err
         .connect_with(options)
         .await?;
     MIGRATOR.run(&pool).await?;
+    fill_declares(&pool).await?;
     Ok(pool)
+}
+
+/// Fills `schema_change.declares` of changes written before it existed (migration 0009): the
+/// entity names each snapshot declares. Runs once per such row; a registry filled already
+/// answers with no rows.
+///
+/// # Errors
+/// Database errors.
+pub async fn fill_declares(pool: &PgPool) -> Result<(), sqlx::Error> {
+    use crate::domain::dialect::parse_entities;
+    let config = crate::domain::Config::default();
+    loop {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "select id::text, package, yaml_snapshot from schema_change
+             where declares is null limit 500",
+        )
+        .fetch_all(pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (ids, names): (Vec<String>, Vec<String>) = rows
+            .iter()
+            .map(|(id, package, yaml)| {
+                let names: Vec<String> = parse_entities(yaml, package, &config)
+                    .entities
+                    .into_iter()
+                    .map(|e| e.name)
+                    .collect();
+                // One text per row: arrays of arrays must be rectangular in PostgreSQL.
+                (id.clone(), serde_json::to_string(&names).unwrap_or_default())
+            })
+            .unzip();
+        sqlx::query(
+            "update schema_change c set declares = array(select jsonb_array_elements_text(f.names::jsonb))
+             from unnest($1::text[], $2::text[]) as f(id, names)
+             where c.id = f.id::uuid and c.declares is null",
+        )
+        .bind(&ids)
+        .bind(&names)
+        .execute(pool)
+        .await?;
+    }
 }
 
 /// Whether the database answers a trivial query within two seconds (health checks must not

@@ -467,3 +467,53 @@ async fn bulk_approval_leaves_out_a_change_whose_dependency_is_not_in_the_batch(
         "{reasons:?}"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn changes_written_before_declared_names_were_kept_are_still_found_and_get_filled(
+    pool: PgPool,
+) {
+    let report = scan_packages(&pool, &[("forum", FORUM), ("notifications", NOTIFICATIONS)]).await;
+    let (forum, notifications) = (created(&report, "forum"), created(&report, "notifications"));
+    let declares = |id: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<Vec<String>>>(
+                "select declares from schema_change where id = $1::uuid",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(declares(forum.clone()).await, Some(vec!["ForumThread".to_string()]));
+
+    // As a registry migrated from before the list existed holds them.
+    sqlx::query("update schema_change set declares = null")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let located = || async {
+        let mut conn = pool.acquire().await.unwrap();
+        let c = change::get(&pool, &notifications).await.unwrap().unwrap();
+        let deps = future::dependencies(&mut conn, &c, &context()).await.unwrap();
+        deps.into_iter()
+            .map(|d| (d.entity, d.package, d.state, d.change_id))
+            .collect::<Vec<_>>()
+    };
+    let expected = vec![(
+        "ForumThread".to_string(),
+        Some("forum".to_string()),
+        DependencyState::Pending,
+        Some(forum.clone()),
+    )];
+    assert_eq!(located().await, expected);
+
+    app::db::fill_declares(&pool).await.unwrap();
+    assert_eq!(declares(forum.clone()).await, Some(vec!["ForumThread".to_string()]));
+    assert_eq!(
+        declares(notifications.clone()).await,
+        Some(vec!["Notification".to_string()])
+    );
+    assert_eq!(located().await, expected);
+}

@@ -4,6 +4,10 @@ entity names made unique per copy) and M changes, times the scans, then drives e
 wrk (32 connections) and reports p50/p99 per page, the server's RSS, and /healthz during a scan.
 
 Usage: registry_load.py [--bin PATH] [--sizes 100,300,1000] [--changes 10000] [--seconds 10]
+                        [--keep] [--pages PATTERN]
+--keep leaves each seeded registry and packages directory in place (target/bench-registry-N) and a
+later run with --keep reuses them, measuring only the pages; --pages runs only the pages whose label
+contains PATTERN.
 DATABASE_URL must name a PostgreSQL server (e.g. run under `schemagate db run -- ...`).
 wrk comes from Debian (`apt-get install wrk`); the script installs it when it is missing.
 """
@@ -141,16 +145,11 @@ def login(base, user, password):
     return cookie.split(";")[0]
 
 
-def bench_size(binary, originals, size, changes, seconds, port):
-    name = f"sg_bench_{size}_{os.getpid()}"
-    admin_url = os.environ["DATABASE_URL"]
-    psql(admin_url, f"drop database if exists {name} with (force)")
-    psql(admin_url, f"create database {name}")
-    url = database_url(name)
-    packages = tempfile.mkdtemp(prefix=f"sg-packages-{size}-")
+def seed(binary, originals, size, changes, url, packages):
+    """Seeds the registry at `url` and the directory `packages`; returns the scan figures."""
     write_packages(packages, originals, size)
     run(binary, url, ["user", "add", "admin", "--role", "admin"], "admin-password\n")
-    result = {"packages": size}
+    result = {}
     result["scan_empty_s"], _ = timed(binary, url, ["--packages", packages, "scan"])
     result["rescan_unchanged_s"], _ = timed(binary, url, ["--packages", packages, "scan"])
     first = sorted(os.listdir(packages))[0]
@@ -160,7 +159,29 @@ def bench_size(binary, originals, size, changes, seconds, port):
     with open(path, "w") as f:
         f.write(text.replace("fields:", "fields:\n      benchNote: { type: string, required: false }", 1))
     result["rescan_one_changed_s"], _ = timed(binary, url, ["--packages", packages, "scan"])
-    wide = seed_history(url, changes)
+    seed_history(url, changes)
+    return result
+
+
+def bench_size(binary, originals, size, changes, seconds, port, keep, only):
+    admin_url = os.environ["DATABASE_URL"]
+    name = f"sg_bench_{size}" if keep else f"sg_bench_{size}_{os.getpid()}"
+    packages = os.path.join(ROOT, "target", f"bench-registry-{size}") if keep else \
+        tempfile.mkdtemp(prefix=f"sg-packages-{size}-")
+    exists = subprocess.run(["psql", admin_url, "-qAtc",
+                             f"select 1 from pg_database where datname = '{name}'"],
+                            capture_output=True, text=True).stdout.strip() == "1"
+    url = database_url(name)
+    result = {"packages": size}
+    if not (keep and exists and os.path.isdir(packages)):
+        psql(admin_url, f"drop database if exists {name} with (force)")
+        psql(admin_url, f"create database {name}")
+        shutil.rmtree(packages, ignore_errors=True)
+        os.makedirs(packages)
+        result.update(seed(binary, originals, size, changes, url, packages))
+    wide = subprocess.run(["psql", url, "-qAtc",
+                           "select id from schemagate.schema_change where package = 'bench-wide'"],
+                          check=True, capture_output=True, text=True).stdout.strip()
 
     env = dict(os.environ, RUST_LOG="warn", DATABASE_URL=url,
                LEPTOS_SITE_ROOT=os.path.join(ROOT, "target", "site"))
@@ -191,11 +212,14 @@ def bench_size(binary, originals, size, changes, seconds, port):
             "entities": "/entities",
             "audit": "/audit",
         }
-        result["pages"] = {label: wrk(base + path, cookie, seconds) for label, path in pages.items()}
+        result["pages"] = {label: wrk(base + path, cookie, seconds) for label, path in pages.items()
+                           if only is None or only in label}
         result["rss_after_mib"] = rss_mib(server.pid)
         result["requests"] = sum(p["requests"] for p in result["pages"].values())
 
         # /healthz while a scan runs.
+        if keep and exists:
+            return result
         scan = threading.Thread(target=lambda: urllib.request.urlopen(urllib.request.Request(
             f"{base}/api/scan_now", data=b"", headers={"Cookie": cookie, "Accept": "application/json"})))
         scan.start()
@@ -210,8 +234,9 @@ def bench_size(binary, originals, size, changes, seconds, port):
     finally:
         server.terminate()
         server.wait()
-        shutil.rmtree(packages, ignore_errors=True)
-        psql(admin_url, f"drop database if exists {name} with (force)")
+        if not keep:
+            shutil.rmtree(packages, ignore_errors=True)
+            psql(admin_url, f"drop database if exists {name} with (force)")
     return result
 
 
@@ -222,11 +247,14 @@ def main():
     parser.add_argument("--changes", type=int, default=10000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--port", type=int, default=3190)
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--pages", default=None)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "wrk"], check=True)
     originals = corpus_packages(args.bin)
-    results = [bench_size(args.bin, originals, int(size), args.changes, args.seconds, args.port)
+    results = [bench_size(args.bin, originals, int(size), args.changes, args.seconds, args.port,
+                          args.keep, args.pages)
                for size in args.sizes.split(",")]
     print(json.dumps(results, indent=2))
     print()
@@ -234,7 +262,8 @@ def main():
     print("|---|" + "---|" * len(results))
     for key in ("listen_s", "scan_empty_s", "rescan_unchanged_s", "rescan_one_changed_s",
                 "healthz_during_scan_worst_ms"):
-        print(f"| {key} | " + " | ".join(f"{r[key]:.2f}" for r in results) + " |")
+        if all(key in r for r in results):
+            print(f"| {key} | " + " | ".join(f"{r[key]:.2f}" for r in results) + " |")
     for page in results[0]["pages"]:
         print(f"| {page} p50/p99 ms | " + " | ".join(
             f"{r['pages'][page]['p50_ms']:.1f} / {r['pages'][page]['p99_ms']:.1f}" for r in results) + " |")

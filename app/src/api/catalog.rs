@@ -255,157 +255,10 @@ pub(crate) fn scan_inputs() -> crate::registry::scan::ScanInputs {
     use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default()
 }
 
-/// The packages on disk as read: the catalog, and the text of each package with errors (for
-/// the excerpts around them).
-#[cfg(feature = "ssr")]
-#[derive(Debug)]
-pub(crate) struct DiskCatalog {
-    /// Every package parsed, validated and checksummed.
-    pub catalog: crate::domain::Catalog,
-    /// The schema file's text of each package with errors, by package id.
-    pub broken_sources: std::collections::BTreeMap<String, String>,
-}
+pub(crate) use super::disk::disk_catalog;
 
 #[cfg(feature = "ssr")]
-impl std::ops::Deref for DiskCatalog {
-    type Target = crate::domain::Catalog;
-
-    fn deref(&self) -> &crate::domain::Catalog {
-        &self.catalog
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl DiskCatalog {
-    /// Reads the base schema and every package of `packages_dir` and builds the catalog.
-    fn read(
-        packages_dir: &std::path::Path,
-        base_schema: Option<&std::path::Path>,
-        config: &crate::domain::Config,
-    ) -> Result<Self, crate::scanner::ScanError> {
-        let base = crate::scanner::read_base_schema(base_schema)?;
-        let disk = crate::scanner::read_packages(packages_dir, config.limits.max_file_bytes)?;
-        let mut texts: std::collections::BTreeMap<String, String> = disk
-            .sources
-            .iter()
-            .map(|s| (s.id.to_string(), s.text.clone()))
-            .collect();
-        let catalog =
-            crate::domain::Catalog::build_with_problems(disk.sources, disk.problems, base, config);
-        texts.retain(|id, _| catalog.package(id).is_some_and(|p| !p.errors.is_empty()));
-        Ok(Self {
-            catalog,
-            broken_sources: texts,
-        })
-    }
-}
-
-/// The last catalog read from disk, with the key (directory and file fingerprint) it was read
-/// under.
-#[cfg(feature = "ssr")]
-type CachedCatalog = Option<(String, std::sync::Arc<DiskCatalog>)>;
-
-#[cfg(feature = "ssr")]
-static DISK_CATALOG: std::sync::Mutex<CachedCatalog> = std::sync::Mutex::new(None);
-
-/// Held while the catalog is read: concurrent requests wait for one read instead of each
-/// reading (and holding) a catalog of their own.
-#[cfg(feature = "ssr")]
-static DISK_CATALOG_READ: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// The cached catalog, if it was read under `key`.
-#[cfg(feature = "ssr")]
-fn cached_catalog(key: &str) -> Option<std::sync::Arc<DiskCatalog>> {
-    let cache = DISK_CATALOG.lock().ok()?;
-    cache
-        .as_ref()
-        .filter(|(k, _)| k == key)
-        .map(|(_, c)| c.clone())
-}
-
-/// The packages on disk as a catalog, or why they could not be read. Reading and checking run
-/// on a blocking thread, and only when a file changed since the last read (their sizes and
-/// modification times tell): pages reuse the catalog otherwise, and one read serves every
-/// request waiting for it.
-#[cfg(feature = "ssr")]
-pub(crate) async fn disk_catalog(
-    inputs: crate::registry::scan::ScanInputs,
-) -> Result<(Option<String>, Result<std::sync::Arc<DiskCatalog>, String>), AppError> {
-    let dir = inputs
-        .packages_dir
-        .as_ref()
-        .map(|d| d.display().to_string());
-    let Some(packages_dir) = inputs.packages_dir.clone() else {
-        return Ok((
-            dir,
-            Err(
-                "no packages directory is configured (--packages or SCHEMAGATE_PACKAGES)"
-                    .to_string(),
-            ),
-        ));
-    };
-    let (base_schema, config) = (inputs.base_schema.clone(), inputs.config.clone());
-    let catalog = tokio::task::spawn_blocking(move || {
-        let key = format!(
-            "{}#{}",
-            packages_dir.display(),
-            crate::scanner::fingerprint(&packages_dir, base_schema.as_deref())
-        );
-        if let Some(catalog) = cached_catalog(&key) {
-            return Ok(catalog);
-        }
-        let _reading = DISK_CATALOG_READ.lock();
-        // Another request may have read it while this one waited.
-        if let Some(catalog) = cached_catalog(&key) {
-            return Ok(catalog);
-        }
-        let catalog = std::sync::Arc::new(
-            DiskCatalog::read(&packages_dir, base_schema.as_deref(), &config)
-                .map_err(|error| error.to_string())?,
-        );
-        if let Ok(mut cache) = DISK_CATALOG.lock() {
-            *cache = Some((key, catalog.clone()));
-        }
-        Ok(catalog)
-    })
-    .await
-    .map_err(|error| {
-        tracing::error!(%error, "reading the packages failed");
-        AppError::Internal
-    })?;
-    Ok((dir, catalog))
-}
-
-/// Open changes (pending, approved, applying) by package.
-#[cfg(feature = "ssr")]
-async fn open_changes(
-    pool: &sqlx::PgPool,
-) -> Result<std::collections::BTreeMap<String, ChangeRef>, AppError> {
-    use crate::domain::review::ChangeStatus;
-    use crate::registry::change::{self, ChangeFilter};
-    let mut open = std::collections::BTreeMap::new();
-    for status in [
-        ChangeStatus::Pending,
-        ChangeStatus::Approved,
-        ChangeStatus::Applying,
-    ] {
-        for c in change::list(
-            pool,
-            &ChangeFilter {
-                status: Some(status),
-                ..ChangeFilter::default()
-            },
-        )
-        .await?
-        {
-            open.insert(c.package.clone(), change_ref(&c));
-        }
-    }
-    Ok(open)
-}
-
-#[cfg(feature = "ssr")]
-fn change_ref(c: &crate::registry::change::SchemaChange) -> ChangeRef {
+fn change_ref(c: &crate::registry::change::ChangeSummary) -> ChangeRef {
     ChangeRef {
         id: c.id.clone(),
         status: c.status.as_str().to_string(),
@@ -432,24 +285,6 @@ fn issue(d: &crate::domain::Diagnostic) -> IssueView {
     }
 }
 
-/// Standing of every entity name declared on disk.
-#[cfg(feature = "ssr")]
-fn standings(catalog: &crate::domain::Catalog) -> std::collections::BTreeMap<String, Standing> {
-    let mut standing = std::collections::BTreeMap::new();
-    for p in &catalog.packages {
-        for e in &p.entities {
-            standing.entry(e.name.clone()).or_insert(Standing::Single);
-        }
-    }
-    for s in &catalog.shared {
-        standing.insert(s.entity.clone(), Standing::Shared);
-    }
-    for c in &catalog.conflicts {
-        standing.insert(c.entity.clone(), Standing::Conflict);
-    }
-    standing
-}
-
 /// Every package on disk and in the registry, by id, filtered by a text in its id or entity
 /// names (`q`) and by state. Any signed-in role.
 ///
@@ -463,8 +298,8 @@ pub async fn list_packages(
 ) -> Result<PackagesView, AppError> {
     use std::collections::BTreeSet;
 
-    use crate::domain::review::{ChangeStatus, Role};
-    use crate::registry::change::{self, ChangeFilter};
+    use crate::domain::review::Role;
+    use crate::registry::change;
     let inputs = scan_inputs();
     context::finish(async {
         let (pool, _) = context::signed_in(Role::Viewer, "read the catalog").await?;
@@ -484,22 +319,61 @@ pub async fn list_packages(
             Ok(catalog) => (Some(catalog), None),
             Err(problem) => (None, Some(problem)),
         };
-        let applied = crate::registry::apply::applied_packages(&mut *pool.acquire().await?).await?;
-        let open = open_changes(&pool).await?;
-        let standing = catalog.as_deref().map(|c| standings(c)).unwrap_or_default();
-        let config = crate::domain::Config::default();
+        let applied = crate::registry::apply::applied_summaries(&mut *pool.acquire().await?).await?;
+        let open = change::open_by_package(&pool).await?;
+        let report = |id: &str| catalog.as_ref().and_then(|c| c.package(id));
 
-        let mut ids: BTreeSet<String> = applied.keys().cloned().collect();
-        ids.extend(open.keys().cloned());
+        let mut ids: BTreeSet<&str> = applied.keys().map(String::as_str).collect();
+        ids.extend(open.keys().map(String::as_str));
         if let Some(catalog) = &catalog {
-            ids.extend(catalog.packages.iter().map(|p| p.package.to_string()));
+            ids.extend(catalog.packages.iter().map(|p| p.package.as_str()));
         }
+        let total = ids.len();
+        // The text filter needs names only: it runs before anything is built.
+        let hit = |id: &str| {
+            let Some(q) = q.as_deref() else { return true };
+            let named = |name: &str| name.to_lowercase().contains(q);
+            named(id)
+                || match (report(id), applied.get(id)) {
+                    (Some(r), _) => r.entities.iter().any(|e| named(&e.name)),
+                    (None, Some(a)) => a.entities.iter().any(|(name, _)| named(name)),
+                    (None, None) => false,
+                }
+        };
+        let ids: Vec<&str> = ids.into_iter().filter(|id| hit(id)).collect();
 
+        // Content that is neither live nor queued may be rejected: one query asks for all.
+        let unsettled: Vec<String> = ids
+            .iter()
+            .filter(|id| settled_state(report(id), applied.get(**id), open.get(**id)).is_none())
+            .map(|id| id.to_string())
+            .collect();
+        let rejected = change::last_rejected(&pool, &unsettled).await?;
+        let states: Vec<(&str, PackageState, Option<&change::ChangeSummary>)> = ids
+            .into_iter()
+            .map(|id| {
+                let (applied_here, open_here) = (applied.get(id), open.get(id));
+                let state = match (catalog.is_some(), settled_state(report(id), applied_here, open_here)) {
+                    (false, _) => PackageState::Unknown,
+                    (true, Some(state)) => state,
+                    (true, None) => {
+                        let on_disk = report(id).and_then(|r| r.checksum.as_deref()).unwrap_or_default();
+                        match rejected.get(id).filter(|c| c.target_checksum == on_disk) {
+                            Some(c) => return (id, PackageState::Rejected, Some(c)),
+                            None => PackageState::Unscanned,
+                        }
+                    }
+                };
+                (id, state, None)
+            })
+            .filter(|(_, state, _)| state_filter.is_none_or(|s| s == *state))
+            .collect();
+
+        let matching = states.len();
+        let (page, range) = page_range(page, matching);
         let mut packages = Vec::new();
-        for id in &ids {
-            let report = catalog.as_ref().and_then(|c| c.package(id));
-            let applied_here = applied.get(id);
-            let open_here = open.get(id).cloned();
+        for (id, state, rejected) in &states[range] {
+            let (report, applied_here, open_here) = (report(id), applied.get(*id), open.get(*id));
             let entities: Vec<EntityCell> = match (report, applied_here) {
                 (Some(report), _) => report
                     .entities
@@ -507,114 +381,48 @@ pub async fn list_packages(
                     .map(|e| EntityCell {
                         name: e.name.clone(),
                         checksum: e.checksum.clone(),
-                        standing: standing.get(&e.name).copied().unwrap_or(Standing::Single),
+                        standing: catalog.as_ref().map_or(Standing::Single, |c| c.standing(&e.name)),
                     })
                     .collect(),
-                (None, Some(a)) => crate::domain::parse_entities(&a.yaml_snapshot, id, &config)
+                (None, Some(a)) => a
                     .entities
                     .iter()
-                    .map(|e| EntityCell { name: e.name.clone(), checksum: crate::domain::entity_checksum(e), standing: Standing::Single })
+                    .map(|(name, checksum)| EntityCell { name: name.clone(), checksum: checksum.clone(), standing: Standing::Single })
                     .collect(),
                 (None, None) => Vec::new(),
             };
-            if let Some(q) = &q {
-                let hit = id.to_lowercase().contains(q.as_str()) || entities.iter().any(|e| e.name.to_lowercase().contains(q.as_str()));
-                if !hit {
-                    continue;
-                }
-            }
-            let checksum = report.and_then(|r| r.checksum.clone());
-            let mut rejected = None;
-            let (state, note) = match report {
-                None if catalog.is_none() => (PackageState::Unknown, "the packages on disk could not be read".to_string()),
-                None => match &open_here {
-                    Some(c) if c.kind == "drop" => (PackageState::Removed, "a drop change is queued: approving it removes the package's tables".to_string()),
-                    Some(_) => (PackageState::Removed, "queued, but gone from disk: the next scan supersedes the change".to_string()),
-                    None => (PackageState::Removed, "live but gone from disk: the next scan queues a drop change".to_string()),
+            let (preview, preview_problem) = match (report, &catalog) {
+                (Some(r), Some(catalog)) if r.errors.is_empty() => match catalog.render_fragment_in_context(id) {
+                    Ok(fragment) => (Some(fragment.to_text()), None),
+                    Err(error) => (None, Some(format!("cannot render the Prisma fragment: {error}"))),
                 },
-                Some(r) if !r.errors.is_empty() => (
-                    PackageState::Errors,
-                    format!("{} error(s): fix them and scan again; the registry keeps its current state meanwhile", r.errors.len()),
-                ),
-                Some(_) => {
-                    let on_disk = checksum.clone().unwrap_or_default();
-                    if applied_here.is_some_and(|a| a.checksum == on_disk) {
-                        (PackageState::Applied, "the content on disk is live".to_string())
-                    } else if let Some(c) = open_here.as_ref().filter(|c| c.target_checksum == on_disk) {
-                        let note = match c.status.as_str() {
-                            "approved" => "approved: the restart job applies it next",
-                            "applying" => "the restart job is applying it",
-                            _ => "waiting for an admin's review",
-                        };
-                        (PackageState::Queued, note.to_string())
-                    } else {
-                        let last_rejected = change::list(
-                            &pool,
-                            &ChangeFilter { status: Some(ChangeStatus::Rejected), package: Some(id.clone()), limit: Some(1), ..ChangeFilter::default() },
-                        )
-                        .await?
-                        .into_iter()
-                        .next()
-                        .filter(|c| c.target_checksum == on_disk);
-                        match last_rejected {
-                            Some(c) => {
-                                rejected = Some(change_ref(&c));
-                                (PackageState::Rejected, "this content was rejected: it stays rejected until it changes".to_string())
-                            }
-                            None if open_here.is_some() => (
-                                PackageState::Unscanned,
-                                "the content on disk differs from the queued change: the next scan supersedes it".to_string(),
-                            ),
-                            None => (PackageState::Unscanned, "the content on disk differs from the registry: the next scan queues it".to_string()),
-                        }
-                    }
-                }
+                (Some(_), _) => (None, Some("fix the errors to see the Prisma preview".to_string())),
+                (None, _) => (None, Some("not on disk".to_string())),
             };
-            if state_filter.is_some_and(|s| s != state) {
-                continue;
-            }
-            // Rendered below, for the page's packages only.
-            let (preview, preview_problem) = match report {
-                Some(r) if r.errors.is_empty() => (None, None),
-                Some(_) => (None, Some("fix the errors to see the Prisma preview".to_string())),
-                None => (None, Some("not on disk".to_string())),
+            let causes = match (report, &catalog) {
+                // Grouped by cause, with the lines around each.
+                (Some(r), Some(catalog)) if !r.errors.is_empty() => crate::domain::diagnostic_report::causes(
+                    &r.errors,
+                    catalog.broken_sources.get(*id).map(String::as_str),
+                ),
+                _ => Vec::new(),
             };
             packages.push(PackageView {
-                package: id.clone(),
+                package: id.to_string(),
                 file: report.map(|r| r.file.clone()),
-                checksum,
+                checksum: report.and_then(|r| r.checksum.clone()),
                 entities,
                 applied: applied_here.map(|a| (a.checksum.clone(), a.change_id.clone())),
-                open: open_here,
-                rejected,
-                state,
-                note,
+                open: open_here.map(change_ref),
+                rejected: rejected.map(change_ref),
+                state: *state,
+                note: state_note(*state, report, open_here),
                 errors: report.map(|r| r.errors.iter().map(issue).collect()).unwrap_or_default(),
-                causes: Vec::new(),
+                causes,
                 warnings: report.map(|r| r.warnings.iter().map(issue).collect()).unwrap_or_default(),
                 preview,
                 preview_problem,
             });
-        }
-        let matching = packages.len();
-        let (page, range) = page_range(page, matching);
-        let mut packages: Vec<PackageView> = packages.drain(range).collect();
-        if let Some(catalog) = &catalog {
-            // Grouped by cause, for the page's broken packages only.
-            for p in packages.iter_mut().filter(|p| !p.errors.is_empty()) {
-                if let Some(report) = catalog.package(&p.package) {
-                    let source = catalog.broken_sources.get(&p.package).map(String::as_str);
-                    p.causes = crate::domain::diagnostic_report::causes(&report.errors, source);
-                }
-            }
-            for p in packages.iter_mut().filter(|p| p.preview_problem.is_none()) {
-                match catalog.render_fragment_in_context(&p.package) {
-                    Ok(fragment) => p.preview = Some(fragment.to_text()),
-                    Err(error) => {
-                        p.preview_problem = Some(format!("cannot render the Prisma fragment: {error}"))
-                    }
-                }
-            }
         }
         // Files relative to the packages directory read better than absolute paths.
         if let Some(dir) = &packages_dir {
@@ -635,13 +443,71 @@ pub async fn list_packages(
             packages_dir,
             problem,
             packages,
-            total: ids.len(),
+            total,
             matching,
             page,
             per_page: CATALOG_PER_PAGE,
         })
     })
     .await
+}
+
+/// Where a package stands when its files, live content and open change tell it alone; `None`
+/// when only its rejected changes can tell (rejected, or not scanned yet).
+#[cfg(feature = "ssr")]
+fn settled_state(
+    report: Option<&crate::domain::PackageReport>,
+    applied: Option<&crate::registry::apply::AppliedSummary>,
+    open: Option<&crate::registry::change::ChangeSummary>,
+) -> Option<PackageState> {
+    let Some(report) = report else {
+        return Some(PackageState::Removed);
+    };
+    if !report.errors.is_empty() {
+        return Some(PackageState::Errors);
+    }
+    let on_disk = report.checksum.as_deref().unwrap_or_default();
+    if applied.is_some_and(|a| a.checksum == on_disk) {
+        Some(PackageState::Applied)
+    } else if open.is_some_and(|c| c.target_checksum == on_disk) {
+        Some(PackageState::Queued)
+    } else {
+        None
+    }
+}
+
+/// What to do next about a package in `state`, or why it is there, in one sentence.
+#[cfg(feature = "ssr")]
+fn state_note(
+    state: PackageState,
+    report: Option<&crate::domain::PackageReport>,
+    open: Option<&crate::registry::change::ChangeSummary>,
+) -> String {
+    use crate::domain::review::ChangeStatus;
+    match state {
+        PackageState::Unknown => "the packages on disk could not be read".to_string(),
+        PackageState::Removed => match open {
+            Some(c) if c.kind == "drop" => "a drop change is queued: approving it removes the package's tables".to_string(),
+            Some(_) => "queued, but gone from disk: the next scan supersedes the change".to_string(),
+            None => "live but gone from disk: the next scan queues a drop change".to_string(),
+        },
+        PackageState::Errors => format!(
+            "{} error(s): fix them and scan again; the registry keeps its current state meanwhile",
+            report.map_or(0, |r| r.errors.len())
+        ),
+        PackageState::Applied => "the content on disk is live".to_string(),
+        PackageState::Queued => match open.map(|c| c.status) {
+            Some(ChangeStatus::Approved) => "approved: the restart job applies it next",
+            Some(ChangeStatus::Applying) => "the restart job is applying it",
+            _ => "waiting for an admin's review",
+        }
+        .to_string(),
+        PackageState::Rejected => "this content was rejected: it stays rejected until it changes".to_string(),
+        PackageState::Unscanned if open.is_some() => {
+            "the content on disk differs from the queued change: the next scan supersedes it".to_string()
+        }
+        PackageState::Unscanned => "the content on disk differs from the registry: the next scan queues it".to_string(),
+    }
 }
 
 /// Every entity declared on disk, by name, with its declaring packages, their checksums and
@@ -656,8 +522,6 @@ pub async fn list_entities(
     #[server(default)] show: Option<String>,
     #[server(default)] page: Option<i64>,
 ) -> Result<EntitiesView, AppError> {
-    use std::collections::BTreeMap;
-
     use crate::domain::review::Role;
     let inputs = scan_inputs();
     context::finish(async {
@@ -691,40 +555,52 @@ pub async fn list_entities(
                 });
             }
         };
-        let open = open_changes(&pool).await?;
-        let standing = standings(&catalog);
-        let mut declarations: BTreeMap<String, Vec<DeclarationView>> = BTreeMap::new();
-        for p in &catalog.packages {
-            for e in &p.entities {
-                declarations
-                    .entry(e.name.clone())
-                    .or_default()
-                    .push(DeclarationView {
-                        package: p.package.to_string(),
-                        checksum: e.checksum.clone(),
-                        change: open.get(p.package.as_str()).cloned(),
-                    });
+        let matches = |e: &&super::disk::IndexedEntity| {
+            show.is_none_or(|s| e.standing == s)
+                && q.as_ref().is_none_or(|q| e.name.to_lowercase().contains(q.as_str()))
+        };
+        let matching = catalog.entities.iter().filter(matches).count();
+        let (page, range) = page_range(page, matching);
+        let shown: Vec<&super::disk::IndexedEntity> = catalog
+            .entities
+            .iter()
+            .filter(matches)
+            .skip(range.start)
+            .take(range.len())
+            .collect();
+        // Open changes are looked up for the page's declaring packages only.
+        let mut open = std::collections::BTreeMap::new();
+        for e in &shown {
+            for (package, _) in &e.declarations {
+                open.entry(package.clone()).or_insert(None);
             }
         }
-        let total = declarations.len();
-        let count = |s: Standing| standing.values().filter(|x| **x == s).count();
-        let (conflicts, shared) = (count(Standing::Conflict), count(Standing::Shared));
-        let mut entities: Vec<EntityView> = declarations
+        let packages: Vec<String> = open.keys().cloned().collect();
+        for c in crate::registry::change::open_of(&pool, &packages).await? {
+            open.insert(c.package.clone(), Some(change_ref(&c)));
+        }
+        let entities = shown
             .into_iter()
-            .map(|(name, declarations)| EntityView {
-                standing: standing.get(&name).copied().unwrap_or(Standing::Single),
-                name,
-                declarations,
-            })
-            .filter(|e| show.is_none_or(|s| e.standing == s))
-            .filter(|e| {
-                q.as_ref()
-                    .is_none_or(|q| e.name.to_lowercase().contains(q.as_str()))
+            .map(|e| EntityView {
+                name: e.name.clone(),
+                standing: e.standing,
+                declarations: e
+                    .declarations
+                    .iter()
+                    .map(|(package, checksum)| DeclarationView {
+                        package: package.clone(),
+                        checksum: checksum.clone(),
+                        change: open.get(package).cloned().flatten(),
+                    })
+                    .collect(),
             })
             .collect();
-        let matching = entities.len();
-        let (page, range) = page_range(page, matching);
-        let entities = entities.drain(range).collect();
+        let count = |s: Standing| catalog.entities.iter().filter(|e| e.standing == s).count();
+        let (total, conflicts, shared) = (
+            catalog.entities.len(),
+            count(Standing::Conflict),
+            count(Standing::Shared),
+        );
         Ok(EntitiesView {
             problem: None,
             entities,

@@ -147,27 +147,17 @@ pub(crate) fn event_view(event: crate::registry::audit::AuditEvent) -> EventView
 /// 401 without a session.
 #[server(prefix = "/api", endpoint = "dashboard")]
 pub async fn dashboard() -> Result<DashboardView, AppError> {
-    use crate::domain::review::{ChangeStatus, Role};
+    use crate::domain::review::Role;
     use crate::registry::audit::{self, AuditFilter};
-    use crate::registry::change::{self, ChangeFilter};
+    use crate::registry::change;
     context::finish(async {
         let job = use_context::<crate::scan_job::ScanJob>().unwrap_or_default();
         let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
         let counts = change::counts(&pool).await?;
         let mut conflicts = Vec::new();
-        for status in [ChangeStatus::Pending, ChangeStatus::Approved] {
-            for c in change::list(
-                &pool,
-                &ChangeFilter {
-                    status: Some(status),
-                    ..ChangeFilter::default()
-                },
-            )
-            .await?
-            {
-                for conflict in &c.conflicts {
-                    conflicts.push((c.id.clone(), c.package.clone(), conflict.entity.clone()));
-                }
+        for c in change::open_conflicted(&pool).await? {
+            for entity in c.conflicts {
+                conflicts.push((c.id.clone(), c.package.clone(), entity));
             }
         }
         let last = |action: &str| AuditFilter {
@@ -271,15 +261,15 @@ pub async fn list_changes(
         let page = page.unwrap_or(1).clamp(1, pages);
         filter.limit = Some(PER_PAGE);
         filter.offset = Some((page - 1) * PER_PAGE);
-        let changes = change::list(&pool, &filter).await?;
+        let changes = change::list_summaries(&pool, &filter).await?;
         let ids: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
         let requested = crate::registry::verdict::with_changes_requested(&pool, &ids).await?;
         let rows = changes
             .into_iter()
             .map(|c| ChangeRow {
                 changes_requested: requested.contains(&c.id),
-                items: c.items.len(),
-                conflicts: c.conflicts.iter().map(|x| x.entity.clone()).collect(),
+                items: c.items,
+                conflicts: c.conflicts,
                 created_at: c
                     .created_at
                     .format(&time::format_description::well_known::Rfc3339)

@@ -317,7 +317,11 @@ impl Catalog {
     /// The report of package `id`.
     #[must_use]
     pub fn package(&self, id: &str) -> Option<&PackageReport> {
-        self.packages.iter().find(|p| p.package.as_str() == id)
+        // `build` sorts the packages by id.
+        self.packages
+            .binary_search_by(|p| p.package.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.packages[i])
     }
 
     /// Whether any package has errors or any entity is in conflict (`check` exits 1).

@@ -234,7 +234,7 @@ pub async fn list(pool: &PgPool, filter: &AuditFilter) -> Result<Vec<AuditEvent>
          where ($1::text is null or actor = $1)
            and ($2::text is null or action like $2 || '%')
            and ($3::text is null or package = $3)
-           and ($4::text is null or change_id::text = $4)
+           and ($4::uuid is null or change_id = $4::uuid)
            and ($5::timestamptz is null or at >= $5)
            and ($6::timestamptz is null or at < $6)
          order by seq {order}
@@ -264,7 +264,7 @@ pub async fn count(pool: &PgPool, filter: &AuditFilter) -> Result<i64, sqlx::Err
          where ($1::text is null or actor = $1)
            and ($2::text is null or action like $2 || '%')
            and ($3::text is null or package = $3)
-           and ($4::text is null or change_id::text = $4)
+           and ($4::uuid is null or change_id = $4::uuid)
            and ($5::timestamptz is null or at >= $5)
            and ($6::timestamptz is null or at < $6)",
     )

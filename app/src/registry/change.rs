@@ -13,7 +13,11 @@ use crate::domain::change::{ChangeItem, Risk};
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition, Role};
 
 mod comment;
+mod summary;
 pub use comment::{comment, CommentError, MAX_COMMENT_CHARS};
+pub use summary::{
+    last_rejected, list_summaries, open_by_package, open_conflicted, open_of, ChangeSummary,
+};
 
 /// The shortest id prefix accepted in place of a full id.
 pub const MIN_PREFIX_LEN: usize = 8;
@@ -205,12 +209,28 @@ pub async fn resolve_id(
     if !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Ok(Err(LookupError::NotFound(prefix)));
     }
-    let ids: Vec<String> = sqlx::query_scalar(
-        "select id::text from schema_change where id::text like $1 || '%' order by id limit 5",
-    )
-    .bind(&prefix)
-    .fetch_all(pool)
-    .await?;
+    // A whole id is looked up by the key; a prefix needs a scan of the ids.
+    let whole = prefix.len() == 36
+        && prefix.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
+    let ids: Vec<String> = if whole {
+        sqlx::query_scalar("select id::text from schema_change where id = $1::uuid")
+            .bind(&prefix)
+            .fetch_all(pool)
+            .await?
+    } else {
+        sqlx::query_scalar(
+            "select id::text from schema_change where id::text like $1 || '%' order by id limit 5",
+        )
+        .bind(&prefix)
+        .fetch_all(pool)
+        .await?
+    };
     Ok(match ids.len() {
         0 => Err(LookupError::NotFound(prefix)),
         1 => Ok(ids.into_iter().next().unwrap_or_default()),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
 use super::apply::desired_state_on;
-use super::change::{from_row, SchemaChange, SELECT_CHANGE};
+use super::change::SchemaChange;
 use crate::domain::base_schema::BaseSchema;
 use crate::domain::catalog::{Catalog, PackageId, PackageSource};
 use crate::domain::config::Config;
@@ -235,36 +235,45 @@ async fn locate(
     entity: &str,
     config: &Config,
 ) -> Result<Dependency, sqlx::Error> {
-    // Candidates mention the name; parsing confirms they declare it.
-    let rows = sqlx::query(&format!(
-        "{SELECT_CHANGE} where package <> $1 and strpos(yaml_snapshot, $2) > 0
+    // Changes list the names they declare: the newest of each state is enough. One written
+    // before that list existed mentions the name, and parsing confirms it declares it.
+    type Candidate = (String, String, String, time::OffsetDateTime);
+    let mut candidates: Vec<Candidate> = sqlx::query_as(
+        "select distinct on (status) id::text, package, status, created_at from schema_change
+         where package <> $1 and declares @> array[$2::text]
            and status in ('approved', 'applying', 'pending', 'failed', 'rejected')
-         order by created_at desc"
-    ))
+         order by status, created_at desc",
+    )
     .bind(package)
     .bind(entity)
     .fetch_all(&mut *conn)
     .await?;
-    let mut candidates: Vec<SchemaChange> = Vec::new();
-    for row in &rows {
-        let change = from_row(row)?;
-        let names =
-            declared(&parse_entities(&change.yaml_snapshot, &change.package, config).entities);
-        if names.contains(entity) {
-            candidates.push(change);
+    let unlisted: Vec<(String, String, String, time::OffsetDateTime, String)> = sqlx::query_as(
+        "select id::text, package, status, created_at, yaml_snapshot from schema_change
+         where package <> $1 and declares is null and strpos(yaml_snapshot, $2) > 0
+           and status in ('approved', 'applying', 'pending', 'failed', 'rejected')",
+    )
+    .bind(package)
+    .bind(entity)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, package, status, created_at, yaml) in unlisted {
+        if declared(&parse_entities(&yaml, &package, config).entities).contains(entity) {
+            candidates.push((id, package, status, created_at));
         }
     }
+    candidates.sort_by(|a, b| b.3.cmp(&a.3));
     let found = |states: &[&str]| {
         candidates
             .iter()
-            .find(|c| states.contains(&c.status.as_str()))
+            .find(|c| states.contains(&c.2.as_str()))
             .cloned()
     };
-    let dependency = |c: SchemaChange, state| Dependency {
+    let dependency = |c: Candidate, state| Dependency {
         entity: entity.to_string(),
-        package: Some(c.package),
+        package: Some(c.1),
         state,
-        change_id: Some(c.id),
+        change_id: Some(c.0),
     };
     if let Some(c) = found(&["approved", "applying"]) {
         return Ok(dependency(c, DependencyState::Approved));

@@ -279,6 +279,7 @@ pub async fn record(
                 id,
             ),
             conflicts,
+            declares: package.model.iter().map(|e| e.name.clone()).collect(),
         };
         create_change(&mut tx, actor, current, replaces, proposal, &mut report).await?;
     }
@@ -309,6 +310,7 @@ pub async fn record(
             fragment_after: "",
             items: diff_entities(&before, &[]),
             conflicts: Vec::new(),
+            declares: Vec::new(),
         };
         create_change(
             &mut tx,
@@ -379,6 +381,8 @@ struct Proposal<'a> {
     fragment_after: &'a str,
     items: Vec<ChangeItem>,
     conflicts: Vec<ChangeConflict>,
+    /// The entity names `yaml` declares.
+    declares: Vec<String>,
 }
 
 /// What the registry already holds for one package.
@@ -499,8 +503,8 @@ async fn create_change(
     let created: String = sqlx::query_scalar(
         "insert into schema_change (package, kind, status, risk, base_checksum, target_checksum,
              yaml_snapshot, fragment_before, fragment_after, fragment_sha256, items, conflicts, created_by,
-             supersedes)
-         values ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::uuid)
+             supersedes, declares)
+         values ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::uuid, $14)
          returning id::text",
     )
     .bind(id)
@@ -516,6 +520,7 @@ async fn create_change(
     .bind(serde_json::to_value(&proposal.conflicts).unwrap_or_default())
     .bind(actor)
     .bind(replaces)
+    .bind(&proposal.declares)
     .fetch_one(&mut *conn)
     .await?;
     audit::append(

@@ -177,6 +177,42 @@ pub async fn applied_packages(
         .collect()
 }
 
+/// A package's live checksum and entities, without its YAML: what catalog pages list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedSummary {
+    /// Its package checksum.
+    pub checksum: String,
+    /// The change that made it live.
+    pub change_id: String,
+    /// `(name, checksum)` of each live entity.
+    pub entities: Vec<(String, String)>,
+}
+
+/// Every package's live checksum and entities, by package.
+///
+/// # Errors
+/// Database errors.
+pub async fn applied_summaries(
+    conn: &mut PgConnection,
+) -> Result<BTreeMap<String, AppliedSummary>, sqlx::Error> {
+    let rows: Vec<(String, String, String, Value)> = sqlx::query_as(
+        "select package, checksum, change_id::text, entities from applied_package",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(package, checksum, change_id, entities)| {
+            let field = |e: &Value, key: &str| e.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+            let entities = entities
+                .as_array()
+                .map(|list| list.iter().map(|e| (field(e, "name"), field(e, "checksum"))).collect())
+                .unwrap_or_default();
+            (package, AppliedSummary { checksum, change_id, entities })
+        })
+        .collect())
+}
+
 /// Changes the restart job still has to apply: one left `applying` by a killed run first, then
 /// the approved ones in approval order.
 ///

@@ -1,0 +1,203 @@
+//! The packages on disk as pages read them: parsed and checked once per change of the files,
+//! with the indexes the catalog pages filter and page through, shared by every request.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::catalog::Standing;
+use crate::error::AppError;
+use crate::registry::scan::ScanInputs;
+
+/// One entity name on disk and who declares it.
+#[derive(Debug)]
+pub(crate) struct IndexedEntity {
+    /// The entity.
+    pub name: String,
+    /// Single, shared or conflict.
+    pub standing: Standing,
+    /// `(package, checksum)` of each declaring package, by package.
+    pub declarations: Vec<(String, String)>,
+}
+
+/// The packages on disk as read: the catalog, the text of each package with errors (for the
+/// excerpts around them), and the entity index.
+#[derive(Debug)]
+pub(crate) struct DiskCatalog {
+    /// Every package parsed, validated and checksummed.
+    pub catalog: crate::domain::Catalog,
+    /// The schema file's text of each package with errors, by package id.
+    pub broken_sources: BTreeMap<String, String>,
+    /// Every entity name declared on disk, by name.
+    pub entities: Vec<IndexedEntity>,
+}
+
+impl std::ops::Deref for DiskCatalog {
+    type Target = crate::domain::Catalog;
+
+    fn deref(&self) -> &crate::domain::Catalog {
+        &self.catalog
+    }
+}
+
+impl DiskCatalog {
+    /// Reads the base schema and every package of `packages_dir` and builds the catalog.
+    fn read(
+        packages_dir: &Path,
+        base_schema: Option<&Path>,
+        config: &crate::domain::Config,
+    ) -> Result<Self, crate::scanner::ScanError> {
+        let base = crate::scanner::read_base_schema(base_schema)?;
+        let disk = crate::scanner::read_packages(packages_dir, config.limits.max_file_bytes)?;
+        let mut texts: BTreeMap<String, String> = disk
+            .sources
+            .iter()
+            .map(|s| (s.id.to_string(), s.text.clone()))
+            .collect();
+        let catalog =
+            crate::domain::Catalog::build_with_problems(disk.sources, disk.problems, base, config);
+        texts.retain(|id, _| catalog.package(id).is_some_and(|p| !p.errors.is_empty()));
+        Ok(Self {
+            entities: index_entities(&catalog),
+            catalog,
+            broken_sources: texts,
+        })
+    }
+
+    /// The standing of an entity name declared on disk (single when unknown).
+    pub fn standing(&self, name: &str) -> Standing {
+        self.entities
+            .binary_search_by(|e| e.name.as_str().cmp(name))
+            .map_or(Standing::Single, |i| self.entities[i].standing)
+    }
+}
+
+/// Every entity name of `catalog` with its standing and declarations, by name.
+fn index_entities(catalog: &crate::domain::Catalog) -> Vec<IndexedEntity> {
+    let mut declarations: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    for p in &catalog.packages {
+        for e in &p.entities {
+            declarations
+                .entry(e.name.as_str())
+                .or_default()
+                .push((p.package.to_string(), e.checksum.clone()));
+        }
+    }
+    let mut standing: BTreeMap<&str, Standing> = BTreeMap::new();
+    for s in &catalog.shared {
+        standing.insert(s.entity.as_str(), Standing::Shared);
+    }
+    for c in &catalog.conflicts {
+        standing.insert(c.entity.as_str(), Standing::Conflict);
+    }
+    declarations
+        .into_iter()
+        .map(|(name, mut declarations)| {
+            declarations.sort();
+            IndexedEntity {
+                standing: standing.get(name).copied().unwrap_or(Standing::Single),
+                name: name.to_string(),
+                declarations,
+            }
+        })
+        .collect()
+}
+
+/// The last catalog read from disk, with the key (directory and file fingerprint) it was read
+/// under.
+type CachedCatalog = Option<(String, Arc<DiskCatalog>)>;
+
+static DISK_CATALOG: Mutex<CachedCatalog> = Mutex::new(None);
+
+/// Held while the catalog is read: concurrent requests wait for one read instead of each
+/// reading (and holding) a catalog of their own.
+static DISK_CATALOG_READ: Mutex<()> = Mutex::new(());
+
+/// The last fingerprint taken: of which directory, when its taking began, and the key.
+static LAST_FINGERPRINT: Mutex<Option<(String, Instant, String)>> = Mutex::new(None);
+
+/// The cached catalog, if it was read under `key`.
+fn cached_catalog(key: &str) -> Option<Arc<DiskCatalog>> {
+    let cache = DISK_CATALOG.lock().ok()?;
+    cache
+        .as_ref()
+        .filter(|(k, _)| k == key)
+        .map(|(_, c)| c.clone())
+}
+
+/// The catalog key of `packages_dir` as it is now: its path and the fingerprint of its files,
+/// taken no earlier than `asked_at`. Requests asking at once share one taking: a fingerprint
+/// begun after a request arrived saw every file as it was when the request arrived, or later.
+fn catalog_key(packages_dir: &Path, base_schema: Option<&Path>, asked_at: Instant) -> String {
+    let identity = format!(
+        "{}#{}",
+        packages_dir.display(),
+        base_schema.map(|b| b.display().to_string()).unwrap_or_default()
+    );
+    let mut last = LAST_FINGERPRINT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((of, taken_at, key)) = last.as_ref() {
+        if *of == identity && *taken_at >= asked_at {
+            return key.clone();
+        }
+    }
+    let taken_at = Instant::now();
+    let key = format!(
+        "{}#{}",
+        packages_dir.display(),
+        crate::scanner::fingerprint(packages_dir, base_schema)
+    );
+    *last = Some((identity, taken_at, key.clone()));
+    key
+}
+
+/// The packages on disk as a catalog, or why they could not be read. Reading and checking run
+/// on a blocking thread, and only when a file changed since the last read (their sizes and
+/// modification times tell): pages reuse the catalog otherwise, and one read serves every
+/// request waiting for it.
+pub(crate) async fn disk_catalog(
+    inputs: ScanInputs,
+) -> Result<(Option<String>, Result<Arc<DiskCatalog>, String>), AppError> {
+    let asked_at = Instant::now();
+    let dir = inputs
+        .packages_dir
+        .as_ref()
+        .map(|d| d.display().to_string());
+    let Some(packages_dir) = inputs.packages_dir.clone() else {
+        return Ok((
+            dir,
+            Err(
+                "no packages directory is configured (--packages or SCHEMAGATE_PACKAGES)"
+                    .to_string(),
+            ),
+        ));
+    };
+    let (base_schema, config) = (inputs.base_schema.clone(), inputs.config.clone());
+    let catalog = tokio::task::spawn_blocking(move || {
+        let key = catalog_key(&packages_dir, base_schema.as_deref(), asked_at);
+        if let Some(catalog) = cached_catalog(&key) {
+            return Ok(catalog);
+        }
+        let _reading = DISK_CATALOG_READ.lock();
+        // Another request may have read it while this one waited.
+        if let Some(catalog) = cached_catalog(&key) {
+            return Ok(catalog);
+        }
+        let catalog = Arc::new(
+            DiskCatalog::read(&packages_dir, base_schema.as_deref(), &config)
+                .map_err(|error| error.to_string())?,
+        );
+        if let Ok(mut cache) = DISK_CATALOG.lock() {
+            *cache = Some((key, catalog.clone()));
+        }
+        Ok(catalog)
+    })
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "reading the packages failed");
+        AppError::Internal
+    })?;
+    Ok((dir, catalog))
+}
