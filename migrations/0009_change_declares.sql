@@ -1,6 +1,13 @@
 -- The entity names each change's snapshot declares, so finding which packages declare an
 -- entity is an index lookup instead of parsing every snapshot that mentions its name. Scans fill
--- it; rows written before this migration are filled when a process next connects
+-- it; the server fills rows written before this migration in the background when it starts
 -- (`db::fill_declares`), and readers treat a null as "not known yet".
 alter table schema_change add column declares text[];
 create index schema_change_declares_idx on schema_change using gin (declares);
+
+-- Lists and counts read a few short columns of many changes; snapshots, fragments and plans are
+-- read one change at a time. Long texts kept out of line keep the rows those lists read small,
+-- and a stored search text spares converting every change's items to text on each search.
+alter table schema_change set (toast_tuple_target = 256);
+alter table schema_change add column search_text text
+    generated always as (package || E'\n' || items::text) stored;

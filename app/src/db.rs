@@ -26,13 +26,12 @@ pub async fn connect_and_migrate(database_url: &str) -> Result<PgPool, sqlx::Err
         .connect_with(options)
         .await?;
     MIGRATOR.run(&pool).await?;
-    fill_declares(&pool).await?;
     Ok(pool)
 }
 
 /// Fills `schema_change.declares` of changes written before it existed (migration 0009): the
-/// entity names each snapshot declares. Runs once per such row; a registry filled already
-/// answers with no rows.
+/// entity names each snapshot declares. The server runs it in the background at start (readers
+/// treat a missing list as unknown); a registry filled already answers with no rows.
 ///
 /// # Errors
 /// Database errors.

@@ -392,8 +392,8 @@ pub async fn list_packages(
                 (None, None) => Vec::new(),
             };
             let (preview, preview_problem) = match (report, &catalog) {
-                (Some(r), Some(catalog)) if r.errors.is_empty() => match catalog.render_fragment_in_context(id) {
-                    Ok(fragment) => (Some(fragment.to_text()), None),
+                (Some(r), Some(catalog)) if r.errors.is_empty() => match catalog.preview(id) {
+                    Ok(preview) => (Some(preview), None),
                     Err(error) => (None, Some(format!("cannot render the Prisma fragment: {error}"))),
                 },
                 (Some(_), _) => (None, Some("fix the errors to see the Prisma preview".to_string())),

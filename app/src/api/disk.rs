@@ -31,6 +31,8 @@ pub(crate) struct DiskCatalog {
     pub broken_sources: BTreeMap<String, String>,
     /// Every entity name declared on disk, by name.
     pub entities: Vec<IndexedEntity>,
+    /// Prisma previews rendered so far, by package: each is rendered once per read.
+    previews: Mutex<std::collections::HashMap<String, Result<String, String>>>,
 }
 
 impl std::ops::Deref for DiskCatalog {
@@ -59,10 +61,28 @@ impl DiskCatalog {
             crate::domain::Catalog::build_with_problems(disk.sources, disk.problems, base, config);
         texts.retain(|id, _| catalog.package(id).is_some_and(|p| !p.errors.is_empty()));
         Ok(Self {
+            previews: Mutex::default(),
             entities: index_entities(&catalog),
             catalog,
             broken_sources: texts,
         })
+    }
+
+    /// Package `id`'s Prisma fragment within the schema of the packages it relates to, or why it
+    /// cannot be rendered.
+    pub fn preview(&self, id: &str) -> Result<String, String> {
+        if let Some(preview) = self.previews.lock().ok().and_then(|p| p.get(id).cloned()) {
+            return preview;
+        }
+        let preview = self
+            .catalog
+            .render_fragment_in_context(id)
+            .map(|fragment| fragment.to_text())
+            .map_err(|error| error.to_string());
+        if let Ok(mut previews) = self.previews.lock() {
+            previews.insert(id.to_string(), preview.clone());
+        }
+        preview
     }
 
     /// The standing of an entity name declared on disk (single when unknown).

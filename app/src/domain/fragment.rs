@@ -58,7 +58,7 @@ impl Catalog {
             .flat_map(|e| e.relations.iter().map(|r| r.target.as_str()))
             .collect();
         let base: BTreeSet<&str> = self.base.models().map(|m| m.name.as_str()).collect();
-        let mut taken: BTreeSet<String> = own.iter().map(|name| (*name).to_string()).collect();
+        let mut taken: BTreeSet<&str> = own.clone();
         let mut others: Vec<(&str, Vec<Entity>)> = Vec::new();
         for other in self
             .packages
@@ -68,7 +68,7 @@ impl Catalog {
             let entities: Vec<Entity> = other
                 .model
                 .iter()
-                .filter(|e| !taken.contains(&e.name))
+                .filter(|e| !taken.contains(e.name.as_str()))
                 .filter(|e| match neighbourhood {
                     Neighbourhood::All => true,
                     // What this package relates to, and what relates to it.
@@ -93,7 +93,7 @@ impl Catalog {
                 })
                 .collect();
             // Declaring a name takes it even when the declaration is not rendered here.
-            taken.extend(other.model.iter().map(|e| e.name.clone()));
+            taken.extend(other.model.iter().map(|e| e.name.as_str()));
             if !entities.is_empty() {
                 others.push((other.package.as_str(), entities));
             }

@@ -290,8 +290,7 @@ fn like_escaped(text: &str) -> String {
 const FILTER_WHERE: &str = "where ($1::text is null or status = $1)
            and ($2::text is null or risk = $2)
            and ($3::text is null or package = $3)
-           and ($4::text is null or package ilike '%' || $4 || '%' escape '\\'
-                or items::text ilike '%' || $4 || '%' escape '\\')
+           and ($4::text is null or search_text ilike '%' || $4 || '%' escape '\\')
            and (cardinality($5::text[]) = 0 or status = any($5))
            and ($6::text is null or package ilike '%' || $6 || '%' escape '\\')";
 

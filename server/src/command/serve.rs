@@ -26,6 +26,12 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         config: common.domain_config(),
         engine: database.engine.clone(),
     };
+    let pool = database.pool.clone();
+    tokio::spawn(async move {
+        if let Err(error) = app::db::fill_declares(&pool).await {
+            tracing::warn!(%error, "cannot record the entities older changes declare");
+        }
+    });
     let scan_job = app::scan_job::ScanJob::default();
     if args.scan_on_start {
         // In the background: the server listens at once and the dashboard shows the progress.
