@@ -507,3 +507,62 @@ async fn of_fifty_concurrent_decisions_exactly_one_wins(pool: PgPool) {
     assert_eq!(decisions, 1);
     assert!(audit::verify(&pool).await.unwrap().problem.is_none());
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_queue_finds_changes_by_package_or_item_text_in_any_case_and_pages_them(pool: PgPool) {
+    scan_packages(&pool, &[("forum", FORUM), ("wiki", WIKI)]).await;
+    let found = |search: &str| {
+        let pool = pool.clone();
+        let filter = ChangeFilter {
+            search: Some(search.to_string()),
+            ..ChangeFilter::default()
+        };
+        async move {
+            let full: Vec<String> = change::list(&pool, &filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.package)
+                .collect();
+            let rows: Vec<String> = change::list_summaries(&pool, &filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.package)
+                .collect();
+            assert_eq!(full, rows);
+            assert_eq!(change::count(&pool, &filter).await.unwrap(), rows.len() as i64);
+            rows
+        }
+    };
+    // The package name, an entity named in an item, either case; `%` and `_` match themselves.
+    assert_eq!(found("WIK").await, vec!["wiki"]);
+    assert_eq!(found("forumthread").await, vec!["forum"]);
+    assert!(found("%").await.is_empty());
+    assert!(found("nothing like it").await.is_empty());
+
+    // Pages follow the list's order: newest first, then by package.
+    let page = |offset: i64| {
+        let pool = pool.clone();
+        async move {
+            change::list_summaries(
+                &pool,
+                &ChangeFilter {
+                    limit: Some(1),
+                    offset: Some(offset),
+                    ..ChangeFilter::default()
+                },
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.package, c.items, c.status))
+            .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page(0).await[0].0, "forum");
+    assert_eq!(page(1).await[0].0, "wiki");
+    assert!(page(0).await[0].1 > 0);
+    assert_eq!(page(1).await[0].2, ChangeStatus::Pending);
+    assert!(page(2).await.is_empty());
+}

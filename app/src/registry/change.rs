@@ -290,7 +290,7 @@ fn like_escaped(text: &str) -> String {
 const FILTER_WHERE: &str = "where ($1::text is null or status = $1)
            and ($2::text is null or risk = $2)
            and ($3::text is null or package = $3)
-           and ($4::text is null or search_text ilike '%' || $4 || '%' escape '\\')
+           and ($4::text is null or search_text like '%' || lower($4) || '%' escape '\\')
            and (cardinality($5::text[]) = 0 or status = any($5))
            and ($6::text is null or package ilike '%' || $6 || '%' escape '\\')";
 
@@ -302,16 +302,23 @@ fn status_names(filter: &ChangeFilter) -> Vec<String> {
         .collect()
 }
 
+/// The order of [`list`]: newest first (pending first when asked), then by package and id. It
+/// names the table's `id` (a uuid), which the queue's indexes cover, not the text the lists
+/// select under that name.
+fn list_order(filter: &ChangeFilter) -> &'static str {
+    if filter.pending_first {
+        "order by (status = 'pending') desc, created_at desc, package, schema_change.id"
+    } else {
+        "order by created_at desc, package, schema_change.id"
+    }
+}
+
 /// Changes matching `filter`, newest first (pending first when asked).
 ///
 /// # Errors
 /// Database errors.
 pub async fn list(pool: &PgPool, filter: &ChangeFilter) -> Result<Vec<SchemaChange>, sqlx::Error> {
-    let order = if filter.pending_first {
-        "order by (status = 'pending') desc, created_at desc, package, id"
-    } else {
-        "order by created_at desc, package, id"
-    };
+    let order = list_order(filter);
     let sql = format!("{SELECT_CHANGE} {FILTER_WHERE} {order} limit $7 offset $8");
     let rows: Vec<sqlx::postgres::PgRow> = sqlx::query(&sql)
         .bind(filter.status.map(ChangeStatus::as_str))

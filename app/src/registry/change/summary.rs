@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
 
-use super::{decode, like_escaped, status_names, ChangeFilter, FILTER_WHERE};
+use super::{decode, like_escaped, list_order, status_names, ChangeFilter, FILTER_WHERE};
 use crate::domain::change::Risk;
 use crate::domain::review::ChangeStatus;
 
@@ -63,11 +63,7 @@ pub async fn list_summaries(
     pool: &PgPool,
     filter: &ChangeFilter,
 ) -> Result<Vec<ChangeSummary>, sqlx::Error> {
-    let order = if filter.pending_first {
-        "order by (status = 'pending') desc, created_at desc, package, id"
-    } else {
-        "order by created_at desc, package, id"
-    };
+    let order = list_order(filter);
     let sql = format!("{SELECT_SUMMARY} {FILTER_WHERE} {order} limit $7 offset $8");
     let rows = sqlx::query(&sql)
         .bind(filter.status.map(ChangeStatus::as_str))
