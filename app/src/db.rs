@@ -19,7 +19,12 @@ pub const REGISTRY_SCHEMA: &str = "schemagate";
 pub async fn connect_and_migrate(database_url: &str) -> Result<PgPool, sqlx::Error> {
     use std::str::FromStr as _;
     let options = sqlx::postgres::PgConnectOptions::from_str(database_url)?
-        .options([("search_path", format!("{REGISTRY_SCHEMA},public"))]);
+        .options([
+            ("search_path", format!("{REGISTRY_SCHEMA},public")),
+            // List filters are written as `$1 is null or column = $1`: a plan made for any
+            // value cannot use the indexes, one made for the values given can.
+            ("plan_cache_mode", "force_custom_plan".to_string()),
+        ]);
     let pool = PgPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(std::time::Duration::from_secs(10))

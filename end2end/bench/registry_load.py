@@ -95,18 +95,19 @@ def seed_history(url, changes):
     one change whose diff is 2,000 lines; returns that change's id."""
     psql(url, f"""
         insert into schemagate.schema_change (package, kind, status, risk, base_checksum, target_checksum,
-            yaml_snapshot, fragment_before, fragment_after, fragment_sha256, items, conflicts, created_by)
+            yaml_snapshot, fragment_before, fragment_after, fragment_sha256, items, conflicts, created_by,
+            declares)
         select c.package, c.kind, case when g % 2 = 0 then 'rejected' else 'superseded' end, c.risk,
             c.base_checksum, 'v1:' || md5(g::text) || md5(c.id::text), c.yaml_snapshot, c.fragment_before,
-            c.fragment_after, c.fragment_sha256, c.items, '[]', 'bench'
+            c.fragment_after, c.fragment_sha256, c.items, '[]', 'bench', c.declares
         from generate_series(1, greatest({changes} - (select count(*) from schemagate.schema_change), 0)) g
         join lateral (select * from schemagate.schema_change order by random() limit 1) c on true""")
     lines = "\\n".join(f"  field{i} String @db.VarChar({i + 1})" for i in range(2000))
     out = subprocess.run(["psql", url, "-qAtc", f"""
         insert into schemagate.schema_change (package, kind, status, risk, target_checksum, yaml_snapshot,
-            fragment_before, fragment_after, created_by)
+            fragment_before, fragment_after, created_by, declares)
         values ('bench-wide', 'upsert', 'rejected', 'safe', 'v1:wide', '', '',
-            E'model Wide {{\\n{lines}\\n}}\\n', 'bench') returning id"""],
+            E'model Wide {{\\n{lines}\\n}}\\n', 'bench', '{{}}') returning id"""],
         check=True, capture_output=True, text=True)
     return out.stdout.strip().splitlines()[0]
 

@@ -318,9 +318,28 @@ fn list_order(filter: &ChangeFilter) -> &'static str {
 /// # Errors
 /// Database errors.
 pub async fn list(pool: &PgPool, filter: &ChangeFilter) -> Result<Vec<SchemaChange>, sqlx::Error> {
+    list_rows(pool, SELECT_CHANGE, filter)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// The rows `select` (a select of `schema_change` without conditions) reads for `filter`, in
+/// [`list`]'s order and page.
+async fn list_rows(
+    pool: &PgPool,
+    select: &str,
+    filter: &ChangeFilter,
+) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
+    // The page's ids come from the indexes alone; only its rows are read and decoded.
     let order = list_order(filter);
-    let sql = format!("{SELECT_CHANGE} {FILTER_WHERE} {order} limit $7 offset $8");
-    let rows: Vec<sqlx::postgres::PgRow> = sqlx::query(&sql)
+    let sql = format!(
+        "{select} where schema_change.id in
+           (select schema_change.id from schema_change {FILTER_WHERE} {order} limit $7 offset $8)
+         {order}"
+    );
+    sqlx::query(&sql)
         .bind(filter.status.map(ChangeStatus::as_str))
         .bind(filter.risk.map(Risk::as_str))
         .bind(&filter.package)
@@ -330,8 +349,7 @@ pub async fn list(pool: &PgPool, filter: &ChangeFilter) -> Result<Vec<SchemaChan
         .bind(filter.limit.unwrap_or(i64::MAX))
         .bind(filter.offset.unwrap_or(0))
         .fetch_all(pool)
-        .await?;
-    rows.iter().map(from_row).collect()
+        .await
 }
 
 /// The YAML of the content `change` was made against (what was live then), if any.

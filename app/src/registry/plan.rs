@@ -202,6 +202,10 @@ pub async fn plan_new(
     context: &SchemaContext,
 ) -> Result<usize, sqlx::Error> {
     let mut planned = 0;
+    let mut conn = pool.acquire().await?;
+    // Read once for the whole batch: planning changes nothing it holds, and an approval
+    // checks its change's plan against the state of its own moment.
+    let state = desired_state_on(&mut conn).await?;
     for id in ids {
         let Some(change) = super::change::get(pool, id).await? else {
             continue;
@@ -210,8 +214,7 @@ pub async fn plan_new(
             continue;
         }
         let started = std::time::Instant::now();
-        let mut conn = pool.acquire().await?;
-        match plan_change(&mut conn, engine, &change, context).await? {
+        match plan_over(engine, &state, &change, context).await {
             Ok(result) => {
                 store(&mut conn, &change.id, &result).await?;
                 planned += 1;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
 
-use super::{decode, like_escaped, list_order, status_names, ChangeFilter, FILTER_WHERE};
+use super::{decode, ChangeFilter};
 use crate::domain::change::Risk;
 use crate::domain::review::ChangeStatus;
 
@@ -63,19 +63,7 @@ pub async fn list_summaries(
     pool: &PgPool,
     filter: &ChangeFilter,
 ) -> Result<Vec<ChangeSummary>, sqlx::Error> {
-    let order = list_order(filter);
-    let sql = format!("{SELECT_SUMMARY} {FILTER_WHERE} {order} limit $7 offset $8");
-    let rows = sqlx::query(&sql)
-        .bind(filter.status.map(ChangeStatus::as_str))
-        .bind(filter.risk.map(Risk::as_str))
-        .bind(&filter.package)
-        .bind(filter.search.as_deref().map(like_escaped))
-        .bind(status_names(filter))
-        .bind(filter.package_contains.as_deref().map(like_escaped))
-        .bind(filter.limit.unwrap_or(i64::MAX))
-        .bind(filter.offset.unwrap_or(0))
-        .fetch_all(pool)
-        .await?;
+    let rows = super::list_rows(pool, SELECT_SUMMARY, filter).await?;
     rows.iter().map(from_row).collect()
 }
 
