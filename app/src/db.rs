@@ -18,13 +18,12 @@ pub const REGISTRY_SCHEMA: &str = "schemagate";
 /// Fails when the server cannot be reached or a migration fails.
 pub async fn connect_and_migrate(database_url: &str) -> Result<PgPool, sqlx::Error> {
     use std::str::FromStr as _;
-    let options = sqlx::postgres::PgConnectOptions::from_str(database_url)?
-        .options([
-            ("search_path", format!("{REGISTRY_SCHEMA},public")),
-            // List filters are written as `$1 is null or column = $1`: a plan made for any
-            // value cannot use the indexes, one made for the values given can.
-            ("plan_cache_mode", "force_custom_plan".to_string()),
-        ]);
+    let options = sqlx::postgres::PgConnectOptions::from_str(database_url)?.options([
+        ("search_path", format!("{REGISTRY_SCHEMA},public")),
+        // List filters are written as `$1 is null or column = $1`: a plan made for any
+        // value cannot use the indexes, one made for the values given can.
+        ("plan_cache_mode", "force_custom_plan".to_string()),
+    ]);
     let pool = PgPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(std::time::Duration::from_secs(10))
@@ -62,7 +61,10 @@ pub async fn fill_declares(pool: &PgPool) -> Result<(), sqlx::Error> {
                     .map(|e| e.name)
                     .collect();
                 // One text per row: arrays of arrays must be rectangular in PostgreSQL.
-                (id.clone(), serde_json::to_string(&names).unwrap_or_default())
+                (
+                    id.clone(),
+                    serde_json::to_string(&names).unwrap_or_default(),
+                )
             })
             .unzip();
         sqlx::query(

@@ -531,7 +531,10 @@ async fn the_queue_finds_changes_by_package_or_item_text_in_any_case_and_pages_t
                 .map(|c| c.package)
                 .collect();
             assert_eq!(full, rows);
-            assert_eq!(change::count(&pool, &filter).await.unwrap(), rows.len() as i64);
+            assert_eq!(
+                change::count(&pool, &filter).await.unwrap(),
+                rows.len() as i64
+            );
             rows
         }
     };

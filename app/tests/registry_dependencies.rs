@@ -486,7 +486,10 @@ async fn changes_written_before_declared_names_were_kept_are_still_found_and_get
             .unwrap()
         }
     };
-    assert_eq!(declares(forum.clone()).await, Some(vec!["ForumThread".to_string()]));
+    assert_eq!(
+        declares(forum.clone()).await,
+        Some(vec!["ForumThread".to_string()])
+    );
 
     // As a registry migrated from before the list existed holds them.
     sqlx::query("update schema_change set declares = null")
@@ -496,7 +499,9 @@ async fn changes_written_before_declared_names_were_kept_are_still_found_and_get
     let located = || async {
         let mut conn = pool.acquire().await.unwrap();
         let c = change::get(&pool, &notifications).await.unwrap().unwrap();
-        let deps = future::dependencies(&mut conn, &c, &context()).await.unwrap();
+        let deps = future::dependencies(&mut conn, &c, &context())
+            .await
+            .unwrap();
         deps.into_iter()
             .map(|d| (d.entity, d.package, d.state, d.change_id))
             .collect::<Vec<_>>()
@@ -510,7 +515,10 @@ async fn changes_written_before_declared_names_were_kept_are_still_found_and_get
     assert_eq!(located().await, expected);
 
     app::db::fill_declares(&pool).await.unwrap();
-    assert_eq!(declares(forum.clone()).await, Some(vec!["ForumThread".to_string()]));
+    assert_eq!(
+        declares(forum.clone()).await,
+        Some(vec!["ForumThread".to_string()])
+    );
     assert_eq!(
         declares(notifications.clone()).await,
         Some(vec!["Notification".to_string()])

@@ -319,7 +319,8 @@ pub async fn list_packages(
             Ok(catalog) => (Some(catalog), None),
             Err(problem) => (None, Some(problem)),
         };
-        let applied = crate::registry::apply::applied_summaries(&mut *pool.acquire().await?).await?;
+        let applied =
+            crate::registry::apply::applied_summaries(&mut *pool.acquire().await?).await?;
         let open = change::open_by_package(&pool).await?;
         let report = |id: &str| catalog.as_ref().and_then(|c| c.package(id));
 
@@ -353,11 +354,16 @@ pub async fn list_packages(
             .into_iter()
             .map(|id| {
                 let (applied_here, open_here) = (applied.get(id), open.get(id));
-                let state = match (catalog.is_some(), settled_state(report(id), applied_here, open_here)) {
+                let state = match (
+                    catalog.is_some(),
+                    settled_state(report(id), applied_here, open_here),
+                ) {
                     (false, _) => PackageState::Unknown,
                     (true, Some(state)) => state,
                     (true, None) => {
-                        let on_disk = report(id).and_then(|r| r.checksum.as_deref()).unwrap_or_default();
+                        let on_disk = report(id)
+                            .and_then(|r| r.checksum.as_deref())
+                            .unwrap_or_default();
                         match rejected.get(id).filter(|c| c.target_checksum == on_disk) {
                             Some(c) => return (id, PackageState::Rejected, Some(c)),
                             None => PackageState::Unscanned,
@@ -381,30 +387,44 @@ pub async fn list_packages(
                     .map(|e| EntityCell {
                         name: e.name.clone(),
                         checksum: e.checksum.clone(),
-                        standing: catalog.as_ref().map_or(Standing::Single, |c| c.standing(&e.name)),
+                        standing: catalog
+                            .as_ref()
+                            .map_or(Standing::Single, |c| c.standing(&e.name)),
                     })
                     .collect(),
                 (None, Some(a)) => a
                     .entities
                     .iter()
-                    .map(|(name, checksum)| EntityCell { name: name.clone(), checksum: checksum.clone(), standing: Standing::Single })
+                    .map(|(name, checksum)| EntityCell {
+                        name: name.clone(),
+                        checksum: checksum.clone(),
+                        standing: Standing::Single,
+                    })
                     .collect(),
                 (None, None) => Vec::new(),
             };
             let (preview, preview_problem) = match (report, &catalog) {
                 (Some(r), Some(catalog)) if r.errors.is_empty() => match catalog.preview(id) {
                     Ok(preview) => (Some(preview), None),
-                    Err(error) => (None, Some(format!("cannot render the Prisma fragment: {error}"))),
+                    Err(error) => (
+                        None,
+                        Some(format!("cannot render the Prisma fragment: {error}")),
+                    ),
                 },
-                (Some(_), _) => (None, Some("fix the errors to see the Prisma preview".to_string())),
+                (Some(_), _) => (
+                    None,
+                    Some("fix the errors to see the Prisma preview".to_string()),
+                ),
                 (None, _) => (None, Some("not on disk".to_string())),
             };
             let causes = match (report, &catalog) {
                 // Grouped by cause, with the lines around each.
-                (Some(r), Some(catalog)) if !r.errors.is_empty() => crate::domain::diagnostic_report::causes(
-                    &r.errors,
-                    catalog.broken_sources.get(*id).map(String::as_str),
-                ),
+                (Some(r), Some(catalog)) if !r.errors.is_empty() => {
+                    crate::domain::diagnostic_report::causes(
+                        &r.errors,
+                        catalog.broken_sources.get(*id).map(String::as_str),
+                    )
+                }
                 _ => Vec::new(),
             };
             packages.push(PackageView {
@@ -417,9 +437,13 @@ pub async fn list_packages(
                 rejected: rejected.map(change_ref),
                 state: *state,
                 note: state_note(*state, report, open_here),
-                errors: report.map(|r| r.errors.iter().map(issue).collect()).unwrap_or_default(),
+                errors: report
+                    .map(|r| r.errors.iter().map(issue).collect())
+                    .unwrap_or_default(),
                 causes,
-                warnings: report.map(|r| r.warnings.iter().map(issue).collect()).unwrap_or_default(),
+                warnings: report
+                    .map(|r| r.warnings.iter().map(issue).collect())
+                    .unwrap_or_default(),
                 preview,
                 preview_problem,
             });
@@ -436,7 +460,10 @@ pub async fn list_packages(
                 if let Some(file) = p.file.as_mut() {
                     shorten(file);
                 }
-                p.errors.iter_mut().chain(p.warnings.iter_mut()).for_each(|i| shorten(&mut i.file));
+                p.errors
+                    .iter_mut()
+                    .chain(p.warnings.iter_mut())
+                    .for_each(|i| shorten(&mut i.file));
             }
         }
         Ok(PackagesView {
@@ -487,8 +514,12 @@ fn state_note(
     match state {
         PackageState::Unknown => "the packages on disk could not be read".to_string(),
         PackageState::Removed => match open {
-            Some(c) if c.kind == "drop" => "a drop change is queued: approving it removes the package's tables".to_string(),
-            Some(_) => "queued, but gone from disk: the next scan supersedes the change".to_string(),
+            Some(c) if c.kind == "drop" => {
+                "a drop change is queued: approving it removes the package's tables".to_string()
+            }
+            Some(_) => {
+                "queued, but gone from disk: the next scan supersedes the change".to_string()
+            }
             None => "live but gone from disk: the next scan queues a drop change".to_string(),
         },
         PackageState::Errors => format!(
@@ -502,11 +533,16 @@ fn state_note(
             _ => "waiting for an admin's review",
         }
         .to_string(),
-        PackageState::Rejected => "this content was rejected: it stays rejected until it changes".to_string(),
-        PackageState::Unscanned if open.is_some() => {
-            "the content on disk differs from the queued change: the next scan supersedes it".to_string()
+        PackageState::Rejected => {
+            "this content was rejected: it stays rejected until it changes".to_string()
         }
-        PackageState::Unscanned => "the content on disk differs from the registry: the next scan queues it".to_string(),
+        PackageState::Unscanned if open.is_some() => {
+            "the content on disk differs from the queued change: the next scan supersedes it"
+                .to_string()
+        }
+        PackageState::Unscanned => {
+            "the content on disk differs from the registry: the next scan queues it".to_string()
+        }
     }
 }
 
@@ -557,7 +593,8 @@ pub async fn list_entities(
         };
         let matches = |e: &&super::disk::IndexedEntity| {
             show.is_none_or(|s| e.standing == s)
-                && q.as_ref().is_none_or(|q| e.name.to_lowercase().contains(q.as_str()))
+                && q.as_ref()
+                    .is_none_or(|q| e.name.to_lowercase().contains(q.as_str()))
         };
         let matching = catalog.entities.iter().filter(matches).count();
         let (page, range) = page_range(page, matching);

@@ -153,7 +153,9 @@ fn catalog_key(packages_dir: &Path, base_schema: Option<&Path>, asked_at: Instan
     let identity = format!(
         "{}#{}",
         packages_dir.display(),
-        base_schema.map(|b| b.display().to_string()).unwrap_or_default()
+        base_schema
+            .map(|b| b.display().to_string())
+            .unwrap_or_default()
     );
     let mut last = LAST_FINGERPRINT
         .lock()

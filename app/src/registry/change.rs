@@ -13,8 +13,10 @@ use crate::domain::change::{ChangeItem, Risk};
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition, Role};
 
 mod comment;
+mod list;
 mod summary;
 pub use comment::{comment, CommentError, MAX_COMMENT_CHARS};
+pub use list::{count, counts, list, ChangeFilter};
 pub use summary::{
     last_rejected, list_summaries, open_by_package, open_conflicted, open_of, ChangeSummary,
 };
@@ -250,108 +252,6 @@ pub async fn get(pool: &PgPool, id: &str) -> Result<Option<SchemaChange>, sqlx::
     row.as_ref().map(from_row).transpose()
 }
 
-/// Which changes to list.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ChangeFilter {
-    /// Only this state.
-    pub status: Option<ChangeStatus>,
-    /// Only this risk.
-    pub risk: Option<Risk>,
-    /// Only this package.
-    pub package: Option<String>,
-    /// Text search in the package name and item summaries.
-    pub search: Option<String>,
-    /// Page size (default all).
-    pub limit: Option<i64>,
-    /// Rows to skip.
-    pub offset: Option<i64>,
-    /// Only these states (empty: any), on top of `status`.
-    pub statuses: Vec<ChangeStatus>,
-    /// Only packages whose name contains this text (case-insensitive).
-    pub package_contains: Option<String>,
-    /// Pending changes before the others, then newest first.
-    pub pending_first: bool,
-}
-
-/// `text` for a `like` pattern: `%`, `_` and `\` match only themselves.
-fn like_escaped(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
-/// The `where` clause of [`list`] and [`count`], over the parameters `$1`..`$6` both bind in
-/// the same order.
-const FILTER_WHERE: &str = "where ($1::text is null or status = $1)
-           and ($2::text is null or risk = $2)
-           and ($3::text is null or package = $3)
-           and ($4::text is null or search_text like '%' || lower($4) || '%' escape '\\')
-           and (cardinality($5::text[]) = 0 or status = any($5))
-           and ($6::text is null or package ilike '%' || $6 || '%' escape '\\')";
-
-fn status_names(filter: &ChangeFilter) -> Vec<String> {
-    filter
-        .statuses
-        .iter()
-        .map(|s| s.as_str().to_string())
-        .collect()
-}
-
-/// The order of [`list`]: newest first (pending first when asked), then by package and id. It
-/// names the table's `id` (a uuid), which the queue's indexes cover, not the text the lists
-/// select under that name.
-fn list_order(filter: &ChangeFilter) -> &'static str {
-    if filter.pending_first {
-        "order by (status = 'pending') desc, created_at desc, package, schema_change.id"
-    } else {
-        "order by created_at desc, package, schema_change.id"
-    }
-}
-
-/// Changes matching `filter`, newest first (pending first when asked).
-///
-/// # Errors
-/// Database errors.
-pub async fn list(pool: &PgPool, filter: &ChangeFilter) -> Result<Vec<SchemaChange>, sqlx::Error> {
-    list_rows(pool, SELECT_CHANGE, filter)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
-}
-
-/// The rows `select` (a select of `schema_change` without conditions) reads for `filter`, in
-/// [`list`]'s order and page.
-async fn list_rows(
-    pool: &PgPool,
-    select: &str,
-    filter: &ChangeFilter,
-) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
-    // The page's ids come from the indexes alone; only its rows are read and decoded.
-    let order = list_order(filter);
-    let sql = format!(
-        "{select} where schema_change.id in
-           (select schema_change.id from schema_change {FILTER_WHERE} {order} limit $7 offset $8)
-         {order}"
-    );
-    sqlx::query(&sql)
-        .bind(filter.status.map(ChangeStatus::as_str))
-        .bind(filter.risk.map(Risk::as_str))
-        .bind(&filter.package)
-        .bind(filter.search.as_deref().map(like_escaped))
-        .bind(status_names(filter))
-        .bind(filter.package_contains.as_deref().map(like_escaped))
-        .bind(filter.limit.unwrap_or(i64::MAX))
-        .bind(filter.offset.unwrap_or(0))
-        .fetch_all(pool)
-        .await
-}
-
 /// The YAML of the content `change` was made against (what was live then), if any.
 ///
 /// # Errors
@@ -372,44 +272,6 @@ pub async fn base_yaml(
     .bind(base)
     .fetch_optional(pool)
     .await
-}
-
-/// How many changes match `filter` (its limit and offset ignored).
-///
-/// # Errors
-/// Database errors.
-pub async fn count(pool: &PgPool, filter: &ChangeFilter) -> Result<i64, sqlx::Error> {
-    let sql = format!("select count(*) from schema_change {FILTER_WHERE}");
-    sqlx::query_scalar(&sql)
-        .bind(filter.status.map(ChangeStatus::as_str))
-        .bind(filter.risk.map(Risk::as_str))
-        .bind(&filter.package)
-        .bind(filter.search.as_deref().map(like_escaped))
-        .bind(status_names(filter))
-        .bind(filter.package_contains.as_deref().map(like_escaped))
-        .fetch_one(pool)
-        .await
-}
-
-/// Changes per state, every state present, in lifecycle order.
-///
-/// # Errors
-/// Database errors.
-pub async fn counts(pool: &PgPool) -> Result<Vec<(ChangeStatus, i64)>, sqlx::Error> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("select status, count(*) from schema_change group by status")
-            .fetch_all(pool)
-            .await?;
-    Ok(ChangeStatus::ALL
-        .into_iter()
-        .map(|status| {
-            let n = rows
-                .iter()
-                .find(|(s, _)| s == status.as_str())
-                .map_or(0, |(_, n)| *n);
-            (status, n)
-        })
-        .collect())
 }
 
 /// An admin's decision on a pending change.

@@ -262,7 +262,7 @@ async fn locate(
             candidates.push((id, package, status, created_at));
         }
     }
-    candidates.sort_by(|a, b| b.3.cmp(&a.3));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.3));
     let found = |states: &[&str]| {
         candidates
             .iter()

@@ -195,20 +195,35 @@ pub struct AppliedSummary {
 pub async fn applied_summaries(
     conn: &mut PgConnection,
 ) -> Result<BTreeMap<String, AppliedSummary>, sqlx::Error> {
-    let rows: Vec<(String, String, String, Value)> = sqlx::query_as(
-        "select package, checksum, change_id::text, entities from applied_package",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<(String, String, String, Value)> =
+        sqlx::query_as("select package, checksum, change_id::text, entities from applied_package")
+            .fetch_all(&mut *conn)
+            .await?;
     Ok(rows
         .into_iter()
         .map(|(package, checksum, change_id, entities)| {
-            let field = |e: &Value, key: &str| e.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+            let field = |e: &Value, key: &str| {
+                e.get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
             let entities = entities
                 .as_array()
-                .map(|list| list.iter().map(|e| (field(e, "name"), field(e, "checksum"))).collect())
+                .map(|list| {
+                    list.iter()
+                        .map(|e| (field(e, "name"), field(e, "checksum")))
+                        .collect()
+                })
                 .unwrap_or_default();
-            (package, AppliedSummary { checksum, change_id, entities })
+            (
+                package,
+                AppliedSummary {
+                    checksum,
+                    change_id,
+                    entities,
+                },
+            )
         })
         .collect())
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
 
+use super::list::list_rows;
 use super::{decode, ChangeFilter};
 use crate::domain::change::Risk;
 use crate::domain::review::ChangeStatus;
@@ -63,7 +64,7 @@ pub async fn list_summaries(
     pool: &PgPool,
     filter: &ChangeFilter,
 ) -> Result<Vec<ChangeSummary>, sqlx::Error> {
-    let rows = super::list_rows(pool, SELECT_SUMMARY, filter).await?;
+    let rows = list_rows(pool, SELECT_SUMMARY, filter).await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -71,7 +72,9 @@ pub async fn list_summaries(
 ///
 /// # Errors
 /// Database errors.
-pub async fn open_by_package(pool: &PgPool) -> Result<BTreeMap<String, ChangeSummary>, sqlx::Error> {
+pub async fn open_by_package(
+    pool: &PgPool,
+) -> Result<BTreeMap<String, ChangeSummary>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "{SELECT_SUMMARY} where status in ('pending', 'approved', 'applying')"
     ))
@@ -86,7 +89,10 @@ pub async fn open_by_package(pool: &PgPool) -> Result<BTreeMap<String, ChangeSum
 ///
 /// # Errors
 /// Database errors.
-pub async fn open_of(pool: &PgPool, packages: &[String]) -> Result<Vec<ChangeSummary>, sqlx::Error> {
+pub async fn open_of(
+    pool: &PgPool,
+    packages: &[String],
+) -> Result<Vec<ChangeSummary>, sqlx::Error> {
     if packages.is_empty() {
         return Ok(Vec::new());
     }
