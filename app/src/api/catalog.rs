@@ -255,6 +255,7 @@ pub(crate) fn scan_inputs() -> crate::registry::scan::ScanInputs {
     use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default()
 }
 
+#[cfg(feature = "ssr")]
 pub(crate) use super::disk::disk_catalog;
 
 #[cfg(feature = "ssr")]
