@@ -80,7 +80,7 @@ pub async fn broken_packages(
             Some(n) => n.min(MAX_LIMIT),
             None => DEFAULT_LIMIT,
         };
-        let (packages_dir, disk) = super::catalog::disk_catalog(inputs).await?;
+        let (packages_dir, disk) = super::disk::disk_catalog(inputs).await?;
         let disk = match disk {
             Ok(disk) => disk,
             Err(problem) => {

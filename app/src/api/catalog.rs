@@ -256,9 +256,6 @@ pub(crate) fn scan_inputs() -> crate::registry::scan::ScanInputs {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) use super::disk::disk_catalog;
-
-#[cfg(feature = "ssr")]
 fn change_ref(c: &crate::registry::change::ChangeSummary) -> ChangeRef {
     ChangeRef {
         id: c.id.clone(),
@@ -315,7 +312,7 @@ pub async fn list_packages(
         };
         let q = q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
 
-        let (packages_dir, catalog) = disk_catalog(inputs).await?;
+        let (packages_dir, catalog) = super::disk::disk_catalog(inputs).await?;
         let (catalog, problem) = match catalog {
             Ok(catalog) => (Some(catalog), None),
             Err(problem) => (None, Some(problem)),
@@ -577,7 +574,7 @@ pub async fn list_entities(
             ),
         };
         let q = q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
-        let (_, catalog) = disk_catalog(inputs).await?;
+        let (_, catalog) = super::disk::disk_catalog(inputs).await?;
         let catalog = match catalog {
             Ok(catalog) => catalog,
             Err(problem) => {

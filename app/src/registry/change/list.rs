@@ -1,7 +1,8 @@
 //! Listing changes: the queue's filters, order and pages, and counts per state.
 
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::postgres::PgArguments;
+use sqlx::{Arguments as _, PgPool};
 
 use super::{from_row, SchemaChange, SELECT_CHANGE};
 use crate::domain::change::Risk;
@@ -96,17 +97,32 @@ pub(super) async fn list_rows(
            (select schema_change.id from schema_change {FILTER_WHERE} {order} limit $7 offset $8)
          {order}"
     );
-    sqlx::query(&sql)
-        .bind(filter.status.map(ChangeStatus::as_str))
-        .bind(filter.risk.map(Risk::as_str))
-        .bind(&filter.package)
-        .bind(filter.search.as_deref().map(like_escaped))
-        .bind(status_names(filter))
-        .bind(filter.package_contains.as_deref().map(like_escaped))
-        .bind(filter.limit.unwrap_or(i64::MAX))
-        .bind(filter.offset.unwrap_or(0))
-        .fetch_all(pool)
-        .await
+    let mut arguments = filter_arguments(filter)?;
+    add(&mut arguments, filter.limit.unwrap_or(i64::MAX))?;
+    add(&mut arguments, filter.offset.unwrap_or(0))?;
+    sqlx::query_with(&sql, arguments).fetch_all(pool).await
+}
+
+/// `$1`..`$6` of [`FILTER_WHERE`], in its order.
+fn filter_arguments(filter: &ChangeFilter) -> Result<PgArguments, sqlx::Error> {
+    let mut arguments = PgArguments::default();
+    add(&mut arguments, filter.status.map(ChangeStatus::as_str))?;
+    add(&mut arguments, filter.risk.map(Risk::as_str))?;
+    add(&mut arguments, filter.package.as_deref())?;
+    add(&mut arguments, filter.search.as_deref().map(like_escaped))?;
+    add(&mut arguments, status_names(filter))?;
+    add(
+        &mut arguments,
+        filter.package_contains.as_deref().map(like_escaped),
+    )?;
+    Ok(arguments)
+}
+
+fn add<'q, T>(arguments: &mut PgArguments, value: T) -> Result<(), sqlx::Error>
+where
+    T: sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + 'q,
+{
+    arguments.add(value).map_err(sqlx::Error::Encode)
 }
 
 /// How many changes match `filter` (its limit and offset ignored).
@@ -115,13 +131,7 @@ pub(super) async fn list_rows(
 /// Database errors.
 pub async fn count(pool: &PgPool, filter: &ChangeFilter) -> Result<i64, sqlx::Error> {
     let sql = format!("select count(*) from schema_change {FILTER_WHERE}");
-    sqlx::query_scalar(&sql)
-        .bind(filter.status.map(ChangeStatus::as_str))
-        .bind(filter.risk.map(Risk::as_str))
-        .bind(&filter.package)
-        .bind(filter.search.as_deref().map(like_escaped))
-        .bind(status_names(filter))
-        .bind(filter.package_contains.as_deref().map(like_escaped))
+    sqlx::query_scalar_with(&sql, filter_arguments(filter)?)
         .fetch_one(pool)
         .await
 }
