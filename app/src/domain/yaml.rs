@@ -11,6 +11,8 @@ use serde_saphyr::Spanned;
 use super::config::Limits;
 use super::diagnostic::{Position, SchemaError};
 
+mod block;
+
 /// A YAML node with the position it was written at.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Node {
@@ -91,6 +93,16 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Node, (Position, Sche
             SchemaError::UnsupportedEncoding { encoding },
         ));
     }
+    if let Some(root) = block::read(text, limits) {
+        return Ok(root);
+    }
+    read_any(text, limits)
+}
+
+/// Reads any YAML with serde-saphyr: the path for whatever [`block::read`] leaves alone, and
+/// the one that words every error.
+#[allow(clippy::result_large_err)]
+fn read_any(text: &str, limits: &Limits) -> Result<Node, (Position, SchemaError)> {
     let options = serde_saphyr::options! {
         // Fields named `y`, `n`, `on` or `off` must stay strings: YAML 1.2 booleans only.
         strict_booleans: true,
