@@ -7,6 +7,8 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::domain::{
     BaseSchema, BaseSchemaError, Catalog, Config, PackageId, PackageProblem, PackageSource,
 };
@@ -98,45 +100,62 @@ pub fn read_packages(
         });
     }
     let root = std::fs::canonicalize(packages_dir).map_err(read_error(packages_dir))?;
-    let mut disk = PackagesOnDisk::default();
+    let mut entries = Vec::new();
     for entry in std::fs::read_dir(packages_dir).map_err(read_error(packages_dir))? {
         let entry = entry.map_err(read_error(packages_dir))?;
-        let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
+        if !name.starts_with('.') {
+            entries.push((entry.path(), name));
         }
-        let schema = path.join(SCHEMA_FILE);
-        let file = schema.display().to_string();
-        let problem = |message: String| PackageProblem::new(&name, file.clone(), message);
-        let located = match locate_schema(&root, &path) {
-            Ok(Some(located)) => located,
-            Ok(None) => continue,
-            Err(message) => {
-                disk.problems.push(problem(message));
-                continue;
-            }
-        };
-        let id = match PackageId::parse(&name) {
-            Ok(id) => id,
-            Err(error) => {
-                let message = format!("the directory is not a valid package id: {error}");
-                disk.problems.push(PackageProblem::new(
-                    &name,
-                    path.display().to_string(),
-                    message,
-                ));
-                continue;
-            }
-        };
-        match read_regular_bounded(&located, max_file_bytes) {
-            Ok(text) => disk.sources.push(PackageSource { id, file, text }),
-            Err(message) => disk.problems.push(problem(message)),
+    }
+    // Each package is located and read on its own: spread the system calls over every core.
+    let read: Vec<Option<Result<PackageSource, PackageProblem>>> = entries
+        .par_iter()
+        .map(|(path, name)| read_package(&root, path, name, max_file_bytes))
+        .collect();
+    let mut disk = PackagesOnDisk::default();
+    for outcome in read.into_iter().flatten() {
+        match outcome {
+            Ok(source) => disk.sources.push(source),
+            Err(problem) => disk.problems.push(problem),
         }
     }
     disk.sources.sort_by(|a, b| a.id.cmp(&b.id));
     disk.problems.sort_by(|a, b| a.package.cmp(&b.package));
     Ok(disk)
+}
+
+/// The schema of the package in directory `path` (named `name`), a problem with it, or `None`
+/// when the directory holds no schema at all.
+fn read_package(
+    root: &Path,
+    path: &Path,
+    name: &str,
+    max_file_bytes: u64,
+) -> Option<Result<PackageSource, PackageProblem>> {
+    let schema = path.join(SCHEMA_FILE);
+    let file = schema.display().to_string();
+    let problem = |message: String| PackageProblem::new(name, file.clone(), message);
+    let located = match locate_schema(root, path) {
+        Ok(Some(located)) => located,
+        Ok(None) => return None,
+        Err(message) => return Some(Err(problem(message))),
+    };
+    let id = match PackageId::parse(name) {
+        Ok(id) => id,
+        Err(error) => {
+            let message = format!("the directory is not a valid package id: {error}");
+            return Some(Err(PackageProblem::new(
+                name,
+                path.display().to_string(),
+                message,
+            )));
+        }
+    };
+    Some(match read_regular_bounded(&located, max_file_bytes) {
+        Ok(text) => Ok(PackageSource { id, file, text }),
+        Err(message) => Err(problem(message)),
+    })
 }
 
 /// Finds `package_dir/seed/schema/entities.yaml` without leaving `root`: `Ok(None)` when the

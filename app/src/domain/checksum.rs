@@ -14,6 +14,7 @@
 //! omitted `onDelete`/`onUpdate` are encoded as omitted: they mean "Prisma's default", and that
 //! default depends on other models.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -24,36 +25,36 @@ use super::model::{Acl, DefaultValue, Entity, Field, Number, ReferentialAction, 
 /// The algorithm tag in front of every checksum.
 pub const CHECKSUM_PREFIX: &str = "v1:";
 
-/// A canonical value: maps are always sorted, lists keep their (meaningful) order.
-enum Canon {
+/// A canonical value: maps are always sorted, lists keep their (meaningful) order. It borrows
+/// from the entity it encodes, so encoding copies no names.
+enum Canon<'a> {
     Null,
     Bool(bool),
     Int(i64),
-    Str(String),
-    List(Vec<Canon>),
-    Map(BTreeMap<String, Canon>),
+    Str(Cow<'a, str>),
+    List(Vec<Canon<'a>>),
+    Map(BTreeMap<&'a str, Canon<'a>>),
 }
 
-impl Canon {
-    fn str(text: &str) -> Self {
-        Self::Str(text.to_owned())
+impl<'a> Canon<'a> {
+    fn str(text: &'a str) -> Self {
+        Self::Str(Cow::Borrowed(text))
     }
 
-    fn opt_str(text: Option<&str>) -> Self {
+    fn owned(text: String) -> Self {
+        Self::Str(Cow::Owned(text))
+    }
+
+    fn opt_str(text: Option<&'a str>) -> Self {
         text.map_or(Self::Null, Self::str)
     }
 
-    fn strings(items: &[String]) -> Self {
+    fn strings(items: &'a [String]) -> Self {
         Self::List(items.iter().map(|s| Self::str(s)).collect())
     }
 
-    fn map<const N: usize>(entries: [(&str, Canon); N]) -> Self {
-        Self::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-        )
+    fn map<const N: usize>(entries: [(&'a str, Canon<'a>); N]) -> Self {
+        Self::Map(entries.into_iter().collect())
     }
 
     fn write(&self, out: &mut String) {
@@ -106,15 +107,15 @@ fn write_json_string(text: &str, out: &mut String) {
 }
 
 /// Numbers are encoded by value, so `1` and `1.0` are the same bound.
-fn number(n: Number) -> Canon {
-    Canon::Str(format!("{}", n.as_f64()))
+fn number(n: Number) -> Canon<'static> {
+    Canon::owned(format!("{}", n.as_f64()))
 }
 
-fn default_value(value: &DefaultValue) -> Canon {
+fn default_value(value: &DefaultValue) -> Canon<'_> {
     let (kind, payload) = match value {
         DefaultValue::Bool(b) => ("bool", Canon::Bool(*b)),
         DefaultValue::Int(i) => ("int", Canon::Int(*i)),
-        DefaultValue::Float(x) => ("float", Canon::Str(format!("{x}"))),
+        DefaultValue::Float(x) => ("float", Canon::owned(format!("{x}"))),
         DefaultValue::String(s) => ("string", Canon::str(s)),
         DefaultValue::Now => ("function", Canon::str("now")),
         DefaultValue::Cuid => ("function", Canon::str("cuid")),
@@ -124,7 +125,7 @@ fn default_value(value: &DefaultValue) -> Canon {
     Canon::map([("kind", Canon::str(kind)), ("value", payload)])
 }
 
-fn field(field: &Field) -> Canon {
+fn field(field: &Field) -> Canon<'_> {
     Canon::map([
         ("type", Canon::str(field.field_type.prisma_name())),
         ("optional", Canon::Bool(field.optional)),
@@ -136,7 +137,7 @@ fn field(field: &Field) -> Canon {
             "maxLength",
             field
                 .max_length
-                .map_or(Canon::Null, |n| Canon::Str(n.to_string())),
+                .map_or(Canon::Null, |n| Canon::owned(n.to_string())),
         ),
         (
             "enum",
@@ -151,7 +152,7 @@ fn field(field: &Field) -> Canon {
     ])
 }
 
-fn relation(relation: &Relation) -> Canon {
+fn relation(relation: &Relation) -> Canon<'_> {
     Canon::map([
         ("kind", Canon::str(relation.kind.as_str())),
         ("target", Canon::str(&relation.target)),
@@ -174,22 +175,25 @@ fn relation(relation: &Relation) -> Canon {
     ])
 }
 
-fn acl(acl: &Acl) -> Canon {
-    let mut entries: BTreeMap<String, Canon> = BTreeMap::new();
+fn acl(acl: &Acl) -> Canon<'_> {
+    let mut entries: BTreeMap<&str, Canon> = BTreeMap::new();
     for (op, roles) in &acl.rules {
-        let mut names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
-        names.sort();
+        let mut names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+        names.sort_unstable();
         names.dedup();
-        entries.insert(op.as_str().to_owned(), Canon::strings(&names));
+        entries.insert(
+            op.as_str(),
+            Canon::List(names.into_iter().map(Canon::str).collect()),
+        );
     }
     let row_level = acl
         .row_level
         .as_ref()
-        .map_or(Canon::Null, |r| Canon::Str(r.predicate.to_string()));
-    entries.insert("rowLevel".to_owned(), row_level);
+        .map_or(Canon::Null, |r| Canon::owned(r.predicate.to_string()));
+    entries.insert("rowLevel", row_level);
     // Only when named, so that the checksums of ACLs without it stay what they were.
     if let Some(owner) = &acl.owner {
-        entries.insert("owner".to_owned(), Canon::str(&owner.name));
+        entries.insert("owner", Canon::str(&owner.name));
     }
     Canon::Map(entries)
 }
@@ -197,17 +201,17 @@ fn acl(acl: &Acl) -> Canon {
 /// The canonical encoding the checksum hashes (exposed for debugging and tests).
 #[must_use]
 pub fn canonical_encoding(entity: &Entity) -> String {
-    let fields: BTreeMap<String, Canon> = entity
+    let fields: BTreeMap<&str, Canon> = entity
         .fields
         .iter()
-        .map(|f| (f.name.clone(), field(f)))
+        .map(|f| (f.name.as_str(), field(f)))
         .collect();
-    let relations: BTreeMap<String, Canon> = entity
+    let relations: BTreeMap<&str, Canon> = entity
         .relations
         .iter()
-        .map(|r| (r.name.clone(), relation(r)))
+        .map(|r| (r.name.as_str(), relation(r)))
         .collect();
-    let mut indexes = entity.indexes.clone();
+    let mut indexes: Vec<_> = entity.indexes.iter().collect();
     indexes.sort();
     let indexes = indexes
         .iter()
@@ -228,17 +232,19 @@ pub fn canonical_encoding(entity: &Entity) -> String {
         ("relations", Canon::Map(relations)),
         ("acl", entity.acl.as_ref().map_or(Canon::Null, acl)),
     ]);
-    let mut out = String::new();
+    let mut out = String::with_capacity(1024);
     canon.write(&mut out);
     out
 }
 
 fn tagged_sha256(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(CHECKSUM_PREFIX.len() + 64);
     out.push_str(CHECKSUM_PREFIX);
     for byte in &digest {
-        let _ = write!(out, "{byte:02x}");
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
     out
 }

@@ -1,5 +1,6 @@
 //! `schemagate check [--json]`: parse and validate every package, no database needed.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use app::domain::Catalog;
@@ -20,7 +21,7 @@ pub fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<ExitCode> 
     if args.json {
         println!("{}", serde_json::to_string_pretty(&catalog)?);
     } else {
-        print_text(&catalog);
+        print_text(&catalog)?;
     }
     Ok(if catalog.has_failures() {
         ExitCode::from(1)
@@ -29,37 +30,48 @@ pub fn run(common: &CommonOptions, args: &JsonFlag) -> anyhow::Result<ExitCode> 
     })
 }
 
-fn print_text(catalog: &Catalog) {
+fn print_text(catalog: &Catalog) -> std::io::Result<()> {
+    // One write per screenful, not per line: 2,000 packages print about 10,000 lines.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for package in &catalog.packages {
         let state = if package.errors.is_empty() {
             "ok"
         } else {
             "FAILED"
         };
-        println!(
+        writeln!(
+            out,
             "{} {} ({} entities) {}",
             package.package,
             state,
             package.entities.len(),
             package.checksum.as_deref().unwrap_or("")
-        );
+        )?;
         for entity in &package.entities {
-            println!("  {:<32} {}", entity.name, entity.checksum);
+            writeln!(out, "  {:<32} {}", entity.name, entity.checksum)?;
         }
         for error in &package.errors {
-            println!("  error: {error}");
+            writeln!(out, "  error: {error}")?;
         }
         for warning in &package.warnings {
-            println!("  warning: {warning}");
+            writeln!(out, "  warning: {warning}")?;
         }
     }
     for problem in &catalog.errors {
-        println!("{} FAILED: {}", problem.package, problem.message);
+        writeln!(out, "{} FAILED: {}", problem.package, problem.message)?;
     }
     for conflict in &catalog.conflicts {
-        println!("conflict: {} is declared differently by:", conflict.entity);
+        writeln!(
+            out,
+            "conflict: {} is declared differently by:",
+            conflict.entity
+        )?;
         for declaration in &conflict.declarations {
-            println!("  {:<24} {}", declaration.package, declaration.checksum);
+            writeln!(
+                out,
+                "  {:<24} {}",
+                declaration.package, declaration.checksum
+            )?;
         }
     }
     let failed = catalog
@@ -68,10 +80,12 @@ fn print_text(catalog: &Catalog) {
         .filter(|p| !p.errors.is_empty())
         .count()
         + catalog.errors.len();
-    println!(
+    writeln!(
+        out,
         "{} packages, {} with errors, {} conflicts",
         catalog.packages.len() + catalog.errors.len(),
         failed,
         catalog.conflicts.len()
-    );
+    )?;
+    out.flush()
 }
