@@ -280,7 +280,9 @@ fn read_regular_bounded(path: &Path, limit: u64) -> Result<String, String> {
             kind_of(metadata.file_type())
         ));
     }
-    let mut bytes = Vec::new();
+    // Sized from the file's length, so reading it never reallocates.
+    let expected = usize::try_from(metadata.len().min(limit)).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(expected.saturating_add(1));
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|error| format!("cannot read {SCHEMA_FILE}: {}", io_reason(&error)))?;

@@ -80,7 +80,8 @@ struct Line {
 
 fn content_lines(text: &str) -> Read<Vec<Line>> {
     let ascii = text.is_ascii();
-    let mut lines = Vec::new();
+    // Schema files average about 25 bytes a line.
+    let mut lines = Vec::with_capacity(text.len() / 24);
     let mut start = 0usize;
     let mut char_start = 0u64;
     for (index, raw) in text.split('\n').enumerate() {
