@@ -569,3 +569,27 @@ async fn the_queue_finds_changes_by_package_or_item_text_in_any_case_and_pages_t
     assert_eq!(page(1).await[0].2, ChangeStatus::Pending);
     assert!(page(2).await.is_empty());
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn text_search_can_be_answered_from_the_trigram_index(pool: PgPool) {
+    scan_packages(&pool, &[("forum", FORUM), ("wiki", WIKI)]).await;
+    let mut connection = pool.acquire().await.unwrap();
+    // A two-row table is cheaper to scan; forbid that to see whether the index can serve the
+    // queue's search as the queue writes it.
+    sqlx::query("set enable_seqscan = off")
+        .execute(&mut *connection)
+        .await
+        .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(
+        "explain select count(*) from schema_change \
+         where search_text like '%' || lower('ForumThread') || '%' escape '\\'",
+    )
+    .fetch_all(&mut *connection)
+    .await
+    .unwrap();
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("schema_change_search_trgm_idx")),
+        "{plan:#?}"
+    );
+}
