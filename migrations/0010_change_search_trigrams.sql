@@ -23,8 +23,11 @@ begin
     from pg_extension e join pg_namespace n on n.oid = e.extnamespace
     where e.extname = 'pg_trgm';
     if trgm_schema is not null then
+        -- Without fastupdate, new rows go straight into the index instead of a pending list
+        -- that every search reads (and the planner avoids) until the next vacuum.
         execute format('create index schema_change_search_trgm_idx on schema_change '
-                       'using gin (search_text %I.gin_trgm_ops)', trgm_schema);
+                       'using gin (search_text %I.gin_trgm_ops) with (fastupdate = off)',
+                       trgm_schema);
     end if;
 end
 $$;

@@ -1,0 +1,5 @@
+//! `sqlx::migrate!` embeds `migrations/` when the crate compiles: rebuild when one changes.
+
+fn main() {
+    println!("cargo:rerun-if-changed=../migrations");
+}
