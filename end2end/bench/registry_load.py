@@ -206,7 +206,7 @@ def bench_size(binary, originals, size, changes, seconds, port, keep, only):
             "dashboard": "/",
             "queue": "/changes",
             "queue (rejected, page 100)": "/changes?status=rejected&page=100",
-            "queue (search)": "/changes?q=forum",
+            "queue (search)": "/changes?q=stream",
             "change": f"/changes/{some}",
             "change (2,000-line diff)": f"/changes/{wide}",
             "packages": "/packages",
