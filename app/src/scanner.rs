@@ -163,6 +163,7 @@ fn read_package(
 /// real path inside `root`, `Err(why)` when the entry exists but cannot be used.
 fn locate_schema(root: &Path, package_dir: &Path) -> Result<Option<PathBuf>, String> {
     let mut current = package_dir.to_path_buf();
+    let mut through_symlink = false;
     let components = std::iter::once(None).chain(Path::new(SCHEMA_FILE).iter().map(Some));
     for component in components {
         if let Some(component) = component {
@@ -182,6 +183,7 @@ fn locate_schema(root: &Path, package_dir: &Path) -> Result<Option<PathBuf>, Str
             Err(error) => return Err(format!("cannot read {what}: {}", io_reason(&error))),
         };
         if metadata.file_type().is_symlink() {
+            through_symlink = true;
             let target = match std::fs::canonicalize(&current) {
                 Ok(target) => target,
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -201,6 +203,11 @@ fn locate_schema(root: &Path, package_dir: &Path) -> Result<Option<PathBuf>, Str
             // A plain file next to the packages: not a package.
             return Ok(None);
         }
+    }
+    if !through_symlink {
+        // No component is a symlink: the path inside the canonical root is already the real one.
+        let name = package_dir.file_name().unwrap_or_default();
+        return Ok(Some(root.join(name).join(SCHEMA_FILE)));
     }
     let real = std::fs::canonicalize(&current)
         .map_err(|error| format!("cannot resolve {SCHEMA_FILE}: {}", io_reason(&error)))?;

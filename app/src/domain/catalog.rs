@@ -286,11 +286,16 @@ impl Catalog {
                         .collect(),
                     errors,
                     warnings,
-                    model: file.entities.clone(),
+                    model: Vec::new(),
                 }
             })
             .collect();
         drop(env);
+        drop(env_input);
+        // Validation borrowed the entities; now that it is done they move into the reports.
+        for (report, file) in reports.iter_mut().zip(parsed) {
+            report.model = file.entities;
+        }
 
         global_names(&mut reports, &base);
         ownership_findings(&mut reports, &base, config);
