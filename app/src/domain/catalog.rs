@@ -382,59 +382,82 @@ impl Catalog {
 
 /// Constraint names and table names are global in the database.
 fn global_names(reports: &mut [PackageReport], base: &BaseSchema) {
-    let mut tables: BTreeMap<String, String> = base
+    for (index, diagnostic) in name_clashes(reports, base) {
+        reports[index].errors.push(diagnostic);
+    }
+}
+
+/// Who holds a table or constraint name first; written out only when another entity clashes.
+#[derive(Clone, Copy)]
+enum NameHolder<'a> {
+    Base(&'a str),
+    Entity { entity: &'a str, package: &'a str },
+}
+
+impl fmt::Display for NameHolder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Base(model) => write!(f, "base model {model}"),
+            Self::Entity { entity, package } => write!(f, "entity {entity} (package {package})"),
+        }
+    }
+}
+
+/// The duplicate-name errors of [`global_names`], each with the index of its report, in report
+/// and entity order.
+fn name_clashes(reports: &[PackageReport], base: &BaseSchema) -> Vec<(usize, Diagnostic)> {
+    let base_tables: Vec<(String, &str)> = base
         .models()
-        .map(|m| (m.table_name(), format!("base model {}", m.name)))
+        .map(|m| (m.table_name(), m.name.as_str()))
         .collect();
-    let mut constraints: BTreeMap<String, String> = BTreeMap::new();
+    let mut tables: BTreeMap<&str, NameHolder> = base_tables
+        .iter()
+        .map(|(table, model)| (table.as_str(), NameHolder::Base(model)))
+        .collect();
+    let mut constraints: BTreeMap<&str, NameHolder> = BTreeMap::new();
     // Entities named like base models are already reported as shadowing them.
-    let mut seen_entities: BTreeSet<String> = base.type_names();
-    for report in reports.iter_mut() {
-        let mut new_errors = Vec::new();
+    let base_names = base.type_names();
+    let mut seen_entities: BTreeSet<&str> = base_names.iter().map(String::as_str).collect();
+    let mut clashes = Vec::new();
+    for (index, report) in reports.iter().enumerate() {
         for entity in &report.model {
             // A shared entity is one table; its declarations are compared as conflicts instead.
-            if !seen_entities.insert(entity.name.clone()) {
+            if !seen_entities.insert(&entity.name) {
                 continue;
             }
-            let owner = format!("entity {} (package {})", entity.name, report.package);
-            let table = entity
-                .table_name
-                .clone()
-                .unwrap_or_else(|| entity.name.clone());
-            if let Some(other) = tables.get(&table) {
+            let holder = NameHolder::Entity {
+                entity: &entity.name,
+                package: report.package.as_str(),
+            };
+            let table = entity.table_name.as_deref().unwrap_or(&entity.name);
+            if let Some(other) = tables.get(table) {
                 let error = SchemaError::DuplicateTableName {
-                    table: table.clone(),
-                    other: other.clone(),
+                    table: table.to_owned(),
+                    other: other.to_string(),
                 };
-                new_errors.push(Diagnostic::error(
-                    &report.file,
-                    entity.origin,
-                    entity.name.clone(),
-                    error,
-                ));
+                let at = Diagnostic::error(&report.file, entity.origin, entity.name.clone(), error);
+                clashes.push((index, at));
             } else {
-                tables.insert(table, owner.clone());
+                tables.insert(table, holder);
             }
-            for index in &entity.indexes {
-                let Some(name) = &index.name else { continue };
-                if let Some(other) = constraints.get(name) {
+            for index_name in entity.indexes.iter().filter_map(|i| i.name.as_deref()) {
+                if let Some(other) = constraints.get(index_name) {
                     let error = SchemaError::DuplicateConstraintName {
-                        name: name.clone(),
-                        other: other.clone(),
+                        name: index_name.to_owned(),
+                        other: other.to_string(),
                     };
-                    new_errors.push(Diagnostic::error(
-                        &report.file,
-                        entity.origin,
-                        format!("{}.indexes", entity.name),
-                        error,
+                    let path = format!("{}.indexes", entity.name);
+                    clashes.push((
+                        index,
+                        Diagnostic::error(&report.file, entity.origin, path, error),
                     ));
                 } else {
-                    constraints.insert(name.clone(), owner.clone());
+                    constraints.insert(index_name, holder);
                 }
             }
         }
-        report.errors.extend(new_errors);
     }
+    clashes
 }
 
 fn ownership_findings(reports: &mut [PackageReport], base: &BaseSchema, config: &Config) {
@@ -445,38 +468,32 @@ fn ownership_findings(reports: &mut [PackageReport], base: &BaseSchema, config: 
         }
     }
     let entities: Vec<&Entity> = unique.into_values().collect();
-    let mut findings: BTreeMap<String, Vec<ownership::OwnershipFinding>> = BTreeMap::new();
-    for finding in ownership::check(base, &entities, &config.root_model) {
-        findings
-            .entry(finding.entity.clone())
-            .or_default()
-            .push(finding);
+    let all = ownership::check(base, &entities, &config.root_model);
+    let mut findings: BTreeMap<&str, Vec<&ownership::OwnershipFinding>> = BTreeMap::new();
+    for finding in &all {
+        findings.entry(&finding.entity).or_default().push(finding);
     }
-    for report in reports.iter_mut() {
+    // A platform whose entities mostly do not reach the root has thousands of findings: each
+    // package writes its own on its own core.
+    reports.par_iter_mut().for_each(|report| {
         let mut found = Vec::new();
         for entity in &report.model {
-            found.extend(
-                findings
-                    .get(&entity.name)
-                    .into_iter()
-                    .flatten()
-                    .map(|f| (entity, f)),
-            );
-        }
-        for (entity, finding) in found {
-            let mut diagnostic = Diagnostic::error(
-                &report.file,
-                entity.origin,
-                entity.name.clone(),
-                finding.error.clone(),
-            );
-            diagnostic.severity = config.ownership_severity;
-            match config.ownership_severity {
-                Severity::Error => report.errors.push(diagnostic),
-                Severity::Warning => report.warnings.push(diagnostic),
+            for finding in findings.get(entity.name.as_str()).into_iter().flatten() {
+                let mut diagnostic = Diagnostic::error(
+                    &report.file,
+                    entity.origin,
+                    entity.name.clone(),
+                    finding.error.clone(),
+                );
+                diagnostic.severity = config.ownership_severity;
+                found.push(diagnostic);
             }
         }
-    }
+        match config.ownership_severity {
+            Severity::Error => report.errors.extend(found),
+            Severity::Warning => report.warnings.extend(found),
+        }
+    });
 }
 
 fn declarations(reports: &[PackageReport]) -> (Vec<Conflict>, Vec<SharedEntity>) {

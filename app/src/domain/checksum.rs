@@ -14,8 +14,6 @@
 //! omitted `onDelete`/`onUpdate` are encoded as omitted: they mean "Prisma's default", and that
 //! default depends on other models.
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
@@ -25,215 +23,270 @@ use super::model::{Acl, DefaultValue, Entity, Field, Number, ReferentialAction, 
 /// The algorithm tag in front of every checksum.
 pub const CHECKSUM_PREFIX: &str = "v1:";
 
-/// A canonical value: maps are always sorted, lists keep their (meaningful) order. It borrows
-/// from the entity it encodes, so encoding copies no names.
-enum Canon<'a> {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Str(Cow<'a, str>),
-    List(Vec<Canon<'a>>),
-    Map(BTreeMap<&'a str, Canon<'a>>),
+/// A JSON object being written. Keys must come in byte order, as a sorted map would give them:
+/// the encoding is written straight into the output, with no tree of maps built first.
+struct Object<'o> {
+    out: &'o mut String,
+    last_key: Option<&'o str>,
 }
 
-impl<'a> Canon<'a> {
-    fn str(text: &'a str) -> Self {
-        Self::Str(Cow::Borrowed(text))
-    }
-
-    fn owned(text: String) -> Self {
-        Self::Str(Cow::Owned(text))
-    }
-
-    fn opt_str(text: Option<&'a str>) -> Self {
-        text.map_or(Self::Null, Self::str)
-    }
-
-    fn strings(items: &'a [String]) -> Self {
-        Self::List(items.iter().map(|s| Self::str(s)).collect())
-    }
-
-    fn map<const N: usize>(entries: [(&'a str, Canon<'a>); N]) -> Self {
-        Self::Map(entries.into_iter().collect())
-    }
-
-    fn write(&self, out: &mut String) {
-        match self {
-            Self::Null => out.push_str("null"),
-            Self::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Self::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
-            Self::Str(s) => write_json_string(s, out),
-            Self::List(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    item.write(out);
-                }
-                out.push(']');
-            }
-            Self::Map(entries) => {
-                out.push('{');
-                for (i, (key, value)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_json_string(key, out);
-                    out.push(':');
-                    value.write(out);
-                }
-                out.push('}');
-            }
+impl<'o> Object<'o> {
+    fn open(out: &'o mut String) -> Self {
+        out.push('{');
+        Self {
+            out,
+            last_key: None,
         }
+    }
+
+    /// Writes `key:` (after a comma when needed) and returns the output for the value.
+    fn key(&mut self, key: &'o str) -> &mut String {
+        debug_assert!(
+            self.last_key.is_none_or(|last| last < key),
+            "canonical keys out of order: {key:?} after {:?}",
+            self.last_key
+        );
+        if self.last_key.is_some() {
+            self.out.push(',');
+        }
+        self.last_key = Some(key);
+        write_json_string(key, self.out);
+        self.out.push(':');
+        self.out
+    }
+
+    fn close(self) {
+        self.out.push('}');
     }
 }
 
 fn write_json_string(text: &str, out: &mut String) {
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+    let mut plain = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            byte if byte < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&text[plain..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", byte);
+        } else {
+            out.push_str(escape);
         }
+        plain = i + 1;
     }
+    out.push_str(&text[plain..]);
     out.push('"');
 }
 
-/// Numbers are encoded by value, so `1` and `1.0` are the same bound.
-fn number(n: Number) -> Canon<'static> {
-    Canon::owned(format!("{}", n.as_f64()))
+fn write_null(out: &mut String) {
+    out.push_str("null");
 }
 
-fn default_value(value: &DefaultValue) -> Canon<'_> {
-    let (kind, payload) = match value {
-        DefaultValue::Bool(b) => ("bool", Canon::Bool(*b)),
-        DefaultValue::Int(i) => ("int", Canon::Int(*i)),
-        DefaultValue::Float(x) => ("float", Canon::owned(format!("{x}"))),
-        DefaultValue::String(s) => ("string", Canon::str(s)),
-        DefaultValue::Now => ("function", Canon::str("now")),
-        DefaultValue::Cuid => ("function", Canon::str("cuid")),
-        DefaultValue::Uuid => ("function", Canon::str("uuid")),
-        DefaultValue::Autoincrement => ("function", Canon::str("autoincrement")),
-    };
-    Canon::map([("kind", Canon::str(kind)), ("value", payload)])
+fn write_bool(value: bool, out: &mut String) {
+    out.push_str(if value { "true" } else { "false" });
 }
 
-fn field(field: &Field) -> Canon<'_> {
-    Canon::map([
-        ("type", Canon::str(field.field_type.prisma_name())),
-        ("optional", Canon::Bool(field.optional)),
-        (
-            "default",
-            field.default.as_ref().map_or(Canon::Null, default_value),
-        ),
-        (
-            "maxLength",
-            field
-                .max_length
-                .map_or(Canon::Null, |n| Canon::owned(n.to_string())),
-        ),
-        (
-            "enum",
-            field
-                .enum_values
-                .as_deref()
-                .map_or(Canon::Null, Canon::strings),
-        ),
-        ("min", field.min.map_or(Canon::Null, number)),
-        ("max", field.max.map_or(Canon::Null, number)),
-        ("column", Canon::opt_str(field.column_name.as_deref())),
-    ])
-}
-
-fn relation(relation: &Relation) -> Canon<'_> {
-    Canon::map([
-        ("kind", Canon::str(relation.kind.as_str())),
-        ("target", Canon::str(&relation.target)),
-        ("fields", Canon::strings(&relation.fields)),
-        (
-            "references",
-            relation
-                .references
-                .as_deref()
-                .map_or(Canon::Null, Canon::strings),
-        ),
-        (
-            "onDelete",
-            Canon::opt_str(relation.on_delete.map(ReferentialAction::as_str)),
-        ),
-        (
-            "onUpdate",
-            Canon::opt_str(relation.on_update.map(ReferentialAction::as_str)),
-        ),
-    ])
-}
-
-fn acl(acl: &Acl) -> Canon<'_> {
-    let mut entries: BTreeMap<&str, Canon> = BTreeMap::new();
-    for (op, roles) in &acl.rules {
-        let mut names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        entries.insert(
-            op.as_str(),
-            Canon::List(names.into_iter().map(Canon::str).collect()),
-        );
+fn write_opt_str(text: Option<&str>, out: &mut String) {
+    match text {
+        Some(text) => write_json_string(text, out),
+        None => write_null(out),
     }
-    let row_level = acl
-        .row_level
-        .as_ref()
-        .map_or(Canon::Null, |r| Canon::owned(r.predicate.to_string()));
-    entries.insert("rowLevel", row_level);
+}
+
+/// A value's `Display` text as a JSON string; for numbers, which need no escaping.
+fn write_quoted(value: impl std::fmt::Display, out: &mut String) {
+    let _ = write!(out, "\"{value}\"");
+}
+
+fn write_strings<'a>(items: impl IntoIterator<Item = &'a str>, out: &mut String) {
+    out.push('[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_string(item, out);
+    }
+    out.push(']');
+}
+
+fn write_opt_strings(items: Option<&[String]>, out: &mut String) {
+    match items {
+        Some(items) => write_strings(items.iter().map(String::as_str), out),
+        None => write_null(out),
+    }
+}
+
+/// Numbers are encoded by value, so `1` and `1.0` are the same bound.
+fn write_number(n: Option<Number>, out: &mut String) {
+    match n {
+        Some(n) => write_quoted(n.as_f64(), out),
+        None => write_null(out),
+    }
+}
+
+fn default_value(value: &DefaultValue, out: &mut String) {
+    let (kind, function) = match value {
+        DefaultValue::Bool(_) => ("bool", None),
+        DefaultValue::Int(_) => ("int", None),
+        DefaultValue::Float(_) => ("float", None),
+        DefaultValue::String(_) => ("string", None),
+        DefaultValue::Now => ("function", Some("now")),
+        DefaultValue::Cuid => ("function", Some("cuid")),
+        DefaultValue::Uuid => ("function", Some("uuid")),
+        DefaultValue::Autoincrement => ("function", Some("autoincrement")),
+    };
+    let mut object = Object::open(out);
+    write_json_string(kind, object.key("kind"));
+    let out = object.key("value");
+    match (value, function) {
+        (_, Some(function)) => write_json_string(function, out),
+        (DefaultValue::Bool(b), _) => write_bool(*b, out),
+        (DefaultValue::Int(i), _) => {
+            let _ = write!(out, "{i}");
+        }
+        (DefaultValue::Float(x), _) => write_quoted(x, out),
+        (DefaultValue::String(s), _) => write_json_string(s, out),
+        (_, None) => write_null(out),
+    }
+    object.close();
+}
+
+fn field(field: &Field, out: &mut String) {
+    let mut object = Object::open(out);
+    write_opt_str(field.column_name.as_deref(), object.key("column"));
+    match &field.default {
+        Some(value) => default_value(value, object.key("default")),
+        None => write_null(object.key("default")),
+    }
+    write_opt_strings(field.enum_values.as_deref(), object.key("enum"));
+    write_number(field.max, object.key("max"));
+    match field.max_length {
+        Some(n) => write_quoted(n, object.key("maxLength")),
+        None => write_null(object.key("maxLength")),
+    }
+    write_number(field.min, object.key("min"));
+    write_bool(field.optional, object.key("optional"));
+    write_json_string(field.field_type.prisma_name(), object.key("type"));
+    object.close();
+}
+
+fn relation(relation: &Relation, out: &mut String) {
+    let mut object = Object::open(out);
+    write_strings(
+        relation.fields.iter().map(String::as_str),
+        object.key("fields"),
+    );
+    write_json_string(relation.kind.as_str(), object.key("kind"));
+    write_opt_str(
+        relation.on_delete.map(ReferentialAction::as_str),
+        object.key("onDelete"),
+    );
+    write_opt_str(
+        relation.on_update.map(ReferentialAction::as_str),
+        object.key("onUpdate"),
+    );
+    write_opt_strings(relation.references.as_deref(), object.key("references"));
+    write_json_string(&relation.target, object.key("target"));
+    object.close();
+}
+
+/// The ACL's entries: one per declared operation, `rowLevel`, and `owner` when named.
+enum AclEntry<'a> {
+    Roles(Vec<&'a str>),
+    RowLevel(Option<String>),
+    Owner(&'a str),
+}
+
+fn acl(acl: &Acl, out: &mut String) {
+    let mut entries: Vec<(&str, AclEntry)> = acl
+        .rules
+        .iter()
+        .map(|(op, roles)| {
+            let mut names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            (op.as_str(), AclEntry::Roles(names))
+        })
+        .collect();
+    let row_level = acl.row_level.as_ref().map(|r| r.predicate.to_string());
+    entries.push(("rowLevel", AclEntry::RowLevel(row_level)));
     // Only when named, so that the checksums of ACLs without it stay what they were.
     if let Some(owner) = &acl.owner {
-        entries.insert("owner", Canon::str(&owner.name));
+        entries.push(("owner", AclEntry::Owner(&owner.name)));
     }
-    Canon::Map(entries)
+    entries.sort_by_key(|(key, _)| *key);
+    let mut object = Object::open(out);
+    for (key, entry) in &entries {
+        let out = object.key(key);
+        match entry {
+            AclEntry::Roles(names) => write_strings(names.iter().copied(), out),
+            AclEntry::RowLevel(predicate) => write_opt_str(predicate.as_deref(), out),
+            AclEntry::Owner(name) => write_json_string(name, out),
+        }
+    }
+    object.close();
+}
+
+/// Items in name order, keeping the last of equal names (as collecting into a map would).
+fn by_name<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<&T> {
+    let mut sorted: Vec<&T> = items.iter().collect();
+    sorted.sort_by(|a, b| name(a).cmp(name(b)));
+    let mut unique: Vec<&T> = Vec::with_capacity(sorted.len());
+    for item in sorted {
+        match unique.last_mut() {
+            Some(last) if name(last) == name(item) => *last = item,
+            _ => unique.push(item),
+        }
+    }
+    unique
 }
 
 /// The canonical encoding the checksum hashes (exposed for debugging and tests).
 #[must_use]
 pub fn canonical_encoding(entity: &Entity) -> String {
-    let fields: BTreeMap<&str, Canon> = entity
-        .fields
-        .iter()
-        .map(|f| (f.name.as_str(), field(f)))
-        .collect();
-    let relations: BTreeMap<&str, Canon> = entity
-        .relations
-        .iter()
-        .map(|r| (r.name.as_str(), relation(r)))
-        .collect();
+    let mut out = String::with_capacity(2048);
+    let mut object = Object::open(&mut out);
+    match &entity.acl {
+        Some(rules) => acl(rules, object.key("acl")),
+        None => write_null(object.key("acl")),
+    }
+    let fields = object.key("fields");
+    let mut map = Object::open(fields);
+    for f in by_name(&entity.fields, |f| &f.name) {
+        field(f, map.key(&f.name));
+    }
+    map.close();
     let mut indexes: Vec<_> = entity.indexes.iter().collect();
     indexes.sort();
-    let indexes = indexes
-        .iter()
-        .map(|i| {
-            Canon::map([
-                ("fields", Canon::strings(&i.fields)),
-                ("unique", Canon::Bool(i.unique)),
-                ("name", Canon::opt_str(i.name.as_deref())),
-            ])
-        })
-        .collect();
-    let canon = Canon::map([
-        ("name", Canon::str(&entity.name)),
-        ("tableName", Canon::opt_str(entity.table_name.as_deref())),
-        ("fields", Canon::Map(fields)),
-        ("primaryKey", Canon::strings(&entity.primary_key)),
-        ("indexes", Canon::List(indexes)),
-        ("relations", Canon::Map(relations)),
-        ("acl", entity.acl.as_ref().map_or(Canon::Null, acl)),
-    ]);
-    let mut out = String::with_capacity(1024);
-    canon.write(&mut out);
+    let list = object.key("indexes");
+    list.push('[');
+    for (i, index) in indexes.iter().enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        let mut item = Object::open(list);
+        write_strings(index.fields.iter().map(String::as_str), item.key("fields"));
+        write_opt_str(index.name.as_deref(), item.key("name"));
+        write_bool(index.unique, item.key("unique"));
+        item.close();
+    }
+    list.push(']');
+    write_json_string(&entity.name, object.key("name"));
+    write_strings(
+        entity.primary_key.iter().map(String::as_str),
+        object.key("primaryKey"),
+    );
+    let mut map = Object::open(object.key("relations"));
+    for r in by_name(&entity.relations, |r| &r.name) {
+        relation(r, map.key(&r.name));
+    }
+    map.close();
+    write_opt_str(entity.table_name.as_deref(), object.key("tableName"));
+    object.close();
     out
 }
 

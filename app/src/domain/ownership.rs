@@ -19,31 +19,34 @@ pub(crate) struct OwnershipFinding {
 
 /// child → parents, over every belongsTo (declared on the child, or implied by a hasMany/hasOne
 /// on the parent) among package entities and base models.
-fn edges(base: &BaseSchema, entities: &[&Entity]) -> BTreeMap<String, BTreeSet<String>> {
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+fn edges<'a>(
+    base: &'a BaseSchema,
+    entities: &[&'a Entity],
+) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
+    let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for model in base.models() {
-        let parents = graph.entry(model.name.clone()).or_default();
+        let parents = graph.entry(&model.name).or_default();
         for field in model.fields() {
             if !field.relation_fields().is_empty() {
-                parents.insert(field.type_name.clone());
+                parents.insert(&field.type_name);
             }
         }
     }
     for entity in entities {
-        graph.entry(entity.name.clone()).or_default();
+        graph.entry(&entity.name).or_default();
         for relation in &entity.relations {
             match relation.kind {
                 RelationKind::BelongsTo => {
                     graph
-                        .entry(entity.name.clone())
+                        .entry(&entity.name)
                         .or_default()
-                        .insert(relation.target.clone());
+                        .insert(&relation.target);
                 }
                 RelationKind::HasMany | RelationKind::HasOne => {
                     graph
-                        .entry(relation.target.clone())
+                        .entry(&relation.target)
                         .or_default()
-                        .insert(entity.name.clone());
+                        .insert(&entity.name);
                 }
                 RelationKind::ManyToMany => {}
             }
@@ -61,10 +64,7 @@ pub(crate) fn check(base: &BaseSchema, entities: &[&Entity], root: &str) -> Vec<
     let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (child, parents) in &graph {
         for parent in parents {
-            children
-                .entry(parent.as_str())
-                .or_default()
-                .push(child.as_str());
+            children.entry(parent).or_default().push(child);
         }
     }
     let mut reaches: BTreeSet<&str> = BTreeSet::from([root]);
@@ -117,8 +117,8 @@ pub(crate) fn check(base: &BaseSchema, entities: &[&Entity], root: &str) -> Vec<
 
 /// One cycle per strongly connected component of two or more models, starting at its
 /// smallest name (Tarjan's algorithm, iterative so deep graphs cannot overflow the stack).
-fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
-    let names: Vec<&str> = graph.keys().map(String::as_str).collect();
+fn cycles(graph: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<Vec<String>> {
+    let names: Vec<&str> = graph.keys().copied().collect();
     let id: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let successors: Vec<Vec<usize>> = names
         .iter()
@@ -127,8 +127,8 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
                 .get(*n)
                 .into_iter()
                 .flatten()
-                .filter(|p| p.as_str() != *n)
-                .filter_map(|p| id.get(p.as_str()).copied())
+                .filter(|p| *p != n)
+                .filter_map(|p| id.get(p).copied())
                 .collect()
         })
         .collect();
@@ -235,13 +235,11 @@ fn cycle_through(members: &BTreeSet<usize>, successors: &[Vec<usize>]) -> Vec<us
 mod tests {
     use super::*;
 
-    fn graph(edges: &[(&str, &str)]) -> BTreeMap<String, BTreeSet<String>> {
-        let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    fn graph<'a>(edges: &[(&'a str, &'a str)]) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
+        let mut g: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for (child, parent) in edges {
-            g.entry((*child).to_owned())
-                .or_default()
-                .insert((*parent).to_owned());
-            g.entry((*parent).to_owned()).or_default();
+            g.entry(child).or_default().insert(parent);
+            g.entry(parent).or_default();
         }
         g
     }
