@@ -129,28 +129,30 @@ fn write_number(n: Option<Number>, out: &mut String) {
 }
 
 fn default_value(value: &DefaultValue, out: &mut String) {
-    let (kind, function) = match value {
-        DefaultValue::Bool(_) => ("bool", None),
-        DefaultValue::Int(_) => ("int", None),
-        DefaultValue::Float(_) => ("float", None),
-        DefaultValue::String(_) => ("string", None),
-        DefaultValue::Now => ("function", Some("now")),
-        DefaultValue::Cuid => ("function", Some("cuid")),
-        DefaultValue::Uuid => ("function", Some("uuid")),
-        DefaultValue::Autoincrement => ("function", Some("autoincrement")),
-    };
     let mut object = Object::open(out);
+    let kind = match value {
+        DefaultValue::Bool(_) => "bool",
+        DefaultValue::Int(_) => "int",
+        DefaultValue::Float(_) => "float",
+        DefaultValue::String(_) => "string",
+        DefaultValue::Now
+        | DefaultValue::Cuid
+        | DefaultValue::Uuid
+        | DefaultValue::Autoincrement => "function",
+    };
     write_json_string(kind, object.key("kind"));
     let out = object.key("value");
-    match (value, function) {
-        (_, Some(function)) => write_json_string(function, out),
-        (DefaultValue::Bool(b), _) => write_bool(*b, out),
-        (DefaultValue::Int(i), _) => {
+    match value {
+        DefaultValue::Bool(b) => write_bool(*b, out),
+        DefaultValue::Int(i) => {
             let _ = write!(out, "{i}");
         }
-        (DefaultValue::Float(x), _) => write_quoted(x, out),
-        (DefaultValue::String(s), _) => write_json_string(s, out),
-        (_, None) => write_null(out),
+        DefaultValue::Float(x) => write_quoted(x, out),
+        DefaultValue::String(s) => write_json_string(s, out),
+        DefaultValue::Now => write_json_string("now", out),
+        DefaultValue::Cuid => write_json_string("cuid", out),
+        DefaultValue::Uuid => write_json_string("uuid", out),
+        DefaultValue::Autoincrement => write_json_string("autoincrement", out),
     }
     object.close();
 }
