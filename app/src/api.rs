@@ -10,7 +10,7 @@ pub mod catalog;
 pub mod change;
 pub mod database;
 #[cfg(feature = "ssr")]
-pub(crate) mod disk;
+pub mod disk;
 pub mod lineage;
 pub mod policy;
 pub mod review;

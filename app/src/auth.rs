@@ -31,6 +31,31 @@ mod server {
     /// The session key holding the signed-in account's id.
     const ACCOUNT_KEY: &str = "account_id";
 
+    /// The session key holding when the session was last extended (Unix seconds).
+    const EXTENDED_KEY: &str = "extended_at";
+
+    /// Keeps a signed-in session open while it is used. A session ends after a stretch without
+    /// saves, so saving it again pushes its end back; it is saved at most once per `every`,
+    /// so that reading pages does not write the session store on every request.
+    ///
+    /// # Errors
+    /// [`AppError::Internal`] when the session store fails.
+    pub async fn keep_open(session: &Session, every: Duration) -> Result<(), AppError> {
+        let account: Option<i64> = session.get(ACCOUNT_KEY).await.map_err(session_error)?;
+        if account.is_none() {
+            return Ok(());
+        }
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let extended: Option<i64> = session.get(EXTENDED_KEY).await.map_err(session_error)?;
+        if extended.is_none_or(|at| now - at >= every.whole_seconds()) {
+            session
+                .insert(EXTENDED_KEY, now)
+                .await
+                .map_err(session_error)?;
+        }
+        Ok(())
+    }
+
     /// Sign-in throttling and session settings.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub struct AuthSettings {

@@ -2,6 +2,7 @@
 //! hold up the server, and pages show what the running scan is doing and how the last one
 //! ended. (Across servers, scans serialize on the registry's advisory lock.)
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::PgPool;
@@ -14,6 +15,9 @@ use crate::registry::scan::{ScanInputs, ScanReport};
 #[derive(Debug, Clone, Default)]
 pub struct ScanJob {
     status: Arc<Mutex<ScanState>>,
+    /// Counts the changes of `status`, so that a page rendered with one state is not served
+    /// again under another.
+    version: Arc<AtomicU64>,
 }
 
 impl ScanJob {
@@ -21,6 +25,20 @@ impl ScanJob {
     #[must_use]
     pub fn status(&self) -> ScanState {
         self.lock().clone()
+    }
+
+    /// How many times the state has changed; pages rendered at another count showed another
+    /// state.
+    #[must_use]
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Changes the state; the version moves once the change is visible.
+    fn update<T>(&self, change: impl FnOnce(&mut ScanState) -> T) -> T {
+        let outcome = change(&mut self.lock());
+        self.version.fetch_add(1, Ordering::AcqRel);
+        outcome
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ScanState> {
@@ -31,13 +49,12 @@ impl ScanJob {
     }
 
     fn set_phase(&self, phase: &str) {
-        self.lock().phase = Some(phase.to_string());
+        self.update(|status| status.phase = Some(phase.to_string()));
     }
 
     /// Starts a scan of `inputs` as `actor` unless one is running; returns whether it started.
     pub fn start(&self, pool: PgPool, inputs: ScanInputs, actor: &str) -> bool {
-        {
-            let mut status = self.lock();
+        let started = self.update(|status| {
             if status.running {
                 return false;
             }
@@ -47,6 +64,10 @@ impl ScanJob {
                 .format(&time::format_description::well_known::Rfc3339)
                 .ok();
             status.phase = Some("reading the packages".to_string());
+            true
+        });
+        if !started {
+            return false;
         }
         let job = self.clone();
         let actor = actor.to_string();
@@ -54,28 +75,29 @@ impl ScanJob {
             let outcome = inputs
                 .scan_with_phases(&pool, &actor, |phase| job.set_phase(phase))
                 .await;
-            let mut status = job.lock();
-            status.running = false;
-            status.phase = None;
-            match outcome {
-                Ok(report) => {
-                    tracing::info!(
-                        created = report.created.len(),
-                        superseded = report.superseded.len(),
-                        unchanged = report.unchanged.len(),
-                        drops = report.drops.len(),
-                        errors = report.errors.len(),
-                        "scan done"
-                    );
-                    status.last_result = Some(summary(&report));
-                    status.last_failed = false;
+            job.update(|status| {
+                status.running = false;
+                status.phase = None;
+                match outcome {
+                    Ok(report) => {
+                        tracing::info!(
+                            created = report.created.len(),
+                            superseded = report.superseded.len(),
+                            unchanged = report.unchanged.len(),
+                            drops = report.drops.len(),
+                            errors = report.errors.len(),
+                            "scan done"
+                        );
+                        status.last_result = Some(summary(&report));
+                        status.last_failed = false;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "scan failed");
+                        status.last_result = Some(format!("scan failed: {error}"));
+                        status.last_failed = true;
+                    }
                 }
-                Err(error) => {
-                    tracing::error!(%error, "scan failed");
-                    status.last_result = Some(format!("scan failed: {error}"));
-                    status.last_failed = true;
-                }
-            }
+            });
         });
         true
     }

@@ -6,6 +6,7 @@ mod database;
 mod embedded;
 mod first_run;
 mod logging;
+mod page_cache;
 mod startup;
 
 use std::process::ExitCode;

@@ -20,6 +20,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
+use crate::page_cache::{PageCache, Sources};
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -42,6 +44,35 @@ pub struct AppState {
     pub public_origins: Vec<String>,
     /// The header a trusted proxy puts the client address in, for per-client sign-in limits.
     pub client_address_header: Option<String>,
+    /// Rendered pages kept while what they show is unchanged.
+    pub pages: PageCache,
+}
+
+/// What the page guard reads: the registry, where the pages' files are, the running scan and
+/// the kept pages.
+struct PageGuard {
+    pool: PgPool,
+    scan_inputs: ScanInputs,
+    scan_job: app::scan_job::ScanJob,
+    pages: PageCache,
+}
+
+impl PageGuard {
+    /// What a page rendered now would be rendered from, read before it is rendered; `None` when
+    /// that cannot be known (no notices from the registry, or no packages directory).
+    async fn sources(&self, asked_at: std::time::Instant) -> Option<Sources> {
+        let registry = self.pages.registry.current()?;
+        let scan = self.scan_job.version();
+        let not_before = asked_at
+            .checked_sub(crate::page_cache::DISK_LAG)
+            .unwrap_or(asked_at);
+        let disk = app::api::disk::disk_state(&self.scan_inputs, not_before).await?;
+        Some(Sources {
+            registry,
+            scan,
+            disk,
+        })
+    }
 }
 
 /// Largest request body accepted (sign-in, decisions, comments are small forms).
@@ -80,6 +111,12 @@ pub fn default_origins(addr: std::net::SocketAddr) -> Vec<String> {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for PageCache {
+    fn from_ref(state: &AppState) -> Self {
+        state.pages.clone()
     }
 }
 
@@ -133,15 +170,19 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .with_secure(state.secure_cookies)
         .with_expiry(Expiry::OnInactivity(state.session_idle));
     let origins = std::sync::Arc::new(state.public_origins.clone());
+    let guard = std::sync::Arc::new(PageGuard {
+        pool: state.pool.clone(),
+        scan_inputs: state.scan_inputs.clone(),
+        scan_job: state.scan_job.clone(),
+        pages: state.pages.clone(),
+    });
+    let registry = state.pages.registry.clone();
     Router::new()
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .route_layer(middleware::from_fn_with_state(
-            state.pool.clone(),
-            guard_pages,
-        ))
+        .route_layer(middleware::from_fn_with_state(guard, guard_pages))
         .route("/healthz", get(healthz))
         .route("/audit/export", get(export_audit))
         .route(
@@ -166,7 +207,15 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(middleware::from_fn_with_state(
+            extend_every(state.session_idle),
+            keep_sessions_open,
+        ))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            registry,
+            writes_move_registry,
+        ))
         .layer(middleware::from_fn_with_state(
             origins,
             refuse_cross_site_posts,
@@ -181,9 +230,10 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
 }
 
 /// Pages: 503 while the registry is unreachable, a redirect to the sign-in page for anonymous
-/// visitors, and a real redirect status wherever a page answers with a `Location`.
+/// visitors, the kept page when nothing it shows has changed, and a real redirect status
+/// wherever a page answers with a `Location`.
 async fn guard_pages(
-    State(pool): State<PgPool>,
+    State(guard): State<std::sync::Arc<PageGuard>>,
     session: tower_sessions::Session,
     request: Request,
     next: Next,
@@ -194,22 +244,70 @@ async fn guard_pages(
     if !is_page || request.uri().path().starts_with("/api/") {
         return status_from_error(next.run(request).await).await;
     }
-    if !app::db::is_reachable(&pool).await {
-        return unavailable();
+    // Before anything is read: a page kept from a state older than this request is not served.
+    let asked_at = std::time::Instant::now();
+    if request.uri().path() == "/login" {
+        if !app::db::is_reachable(&guard.pool).await {
+            return unavailable();
+        }
+        return with_redirect_status(next.run(request).await);
     }
-    if request.uri().path() != "/login" {
-        match app::auth::current_account(&session, &pool).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                let asked = request.uri().path_and_query().map_or("/", |p| p.as_str());
-                return redirect_to_login(asked);
-            }
-            Err(_) => return unavailable(),
+    let account = match app::auth::current_account(&session, &guard.pool).await {
+        Ok(Some(account)) => account,
+        Ok(None) if !app::db::is_reachable(&guard.pool).await => return unavailable(),
+        Ok(None) => {
+            let asked = request.uri().path_and_query().map_or("/", |p| p.as_str());
+            return redirect_to_login(asked);
+        }
+        Err(_) => return unavailable(),
+    };
+    if crate::page_cache::may_keep(request.method(), request.uri().path()) {
+        if let Some(sources) = guard.sources(asked_at).await {
+            let response = guard.pages.answer(account.id, sources, request, next).await;
+            return with_redirect_status(response);
         }
     }
-    let mut response = next.run(request).await;
+    with_redirect_status(next.run(request).await)
+}
+
+/// How often a used session is saved again: a sixtieth of the idle time, at least a second.
+fn extend_every(idle: time::Duration) -> time::Duration {
+    (idle / 60_i32).max(time::Duration::SECOND)
+}
+
+/// A session in use stays open (see [`app::auth::keep_open`]).
+async fn keep_sessions_open(
+    State(every): State<time::Duration>,
+    session: tower_sessions::Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    if let Err(error) = app::auth::keep_open(&session, every).await {
+        tracing::warn!(%error, "cannot keep the session open");
+    }
+    response
+}
+
+/// A page that answers with a `Location` gets a redirect status.
+fn with_redirect_status(mut response: Response) -> Response {
     if response.status().is_success() && response.headers().contains_key(header::LOCATION) {
         *response.status_mut() = StatusCode::FOUND;
+    }
+    response
+}
+
+/// A request that may change the registry moves its version once answered, so the page its
+/// redirect leads to is rendered afresh (PostgreSQL's notice of the same write may come later).
+async fn writes_move_registry(
+    State(registry): State<std::sync::Arc<crate::page_cache::RegistryVersion>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let reads_only = [Method::GET, Method::HEAD, Method::OPTIONS].contains(request.method());
+    let response = next.run(request).await;
+    if !reads_only {
+        registry.moved();
     }
     response
 }
@@ -349,17 +447,25 @@ async fn pages_revalidate(request: Request, next: Next) -> Response {
     response
 }
 
-/// 200 with the database status when the registry answers, 503 when it does not.
-async fn healthz(State(pool): State<PgPool>) -> impl IntoResponse {
+/// 200 with the database status when the registry answers, 503 when it does not; whether the
+/// server follows the registry's change notices (without them, no page is kept).
+async fn healthz(State(pool): State<PgPool>, State(pages): State<PageCache>) -> impl IntoResponse {
+    let notices = if pages.registry.current().is_some() {
+        "following"
+    } else {
+        "not following"
+    };
     if app::db::is_reachable(&pool).await {
         (
             StatusCode::OK,
-            Json(serde_json::json!({"status": "ok", "database": "ok"})),
+            Json(serde_json::json!({"status": "ok", "database": "ok", "change_notices": notices})),
         )
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "degraded", "database": "unreachable"})),
+            Json(
+                serde_json::json!({"status": "degraded", "database": "unreachable", "change_notices": notices}),
+            ),
         )
     }
 }

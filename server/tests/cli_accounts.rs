@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{fresh_database, run_cli, stdout_of};
+use support::{fresh_database, run_cli, run_sql, stdout_of};
 
 #[test]
 fn an_account_added_from_stdin_is_listed_with_its_role_and_audited() {
@@ -117,7 +117,7 @@ fn audit_verify_passes_on_a_clean_log_and_fails_after_tampering() {
     );
 
     // A superuser bypasses the append-only trigger and edits history.
-    tamper(
+    run_sql(
         &db,
         "alter table audit_event disable trigger audit_event_no_update_or_delete;
                  update audit_event set actor = 'mallory' where seq = 2;",
@@ -140,7 +140,7 @@ fn audit_verify_detects_a_deleted_event() {
             "long enough\n",
         ));
     }
-    tamper(
+    run_sql(
         &db,
         "alter table audit_event disable trigger audit_event_no_update_or_delete;
                  delete from audit_event where seq = 2;",
@@ -171,16 +171,4 @@ fn audit_export_writes_csv_with_a_header() {
     );
     let bad = run_cli(&db, &["audit", "export", "--format", "xml"], "");
     assert_eq!(bad.status.code(), Some(2));
-}
-
-fn tamper(database_url: &str, sql: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
-        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
-    });
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{fresh_dir, http, run_cli, stdout_of, Fixture};
+use support::{fresh_dir, http, query_text, run_cli, stdout_of, Fixture};
 
 /// Accounts admin/reviewer/viewer and a server started with `extra_args`.
 fn fixture(name: &str, extra_args: &[&str]) -> Fixture {
@@ -189,6 +189,36 @@ fn signing_in_rotates_the_session_and_signing_out_invalidates_the_cookie() {
         (page.status, page.header("location")),
         (302, Some("/login"))
     );
+}
+
+#[test]
+fn a_session_in_use_is_kept_open_past_its_idle_time() {
+    // One minute of idle time: a used session is saved again at most once a second.
+    let f = fixture("auth_kept_open", &["--session-idle-minutes", "1"]);
+    let cookie = f.login("admin");
+    let expiry = || {
+        query_text(
+            &f.db,
+            "select extract(epoch from expiry_date)::text from tower_sessions.session",
+        )
+        .parse::<f64>()
+        .unwrap()
+    };
+    let signed_in = expiry();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let page = f.get("/changes", Some(&cookie));
+    assert_eq!(page.status, 200, "{page:?}");
+    let used = expiry();
+    assert!(
+        used >= signed_in + 1.0,
+        "the session's end did not move: {signed_in} then {used}"
+    );
+    // The browser's cookie is renewed with it, under the same session id.
+    assert_eq!(page.session_cookie().as_deref(), Some(cookie.as_str()));
+    // Requests right after do not write the session again.
+    let next = f.get("/changes", Some(&cookie));
+    assert_eq!(next.session_cookie(), None, "{next:?}");
+    assert_eq!(expiry(), used);
 }
 
 #[test]

@@ -438,3 +438,33 @@ impl Fixture {
         response.session_cookie().expect("a session cookie")
     }
 }
+
+/// Runs `sql` (one or more statements) on the database at `database_url`, as an operator with
+/// psql would: for what the CLI does not do.
+pub fn run_sql(database_url: &str, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+    });
+}
+
+/// The first column of the first row `sql` returns on the database at `database_url`, as text.
+pub fn query_text(database_url: &str, sql: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+        sqlx::query_scalar::<_, String>(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect(sql)
+    })
+}

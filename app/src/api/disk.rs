@@ -126,53 +126,90 @@ fn index_entities(catalog: &crate::domain::Catalog) -> Vec<IndexedEntity> {
 
 /// The last catalog read from disk, with the key (directory and file fingerprint) it was read
 /// under.
-type CachedCatalog = Option<(String, Arc<DiskCatalog>)>;
+type CachedCatalog = Option<(Arc<str>, Arc<DiskCatalog>)>;
 
 static DISK_CATALOG: Mutex<CachedCatalog> = Mutex::new(None);
-
-/// Held while the catalog is read: concurrent requests wait for one read instead of each
-/// reading (and holding) a catalog of their own.
-static DISK_CATALOG_READ: Mutex<()> = Mutex::new(());
-
-/// The last fingerprint taken: of which directory, when its taking began, and the key.
-static LAST_FINGERPRINT: Mutex<Option<(String, Instant, String)>> = Mutex::new(None);
 
 /// The cached catalog, if it was read under `key`.
 fn cached_catalog(key: &str) -> Option<Arc<DiskCatalog>> {
     let cache = DISK_CATALOG.lock().ok()?;
     cache
         .as_ref()
-        .filter(|(k, _)| k == key)
+        .filter(|(k, _)| &**k == key)
         .map(|(_, c)| c.clone())
 }
 
-/// The catalog key of `packages_dir` as it is now: its path and the fingerprint of its files,
-/// taken no earlier than `asked_at`. Requests asking at once share one taking: a fingerprint
-/// begun after a request arrived saw every file as it was when the request arrived, or later.
-fn catalog_key(packages_dir: &Path, base_schema: Option<&Path>, asked_at: Instant) -> String {
-    let identity = format!(
+/// Held while the catalog is read: concurrent requests wait for one read instead of each
+/// reading (and holding) a catalog of their own.
+static DISK_CATALOG_READ: Mutex<()> = Mutex::new(());
+
+/// A look at the files pages read: of which directory (and base schema), when it began, the
+/// sizes and modification times seen, and a hash of them.
+#[derive(Debug, Clone)]
+struct Fingerprint {
+    identity: String,
+    taken_at: Instant,
+    key: Arc<str>,
+    hash: u64,
+}
+
+/// The last fingerprint taken.
+static LAST_FINGERPRINT: Mutex<Option<Fingerprint>> = Mutex::new(None);
+
+/// The last fingerprint of `identity` if it began no earlier than `not_before`.
+fn recent_fingerprint(
+    last: &Option<Fingerprint>,
+    identity: &str,
+    not_before: Instant,
+) -> Option<Fingerprint> {
+    last.as_ref()
+        .filter(|f| f.identity == identity && f.taken_at >= not_before)
+        .cloned()
+}
+
+fn identity_of(packages_dir: &Path, base_schema: Option<&Path>) -> String {
+    format!(
         "{}#{}",
         packages_dir.display(),
         base_schema
             .map(|b| b.display().to_string())
             .unwrap_or_default()
-    );
+    )
+}
+
+/// The fingerprint of `packages_dir` and `base_schema` as they are now, taken no earlier than
+/// `not_before`. Requests asking at once share one taking: a fingerprint begun after a request
+/// arrived saw every file as it was when the request arrived, or later.
+fn fingerprint(
+    packages_dir: &Path,
+    base_schema: Option<&Path>,
+    not_before: Instant,
+) -> Fingerprint {
+    use std::hash::{Hash, Hasher};
+    let identity = identity_of(packages_dir, base_schema);
     let mut last = LAST_FINGERPRINT
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((of, taken_at, key)) = last.as_ref() {
-        if *of == identity && *taken_at >= asked_at {
-            return key.clone();
-        }
+    if let Some(recent) = recent_fingerprint(&last, &identity, not_before) {
+        return recent;
     }
     let taken_at = Instant::now();
-    let key = format!(
+    let key: Arc<str> = format!(
         "{}#{}",
         packages_dir.display(),
         crate::scanner::fingerprint(packages_dir, base_schema)
-    );
-    *last = Some((identity, taken_at, key.clone()));
-    key
+    )
+    .into();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    let taken = Fingerprint {
+        identity,
+        taken_at,
+        key,
+        hash: hasher.finish(),
+    };
+    *last = Some(taken.clone());
+    taken
 }
 
 /// The packages on disk as a catalog, or why they could not be read. Reading and checking run
@@ -198,7 +235,7 @@ pub(crate) async fn disk_catalog(
     };
     let (base_schema, config) = (inputs.base_schema.clone(), inputs.config.clone());
     let catalog = tokio::task::spawn_blocking(move || {
-        let key = catalog_key(&packages_dir, base_schema.as_deref(), asked_at);
+        let key = fingerprint(&packages_dir, base_schema.as_deref(), asked_at).key;
         if let Some(catalog) = cached_catalog(&key) {
             return Ok(catalog);
         }
@@ -222,4 +259,24 @@ pub(crate) async fn disk_catalog(
         AppError::Internal
     })?;
     Ok((dir, catalog))
+}
+
+/// What the pages read from disk (the packages and the base schema), as a number that changes
+/// whenever a file there changes, taken no earlier than `not_before`; `None` without a packages
+/// directory. Requests asking at once share one look at the files.
+pub async fn disk_state(inputs: &ScanInputs, not_before: Instant) -> Option<u64> {
+    let packages_dir = inputs.packages_dir.clone()?;
+    let base_schema = inputs.base_schema.clone();
+    // Without waiting on a thread when a recent enough look is at hand.
+    if let Ok(last) = LAST_FINGERPRINT.try_lock() {
+        let identity = identity_of(&packages_dir, base_schema.as_deref());
+        if let Some(recent) = recent_fingerprint(&last, &identity, not_before) {
+            return Some(recent.hash);
+        }
+    }
+    tokio::task::spawn_blocking(move || {
+        fingerprint(&packages_dir, base_schema.as_deref(), not_before).hash
+    })
+    .await
+    .ok()
 }

@@ -64,7 +64,9 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
         scan_job,
         public_origins,
         client_address_header: args.client_address_header.clone(),
+        pages: crate::page_cache::PageCache::default(),
     };
+    crate::page_cache::follow_registry(database.pool.clone(), state.pages.registry.clone());
     let url = format!("http://{}", listener.local_addr()?);
     tracing::info!(%url, "schemagate is listening");
     // Console messages go to stdout; logs go to stderr, so a log file never holds the password.
