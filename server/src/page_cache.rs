@@ -121,7 +121,11 @@ struct Key {
 struct Page {
     rendered_at: Instant,
     headers: HeaderMap,
-    body: Bytes,
+    /// The body up to the end of its last nonce (the document's head): copied for each answer
+    /// with a new nonce.
+    head: Bytes,
+    /// The rest of the body, sent as it is without a copy.
+    tail: Bytes,
     /// The nonce the page was rendered with; each answer replaces it with a new one.
     nonce: Option<String>,
 }
@@ -131,7 +135,7 @@ struct PageWeight;
 
 impl quick_cache::Weighter<Key, Arc<Page>> for PageWeight {
     fn weight(&self, key: &Key, page: &Arc<Page>) -> u64 {
-        (key.target.len() + page.body.len() + 256) as u64
+        (key.target.len() + page.head.len() + page.tail.len() + 256) as u64
     }
 }
 
@@ -202,11 +206,16 @@ impl PageCache {
             return Response::from_parts(parts, Body::empty());
         };
         if body.len() <= MAX_PAGE_BYTES {
+            let nonce = nonce_of(&parts.headers);
+            let split = nonce.as_ref().map_or(0, |nonce| {
+                memchr::memmem::rfind(&body, nonce.as_bytes()).map_or(0, |at| at + nonce.len())
+            });
             let page = Page {
                 rendered_at,
-                nonce: nonce_of(&parts.headers),
+                nonce,
                 headers: parts.headers.clone(),
-                body: body.clone(),
+                head: body.slice(..split),
+                tail: body.slice(split..),
             };
             let _ = guard.insert(Arc::new(page));
         }
@@ -241,7 +250,7 @@ impl Page {
     /// The kept page with a new nonce in its policy and its scripts.
     fn answer(&self) -> Response {
         let mut headers = self.headers.clone();
-        let body = match &self.nonce {
+        let head = match &self.nonce {
             Some(old) => {
                 let new = leptos::nonce::Nonce::new().to_string();
                 if let Some(policy) = headers
@@ -251,11 +260,16 @@ impl Page {
                 {
                     headers.insert(header::CONTENT_SECURITY_POLICY, policy);
                 }
-                Bytes::from(replace_all(&self.body, old.as_bytes(), new.as_bytes()))
+                Bytes::from(replace_all(&self.head, old.as_bytes(), new.as_bytes()))
             }
-            None => self.body.clone(),
+            None => self.head.clone(),
         };
-        let mut response = Response::new(Body::from(body));
+        headers.insert(
+            header::CONTENT_LENGTH,
+            HeaderValue::from(head.len() + self.tail.len()),
+        );
+        let chunks = [head, self.tail.clone()].map(Ok::<_, std::convert::Infallible>);
+        let mut response = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
         *response.headers_mut() = headers;
         response
     }

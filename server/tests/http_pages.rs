@@ -446,3 +446,38 @@ fn the_pages_render_on_the_server_for_a_viewer() {
         (302, Some("/login?next=%2Fpackages"))
     );
 }
+
+#[test]
+fn a_long_diff_is_sent_once_and_a_short_one_switches_layout_in_place() {
+    let f = fixture("pages_long_diff");
+    // Two entities of 300 fields (an entity may have 500): a diff of over 600 lines.
+    let fields: String = (0..300)
+        .map(|i| format!("      note{i}: {{ type: string, required: false }}\n"))
+        .collect();
+    let entity = |name: &str| {
+        support::THREAD_YAML
+            .replace("ForumThread", name)
+            .replace("    fields:\n", &format!("    fields:\n{fields}"))
+    };
+    let yaml = entity("LongThread") + entity("LongOther").trim_start_matches("entities:\n");
+    let dir = f.packages.join("long").join("seed/schema");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("entities.yaml"), yaml).unwrap();
+    let packages = f.packages.to_str().unwrap();
+    stdout_of(&run_cli(&f.db, &["--packages", packages, "scan"], ""));
+    let cookie = f.login("viewer");
+    let (long, _) = f.pending("long");
+    for path in [
+        format!("/changes/{long}"),
+        format!("/changes/{long}?view=split"),
+    ] {
+        let page = f.get(&path, Some(&cookie));
+        assert_eq!(page.status, 200, "{path}");
+        assert_eq!(page.body.matches("note299 ").count(), 2, "{path}");
+        assert!(!page.body.contains("data-component=\"DiffLayout"), "{path}");
+        assert!(page.body.contains("aria-label=\"Diff layout\""), "{path}");
+    }
+    let (forum, _) = f.pending("forum");
+    let short = f.get(&format!("/changes/{forum}"), Some(&cookie));
+    assert!(short.body.contains("data-component=\"DiffLayout"));
+}

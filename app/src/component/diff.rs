@@ -18,6 +18,33 @@ fn segments(line: &DiffLine) -> impl IntoView {
         .collect_view()
 }
 
+/// Diffs with more lines than this switch layout by loading the page again, like without
+/// JavaScript: switching in place would send every line a second time, as the island's data.
+pub const SWITCH_IN_PLACE_MAX_LINES: usize = 500;
+
+/// A diff with its layout tabs: [`DiffLayout`] for diffs of up to
+/// [`SWITCH_IN_PLACE_MAX_LINES`] lines, plain links and the chosen layout for longer ones.
+#[component]
+pub fn Diff(hunks: Vec<Hunk>, label: String, path: String, split: bool) -> impl IntoView {
+    let lines: usize = hunks.iter().map(|hunk| hunk.lines.len()).sum();
+    if lines <= SWITCH_IN_PLACE_MAX_LINES {
+        return view! { <DiffLayout hunks label path split/> }.into_any();
+    }
+    let split_href = format!("{path}?view=split");
+    view! {
+        <nav class="tabs" aria-label="Diff layout">
+            <a href=path aria-current=(!split).then_some("page")>"Unified"</a>
+            <a href=split_href aria-current=split.then_some("page")>"Side by side"</a>
+        </nav>
+        {if split {
+            view! { <SplitDiff hunks label/> }.into_any()
+        } else {
+            view! { <UnifiedDiff hunks label/> }.into_any()
+        }}
+    }
+    .into_any()
+}
+
 /// A diff with its layout tabs. Without JavaScript the tabs are links (`?view=split`); in the
 /// browser they switch the layout in place and keep the address in step.
 #[island]

@@ -10,7 +10,7 @@ use crate::api::change::{
 };
 use crate::api::review::{next_pending_change, ReviewChange};
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
-use crate::component::diff::DiffLayout;
+use crate::component::diff::Diff;
 use crate::component::flash::QueryError;
 use crate::component::text::LinkedText;
 use crate::component::time::Time;
@@ -184,7 +184,7 @@ fn ChangeView(
 
         <section aria-labelledby="diff-h">
             <h2 id="diff-h">"Prisma diff"</h2>
-            <DiffLayout hunks=change.diff.clone() label="Prisma fragment, before and after".to_string() path split/>
+            <Diff hunks=change.diff.clone() label="Prisma fragment, before and after".to_string() path split/>
         </section>
 
         <crate::component::access_rules::AccessRules rules=change.acl.clone()/>
