@@ -27,8 +27,8 @@ const CHANNEL: &str = "schemagate_registry";
 /// How long a page is served again at most, whatever else changes.
 pub const FRESH_FOR: Duration = Duration::from_secs(20);
 
-/// Kept pages follow edits of the package files within this: the files are looked at again (a
-/// `stat` of each) at most this often while requests come in, not on every request.
+/// Kept pages follow edits of the package files within this: while requests come in, the files
+/// are looked at again (a `stat` of each) in the background twice per lag, not on every request.
 pub const DISK_LAG: Duration = Duration::from_secs(1);
 
 /// Memory all kept pages may take together.

@@ -63,10 +63,9 @@ impl PageGuard {
     async fn sources(&self, asked_at: std::time::Instant) -> Option<Sources> {
         let registry = self.pages.registry.current()?;
         let scan = self.scan_job.version();
-        let not_before = asked_at
-            .checked_sub(crate::page_cache::DISK_LAG)
-            .unwrap_or(asked_at);
-        let disk = app::api::disk::disk_state(&self.scan_inputs, not_before).await?;
+        let disk =
+            app::api::disk::disk_state(&self.scan_inputs, asked_at, crate::page_cache::DISK_LAG)
+                .await?;
         Some(Sources {
             registry,
             scan,

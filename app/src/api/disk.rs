@@ -153,16 +153,19 @@ struct Fingerprint {
     hash: u64,
 }
 
-/// The last fingerprint taken.
+/// The last fingerprint taken. Held only to read or replace it, never while files are looked
+/// at, so that requests content with a recent one never wait for a new one.
 static LAST_FINGERPRINT: Mutex<Option<Fingerprint>> = Mutex::new(None);
 
+/// Held while a fingerprint is taken: requests needing a newer one wait for it and share it.
+static TAKING_FINGERPRINT: Mutex<()> = Mutex::new(());
+
 /// The last fingerprint of `identity` if it began no earlier than `not_before`.
-fn recent_fingerprint(
-    last: &Option<Fingerprint>,
-    identity: &str,
-    not_before: Instant,
-) -> Option<Fingerprint> {
-    last.as_ref()
+fn recent_fingerprint(identity: &str, not_before: Instant) -> Option<Fingerprint> {
+    LAST_FINGERPRINT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
         .filter(|f| f.identity == identity && f.taken_at >= not_before)
         .cloned()
 }
@@ -185,14 +188,21 @@ fn fingerprint(
     base_schema: Option<&Path>,
     not_before: Instant,
 ) -> Fingerprint {
-    use std::hash::{Hash, Hasher};
     let identity = identity_of(packages_dir, base_schema);
-    let mut last = LAST_FINGERPRINT
+    let _taking = TAKING_FINGERPRINT
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(recent) = recent_fingerprint(&last, &identity, not_before) {
-        return recent;
-    }
+    recent_fingerprint(&identity, not_before)
+        .unwrap_or_else(|| take_fingerprint(identity, packages_dir, base_schema))
+}
+
+/// Looks at the files now and records what it saw as the last fingerprint.
+fn take_fingerprint(
+    identity: String,
+    packages_dir: &Path,
+    base_schema: Option<&Path>,
+) -> Fingerprint {
+    use std::hash::{Hash, Hasher};
     let taken_at = Instant::now();
     let key: Arc<str> = format!(
         "{}#{}",
@@ -208,7 +218,12 @@ fn fingerprint(
         key,
         hash: hasher.finish(),
     };
-    *last = Some(taken.clone());
+    let mut last = LAST_FINGERPRINT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if last.as_ref().is_none_or(|l| l.taken_at <= taken_at) {
+        *last = Some(taken.clone());
+    }
     taken
 }
 
@@ -262,17 +277,31 @@ pub(crate) async fn disk_catalog(
 }
 
 /// What the pages read from disk (the packages and the base schema), as a number that changes
-/// whenever a file there changes, taken no earlier than `not_before`; `None` without a packages
-/// directory. Requests asking at once share one look at the files.
-pub async fn disk_state(inputs: &ScanInputs, not_before: Instant) -> Option<u64> {
+/// whenever a file there changes, taken no earlier than `asked_at - lag`; `None` without a
+/// packages directory. A fingerprint older than half the lag is taken again in the background,
+/// so that under steady requests none waits for the files to be looked at.
+pub async fn disk_state(
+    inputs: &ScanInputs,
+    asked_at: Instant,
+    lag: std::time::Duration,
+) -> Option<u64> {
     let packages_dir = inputs.packages_dir.clone()?;
     let base_schema = inputs.base_schema.clone();
-    // Without waiting on a thread when a recent enough look is at hand.
-    if let Ok(last) = LAST_FINGERPRINT.try_lock() {
-        let identity = identity_of(&packages_dir, base_schema.as_deref());
-        if let Some(recent) = recent_fingerprint(&last, &identity, not_before) {
-            return Some(recent.hash);
+    let identity = identity_of(&packages_dir, base_schema.as_deref());
+    let not_before = asked_at.checked_sub(lag).unwrap_or(asked_at);
+    if let Some(recent) = recent_fingerprint(&identity, not_before) {
+        let renew_after = asked_at.checked_sub(lag / 2).unwrap_or(asked_at);
+        if recent.taken_at < renew_after {
+            tokio::task::spawn_blocking(move || {
+                // One renewal at a time; a request already taking one renews it.
+                if let Ok(_taking) = TAKING_FINGERPRINT.try_lock() {
+                    if recent_fingerprint(&identity, renew_after).is_none() {
+                        take_fingerprint(identity, &packages_dir, base_schema.as_deref());
+                    }
+                }
+            });
         }
+        return Some(recent.hash);
     }
     tokio::task::spawn_blocking(move || {
         fingerprint(&packages_dir, base_schema.as_deref(), not_before).hash
