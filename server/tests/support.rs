@@ -439,31 +439,32 @@ impl Fixture {
     }
 }
 
-/// Runs `sql` (one or more statements) on the database at `database_url`, as an operator with
-/// psql would: for what the CLI does not do.
-pub fn run_sql(database_url: &str, sql: &str) {
+/// Runs `work` on a new connection to the database at `database_url`, as an operator with psql
+/// would: for what the CLI does not do or show.
+fn on_database<T>(database_url: &str, work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> T) -> T {
+    use sqlx::Connection;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
-        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        work(&mut conn).await
+    })
+}
+
+/// Runs `sql` (one or more statements) on the database at `database_url`.
+pub fn run_sql(database_url: &str, sql: &str) {
+    on_database(database_url, async |conn| {
+        sqlx::raw_sql(sql).execute(conn).await.expect(sql);
     });
 }
 
 /// The first column of the first row `sql` returns on the database at `database_url`, as text.
 pub fn query_text(database_url: &str, sql: &str) -> String {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+    on_database(database_url, async |conn| {
         sqlx::query_scalar::<_, String>(sql)
-            .fetch_one(&mut conn)
+            .fetch_one(conn)
             .await
             .expect(sql)
     })
