@@ -1,8 +1,8 @@
 //! Rendered pages, kept while what they show stays the same. A page is served again from memory
 //! to the same account when the registry, the background scan and the files on disk (as of
 //! [`DISK_LAG`] ago at most) are as they were when it was rendered, for at most [`FRESH_FOR`]
-//! (its relative times, "3 min ago", stay right). Each answer carries a nonce of its own, so a served-again page is as strict as a
-//! fresh one.
+//! (its relative times, "3 min ago", stay right). Each answer carries a nonce of its own, so a
+//! served-again page is as strict as a fresh one.
 //!
 //! The registry's state is a counter that moves on every write: PostgreSQL notifies the server
 //! once a writing transaction commits (migration 0011), and the server's own state-changing
@@ -37,7 +37,8 @@ const BUDGET_BYTES: u64 = 48 * 1024 * 1024;
 /// A page larger than this is never kept.
 const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// Pages that show more than the registry and the files: the live platform database.
+/// Pages never kept: the database page shows the live platform database, which sends no
+/// notices; the sign-in page reads nothing worth keeping.
 const NEVER_KEPT: [&str; 2] = ["/database", "/login"];
 
 /// The registry's state as this server knows it: a counter that moves on every write.
