@@ -302,6 +302,20 @@ impl Engine {
         Ok(applied.applied)
     }
 
+    /// Records migration `name` of `dir` as applied without running it, as `prisma migrate
+    /// resolve --applied` does: its failed rows are marked rolled back and a finished row is
+    /// added.
+    ///
+    /// # Errors
+    /// Any [`EngineError`]; the engine refuses a migration already recorded finished.
+    pub async fn mark_migration_applied(&self, dir: &Path, name: &str) -> Result<(), EngineError> {
+        let params = json!({ "migrationsDir": absolute(dir), "migrationName": name });
+        let _: serde_json::Value = self
+            .call("markMigrationApplied", params, self.config.timeout)
+            .await?;
+        Ok(())
+    }
+
     /// The platform schema's tables and views as the engine introspects them.
     ///
     /// # Errors

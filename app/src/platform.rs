@@ -258,6 +258,18 @@ impl PlatformEngine {
         }
     }
 
+    /// Records migration `name` of `dir` as applied without running it (`prisma migrate
+    /// resolve --applied`): for a script that took effect but was never recorded finished.
+    ///
+    /// # Errors
+    /// [`EngineError`].
+    pub async fn mark_migration_applied(&self, dir: &Path, name: &str) -> Result<(), EngineError> {
+        match &self.backend {
+            Backend::Builtin(engine) => engine.mark_migration_applied(dir, name).await,
+            Backend::Cli(engine) => engine.mark_migration_applied(dir, name).await,
+        }
+    }
+
     /// The platform schema as the engine's introspection sees it.
     ///
     /// # Errors

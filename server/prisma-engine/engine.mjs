@@ -370,6 +370,16 @@ const methods = {
     return { applied: result.appliedMigrationNames };
   },
 
+  // `prisma migrate resolve --applied`: failed rows of the migration are marked rolled back
+  // and a finished row is recorded, so that the next deploy goes on.
+  async markMigrationApplied(params) {
+    const migrationName = requireString(params, "migrationName");
+    const list = await migrationsList(requireString(params, "migrationsDir"));
+    const instance = await engine();
+    await instance.markMigrationApplied({ migrationName, migrationsList: list });
+    return { marked: migrationName };
+  },
+
   async introspect() {
     const instance = await engine();
     const base = 'datasource db {\n  provider = "postgresql"\n}\n';

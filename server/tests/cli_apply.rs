@@ -161,6 +161,13 @@ impl Sql {
             .expect(sql);
     }
 
+    /// Runs `sql`, which may hold several statements, as one implicit transaction.
+    fn script(&mut self, sql: &str) {
+        self.runtime
+            .block_on(sqlx::raw_sql(sql).execute(&mut self.conn))
+            .expect(sql);
+    }
+
     fn strings(&mut self, sql: &str) -> Vec<String> {
         self.runtime
             .block_on(sqlx::query_scalar(sql).fetch_all(&mut self.conn))
@@ -588,6 +595,76 @@ fn killing_apply_at_random_points_never_loses_or_doubles_an_application() {
         "one migration per change, plus the baseline"
     );
     assert!(stdout_of(&run_cli(&db, &["audit", "verify"], "")).starts_with("audit log intact"));
+}
+
+#[test]
+fn a_migration_that_took_effect_but_was_never_recorded_finished_is_resolved_and_later_ones_apply() {
+    let (db, dir, _) = approved(
+        "apply_unrecorded",
+        &[("pkg0", "Thing0"), ("pkg1", "Thing1")],
+    );
+    let schema_out = dir.join("schema.prisma");
+    let args = [
+        "apply",
+        "--schema-out",
+        schema_out.to_str().unwrap(),
+        "--json",
+    ];
+    assert_eq!(run_cli(&db, &args, "").status.code(), Some(0));
+    for (package, entity) in [("pkg0", "Thing0"), ("pkg1", "Thing1")] {
+        write_package(&dir, package, &package_yaml(entity, 201));
+    }
+    let ids = scan_and_approve(&db, &dir, &["pkg0", "pkg1"]);
+
+    // What a run killed at the worst moment leaves: the script of pkg0's change committed, its
+    // row in _prisma_migrations started but never finished, and no migration directory.
+    let mut sql = Sql::connect(&db);
+    let plan = sql.strings(&format!(
+        "select plan_sql from schema_change where id = '{}'",
+        ids[0]
+    ));
+    sql.script(&plan[0]);
+    sql.execute(&format!(
+        "insert into _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count)
+         select gen_random_uuid()::text, encode(sha256(convert_to(plan_sql, 'UTF8')), 'hex'),
+                to_char(decided_at at time zone 'utc', 'YYYYMMDDHH24MISS') || '_' || package || '_' || left(id::text, 8),
+                now(), 0
+         from schema_change where id = '{}'",
+        ids[0]
+    ));
+
+    let run = run_cli(&db, &args, "");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap_or_default();
+    assert_eq!(run.status.code(), Some(0), "{report}\n{}", stderr(&run));
+    let applied: Vec<&str> = report["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(applied, ids, "{report}");
+    let log = show(&db, &ids[0])["apply_log"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        log.contains("took effect but was not recorded finished"),
+        "{log}"
+    );
+    // Prisma's history is whole again: the unfinished row rolled back, one finished row per
+    // migration, and nothing that would block the next deploy.
+    assert_eq!(
+        sql.count("select count(*) from _prisma_migrations where finished_at is null and rolled_back_at is null"),
+        0
+    );
+    let finished = sql.strings(&format!(
+        "select migration_name from _prisma_migrations
+         where finished_at is not null and rolled_back_at is null and migration_name like '%\\_{}'",
+        &ids[0][..8]
+    ));
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    let status = json(&run_cli(&db, &["db", "status", "--json"], ""));
+    assert!(status["drift"].is_null(), "{status}");
 }
 
 #[test]

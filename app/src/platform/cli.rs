@@ -105,6 +105,37 @@ pub fn deploy_invocation(schema: &Path) -> Invocation {
     }
 }
 
+/// `prisma migrate resolve --applied <name>` with schema file `schema`, as for
+/// [`deploy_invocation`].
+#[must_use]
+pub fn resolve_applied_invocation(schema: &Path, name: &str) -> Invocation {
+    Invocation {
+        args: vec![
+            "prisma".into(),
+            "migrate".into(),
+            "resolve".into(),
+            "--applied".into(),
+            name.into(),
+            "--schema".into(),
+            schema.display().to_string(),
+        ],
+    }
+}
+
+/// Writes the datasource-only schema beside migrations directory `dir` that `migrate deploy`
+/// and `migrate resolve` read (Prisma finds `migrations/` next to the schema).
+fn deploy_schema(dir: &Path, method: &str) -> Result<std::path::PathBuf, EngineError> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let schema = parent.join(".schemagate-deploy.prisma");
+    let text =
+        "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n";
+    std::fs::write(&schema, text).map_err(|source| EngineError::Io {
+        method: method.into(),
+        source,
+    })?;
+    Ok(schema)
+}
+
 impl CliEngine {
     /// The CLI in `project_dir`, on the database at `url`.
     #[must_use]
@@ -208,14 +239,7 @@ impl CliEngine {
     /// See [`super::PlatformEngine::apply_migrations`]: `prisma migrate deploy` with a schema
     /// written beside `dir` (Prisma finds `migrations/` next to the schema).
     pub(super) async fn apply_migrations(&self, dir: &Path) -> Result<Vec<String>, EngineError> {
-        let parent = dir.parent().unwrap_or(Path::new("."));
-        let schema = parent.join(".schemagate-deploy.prisma");
-        let text =
-            "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n";
-        std::fs::write(&schema, text).map_err(|source| EngineError::Io {
-            method: "applyMigrations".into(),
-            source,
-        })?;
+        let schema = deploy_schema(dir, "applyMigrations")?;
         let (_, output) = self
             .run("applyMigrations", &deploy_invocation(&schema))
             .await?;
@@ -228,6 +252,22 @@ impl CliEngine {
             })
             .map(|l| l.trim_end_matches("/migration.sql").to_string())
             .collect())
+    }
+
+    /// See [`super::PlatformEngine::mark_migration_applied`]: `prisma migrate resolve
+    /// --applied`, with the same schema beside `dir` as [`Self::apply_migrations`].
+    pub(super) async fn mark_migration_applied(
+        &self,
+        dir: &Path,
+        name: &str,
+    ) -> Result<(), EngineError> {
+        let schema = deploy_schema(dir, "markMigrationApplied")?;
+        self.run(
+            "markMigrationApplied",
+            &resolve_applied_invocation(&schema, name),
+        )
+        .await?;
+        Ok(())
     }
 
     /// See [`super::PlatformEngine::introspect`]: `prisma db pull --print`.
@@ -334,6 +374,12 @@ mod tests {
                 .args
                 .join(" "),
             "prisma migrate deploy --schema /p/schema.prisma"
+        );
+        assert_eq!(
+            resolve_applied_invocation(Path::new("/p/schema.prisma"), "20261202_x_1a2b3c4d")
+                .args
+                .join(" "),
+            "prisma migrate resolve --applied 20261202_x_1a2b3c4d --schema /p/schema.prisma"
         );
     }
 }

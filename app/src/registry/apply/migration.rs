@@ -100,8 +100,12 @@ pub(super) async fn apply_on_platform(
                 state = MigrationState::NotRun;
             }
             (_, Ok(after)) if after.empty => {
+                // Left unfinished, the row would make Prisma refuse every later migration.
+                if let Err(failure) = resolve_applied(engine, options, change, &name).await {
+                    return fail(pool, lease, change, failure).await;
+                }
                 return record_applied(pool, options, lease, change, entities, schemas.target, &name,
-                    format!("migration {name} took effect but was not recorded finished; the live schema matches the change\n")).await;
+                    format!("migration {name} took effect but was not recorded finished; the live schema matches the change, so it is recorded applied in _prisma_migrations (prisma migrate resolve --applied)\n")).await;
             }
             (Err(failure), _) | (_, Err(failure)) => {
                 return fail(pool, lease, change, failure).await
@@ -301,6 +305,29 @@ async fn record_applied(
     finish(pool, lease, change, entities, &log, None, target).await?;
     tracing::info!(migration = %name, "recorded applied");
     Ok(Step::Applied(outcome_of(change)))
+}
+
+/// Records `name` finished in `_prisma_migrations` for a script that took effect without
+/// being recorded, writing its directory again first if it is gone (the engine reads it).
+async fn resolve_applied(
+    engine: &PlatformEngine,
+    options: &ApplyOptions,
+    change: &SchemaChange,
+    name: &str,
+) -> Result<(), Failure> {
+    if let Some(sql) = change.plan_sql.as_deref() {
+        write_migration(&options.migrations_dir, name, sql).map_err(|error| {
+            Failure::plain(
+                "migrate",
+                format!("cannot write migration {name} again: {error}"),
+            )
+        })?;
+    }
+    engine_call(
+        engine
+            .mark_migration_applied(&options.migrations_dir, name)
+            .await,
+    )
 }
 
 /// The platform's own migrate command on the migrations directory: `Ok(Ok(output))` when it
