@@ -668,6 +668,43 @@ fn a_migration_that_took_effect_but_was_never_recorded_finished_is_resolved_and_
 }
 
 #[test]
+fn a_baseline_that_took_effect_but_was_never_recorded_finished_is_resolved_and_changes_apply() {
+    let (db, dir, ids) = approved("apply_baseline_unrecorded", &[("pkg0", "Thing0")]);
+    // A failing migrate command: the baseline is applied, the change fails and stays unrun.
+    let failed = apply(&db, &dir, "false", &["--json"]);
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    // What a run killed after the baseline's script committed leaves: its row unfinished.
+    let mut sql = Sql::connect(&db);
+    sql.execute("update _prisma_migrations set finished_at = null where migration_name = '00000000000000_baseline'");
+    stdout_of(&run_cli(&db, &["retry", &ids[0], "--as", "alice"], ""));
+
+    let schema_out = dir.join("schema.prisma");
+    let args = [
+        "apply",
+        "--schema-out",
+        schema_out.to_str().unwrap(),
+        "--json",
+    ];
+    let run = run_cli(&db, &args, "");
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout_of(&run),
+        stderr(&run)
+    );
+    assert_eq!(show(&db, &ids[0])["status"], "applied");
+    assert_eq!(
+        sql.count("select count(*) from _prisma_migrations where finished_at is null and rolled_back_at is null"),
+        0
+    );
+    assert_eq!(
+        sql.count("select count(*) from _prisma_migrations where migration_name = '00000000000000_baseline' and finished_at is not null and rolled_back_at is null"),
+        1
+    );
+}
+
+#[test]
 fn an_unwritable_schema_file_exits_2_before_any_change_is_touched() {
     let (db, dir, ids) = approved("apply_unwritable", &[("forum", "ForumThread")]);
     let missing = dir.join("no-such-dir/schema.prisma");

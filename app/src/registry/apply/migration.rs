@@ -388,19 +388,26 @@ pub(super) async fn ensure_baseline(
 ) -> Result<Result<Option<String>, String>, ApplyError> {
     const NAME: &str = "00000000000000_baseline";
     let records = engine.database.migration_records().await?;
-    if migration_state(&records, NAME) == MigrationState::Applied
-        || records.iter().any(|r| r.finished_at.is_some())
-    {
+    let state = migration_state(&records, NAME);
+    if state == MigrationState::Applied || records.iter().any(|r| r.finished_at.is_some()) {
         return Ok(Ok(None));
     }
     let tables = match engine.introspect().await {
         Ok(found) => found.tables,
         Err(error) => return Ok(Err(describe(&error))),
     };
-    if !tables.is_empty() {
+    if !tables.is_empty() && state == MigrationState::NotRun {
         return Ok(Ok(None));
     }
-    if migration_state(&records, NAME) == MigrationState::Unfinished {
+    if !tables.is_empty() {
+        // A run killed after the baseline's script committed, before it was recorded finished:
+        // left so, the row would make Prisma refuse every later migration.
+        match engine.diff_live(applied_schema).await {
+            Ok(live) if live.empty => {}
+            Ok(_) => return Ok(Ok(None)),
+            Err(error) => return Ok(Err(describe(&error))),
+        }
+    } else if state == MigrationState::Unfinished {
         engine.database.mark_rolled_back(NAME).await?;
     }
     let plan = match engine.plan(None, applied_schema).await {
@@ -416,12 +423,23 @@ pub(super) async fn ensure_baseline(
         path: migrations_dir.join(NAME),
         source,
     })?;
+    let summary = format!(
+        "{NAME} ({} statements, sha256 {})",
+        plan.sql.matches(";\n").count(),
+        &sha256_hex(&plan.sql)[..12]
+    );
+    if !tables.is_empty() {
+        return Ok(
+            match engine.mark_migration_applied(migrations_dir, NAME).await {
+                Ok(()) => Ok(Some(format!(
+                    "{summary}, which had taken effect unrecorded: recorded applied"
+                ))),
+                Err(error) => Err(describe(&error)),
+            },
+        );
+    }
     Ok(match engine.apply_migrations(migrations_dir).await {
-        Ok(_) => Ok(Some(format!(
-            "{NAME} ({} statements, sha256 {})",
-            plan.sql.matches(";\n").count(),
-            &sha256_hex(&plan.sql)[..12]
-        ))),
+        Ok(_) => Ok(Some(summary)),
         Err(error) => Err(describe(&error)),
     })
 }
