@@ -13,10 +13,13 @@ test("an admin approves a pending change and sees its status and audit entry", a
   await signIn(page, "admin");
   await page.goto(`/changes/${change}`);
   await expect(page.getByRole("heading", { name: id })).toBeVisible();
-  const added = page.locator('[data-diff="add"]');
+  const added = page.locator("table.diff tr.add");
   await expect(added.first()).toBeVisible();
-  await expect(added.first().locator("td.code")).toHaveCSS("background-color", "rgb(230, 255, 236)");
-  await expect(page.locator("td.marker").first()).toHaveText("+");
+  await expect(added.first().locator("td").last()).toHaveCSS("background-color", "rgb(230, 255, 236)");
+  // The marker is drawn by the stylesheet, beside the color and outside what is copied or read.
+  const marker = await added.first().locator("td").nth(2).evaluate((td) => getComputedStyle(td, "::before").content);
+  expect(marker).toContain('"+"');
+  await expect(added.first().locator("td").last()).toContainText("added: ");
   await page.screenshot({ path: path.join(SHOTS, "change-detail.png"), fullPage: true });
 
   await page.getByLabel("Note (optional)").fill("looks right");
@@ -156,7 +159,7 @@ test("the demo platform's wiki change shows its conflict (the README screenshot)
   await expect(page.getByRole("heading", { name: "⚠ Conflicts: approval blocked" })).toBeVisible();
   await expect(page.getByRole("button", { name: "Approve" })).toBeDisabled();
   // This change's declaration (wiki's) is the left side; the other package's the right.
-  await expect(page.locator(".conflict [data-diff='del']")).toContainText('"maxLength": "2048"');
+  await expect(page.locator(".conflict tr.del")).toContainText('"maxLength": "2048"');
   await expect(page.locator("table.comparison")).toContainText("demo_wiki says");
   await page.screenshot({ path: path.join(SHOTS, "readme-change-page.png"), clip: { x: 0, y: 0, width: 1280, height: 1350 }, fullPage: true });
   for (const id of ["forum", "wiki"]) removePackage(`demo_${id}`);

@@ -12,7 +12,7 @@ fn segments(line: &DiffLine) -> impl IntoView {
             if *emphasized {
                 view! { <mark>{text.clone()}</mark> }.into_any()
             } else {
-                view! { <span>{text.clone()}</span> }.into_any()
+                text.clone().into_any()
             }
         })
         .collect_view()
@@ -99,7 +99,9 @@ fn number(n: Option<usize>) -> String {
     n.map(|n| n.to_string()).unwrap_or_default()
 }
 
-/// The unified view: one column, old and new line numbers.
+/// The unified view: one column, old and new line numbers. Rows carry no more markup than
+/// their kind, since long diffs are thousands of them: the stylesheet styles cells by position
+/// and draws the +/- marker.
 #[component]
 pub fn UnifiedDiff(hunks: Vec<Hunk>, #[prop(into)] label: String) -> impl IntoView {
     if hunks.is_empty() {
@@ -111,11 +113,11 @@ pub fn UnifiedDiff(hunks: Vec<Hunk>, #[prop(into)] label: String) -> impl IntoVi
                 {hunks.into_iter().map(|hunk| view! {
                     <tr class="hunk"><td colspan="4">{hunk.header.clone()}</td></tr>
                     {hunk.lines.iter().map(|line| view! {
-                        <tr class=format!("line {}", line.kind.as_str()) data-diff=line.kind.as_str()>
-                            <td class="num">{number(line.old_line)}</td>
-                            <td class="num">{number(line.new_line)}</td>
-                            <td class="marker" aria-hidden="true">{line.kind.marker().to_string()}</td>
-                            <td class="code"><span class="visually-hidden">{sr_label(line.kind)}</span>{segments(line)}</td>
+                        <tr class=line.kind.as_str()>
+                            <td>{number(line.old_line)}</td>
+                            <td>{number(line.new_line)}</td>
+                            <td></td>
+                            <td>{spoken_kind(line.kind)}{segments(line)}</td>
                         </tr>
                     }).collect_view()}
                 }).collect_view()}
@@ -125,12 +127,14 @@ pub fn UnifiedDiff(hunks: Vec<Hunk>, #[prop(into)] label: String) -> impl IntoVi
     .into_any()
 }
 
-fn sr_label(kind: LineKind) -> &'static str {
-    match kind {
+/// What a screen reader says before a changed line, since color and marker are not read.
+fn spoken_kind(kind: LineKind) -> Option<impl IntoView> {
+    let text = match kind {
         LineKind::Add => "added: ",
         LineKind::Del => "removed: ",
-        LineKind::Ctx => "",
-    }
+        LineKind::Ctx => return None,
+    };
+    Some(view! { <span class="visually-hidden">{text}</span> })
 }
 
 /// The side-by-side view: removed lines on the left, added lines on the right, paired in order.
@@ -154,12 +158,7 @@ pub fn SplitDiff(hunks: Vec<Hunk>, #[prop(into)] label: String) -> impl IntoView
             <tbody>
                 {rows.into_iter().map(|(left, right, header)| match header {
                     Some(header) => view! { <tr class="hunk"><td colspan="6">{header}</td></tr> }.into_any(),
-                    None => view! {
-                        <tr class="line">
-                            {half(left, true)}
-                            {half(right, false)}
-                        </tr>
-                    }.into_any(),
+                    None => view! { <tr>{half(left, true)}{half(right, false)}</tr> }.into_any(),
                 }).collect_view()}
             </tbody>
         </table></div>
@@ -167,21 +166,20 @@ pub fn SplitDiff(hunks: Vec<Hunk>, #[prop(into)] label: String) -> impl IntoView
     .into_any()
 }
 
+/// One side of a split row: number, marker and code cells, the last two with the line's kind.
 fn half(line: Option<DiffLine>, left: bool) -> impl IntoView {
     match line {
         Some(line) => {
             let n = if left { line.old_line } else { line.new_line };
+            let kind = line.kind.as_str();
             view! {
-                <td class="num">{number(n)}</td>
-                <td class=format!("marker {}", line.kind.as_str()) aria-hidden="true">{line.kind.marker().to_string()}</td>
-                <td class=format!("code {}", line.kind.as_str()) data-diff=line.kind.as_str()>
-                    <span class="visually-hidden">{sr_label(line.kind)}</span>{segments(&line)}
-                </td>
+                <td>{number(n)}</td>
+                <td class=kind></td>
+                <td class=kind>{spoken_kind(line.kind)}{segments(&line)}</td>
             }
             .into_any()
         }
-        None => view! { <td class="num"></td><td class="marker"></td><td class="code empty"></td> }
-            .into_any(),
+        None => view! { <td></td><td></td><td class="empty"></td> }.into_any(),
     }
 }
 

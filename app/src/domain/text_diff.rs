@@ -17,7 +17,7 @@ pub enum LineKind {
 }
 
 impl LineKind {
-    /// `add`, `del` or `ctx`: the value of the page's `data-diff` attribute.
+    /// `add`, `del` or `ctx`: the class of its row (or cells) on the page.
     pub fn as_str(self) -> &'static str {
         match self {
             LineKind::Add => "add",
