@@ -108,6 +108,18 @@ fn apply(db: &str, dir: &Path, migrate: &str, extra: &[&str]) -> std::process::O
     run_cli(db, &args.iter().map(String::as_str).collect::<Vec<_>>(), "")
 }
 
+/// `apply --json` through the built-in engine (no migrate command), the schema written into `dir`.
+fn engine_apply(db: &str, dir: &Path) -> std::process::Output {
+    let schema_out = dir.join("schema.prisma");
+    let args = [
+        "apply",
+        "--schema-out",
+        schema_out.to_str().unwrap(),
+        "--json",
+    ];
+    run_cli(db, &args, "")
+}
+
 fn show(db: &str, id: &str) -> serde_json::Value {
     json(&run_cli(db, &["show", id, "--json"], ""))
 }
@@ -603,14 +615,7 @@ fn a_migration_that_took_effect_but_was_never_recorded_finished_is_resolved_and_
         "apply_unrecorded",
         &[("pkg0", "Thing0"), ("pkg1", "Thing1")],
     );
-    let schema_out = dir.join("schema.prisma");
-    let args = [
-        "apply",
-        "--schema-out",
-        schema_out.to_str().unwrap(),
-        "--json",
-    ];
-    assert_eq!(run_cli(&db, &args, "").status.code(), Some(0));
+    assert_eq!(engine_apply(&db, &dir).status.code(), Some(0));
     for (package, entity) in [("pkg0", "Thing0"), ("pkg1", "Thing1")] {
         write_package(&dir, package, &package_yaml(entity, 201));
     }
@@ -633,7 +638,7 @@ fn a_migration_that_took_effect_but_was_never_recorded_finished_is_resolved_and_
         ids[0]
     ));
 
-    let run = run_cli(&db, &args, "");
+    let run = engine_apply(&db, &dir);
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap_or_default();
     assert_eq!(run.status.code(), Some(0), "{report}\n{}", stderr(&run));
     let applied: Vec<&str> = report["applied"]
@@ -678,14 +683,7 @@ fn a_baseline_that_took_effect_but_was_never_recorded_finished_is_resolved_and_c
     sql.execute("update _prisma_migrations set finished_at = null where migration_name = '00000000000000_baseline'");
     stdout_of(&run_cli(&db, &["retry", &ids[0], "--as", "alice"], ""));
 
-    let schema_out = dir.join("schema.prisma");
-    let args = [
-        "apply",
-        "--schema-out",
-        schema_out.to_str().unwrap(),
-        "--json",
-    ];
-    let run = run_cli(&db, &args, "");
+    let run = engine_apply(&db, &dir);
     assert_eq!(
         run.status.code(),
         Some(0),
