@@ -120,6 +120,16 @@ fn engine_apply(db: &str, dir: &Path) -> std::process::Output {
     run_cli(db, &args, "")
 }
 
+/// The ids of the changes an `apply --json` report lists as applied, in order.
+fn applied_ids(report: &serde_json::Value) -> Vec<&str> {
+    report["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect()
+}
+
 fn show(db: &str, id: &str) -> serde_json::Value {
     json(&run_cli(db, &["show", id, "--json"], ""))
 }
@@ -202,12 +212,7 @@ fn apply_applies_approved_changes_in_order_writes_a_valid_schema_and_a_second_ru
     let generated = stdout_of(&run_cli(&db, &["generate"], ""));
 
     let report = json(&apply(&db, &dir, RECORDING, &["--json"]));
-    let applied: Vec<&str> = report["applied"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+    let applied = applied_ids(&report);
     assert_eq!(applied, ids);
     assert_eq!(
         (
@@ -641,12 +646,7 @@ fn a_migration_that_took_effect_but_was_never_recorded_finished_is_resolved_and_
     let run = engine_apply(&db, &dir);
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap_or_default();
     assert_eq!(run.status.code(), Some(0), "{report}\n{}", stderr(&run));
-    let applied: Vec<&str> = report["applied"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+    let applied = applied_ids(&report);
     assert_eq!(applied, ids, "{report}");
     let log = show(&db, &ids[0])["apply_log"]
         .as_str()
