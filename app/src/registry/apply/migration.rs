@@ -396,12 +396,13 @@ pub(super) async fn ensure_baseline(
         Ok(found) => found.tables,
         Err(error) => return Ok(Err(describe(&error))),
     };
-    if !tables.is_empty() && state == MigrationState::NotRun {
+    // Tables under an unfinished baseline: a run killed after its script committed, before it
+    // was recorded finished. Left so, the row would make Prisma refuse every later migration.
+    let took_effect = !tables.is_empty();
+    if took_effect && state == MigrationState::NotRun {
         return Ok(Ok(None));
     }
-    if !tables.is_empty() {
-        // A run killed after the baseline's script committed, before it was recorded finished:
-        // left so, the row would make Prisma refuse every later migration.
+    if took_effect {
         match engine.diff_live(applied_schema).await {
             Ok(live) if live.empty => {}
             Ok(_) => return Ok(Ok(None)),
@@ -428,20 +429,18 @@ pub(super) async fn ensure_baseline(
         plan.sql.matches(";\n").count(),
         &sha256_hex(&plan.sql)[..12]
     );
-    if !tables.is_empty() {
-        return Ok(
-            match engine.mark_migration_applied(migrations_dir, NAME).await {
-                Ok(()) => Ok(Some(format!(
-                    "{summary}, which had taken effect unrecorded: recorded applied"
-                ))),
-                Err(error) => Err(describe(&error)),
-            },
-        );
-    }
-    Ok(match engine.apply_migrations(migrations_dir).await {
-        Ok(_) => Ok(Some(summary)),
-        Err(error) => Err(describe(&error)),
-    })
+    let done = if took_effect {
+        engine
+            .mark_migration_applied(migrations_dir, NAME)
+            .await
+            .map(|()| format!("{summary}, which had taken effect unrecorded: recorded applied"))
+    } else {
+        engine
+            .apply_migrations(migrations_dir)
+            .await
+            .map(|_| summary)
+    };
+    Ok(done.map(Some).map_err(|error| describe(&error)))
 }
 
 fn engine_call<T>(result: Result<T, EngineError>) -> Result<T, Failure> {
