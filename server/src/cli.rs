@@ -14,6 +14,13 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// Whether this run is the long-running web server (the default command).
+    pub fn serves(&self) -> bool {
+        matches!(self.command, None | Some(Command::Serve(_)))
+    }
+}
+
 /// Options every subcommand understands (flag or environment).
 #[derive(Debug, Clone, Args)]
 pub struct CommonOptions {
