@@ -169,34 +169,40 @@ fn locate_schema(root: &Path, package_dir: &Path) -> Result<Option<PathBuf>, Str
         if let Some(component) = component {
             current.push(component);
         }
-        let what = current
-            .strip_prefix(package_dir)
-            .ok()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(
-                || "the package directory".to_owned(),
-                |p| p.display().to_string(),
-            );
+        // Worded only when something is wrong: most packages never need it.
+        let what = || {
+            current
+                .strip_prefix(package_dir)
+                .ok()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(
+                    || "the package directory".to_owned(),
+                    |p| p.display().to_string(),
+                )
+        };
         let metadata = match std::fs::symlink_metadata(&current) {
             Ok(metadata) => metadata,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(format!("cannot read {what}: {}", io_reason(&error))),
+            Err(error) => return Err(format!("cannot read {}: {}", what(), io_reason(&error))),
         };
         if metadata.file_type().is_symlink() {
             through_symlink = true;
             let target = match std::fs::canonicalize(&current) {
                 Ok(target) => target,
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(format!("{what} is a dangling symlink"));
+                    return Err(format!("{} is a dangling symlink", what()));
                 }
                 Err(error) if error.raw_os_error() == Some(ELOOP) => {
-                    return Err(format!("{what} is a symlink loop"));
+                    return Err(format!("{} is a symlink loop", what()));
                 }
-                Err(error) => return Err(format!("cannot resolve {what}: {}", io_reason(&error))),
+                Err(error) => {
+                    return Err(format!("cannot resolve {}: {}", what(), io_reason(&error)))
+                }
             };
             if !target.starts_with(root) {
                 return Err(format!(
-                    "{what} is a symlink that leads out of the packages directory"
+                    "{} is a symlink that leads out of the packages directory",
+                    what()
                 ));
             }
         } else if component.is_none() && !metadata.is_dir() {
