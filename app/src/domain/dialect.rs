@@ -119,6 +119,14 @@ impl Reader<'_, '_> {
         self.sink.error(position, path, error);
     }
 
+    /// `node` lacks the required `key`.
+    fn missing(&mut self, node: &Node, path: impl Into<String>, key: &str) {
+        let error = SchemaError::MissingKey {
+            key: key.to_owned(),
+        };
+        self.error(node.position, path, error);
+    }
+
     fn error_count(&self) -> usize {
         self.sink.diagnostics.len()
     }
@@ -256,13 +264,7 @@ impl Reader<'_, '_> {
 
     fn file(&mut self, root: &Node, entities: &mut Vec<Entity>, broken: &mut Vec<String>) {
         if root.value == Value::Null {
-            self.error(
-                root.position,
-                "",
-                SchemaError::MissingKey {
-                    key: "entities".to_owned(),
-                },
-            );
+            self.missing(root, "", "entities");
             return;
         }
         let Some(keys) = self.keys(root, "", &TOP_KEYS, "a mapping with an `entities:` list")
@@ -270,13 +272,7 @@ impl Reader<'_, '_> {
             return;
         };
         let Some(list) = keys.get("entities") else {
-            self.error(
-                root.position,
-                "",
-                SchemaError::MissingKey {
-                    key: "entities".to_owned(),
-                },
-            );
+            self.missing(root, "", "entities");
             return;
         };
         let items = match &list.value {
@@ -328,13 +324,7 @@ impl Reader<'_, '_> {
             .unwrap_or_else(|| fallback_path.clone());
         let keys = self.keys(node, &early_path, &ENTITY_KEYS, "an entity mapping")?;
         let Some(name_node) = keys.get("name") else {
-            self.error(
-                node.position,
-                fallback_path,
-                SchemaError::MissingKey {
-                    key: "name".to_owned(),
-                },
-            );
+            self.missing(node, fallback_path, "name");
             return None;
         };
         let name = self.string(name_node, &join(&fallback_path, "name"))?;
@@ -378,13 +368,7 @@ impl Reader<'_, '_> {
         let table_name = self.db_name(&keys, "tableName", &path);
 
         let Some(fields_node) = keys.get("fields") else {
-            self.error(
-                node.position,
-                path,
-                SchemaError::MissingKey {
-                    key: "fields".to_owned(),
-                },
-            );
+            self.missing(node, path, "fields");
             return None;
         };
         let (dialect, mut fields, flags) = self.fields(fields_node, &path)?;

@@ -84,13 +84,7 @@ impl Reader<'_, '_> {
                         }
                     };
                     let Some(name_node) = name_node else {
-                        self.error(
-                            item.position,
-                            item_path,
-                            SchemaError::MissingKey {
-                                key: "name".to_owned(),
-                            },
-                        );
+                        self.missing(item, item_path, "name");
                         continue;
                     };
                     let Some(name) = self.string(name_node, &join(&item_path, "name")) else {
@@ -164,13 +158,7 @@ impl Reader<'_, '_> {
         let keys = self.keys(spec, path, allowed, "a field mapping with a type")?;
         let before = self.error_count();
         let Some(type_node) = keys.get("type") else {
-            self.error(
-                spec.position,
-                path,
-                SchemaError::MissingKey {
-                    key: "type".to_owned(),
-                },
-            );
+            self.missing(spec, path, "type");
             return None;
         };
         let type_path = join(path, "type");

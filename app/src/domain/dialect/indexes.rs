@@ -140,13 +140,7 @@ impl Reader<'_, '_> {
     fn index(&mut self, node: &Node, path: &str, entity: &str, fields: &[Field]) -> Option<Index> {
         let keys = self.keys(node, path, &INDEX_KEYS, "an index mapping with fields")?;
         let Some(fields_node) = keys.get("fields") else {
-            self.error(
-                node.position,
-                path,
-                SchemaError::MissingKey {
-                    key: "fields".to_owned(),
-                },
-            );
+            self.missing(node, path, "fields");
             return None;
         };
         let fields_path = join(path, "fields");

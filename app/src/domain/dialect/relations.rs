@@ -92,13 +92,7 @@ impl Reader<'_, '_> {
             .as_ref()
             .map_or_else(|| index_path.to_owned(), |n| join(list_path, n));
         let Some(type_node) = keys.get("type") else {
-            self.error(
-                node.position,
-                provisional_path,
-                SchemaError::MissingKey {
-                    key: "type".to_owned(),
-                },
-            );
+            self.missing(node, provisional_path, "type");
             return None;
         };
         let type_name = self.string(type_node, &join(&provisional_path, "type"))?;
@@ -113,13 +107,7 @@ impl Reader<'_, '_> {
         let target_node = self.either(&keys, "entity", "target", &provisional_path);
         let Some((target_key, target_node)) = target_node else {
             if self.error_count() == before {
-                self.error(
-                    node.position,
-                    provisional_path,
-                    SchemaError::MissingKey {
-                        key: "entity".to_owned(),
-                    },
-                );
+                self.missing(node, provisional_path, "entity");
             }
             return None;
         };
