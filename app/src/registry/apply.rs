@@ -22,6 +22,7 @@
 //! container gets it and a failed change's models do not linger in it.
 
 mod lease;
+mod ledger;
 mod migrate;
 mod migration;
 mod retry;
@@ -32,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 pub use lease::{
     current_holder, Lease, LeaseError, LeaseHolder, Validity, DEFAULT_LEASE_TTL, LEASE_NAME,
@@ -46,15 +47,13 @@ pub use state::{
     verify_integrity, AppliedPackage, AppliedSummary, IntegrityError, StateError,
 };
 
-use super::audit::{self, NewEvent};
 use super::change::SchemaChange;
-use super::scan::sha256_hex;
 use crate::domain::base_schema::BaseSchema;
 use crate::domain::config::Config;
 use crate::domain::dependency::{declared, dependency_order, foreign_targets, WorkItem};
 use crate::domain::dialect::parse_entities;
-use crate::domain::model::Entity;
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition};
+use ledger::{fail, finish, moved, record, start};
 
 /// The audit actor of the restart job (the holder is in each event's details).
 pub const ACTOR: &str = "system";
@@ -598,226 +597,6 @@ fn newline_if_missing(text: &str) -> &'static str {
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// The change is no longer approved or applying: report it and move on.
-async fn moved(pool: &PgPool, change: &SchemaChange) -> Result<Step, ApplyError> {
-    let now = super::change::get(pool, &change.id)
-        .await?
-        .map_or("gone".to_string(), |c| c.status.to_string());
-    tracing::info!(change.status = %now, "the change moved on while the job looked at it; skipped");
-    let mut outcome = outcome_of(change);
-    outcome.reason = Some(format!("it became {now} while the job looked at it"));
-    Ok(Step::Moved(outcome))
-}
-
-/// Appends an audit event in a transaction fenced on the lease.
-async fn record(
-    pool: &PgPool,
-    lease: &Lease,
-    change_id: Option<&str>,
-    package: Option<&str>,
-    action: &str,
-    details: serde_json::Value,
-) -> Result<(), ApplyError> {
-    let mut tx = pool.begin().await?;
-    lease.fence(&mut tx).await?;
-    audit::append(
-        &mut tx,
-        NewEvent {
-            actor: ACTOR,
-            action,
-            change_id,
-            package,
-            details,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// `approved|applying → applying`, audited. `false` when the change moved on meanwhile.
-async fn start(pool: &PgPool, lease: &Lease, change: &SchemaChange) -> Result<bool, ApplyError> {
-    let next = change.status.next(ChangeEvent::StartApply)?;
-    let mut tx = pool.begin().await?;
-    lease.fence(&mut tx).await?;
-    let updated = sqlx::query("update schema_change set status = $2, updated_at = now() where id = $1::uuid and status = $3")
-        .bind(&change.id)
-        .bind(next.as_str())
-        .bind(change.status.as_str())
-        .execute(&mut *tx)
-        .await?;
-    if updated.rows_affected() != 1 {
-        return Ok(false);
-    }
-    let details = serde_json::json!({
-        "from": change.status.as_str(),
-        "holder": lease.holder(),
-        "target_checksum": change.target_checksum,
-    });
-    audit::append(
-        &mut tx,
-        NewEvent {
-            actor: ACTOR,
-            action: "change.applying",
-            change_id: Some(&change.id),
-            package: Some(&change.package),
-            details,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(from = change.status.as_str(), "marked applying");
-    Ok(true)
-}
-
-/// `applying → applied` with the package's new applied state, audited.
-async fn finish(
-    pool: &PgPool,
-    lease: &Lease,
-    change: &SchemaChange,
-    entities: &[Entity],
-    log: &str,
-    duration_ms: Option<u64>,
-    schema: &str,
-) -> Result<(), ApplyError> {
-    let next = ChangeStatus::Applying.next(ChangeEvent::FinishApply)?;
-    let mut tx = pool.begin().await?;
-    lease.fence(&mut tx).await?;
-    let updated = sqlx::query(
-        "update schema_change set status = $2, applied_at = now(), apply_log = $3, failure_reason = null, updated_at = now()
-         where id = $1::uuid and status = 'applying'",
-    )
-    .bind(&change.id)
-    .bind(next.as_str())
-    .bind(log)
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() != 1 {
-        // Only this run may move an applying change on, and it holds the lease: a bug.
-        return Err(ApplyError::Stuck(change.id.clone()));
-    }
-    update_applied_package(&mut tx, change, entities).await?;
-    let mut details = serde_json::json!({
-        "holder": lease.holder(),
-        "kind": change.kind,
-        "target_checksum": change.target_checksum,
-        "schema_sha256": sha256_hex(schema),
-    });
-    if let Some(ms) = duration_ms {
-        details["duration_ms"] = ms.into();
-    }
-    audit::append(
-        &mut tx,
-        NewEvent {
-            actor: ACTOR,
-            action: "change.applied",
-            change_id: Some(&change.id),
-            package: Some(&change.package),
-            details,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn update_applied_package(
-    conn: &mut PgConnection,
-    change: &SchemaChange,
-    entities: &[Entity],
-) -> Result<(), sqlx::Error> {
-    if change.kind == "drop" {
-        sqlx::query("delete from applied_package where package = $1")
-            .bind(&change.package)
-            .execute(&mut *conn)
-            .await?;
-        return Ok(());
-    }
-    sqlx::query(
-        "insert into applied_package (package, checksum, yaml_snapshot, fragment, entities, acl, change_id, applied_at)
-         values ($1, $2, $3, $4, $5, $6, $7::uuid, now())
-         on conflict (package) do update set checksum = excluded.checksum, yaml_snapshot = excluded.yaml_snapshot,
-             fragment = excluded.fragment, entities = excluded.entities, acl = excluded.acl,
-             change_id = excluded.change_id, applied_at = excluded.applied_at",
-    )
-    .bind(&change.package)
-    .bind(&change.target_checksum)
-    .bind(&change.yaml_snapshot)
-    .bind(&change.fragment_after)
-    .bind(entities_json(entities))
-    .bind(acl_json(entities))
-    .bind(&change.id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// `approved|applying → failed` with the reason and log, audited.
-async fn fail(
-    pool: &PgPool,
-    lease: &Lease,
-    change: &SchemaChange,
-    failure: Failure,
-) -> Result<Step, ApplyError> {
-    // A resumed change was applying; one that failed before starting is still approved.
-    let current =
-        sqlx::query_scalar::<_, String>("select status from schema_change where id = $1::uuid")
-            .bind(&change.id)
-            .fetch_optional(pool)
-            .await?
-            .and_then(|s| s.parse::<ChangeStatus>().ok());
-    let Some(current) = current else {
-        return moved(pool, change).await;
-    };
-    let Ok(next) = current.next(ChangeEvent::FailApply) else {
-        return moved(pool, change).await;
-    };
-    let mut tx = pool.begin().await?;
-    lease.fence(&mut tx).await?;
-    let updated = sqlx::query(
-        "update schema_change set status = $2, failure_reason = $3, apply_log = $4, updated_at = now()
-         where id = $1::uuid and status = $5",
-    )
-    .bind(&change.id)
-    .bind(next.as_str())
-    .bind(failure.reason)
-    .bind(&failure.log)
-    .bind(current.as_str())
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() != 1 {
-        drop(tx);
-        return moved(pool, change).await;
-    }
-    let details = serde_json::json!({
-        "holder": lease.holder(),
-        "reason": failure.reason,
-        "detail": failure.detail,
-        "target_checksum": change.target_checksum,
-    });
-    audit::append(
-        &mut tx,
-        NewEvent {
-            actor: ACTOR,
-            action: "change.failed",
-            change_id: Some(&change.id),
-            package: Some(&change.package),
-            details,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::error!(
-        failure.reason = failure.reason,
-        "change failed: {}",
-        failure.detail
-    );
-    let mut outcome = outcome_of(change);
-    outcome.reason = Some(failure.reason.to_string());
-    outcome.detail = Some(failure.detail);
-    Ok(Step::Failed(outcome))
 }
 
 /// The applied state's full schema.
