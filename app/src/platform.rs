@@ -188,7 +188,8 @@ pub struct PlatformEngine {
 }
 
 enum Backend {
-    Builtin(Engine),
+    // Boxed: the built-in engine's state is far larger than the CLI's.
+    Builtin(Box<Engine>),
     Cli(cli::CliEngine),
 }
 
@@ -210,7 +211,9 @@ impl PlatformEngine {
     pub fn new(kind: EngineKind, url: &str, project_dir: &Path) -> Result<Self, EngineError> {
         let database = PlatformDatabase::new(url);
         let backend = match kind {
-            EngineKind::Builtin => Backend::Builtin(Engine::new(EngineConfig::from_env(url)?)),
+            EngineKind::Builtin => {
+                Backend::Builtin(Box::new(Engine::new(EngineConfig::from_env(url)?)))
+            }
             EngineKind::Cli => Backend::Cli(cli::CliEngine::new(url, project_dir)),
         };
         Ok(Self { database, backend })

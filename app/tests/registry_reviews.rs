@@ -210,7 +210,10 @@ async fn the_queue_knows_which_changes_have_changes_requested(pool: PgPool) {
     let requested = verdict::with_changes_requested(&pool, &[forum.clone(), wiki.clone()])
         .await
         .unwrap();
-    assert_eq!(requested.into_iter().collect::<Vec<_>>(), [forum.clone()]);
+    assert_eq!(
+        requested.into_iter().collect::<Vec<_>>(),
+        std::slice::from_ref(&forum)
+    );
 
     // Bulk approval leaves it for a decision of its own.
     let outcome = app::registry::bulk::approve_all(&pool, &support::context(), &admin, None, None)

@@ -120,9 +120,9 @@ async fn ensure_database(pool: &PgPool, name: &str) -> anyhow::Result<()> {
             .await;
         // Another process may have created it meanwhile.
         if let Err(error) = created {
-            if !error
+            if error
                 .as_database_error()
-                .is_some_and(|e| e.code().as_deref() == Some("42P04"))
+                .is_none_or(|e| e.code().as_deref() != Some("42P04"))
             {
                 return Err(error).context("while creating the platform database");
             }

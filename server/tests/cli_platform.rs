@@ -547,7 +547,7 @@ fn a_second_version_shows_its_alter_table_plan_before_approval_and_migrates() {
     let text = stdout_of(&run_cli(&db, &["show", &v2], ""));
     assert!(text.contains("lock ACCESS EXCLUSIVE"), "{text}");
 
-    approve_all(&db, &[v2.clone()]);
+    approve_all(&db, std::slice::from_ref(&v2));
     let output = apply(&db, &dir);
     assert!(
         output.status.success(),
@@ -586,7 +586,7 @@ fn a_column_added_by_hand_fails_the_next_apply_for_drift_and_nothing_is_half_app
 
     write_package(&dir, "shelves", &shelf("Shelf"));
     let shelves = created(&scan(&db, &dir), "shelves");
-    approve_all(&db, &[shelves.clone()]);
+    approve_all(&db, std::slice::from_ref(&shelves));
     let output = apply(&db, &dir);
     assert_eq!(output.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -639,7 +639,7 @@ fn a_change_whose_planned_state_did_not_come_to_pass_is_refused_as_plan_changed(
     write_package(&dir, "shelves", &format!("{}{shared}", shelf("Shelf")));
     let report = scan(&db, &dir);
     let (books, shelves) = (created(&report, "books"), created(&report, "shelves"));
-    approve_all(&db, &[books.clone()]);
+    approve_all(&db, std::slice::from_ref(&books));
     let planned_at_scan = show(&db, &shelves)["plan_sql"]
         .as_str()
         .unwrap()
@@ -655,7 +655,7 @@ fn a_change_whose_planned_state_did_not_come_to_pass_is_refused_as_plan_changed(
     let said = String::from_utf8_lossy(&first.stderr).into_owned()
         + &String::from_utf8_lossy(&first.stdout);
     assert!(said.contains("the SQL plan of shelves changed"), "{said}");
-    approve_all(&db, &[shelves.clone()]);
+    approve_all(&db, std::slice::from_ref(&shelves));
     let approved = show(&db, &shelves);
     assert!(
         !approved["plan_sql"].as_str().unwrap().contains("\"Label\""),

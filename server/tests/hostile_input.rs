@@ -252,6 +252,9 @@ fn mutations() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// Makes an irregular schema file (a symlink, a FIFO, ...) at the given path.
+type MakeFile = Box<dyn Fn(&Path)>;
+
 #[test]
 fn hostile_package_files_never_crash_check_or_scan_and_never_queue_a_drop() {
     use std::os::unix::fs::symlink;
@@ -265,7 +268,7 @@ fn hostile_package_files_never_crash_check_or_scan_and_never_queue_a_drop() {
         must_fail.push(id);
     }
     // Irregular files.
-    let irregular: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    let irregular: Vec<(&str, MakeFile)> = vec![
         (
             "bad-dangling",
             Box::new(|p: &Path| symlink("/nonexistent/entities.yaml", p).unwrap()),

@@ -79,8 +79,8 @@ pub async fn plan(pool: &PgPool, context: &SchemaContext) -> Result<BulkPlan, sq
         let blocked = needs.iter().position(|deps| {
             deps.iter().any(|d| {
                 !d.state.is_satisfied()
-                    && !(d.state == DependencyState::Pending
-                        && d.change_id.as_deref().is_some_and(|id| taken.contains(id)))
+                    && (d.state != DependencyState::Pending
+                        || !d.change_id.as_deref().is_some_and(|id| taken.contains(id)))
             })
         });
         let Some(index) = blocked else { break };

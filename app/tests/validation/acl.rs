@@ -70,8 +70,10 @@ fn an_owner_grant_without_an_owner_field_is_a_warning_and_the_package_stays_revi
 
 #[test]
 fn ownership_errors_turn_an_unbound_owner_grant_into_an_error() {
-    let mut config = Config::default();
-    config.ownership_severity = Severity::Error;
+    let config = Config {
+        ownership_severity: Severity::Error,
+        ..Config::default()
+    };
     assert_eq!(
         errors_with(&thread_with("    acl:\n      update: [owner]\n"), &config)[..1],
         ["acl role \"owner\" on entity \"ForumThread\" cannot be tied to an owner field: it matches no row at ForumThread.acl.update (line 8, column 16)"]
