@@ -8,6 +8,9 @@ use std::path::Path;
 use app::engine::{Engine, EngineConfig, EngineError};
 use sqlx::PgPool;
 
+mod support;
+use support::database_url;
+
 const V1: &str = r#"datasource db {
   provider = "postgresql"
 }
@@ -52,23 +55,6 @@ fn v1_prisma6() -> String {
         "  provider          = \"postgresql\"\n  url               = env(\"DATABASE_URL\")\n  directUrl         = env(\"DIRECT_URL\")\n  shadowDatabaseUrl = env(\"SHADOW_DATABASE_URL\")\n}",
     )
     .replace("\"prisma-client\"\n  output   = \"../generated\"", "\"prisma-client-js\"")
-}
-
-/// The URL of the test's own database: `DATABASE_URL` (the server `#[sqlx::test]` uses) with
-/// the database name of `pool`.
-async fn database_url(pool: &PgPool) -> String {
-    let name: String = sqlx::query_scalar("select current_database()")
-        .fetch_one(pool)
-        .await
-        .expect("current_database");
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let authority = base.find("://").expect("a url") + 3;
-    let path = authority
-        + base[authority..]
-            .find('/')
-            .unwrap_or(base.len() - authority);
-    let query = base[path..].find('?').map_or(base.len(), |q| path + q);
-    format!("{}/{name}{}", &base[..path], &base[query..])
 }
 
 async fn engine_for(pool: &PgPool) -> Engine {

@@ -1,4 +1,5 @@
-//! Helpers shared by the registry tests: in-memory packages, scans, accounts.
+//! Helpers shared by the database tests: in-memory packages, scans, accounts, the test
+//! database's URL.
 #![cfg(feature = "ssr")]
 #![allow(dead_code)]
 
@@ -43,4 +44,21 @@ pub async fn account_with_role(pool: &PgPool, name: &str, role: Role) -> Account
 /// The built-in base schema and default configuration, as approvals render with.
 pub fn context() -> app::registry::future::SchemaContext {
     app::registry::future::SchemaContext::default()
+}
+
+/// The URL of the test's own database: `DATABASE_URL` (the server `#[sqlx::test]` uses) with
+/// the database name of `pool`.
+pub async fn database_url(pool: &PgPool) -> String {
+    let name: String = sqlx::query_scalar("select current_database()")
+        .fetch_one(pool)
+        .await
+        .expect("current_database");
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let authority = base.find("://").expect("a url") + 3;
+    let path = authority
+        + base[authority..]
+            .find('/')
+            .unwrap_or(base.len() - authority);
+    let query = base[path..].find('?').map_or(base.len(), |q| path + q);
+    format!("{}/{name}{}", &base[..path], &base[query..])
 }

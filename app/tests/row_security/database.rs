@@ -5,24 +5,9 @@ use app::domain::policy_sql::{quote_ident, quote_literal};
 use app::engine::{Engine, EngineConfig};
 use sqlx::PgPool;
 
+use crate::support::database_url;
 use crate::world::World;
 use crate::SHAPES;
-
-/// The URL of the test's own database: `DATABASE_URL` with the database name of `pool`.
-async fn database_url(pool: &PgPool) -> String {
-    let name: String = sqlx::query_scalar("select current_database()")
-        .fetch_one(pool)
-        .await
-        .expect("current_database");
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let authority = base.find("://").expect("a url") + 3;
-    let path = authority
-        + base[authority..]
-            .find('/')
-            .unwrap_or(base.len() - authority);
-    let query = base[path..].find('?').map_or(base.len(), |q| path + q);
-    format!("{}/{name}{}", &base[..path], &base[query..])
-}
 
 /// Creates the tables of `schema` with Prisma's own DDL, then removes what only gets in the
 /// way of seeding arbitrary rows (foreign keys, unique indexes) and adds a probe column that

@@ -8,6 +8,8 @@
 mod database;
 mod expected;
 mod probes;
+#[path = "../support.rs"]
+mod support;
 mod world;
 
 use std::collections::BTreeSet;
