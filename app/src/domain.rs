@@ -30,15 +30,21 @@ pub mod dialect;
 pub mod fragment;
 pub mod model;
 #[cfg(feature = "domain")]
-mod naming;
+pub mod naming;
 #[cfg(feature = "domain")]
 mod ownership;
+#[cfg(feature = "domain")]
+pub mod plan_check;
+#[cfg(feature = "domain")]
+pub mod plan_scope;
 #[cfg(feature = "domain")]
 pub mod policy_sql;
 pub mod predicate;
 #[cfg(feature = "domain")]
 pub mod prisma;
 pub mod review;
+#[cfg(feature = "domain")]
+pub mod sql_lint;
 pub mod sql_plan;
 pub mod text_diff;
 #[cfg(feature = "domain")]

@@ -42,8 +42,9 @@ pub struct CommonOptions {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// The platform database the restart job migrates (`?schema=` names its PostgreSQL schema,
-    /// default public); absent: the registry's database (with the embedded cluster, its
-    /// `platform` database, created if missing).
+    /// default public), best as a role of its own; absent: with the embedded cluster, its
+    /// `platform` database, else `<registry database>_platform` beside the registry's database,
+    /// created if missing. Never the registry's own database.
     #[arg(
         long,
         env = "SCHEMAGATE_PLATFORM_DATABASE_URL",

@@ -27,9 +27,10 @@ pub struct Database {
 
 impl Database {
     /// Connects (starting the embedded cluster when no URL is configured), runs migrations,
-    /// and prepares the platform database's engine: `--platform-database-url`, else the
-    /// registry's database, else (embedded) the cluster's `platform` database, created if
-    /// missing.
+    /// and prepares the platform database's engine: `--platform-database-url`, else (embedded)
+    /// the cluster's `platform` database, else the database `<registry database>_platform` on
+    /// the registry's server; both created if missing. The restart job never migrates the
+    /// registry's own database.
     ///
     /// # Errors
     /// Fails when the cluster cannot start, the server is unreachable, or a migration fails.
@@ -54,7 +55,18 @@ impl Database {
                 ensure_database(&pool, PLATFORM_DATABASE).await?;
                 cluster.url_of(PLATFORM_DATABASE)
             }
-            (None, None) => url.clone(),
+            (None, None) => {
+                // Never the registry's own database: a database beside it.
+                let name = platform_database_beside(&url)?;
+                ensure_database(&pool, &name).await.with_context(|| {
+                    format!(
+                        "the platform database {name:?} (beside the registry's) is missing and \
+                         cannot be created; create it, or name the platform database with \
+                         --platform-database-url (SCHEMAGATE_PLATFORM_DATABASE_URL)"
+                    )
+                })?;
+                with_database(&url, &name)
+            }
         };
         let kind: EngineKind = options
             .prisma_engine
@@ -104,6 +116,40 @@ impl Database {
         }
         self.pool.close().await;
     }
+}
+
+/// The name of the platform database beside the registry's database in `url`:
+/// `<registry database>_platform`.
+fn platform_database_beside(url: &str) -> anyhow::Result<String> {
+    use std::str::FromStr;
+    let options =
+        sqlx::postgres::PgConnectOptions::from_str(url).context("while reading DATABASE_URL")?;
+    let registry = options
+        .get_database()
+        .map(str::to_owned)
+        .unwrap_or_else(|| options.get_username().to_owned());
+    let name = format!("{registry}_platform");
+    if app::domain::naming::db_name_problem(&name, app::domain::naming::DbObject::Table).is_some() {
+        anyhow::bail!(
+            "cannot name a platform database beside the registry's database {registry:?}; \
+             name it with --platform-database-url (SCHEMAGATE_PLATFORM_DATABASE_URL)"
+        );
+    }
+    Ok(name)
+}
+
+/// `url` with its database name replaced by `database` (query parameters kept).
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    format!("{server}/{database}{query}")
 }
 
 /// Creates database `name` on the registry's server when it does not exist.

@@ -437,13 +437,13 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         let mut c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
         // A change planned before its dependencies were approved could not be planned then:
         // plan it again now, so the reviewer sees the SQL it will run.
-        if c.status == ChangeStatus::Pending && c.plan_error.is_some() {
+        if c.status == ChangeStatus::Pending && c.plan_error.is_some() && c.plan_sql.is_none() {
             if let Some(engine) = schema.engine.clone() {
                 let mut conn = pool.acquire().await?;
                 if let Ok(planned) =
                     crate::registry::plan::plan_change(&mut conn, &engine, &c, &schema).await?
                 {
-                    crate::registry::plan::store(&mut conn, &c.id, &planned).await?;
+                    crate::registry::plan::store(&mut conn, &c, &planned).await?;
                     c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
                 }
             }
@@ -472,7 +472,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         let plan = c
             .plan_sql
             .as_deref()
-            .map(|sql| crate::domain::sql_plan::annotate(sql, &c.items, &after))
+            .map(|sql| crate::domain::sql_plan::annotate(sql, &c.items, &after, &c.plan_refusals))
             .unwrap_or_default();
         Ok(ChangeDetail {
             row: ChangeRow {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::config::Config;
 use super::diagnostic::{Position, SchemaError, Sink};
 use super::model::{Entity, Field};
-use super::naming::is_pascal_identifier;
+use super::naming::{db_name_problem, is_pascal_identifier, DbObject};
 use super::yaml::{self, Node, Value};
 
 mod acl;
@@ -57,9 +57,6 @@ const PRISMA_TYPE_NAMES: [&str; 10] = [
     "Decimal",
     "Unsupported",
 ];
-
-/// Postgres truncates identifiers longer than this, so longer names would silently collide.
-const MAX_IDENTIFIER_BYTES: usize = 63;
 
 /// Reads one `entities.yaml`. Never fails: problems are returned as diagnostics, and every
 /// entity that could be read is returned even when others in the file are broken.
@@ -238,27 +235,28 @@ impl Reader<'_, '_> {
         }
     }
 
-    /// A database identifier (`tableName`, `columnName`, index `name`).
-    fn db_name(&mut self, keys: &Keys<'_>, key: &'static str, path: &str) -> Option<String> {
+    /// A database identifier (`tableName`, `columnName`, index `name`): it must follow the
+    /// database name grammar, so that no name can carry SQL or Prisma syntax.
+    fn db_name(
+        &mut self,
+        keys: &Keys<'_>,
+        key: &'static str,
+        path: &str,
+        object: DbObject,
+    ) -> Option<String> {
         let node = keys.get(key)?;
-        let value = self.optional_string(keys, key, path)?;
-        let valid = !value.is_empty()
-            && value.len() <= MAX_IDENTIFIER_BYTES
-            && !value.chars().any(char::is_control);
-        if valid {
-            Some(value)
-        } else {
-            let expected = format!("1 to {MAX_IDENTIFIER_BYTES} bytes without control characters");
-            self.error(
-                node.position,
-                join(path, key),
-                SchemaError::InvalidValue {
-                    key,
-                    value: format!("{value:?}"),
-                    expected,
-                },
-            );
-            None
+        let name = self.optional_string(keys, key, path)?;
+        match db_name_problem(&name, object) {
+            None => Some(name),
+            Some(rule) => {
+                let error = SchemaError::InvalidName {
+                    what: object.word(),
+                    name,
+                    rule,
+                };
+                self.error(node.position, join(path, key), error);
+                None
+            }
         }
     }
 
@@ -365,7 +363,7 @@ impl Reader<'_, '_> {
             }
         }
         let description = self.optional_string(&keys, "description", &path);
-        let table_name = self.db_name(&keys, "tableName", &path);
+        let table_name = self.db_name(&keys, "tableName", &path, DbObject::Table);
 
         let Some(fields_node) = keys.get("fields") else {
             self.missing(node, path, "fields");

@@ -7,6 +7,89 @@ pub(crate) fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// PostgreSQL keeps the first 63 bytes of an identifier; longer names would silently collide.
+pub const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// The grammar every database name (`tableName`, `columnName`, index `name`) follows.
+pub const DB_NAME_RULE: &str =
+    "database names are 1 to 63 bytes of ASCII letters, digits and _, starting with a letter or _";
+
+/// Tables of the registry's own schema; a platform table may not take one of their names.
+const REGISTRY_TABLES: [&str; 11] = [
+    "account",
+    "admin_approval",
+    "applied_package",
+    "apply_lease",
+    "audit_event",
+    "audit_key",
+    "registry_setting",
+    "review_verdict",
+    "schema_change",
+    "sign_in_throttle",
+    "tower_sessions",
+];
+
+/// PostgreSQL's system columns: a table cannot have a column of one of these names.
+const SYSTEM_COLUMNS: [&str; 6] = ["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"];
+
+/// What a database name names; the reserved names differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbObject {
+    /// A table (`tableName`, or an entity name used as the table name).
+    Table,
+    /// A column (`columnName`, or a field name used as the column name).
+    Column,
+    /// An index or constraint (`indexes[].name`).
+    Index,
+}
+
+impl DbObject {
+    /// The word used in messages.
+    #[must_use]
+    pub fn word(self) -> &'static str {
+        match self {
+            DbObject::Table => "table",
+            DbObject::Column => "column",
+            DbObject::Index => "index",
+        }
+    }
+}
+
+/// The rule `name` breaks as a database name of `object`, if any: the grammar
+/// ([`DB_NAME_RULE`]) first, then the names PostgreSQL, Prisma and the gate reserve.
+#[must_use]
+pub fn db_name_problem(name: &str, object: DbObject) -> Option<&'static str> {
+    let mut chars = name.chars();
+    let grammar = name.len() <= MAX_IDENTIFIER_BYTES
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !grammar {
+        return Some(DB_NAME_RULE);
+    }
+    let lower = name.to_ascii_lowercase();
+    if lower == "_prisma_migrations" {
+        return Some("_prisma_migrations is Prisma's record of applied migrations");
+    }
+    if lower.starts_with("pg_") {
+        return Some("names starting with pg_ are reserved for PostgreSQL's system objects");
+    }
+    if lower == "schemagate" || lower.starts_with("schemagate_") {
+        return Some("names starting with schemagate are reserved for the gate's own schema, tables and policies");
+    }
+    // Quoted names are case-sensitive: only the exact spelling collides.
+    match object {
+        DbObject::Table if REGISTRY_TABLES.contains(&name) => {
+            Some("the registry has a table of this name")
+        }
+        DbObject::Column if SYSTEM_COLUMNS.contains(&name) || name == "oid" => {
+            Some("PostgreSQL reserves this column name for a system column")
+        }
+        _ => None,
+    }
+}
+
 /// Whether `name` is a PascalCase identifier (entity names).
 pub(crate) fn is_pascal_identifier(name: &str) -> bool {
     is_identifier(name) && name.starts_with(|c: char| c.is_ascii_uppercase())
@@ -96,6 +179,35 @@ mod tests {
         assert_eq!(lower_first("IRCChannel"), "ircChannel");
         assert_eq!(lower_first("URL"), "url");
         assert_eq!(lower_first("user"), "user");
+    }
+
+    #[test]
+    fn database_names_follow_one_grammar_and_refuse_reserved_names() {
+        let problem = |name: &str| db_name_problem(name, DbObject::Table);
+        assert_eq!(problem("widgets"), None);
+        assert_eq!(problem("_private"), None);
+        assert_eq!(problem(&"a".repeat(63)), None);
+        for bad in [
+            "",
+            "1a",
+            "a-b",
+            "a b",
+            "a\"b",
+            "x\" ON \"I\"(\"s\");UPDATE schemagate.account SET role='admin';--",
+            "caf\u{e9}",
+            &"a".repeat(64),
+        ] {
+            assert_eq!(problem(bad), Some(DB_NAME_RULE), "{bad:?}");
+        }
+        assert!(problem("_prisma_migrations").unwrap().contains("Prisma"));
+        assert!(problem("pg_class").unwrap().contains("pg_"));
+        assert!(problem("Schemagate_x").unwrap().contains("schemagate"));
+        assert!(problem("schema_change").unwrap().contains("registry"));
+        assert_eq!(db_name_problem("schema_change", DbObject::Column), None);
+        assert_eq!(problem("Account"), None);
+        assert!(db_name_problem("xmin", DbObject::Column)
+            .unwrap()
+            .contains("system column"));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::change::ChangeItem;
+use super::change::{ChangeItem, Risk};
 use super::model::Entity;
 
 /// A PostgreSQL table lock, weakest first.
@@ -72,6 +72,35 @@ pub struct PlannedStatement {
     pub note: Option<String>,
     /// Paths of the change items it implements (`Forum.fields.title`), when they can be told.
     pub items: Vec<String>,
+    /// squawk's findings on it, with their rule ids.
+    #[serde(default)]
+    pub findings: Vec<SqlFinding>,
+    /// Why the plan check refuses it: it touches what the change does not declare, or is of
+    /// a kind a schema change never needs. A plan with one refused statement cannot be approved.
+    #[serde(default)]
+    pub refusal: Option<String>,
+}
+
+/// One finding of squawk's migration rules on a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SqlFinding {
+    /// squawk's rule id (`adding-required-field`).
+    pub rule: String,
+    /// squawk's message.
+    pub message: String,
+    /// squawk's advice, if any.
+    pub help: Option<String>,
+    /// The risk class the rule stands for.
+    pub risk: Risk,
+}
+
+/// A statement the plan check refused, as stored with the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementRefusal {
+    /// The statement's number in the plan, from 1.
+    pub statement: usize,
+    /// Why (`drops table "User", which this change does not declare`).
+    pub reason: String,
 }
 
 /// Splits a script into statements at each `;` outside quotes, dollar quotes and comments.
@@ -190,6 +219,8 @@ pub fn classify(statement: &str) -> PlannedStatement {
         rewrites: false,
         note: None,
         items: Vec::new(),
+        findings: Vec::new(),
+        refusal: None,
     };
     if starts(&["CREATE", "TABLE"]) {
         out.kind = "CREATE TABLE".into();
@@ -396,12 +427,20 @@ fn split_actions(text: &str) -> Vec<&str> {
     out
 }
 
-/// The plan's statements, classified, each with the paths of the `items` it implements: an
-/// item matches a statement on the same table (the entity's `@@map` name or its name) whose
-/// columns include the item's field (or any item of that entity when the statement names no
-/// column, as `CREATE TABLE` does).
+/// The plan's statements as PostgreSQL's grammar delimits them, classified, each with squawk's
+/// findings, its refusal (from `refusals`, numbered from 1) and the paths of the `items` it
+/// implements: an item matches a statement on the same table (the entity's `@@map` name or its
+/// name) whose columns include the item's field (or any item of that entity when the statement
+/// names no column, as `CREATE TABLE` does). A note of the gate's own is kept only where squawk
+/// has nothing to say.
+#[cfg(feature = "domain")]
 #[must_use]
-pub fn annotate(script: &str, items: &[ChangeItem], entities: &[Entity]) -> Vec<PlannedStatement> {
+pub fn annotate(
+    script: &str,
+    items: &[ChangeItem],
+    entities: &[Entity],
+    refusals: &[StatementRefusal],
+) -> Vec<PlannedStatement> {
     let table_of = |entity: &str| -> String {
         entities
             .iter()
@@ -417,10 +456,25 @@ pub fn annotate(script: &str, items: &[ChangeItem], entities: &[Entity]) -> Vec<
             .and_then(|f| f.column_name.clone())
             .unwrap_or_else(|| field.to_string())
     };
-    split_statements(script)
-        .iter()
-        .map(|sql| {
+    let findings = super::sql_lint::lint(script);
+    super::plan_check::statement_ranges(script)
+        .into_iter()
+        .enumerate()
+        .map(|(index, range)| {
+            let sql = &script[range.clone()];
             let mut statement = classify(sql);
+            statement.findings = findings
+                .iter()
+                .filter(|(at, _)| range.contains(&at.start))
+                .map(|(_, finding)| finding.clone())
+                .collect();
+            if !statement.findings.is_empty() {
+                statement.note = None;
+            }
+            statement.refusal = refusals
+                .iter()
+                .find(|r| r.statement == index + 1)
+                .map(|r| r.reason.clone());
             let Some(table) = statement
                 .table
                 .clone()
@@ -452,6 +506,7 @@ pub fn annotate(script: &str, items: &[ChangeItem], entities: &[Entity]) -> Vec<
 }
 
 /// `DROP INDEX "Forum_title_idx"` names no table: Prisma's index names start with it.
+#[cfg(feature = "domain")]
 fn index_table(
     sql: &str,
     items: &[ChangeItem],
@@ -588,6 +643,7 @@ mod tests {
         assert!(split_statements("-- This is an empty migration.").is_empty());
     }
 
+    #[cfg(feature = "domain")]
     #[test]
     fn statements_are_matched_to_the_items_they_implement() {
         use crate::domain::change::{ItemKind, Risk};
@@ -609,7 +665,10 @@ mod tests {
             "ALTER TABLE \"Author\" ADD COLUMN \"bio\" TEXT;\nDROP INDEX \"Book_isbn_idx\";\nALTER TABLE \"Book\" ALTER COLUMN \"x\" DROP DEFAULT;",
             &items,
             &[],
+            &[StatementRefusal { statement: 2, reason: "drops index".into() }],
         );
+        assert_eq!(plan[1].refusal.as_deref(), Some("drops index"));
+        assert_eq!(plan[0].refusal, None);
         assert_eq!(plan[0].items, ["Author.fields.bio"]);
         assert_eq!(plan[1].items, ["Book.indexes.isbn"]);
         assert_eq!(plan[2].items, ["Book.indexes.isbn"]);

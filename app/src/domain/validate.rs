@@ -6,10 +6,10 @@ use std::sync::{Arc, OnceLock};
 
 use super::base_schema::{BaseModel, BaseSchema};
 use super::config::Config;
-use super::diagnostic::{Diagnostic, SchemaError, Sink};
+use super::diagnostic::{Diagnostic, Position, SchemaError, Sink};
 use super::dialect::shift_within;
 use super::model::{Entity, ReferentialAction, RelationKind};
-use super::naming;
+use super::naming::{self, db_name_problem, DbObject, MAX_IDENTIFIER_BYTES};
 use super::policy_sql::{entity_policies, Models, PolicyError};
 use super::predicate::PathRef;
 
@@ -281,8 +281,21 @@ fn identifiers(entity: &Entity, sink: &mut Sink<'_>) {
             .and_then(|f| f.column_name.clone())
             .unwrap_or_else(|| name.to_owned())
     };
+    if entity.table_name.is_none() {
+        reserved(
+            &entity.name,
+            DbObject::Table,
+            entity.origin,
+            format!("{}.name", entity.name),
+            sink,
+        );
+    }
     let mut long_columns = false;
     for field in &entity.fields {
+        if field.column_name.is_none() {
+            let path = format!("{}.fields.{}", entity.name, field.name);
+            reserved(&field.name, DbObject::Column, field.origin, path, sink);
+        }
         let name = field.column_name.as_deref().unwrap_or(&field.name);
         if too_long(name) {
             long_columns = true;
@@ -364,8 +377,24 @@ fn identifiers(entity: &Entity, sink: &mut Sink<'_>) {
     }
 }
 
-/// PostgreSQL's identifier limit (NAMEDATALEN - 1).
-const MAX_IDENTIFIER_BYTES: usize = 63;
+/// Refuses a Prisma name that becomes a database name PostgreSQL, Prisma or the gate reserves
+/// (its length is checked on its own, with the derived names).
+fn reserved(name: &str, object: DbObject, position: Position, path: String, sink: &mut Sink<'_>) {
+    let Some(rule) = db_name_problem(name, object).filter(|_| !too_long(name)) else {
+        return;
+    };
+    let what = match object {
+        DbObject::Table => "entity",
+        DbObject::Column => "field",
+        DbObject::Index => "index",
+    };
+    let error = SchemaError::InvalidName {
+        what,
+        name: name.to_owned(),
+        rule,
+    };
+    sink.error(position, path, error);
+}
 
 fn too_long(name: &str) -> bool {
     name.len() > MAX_IDENTIFIER_BYTES

@@ -118,13 +118,17 @@ pub struct SchemaChange {
     /// The `plan_sha256` the approving admin saw; the restart job applies only that SQL.
     #[serde(default)]
     pub approved_plan_sha256: Option<String>,
+    /// The statements of `plan_sql` the plan check refused (then `plan_error` says why).
+    #[serde(default)]
+    pub plan_refusals: Vec<crate::domain::sql_plan::StatementRefusal>,
 }
 
 pub(crate) const SELECT_CHANGE: &str = "select id::text as id, package, kind, status, risk,
     base_checksum, target_checksum, yaml_snapshot, fragment_before, fragment_after,
     fragment_sha256, items, conflicts, created_at, updated_at, created_by, decided_at,
     decided_by, note, approval_seq, applied_at, apply_log, failure_reason,
-    supersedes::text as supersedes, plan_sql, plan_error, plan_sha256, approved_plan_sha256
+    supersedes::text as supersedes, plan_sql, plan_error, plan_sha256, approved_plan_sha256,
+    plan_refusals
     from schema_change";
 
 fn decode<T: std::str::FromStr>(row: &sqlx::postgres::PgRow, column: &str) -> Result<T, sqlx::Error>
@@ -174,6 +178,7 @@ pub(crate) fn from_row(row: &sqlx::postgres::PgRow) -> Result<SchemaChange, sqlx
         plan_error: row.try_get("plan_error")?,
         plan_sha256: row.try_get("plan_sha256")?,
         approved_plan_sha256: row.try_get("approved_plan_sha256")?,
+        plan_refusals: json(row, "plan_refusals")?,
     })
 }
 
@@ -532,7 +537,7 @@ async fn decide_inner(
             Err((refusal, store)) => {
                 drop(tx);
                 if let Some(planned) = store {
-                    super::plan::store(&mut *pool.acquire().await?, &change.id, &planned).await?;
+                    super::plan::store(&mut *pool.acquire().await?, &change, &planned).await?;
                 }
                 return Err(refusal.into());
             }

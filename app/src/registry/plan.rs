@@ -12,8 +12,12 @@ use super::apply::{desired_state_on, parse_snapshot, parse_state, render_entitie
 use super::change::SchemaChange;
 use super::future::SchemaContext;
 use super::scan::sha256_hex;
+use crate::domain::change::overall_risk;
 use crate::domain::model::Entity;
+use crate::domain::plan_check::{self, sql_risk};
+use crate::domain::plan_scope::PlanScope;
 use crate::domain::policy_sql::{policy_plan, Models, PolicyPlan, PolicyState};
+use crate::domain::sql_plan::StatementRefusal;
 use crate::engine::EngineError;
 use crate::platform::PlatformEngine;
 
@@ -23,10 +27,80 @@ pub const EMPTY_PLAN: &str = "-- This is an empty migration.\n";
 /// A change's plan, or why it has none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Planned {
-    /// The SQL.
+    /// The SQL; every statement is accounted for.
     Sql(String),
+    /// SQL with statements the plan check refuses: it is kept to be shown, and can never be
+    /// approved or applied.
+    Refused {
+        /// The SQL.
+        sql: String,
+        /// The refused statements.
+        refusals: Vec<StatementRefusal>,
+        /// Why, in words.
+        reason: String,
+    },
     /// The schema engine (or rendering) refused: the change cannot be applied as it is.
     Unplannable(String),
+}
+
+impl Planned {
+    /// The SQL, refused or not.
+    #[must_use]
+    pub fn sql(&self) -> Option<&str> {
+        match self {
+            Planned::Sql(sql) | Planned::Refused { sql, .. } => Some(sql),
+            Planned::Unplannable(_) => None,
+        }
+    }
+}
+
+/// What `change` may touch: its own tables before (in `state`) and after, and what its
+/// relations target.
+///
+/// # Errors
+/// The snapshot or the state cannot be read, as text.
+pub fn scope_for(
+    state: &BTreeMap<String, String>,
+    change: &SchemaChange,
+    context: &SchemaContext,
+) -> Result<PlanScope, String> {
+    let mut packages = parse_state(state, &context.config).map_err(|e| e.to_string())?;
+    let before_own = packages.remove(&change.package).unwrap_or_default();
+    let after_own = if change.kind == "drop" {
+        Vec::new()
+    } else {
+        parse_snapshot(&change.package, &change.yaml_snapshot, &context.config)?
+    };
+    let others: Vec<&Entity> = packages.values().flatten().collect();
+    Ok(PlanScope::new(
+        &before_own,
+        &after_own,
+        &others,
+        &context.base,
+    ))
+}
+
+/// `sql` checked statement by statement against `change`'s scope: [`Planned::Sql`] when every
+/// statement is accounted for, else [`Planned::Refused`].
+///
+/// # Errors
+/// The scope cannot be built, as text.
+pub fn checked(
+    sql: String,
+    state: &BTreeMap<String, String>,
+    change: &SchemaChange,
+    context: &SchemaContext,
+) -> Result<Planned, String> {
+    let scope = scope_for(state, change, context)?;
+    let check = plan_check::check_plan(&sql, &scope);
+    Ok(match check.refusal() {
+        None => Planned::Sql(sql),
+        Some(reason) => Planned::Refused {
+            refusals: check.refused_statements(),
+            reason: format!("the plan is refused: {reason}"),
+            sql,
+        },
+    })
 }
 
 /// The two schemas a change's plan goes between.
@@ -138,7 +212,10 @@ pub async fn plan_over(
         Err(problem) => return Ok(Planned::Unplannable(problem)),
     };
     match engine.plan(Some(&schemas.before), &schemas.after).await {
-        Ok(plan) => Ok(Planned::Sql(full_plan(&plan.sql, plan.empty, &policies))),
+        Ok(plan) => {
+            let sql = full_plan(&plan.sql, plan.empty, &policies);
+            Ok(checked(sql, state, change, context).unwrap_or_else(Planned::Unplannable))
+        }
         Err(EngineError::Engine { kind, message, .. }) if kind == "engine" => {
             Ok(Planned::Unplannable(message))
         }
@@ -162,27 +239,38 @@ pub async fn plan_change(
     Ok(plan_over(engine, &state, change, context).await)
 }
 
-/// Stores `planned` as `change`'s plan (`plan_sql` + `plan_sha256`, or `plan_error`).
+/// Stores `planned` as `change`'s plan (`plan_sql` + `plan_sha256`, or `plan_error`, or
+/// both with the refused statements), and the change's risk: the highest of its items' risk and
+/// its SQL's ([`sql_risk`]).
 ///
 /// # Errors
 /// Database errors.
 pub async fn store(
     conn: &mut PgConnection,
-    change_id: &str,
+    change: &SchemaChange,
     planned: &Planned,
 ) -> Result<(), sqlx::Error> {
-    let (sql, error) = match planned {
-        Planned::Sql(sql) => (Some(sql.as_str()), None),
-        Planned::Unplannable(error) => (None, Some(error.as_str())),
+    let (error, refusals) = match planned {
+        Planned::Sql(_) => (None, Vec::new()),
+        Planned::Refused {
+            reason, refusals, ..
+        } => (Some(reason.as_str()), refusals.clone()),
+        Planned::Unplannable(error) => (Some(error.as_str()), Vec::new()),
     };
+    let sql = planned.sql();
+    let items_risk = overall_risk(&change.items);
+    let risk = sql.map_or(items_risk, |sql| items_risk.max(sql_risk(sql)));
     sqlx::query(
-        "update schema_change set plan_sql = $2, plan_error = $3, plan_sha256 = $4, planned_at = now()
+        "update schema_change set plan_sql = $2, plan_error = $3, plan_sha256 = $4, planned_at = now(),
+             plan_refusals = $5, risk = $6
          where id = $1::uuid",
     )
-    .bind(change_id)
+    .bind(&change.id)
     .bind(sql)
     .bind(error)
     .bind(sql.map(sha256_hex))
+    .bind(serde_json::to_value(&refusals).unwrap_or_default())
+    .bind(risk.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -216,13 +304,14 @@ pub async fn plan_new(
         let started = std::time::Instant::now();
         match plan_over(engine, &state, &change, context).await {
             Ok(result) => {
-                store(&mut conn, &change.id, &result).await?;
+                store(&mut conn, &change, &result).await?;
                 planned += 1;
                 tracing::info!(
                     change.id = %change.id,
                     package.id = %change.package,
                     plan.ms = started.elapsed().as_millis() as u64,
                     plan.ok = matches!(result, Planned::Sql(_)),
+                    plan.refused = matches!(result, Planned::Refused { .. }),
                     "planned the change's SQL"
                 );
             }
@@ -262,6 +351,14 @@ pub enum PlanRefusal {
         /// The change's plan hash.
         current: String,
     },
+    /// The plan check refuses statements of the plan: no confirmation can approve it.
+    #[error("cannot approve {package}: {reason}")]
+    Refused {
+        /// The package.
+        package: String,
+        /// Which statements, and why.
+        reason: String,
+    },
     /// The schema engine is unavailable: nothing can be planned now.
     #[error("cannot plan the change's SQL now: {0}")]
     Engine(String),
@@ -285,6 +382,14 @@ pub async fn check_plan(
             Err(error) => return Ok(Err((PlanRefusal::Engine(error.to_string()), None))),
         };
         match &planned {
+            Planned::Refused { reason, .. } => {
+                let store_it = change.plan_error.as_deref() != Some(reason.as_str());
+                let refusal = PlanRefusal::Refused {
+                    package,
+                    reason: reason.clone(),
+                };
+                return Ok(Err((refusal, store_it.then_some(planned))));
+            }
             Planned::Unplannable(error) => {
                 let store_it = change.plan_error.as_deref() != Some(error.as_str());
                 let refusal = PlanRefusal::Unplannable {
@@ -299,11 +404,12 @@ pub async fn check_plan(
                 }
             }
         }
-    } else if let Some(error) = &change.plan_error {
-        let refusal = PlanRefusal::Unplannable {
-            package,
-            error: error.clone(),
-        };
+    } else {
+        // Without an engine nothing can be checked: the approval fails closed.
+        let error = change.plan_error.clone().unwrap_or_else(|| {
+            "no schema engine is configured to plan and check its SQL".to_owned()
+        });
+        let refusal = PlanRefusal::Unplannable { package, error };
         return Ok(Err((refusal, None)));
     }
     if let Some(seen) = seen_plan.filter(|s| !s.is_empty()) {

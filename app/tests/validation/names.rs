@@ -72,3 +72,90 @@ fn prisma_client_is_a_reserved_entity_name() {
         &["invalid entity name \"PrismaClient\" at PrismaClient.name (line 2, column 5)"],
     );
 }
+
+/// Every error of the single package `forum`, in full: position, message and the rule.
+fn full_errors(text: &str) -> Vec<String> {
+    let catalog = build(vec![package("forum", text)], &Config::default());
+    catalog.packages[0]
+        .errors
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+const GRAMMAR: &str =
+    "database names are 1 to 63 bytes of ASCII letters, digits and _, starting with a letter or _";
+
+#[test]
+fn an_index_name_that_carries_sql_is_refused_at_its_position_naming_the_rule() {
+    let name = r#"x" ON "I"("s");UPDATE schemagate.account SET role='admin';--"#;
+    let text = thread_with(&format!(
+        "      title: {{ type: string }}\n    indexes:\n      - fields: [title]\n        name: '{}'\n",
+        name.replace('\'', "''")
+    ));
+    let found = full_errors(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with(&format!(
+            "invalid index name {name:?} at ForumThread.indexes[0].name (line 10, column 15)"
+        )),
+        "{found:?}"
+    );
+    assert!(found[0].ends_with(GRAMMAR), "{found:?}");
+}
+
+#[test]
+fn table_and_column_names_follow_the_grammar_in_both_dialects() {
+    let map = "entities:\n  - name: Shop\n    tableName: 'shop\"; DROP TABLE \"User\"; --'\n    fields:\n      id: { type: cuid, primary: true }\n";
+    let found = full_errors(map);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .contains(r#"invalid table name "shop\"; DROP TABLE \"User\"; --" at Shop.tableName"#),
+        "{found:?}"
+    );
+    assert!(found[0].contains("(line 3, column 16)"), "{found:?}");
+    assert!(found[0].ends_with(GRAMMAR), "{found:?}");
+
+    let list = "entities:\n  - name: Shop\n    fields:\n      - name: id\n        type: String\n        primary: true\n      - name: label\n        type: String\n        columnName: \"label text\"\n";
+    let found = full_errors(list);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("invalid column name \"label text\""),
+        "{found:?}"
+    );
+    assert!(found[0].contains("(line 9, column 21)"), "{found:?}");
+}
+
+#[test]
+fn names_postgres_prisma_and_the_gate_reserve_are_refused() {
+    let with_table = |table: &str| {
+        format!("entities:\n  - name: Shop\n    tableName: {table}\n    fields:\n      id: {{ type: cuid, primary: true }}\n")
+    };
+    let rule_of = |text: &str| -> String {
+        let found = full_errors(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        found[0].rsplit("; ").next().unwrap().to_owned()
+    };
+    assert_eq!(
+        rule_of(&with_table("_prisma_migrations")),
+        "_prisma_migrations is Prisma's record of applied migrations"
+    );
+    assert_eq!(
+        rule_of(&with_table("pg_authid")),
+        "names starting with pg_ are reserved for PostgreSQL's system objects"
+    );
+    assert_eq!(
+        rule_of(&with_table("schemagate_account")),
+        "names starting with schemagate are reserved for the gate's own schema, tables and policies"
+    );
+    assert_eq!(
+        rule_of(&with_table("account")),
+        "the registry has a table of this name"
+    );
+    assert_eq!(
+        rule_of(&thread_with("      xmin: { type: string }\n")),
+        "PostgreSQL reserves this column name for a system column"
+    );
+    assert_valid(&with_table("_shop_items"));
+}

@@ -183,6 +183,8 @@ fn statements(
     change
         .plan_sql
         .as_deref()
-        .map(|sql| app::domain::sql_plan::annotate(sql, &change.items, &entities))
+        .map(|sql| {
+            app::domain::sql_plan::annotate(sql, &change.items, &entities, &change.plan_refusals)
+        })
         .unwrap_or_default()
 }

@@ -598,6 +598,26 @@ fn alter_acl(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
             ));
         }
     }
+    let owner_of = |entity: &Entity| -> Option<String> {
+        entity
+            .acl
+            .as_ref()
+            .and_then(|acl| acl.owner.as_ref())
+            .map(|o| o.name.clone())
+    };
+    let (old_owner, new_owner) = (owner_of(old), owner_of(new));
+    if old_owner != new_owner {
+        let shown = |owner: &Option<String>| owner.clone().unwrap_or_else(|| "none".to_owned());
+        items.push(item(
+            name,
+            ItemKind::AlterAcl,
+            format!("{name}.acl.owner"),
+            format!("owner field {} → {}", shown(&old_owner), shown(&new_owner)),
+            Risk::Security,
+            "who counts as a row's owner changes, and with it who may read and write it",
+            Some(ACL_ADVICE),
+        ));
+    }
     let before = old
         .acl
         .as_ref()

@@ -119,7 +119,7 @@ pub enum SchemaError {
         second: &'static str,
     },
     /// A name that is not a valid identifier.
-    #[error("invalid {what} name \"{name}\"")]
+    #[error("invalid {what} name {name:?}")]
     InvalidName {
         /// What is named: "entity", "field", "relation".
         what: &'static str,

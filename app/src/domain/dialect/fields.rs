@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{join, FieldFlags, Reader};
 use crate::domain::diagnostic::{Position, SchemaError};
 use crate::domain::model::{DefaultValue, Dialect, Field, FieldType, Number, TypeAlias};
-use crate::domain::naming::is_identifier;
+use crate::domain::naming::{is_identifier, DbObject};
 use crate::domain::yaml::{Node, Value};
 
 const FIELD_KEYS: [&str; 14] = [
@@ -198,7 +198,7 @@ impl Reader<'_, '_> {
         };
         let generated = self.boolean(&keys, "generated", path).unwrap_or(false);
         let description = self.optional_string(&keys, "description", path);
-        let column_name = self.db_name(&keys, "columnName", path);
+        let column_name = self.db_name(&keys, "columnName", path, DbObject::Column);
 
         let max_length = keys.get("maxLength").and_then(|node| {
             let key_path = join(path, "maxLength");

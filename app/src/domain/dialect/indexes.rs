@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{join, unknown_field, FieldFlags, Keys, Reader};
 use crate::domain::diagnostic::{Position, SchemaError};
 use crate::domain::model::{Field, Index};
+use crate::domain::naming::DbObject;
 use crate::domain::yaml::{Node, Value};
 
 const INDEX_KEYS: [&str; 3] = ["fields", "unique", "name"];
@@ -161,7 +162,7 @@ impl Reader<'_, '_> {
             }
         }
         let unique = self.boolean(&keys, "unique", path).unwrap_or(false);
-        let name = self.db_name(&keys, "name", path);
+        let name = self.db_name(&keys, "name", path, DbObject::Index);
         ok.then(|| Index {
             fields: names.into_iter().map(|(n, _)| n).collect(),
             unique,

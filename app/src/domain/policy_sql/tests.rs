@@ -118,7 +118,7 @@ fn a_path_through_a_relation_becomes_exists_and_owner_chains_follow_required_par
     fields:
       id: { type: cuid, primary: true }
       calculatorId: { type: string }
-      score: { type: int, columnName: \"the score\" }
+      score: { type: int, columnName: The_Score }
     relations:
       - { name: calculator, type: belongsTo, entity: Calculator, field: calculatorId }
     acl:

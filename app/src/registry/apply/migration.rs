@@ -25,7 +25,7 @@ use crate::platform::{migration_state, write_migration, MigrationState, Platform
 use crate::registry::apply::lease::Lease;
 use crate::registry::change::SchemaChange;
 use crate::registry::future::SchemaContext;
-use crate::registry::plan::{full_plan, policies_for};
+use crate::registry::plan::{checked, full_plan, policies_for, Planned};
 use crate::registry::scan::sha256_hex;
 
 /// The migration directory name of `change`: `<UTC YYYYMMDDHHMMSS of its approval>_<package>_<id8>`.
@@ -196,7 +196,29 @@ pub(super) async fn apply_on_platform(
         .await;
     }
 
-    // (c) the migration, applied by the engine or the platform's command.
+    // (c) every statement accounted for, checked again here: nothing runs that the plan check
+    // refuses, whatever the registry's rows say.
+    let refusal = match checked(
+        approved.to_string(),
+        schemas.applied_state,
+        change,
+        &context,
+    ) {
+        Ok(Planned::Sql(_)) => None,
+        Ok(Planned::Refused { reason, .. }) => Some(reason),
+        Ok(Planned::Unplannable(reason)) | Err(reason) => Some(reason),
+    };
+    if let Some(detail) = refusal {
+        let log = format!("approved SQL:\n{}\n\n{detail}\n", approved.trim_end());
+        let failure = Failure {
+            reason: "plan_refused",
+            detail,
+            log,
+        };
+        return fail(pool, lease, change, failure).await;
+    }
+
+    // (d) the migration, applied by the engine or the platform's command.
     if !start(pool, lease, change).await? {
         return moved(pool, change).await;
     }

@@ -103,7 +103,7 @@ pub async fn retry(
     {
         drop(tx);
         if let Some(planned) = store {
-            super::super::plan::store(&mut *pool.acquire().await?, &change.id, &planned).await?;
+            super::super::plan::store(&mut *pool.acquire().await?, &change, &planned).await?;
         }
         return Err(refusal.into());
     }

@@ -1,0 +1,8 @@
+-- The plan check parses every planned statement and refuses those that reach beyond the
+-- change's own objects. A refused plan keeps its SQL (so the reviewer sees the statement) and
+-- lists the refused statements here, numbered from 1; plan_error says why in words. Such a
+-- change cannot be approved, and the restart job checks the same again before it runs anything.
+alter table schema_change add column plan_refusals jsonb not null default '[]';
+
+-- Nothing but the registry's owner reaches the registry's schema.
+revoke all on schema schemagate from public;
