@@ -76,3 +76,73 @@ async fn a_package_has_at_most_one_open_change(pool: PgPool) {
         "{error}"
     );
 }
+
+/// A role of the platform's (its migration role, say) cannot connect to the registry's
+/// database, and even where the database is opened to it, it cannot read or write the registry's
+/// schema.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_migration_role_cannot_reach_the_registry(pool: PgPool) {
+    use sqlx::{ConnectOptions, Connection};
+    let role = format!("migrator_{}", std::process::id());
+    sqlx::query(&format!("drop role if exists {role}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(&format!("create role {role} login"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let database: String = sqlx::query_scalar("select current_database()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let options = pool.connect_options().as_ref().clone().username(&role);
+
+    let refused = options
+        .connect()
+        .await
+        .expect_err("connect must be refused");
+    assert!(
+        refused
+            .to_string()
+            .contains(&format!("permission denied for database \"{database}\"")),
+        "{refused}"
+    );
+
+    sqlx::query(&format!(
+        "grant connect on database \"{database}\" to {role}"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut conn = sqlx::PgConnection::connect_with(&options)
+        .await
+        .expect("connect once granted");
+    for statement in [
+        "select count(*) from schemagate.account",
+        "update schemagate.account set role = 'admin'",
+        "create table schemagate.intruder (id int)",
+    ] {
+        let error = sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .expect_err(statement);
+        assert!(
+            error
+                .to_string()
+                .contains("permission denied for schema schemagate"),
+            "{statement}: {error}"
+        );
+    }
+    conn.close().await.unwrap();
+    sqlx::query(&format!(
+        "revoke connect on database \"{database}\" from {role}"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(&format!("drop role {role}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+}

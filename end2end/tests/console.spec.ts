@@ -142,7 +142,7 @@ test("the access rules a change leaves alone are folded behind their count", asy
   const id = `rules_${tag}`;
   const entity = `Ruled${tag}`;
   const acl = (read: string) => `    acl:\n      create: [user]\n      read: [${read}]\n      update: [admin]\n      delete: [admin]\n`;
-  const yaml = (read: string) => forumYaml(entity).replace("    acl:\n      read: [user]\n", acl(read));
+  const yaml = (read: string) => forumYaml(entity) + acl(read);
   writePackage(id, yaml("user"));
   const first = scan()[id];
   // Applied first, so that the next change has rules before and after.

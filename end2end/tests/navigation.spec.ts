@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { forumYaml, removePackage, scan, unique, writePackage } from "./support";
+import { forumYaml, forumYamlWithAcl, removePackage, scan, unique, writePackage } from "./support";
 
 async function signInHere(page: import("@playwright/test").Page, user: string) {
   await page.getByLabel("Username").fill(user);
@@ -87,7 +87,7 @@ test("an unknown change or page answers 404 with the site's navigation", async (
 
 test("a destructive change asks for the name in an empty field, with a red Approve and the risk in words", async ({ page }) => {
   const id = `danger_${unique()}`;
-  writePackage(id, forumYaml(`Open${unique()}`).replace("read: [user]", "read: [public]"));
+  writePackage(id, forumYamlWithAcl(`Open${unique()}`, "public"));
   const change = scan()[id];
   await page.goto("/login");
   await signInHere(page, "admin");

@@ -1,7 +1,8 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect, test } from "@playwright/test";
-import { cli, consoleErrors, forumYaml, PACKAGES, removePackage, scan, signIn, unique, writePackage } from "./support";
+import { cli, consoleErrors, forumYaml, forumYamlWithAcl, PACKAGES, removePackage, scan, signIn, unique, writePackage } from "./support";
 
 const SHOTS = path.resolve(__dirname, "../../target/screenshots");
 
@@ -44,7 +45,7 @@ test("an admin rejects a change with a reason", async ({ page }) => {
 
 test("a destructive change needs the package name typed", async ({ page }) => {
   const id = `public_${unique()}`;
-  writePackage(id, forumYaml(`Open${unique()}`).replace("read: [user]", "read: [public]"));
+  writePackage(id, forumYamlWithAcl(`Open${unique()}`, "public"));
   const change = scan()[id];
   await signIn(page, "admin");
   await page.goto(`/changes/${change}`);
@@ -176,4 +177,36 @@ test("a reviewer comments on a change and cannot decide it", async ({ page }) =>
   await page.getByLabel("Comment").fill("should title be unique per tenant?");
   await page.getByRole("button", { name: "Add comment" }).click();
   await expect(page.locator("ol.timeline")).toContainText("change.commented by reviewer: should title be unique per tenant?");
+});
+
+test("a change whose plan was refused shows the refused statement and no Approve", async ({ page }) => {
+  const id = `refused_${unique()}`;
+  writePackage(id, forumYaml(`Crafted${unique()}`));
+  const change = scan()[id];
+  // A plan that reaches beyond its change, as a hostile name once made Prisma write: stored in
+  // the registry, the next scan's check refuses it.
+  execFileSync("psql", [
+    process.env.DATABASE_URL ?? "",
+    "-qc",
+    `update schemagate.schema_change set plan_sql = plan_sql || E'\\nDROP TABLE "User";\\n' where id = '${change}'`,
+  ]);
+  scan();
+  await signIn(page, "admin");
+  await page.goto(`/changes/${change}`);
+  await expect(page.getByTestId("plan-error")).toContainText("The plan check refuses this plan");
+  const refused = page.getByTestId("refused-statement");
+  await expect(refused).toHaveCount(1);
+  await expect(refused).toContainText('drops table "User", which this change does not declare');
+  await expect(page.locator("li.statement.refused pre.sql")).toContainText('DROP TABLE "User"');
+  await expect(page.getByRole("button", { name: /^Approve/ })).toHaveCount(0);
+  await expect(page.getByTestId("plan-refused-decision")).toBeVisible();
+  let refusal = "";
+  try {
+    cli(["approve", change, "--as", "admin"]);
+  } catch (error) {
+    refusal = String((error as { stderr?: string }).stderr ?? error);
+  }
+  // Planned again by Prisma's engine, the change's own SQL replaces the altered plan: the approval
+  // is refused, and the reviewer looks again at what would really run.
+  expect(refusal).toContain(`the SQL plan of ${id} changed since it was shown`);
 });

@@ -429,6 +429,7 @@ fn of_two_concurrent_runs_one_applies_and_the_other_exits_3_naming_the_holder() 
     let spawn = || {
         schemagate()
             .env("DATABASE_URL", &db)
+            .env("SCHEMAGATE_PLATFORM_DATABASE_URL", &db)
             .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -544,6 +545,7 @@ fn killing_apply_at_random_points_never_loses_or_doubles_an_application() {
         }
         let mut child = schemagate()
             .env("DATABASE_URL", &db)
+            .env("SCHEMAGATE_PLATFORM_DATABASE_URL", &db)
             .env("RUST_LOG", "warn")
             .args(&args)
             .stdout(Stdio::null())
@@ -753,6 +755,7 @@ fn a_runner_killed_with_sigkill_takes_its_migrate_command_along_and_the_next_run
     let args = apply_args(&dir, migrate, &["--lease-ttl", "2", "--wait", "30"]);
     let mut first = schemagate()
         .env("DATABASE_URL", &db)
+        .env("SCHEMAGATE_PLATFORM_DATABASE_URL", &db)
         .env("RUST_LOG", "warn")
         .args(&args)
         .stdout(Stdio::null())

@@ -10,6 +10,7 @@ use support::{fresh_database, fresh_dir, schemagate, stdout_of};
 fn run(db: &str, key: &Path, args: &[&str]) -> std::process::Output {
     schemagate()
         .env("DATABASE_URL", db)
+        .env("SCHEMAGATE_PLATFORM_DATABASE_URL", db)
         .env("SCHEMAGATE_AUDIT_KEY_FILE", key)
         .args(args)
         .output()
@@ -20,6 +21,7 @@ fn add_users(db: &str, key: &Path, count: usize) {
     for i in 0..count {
         let output = schemagate()
             .env("DATABASE_URL", db)
+            .env("SCHEMAGATE_PLATFORM_DATABASE_URL", db)
             .env("SCHEMAGATE_AUDIT_KEY_FILE", key)
             .args(["user", "add", &format!("user{i}"), "--role", "viewer"])
             .stdin(std::process::Stdio::piped())
@@ -186,6 +188,7 @@ fn a_process_with_another_key_or_none_refuses_to_write_to_a_sealed_log() {
     );
     let keyless = schemagate()
         .env("DATABASE_URL", &db)
+        .env("SCHEMAGATE_PLATFORM_DATABASE_URL", &db)
         .args(["user", "list"])
         .output()
         .unwrap();

@@ -8,7 +8,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use support::{fresh_database, fresh_dir, run_cli, stdout_of};
+use support::{fresh_database, fresh_dir, run_cli, schemagate, stdout_of, with_database};
 
 const CORPUS: &str = "/work/shared/corpus/metabuilder";
 
@@ -693,4 +693,41 @@ fn a_change_whose_planned_state_did_not_come_to_pass_is_refused_as_plan_changed(
     );
     let db_status = json(&run_cli(&db, &["db", "status", "--json"], ""));
     assert!(db_status["drift"].is_null(), "{db_status}");
+}
+
+/// With only `DATABASE_URL`, the restart job migrates `<registry database>_platform`, created
+/// beside the registry's database, and never the registry's own database.
+#[test]
+fn with_only_the_registry_url_the_platform_is_a_database_beside_it() {
+    let (db, dir) = setup("platform_beside");
+    write_package(&dir, "shelves", &shelf("Shelf"));
+    let id = created(&scan(&db, &dir), "shelves");
+    approve_all(&db, std::slice::from_ref(&id));
+    let out = dir.join("prisma/schema.prisma");
+    let output = schemagate()
+        .env("DATABASE_URL", &db)
+        .env_remove("SCHEMAGATE_PLATFORM_DATABASE_URL")
+        .args(["apply", "--json", "--schema-out", out.to_str().unwrap()])
+        .output()
+        .expect("run apply");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let public_tables = "select table_name::text from information_schema.tables
+                          where table_schema = 'public' order by 1";
+    let registry_tables = Sql::connect(&db).rows(public_tables);
+    assert!(registry_tables.is_empty(), "{registry_tables:?}");
+    let registry_name = db.split('?').next().unwrap().rsplit('/').next().unwrap();
+    let platform = with_database(&db, &format!("{registry_name}_platform"));
+    let tables: Vec<String> = Sql::connect(&platform)
+        .rows(public_tables)
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    assert!(
+        tables.contains(&"Shelf".to_owned()) && tables.contains(&"_prisma_migrations".to_owned()),
+        "{tables:?}"
+    );
 }

@@ -18,8 +18,6 @@ const FORUM: &str = "entities:
         type: belongsTo
         entity: Tenant
         field: tenantId
-    acl:
-      read: [user]
 ";
 
 const WIKI: &str = "entities:
@@ -416,7 +414,7 @@ fn acl_check_fails_closed_for_an_owner_grant_without_an_owner() {
 
 #[test]
 fn the_role_vocabulary_and_ownership_severity_are_configuration() {
-    let custom = FORUM.replace("read: [user]", "read: [auditor]");
+    let custom = format!("{FORUM}    acl:\n      read: [auditor]\n");
     let dir = packages("vocabulary", &[("forum", &custom)]);
     let default = run_cli(
         "postgres://unused",

@@ -389,8 +389,8 @@ fn retrying_a_failed_change_answers_401_403_403_200() {
 #[test]
 fn the_acl_check_endpoint_needs_a_session_and_answers_from_the_applied_policy() {
     let f = fixture("auth_acl", &[]);
-    let (forum, _) = f.pending("forum");
-    let form = [("role", "user"), ("op", "read"), ("entity", "FORUMThread")];
+    let (wiki, _) = f.pending("wiki");
+    let form = [("role", "user"), ("op", "read"), ("entity", "WIKIThread")];
     assert_eq!(f.post("/api/acl_check", None, &form).status, 401);
     let viewer = f.login("viewer");
     assert_eq!(
@@ -398,7 +398,7 @@ fn the_acl_check_endpoint_needs_a_session_and_answers_from_the_applied_policy() 
         404,
         "nothing applied yet"
     );
-    stdout_of(&run_cli(&f.db, &["approve", &forum, "--as", "admin"], ""));
+    stdout_of(&run_cli(&f.db, &["approve", &wiki, "--as", "admin"], ""));
     let schema = fresh_dir("auth_acl_schema").join("schema.prisma");
     stdout_of(&run_cli(
         &f.db,
@@ -410,10 +410,10 @@ fn the_acl_check_endpoint_needs_a_session_and_answers_from_the_applied_policy() 
     let decision: serde_json::Value = serde_json::from_str(&allowed.body).unwrap();
     assert_eq!(decision["decision"], "allow");
     assert_eq!(decision["granted_by"], "user");
-    assert_eq!(decision["package"], "forum");
+    assert_eq!(decision["package"], "wiki");
     let policy = decision["policy"].as_str().unwrap_or_default();
     assert!(
-        policy.starts_with("CREATE POLICY schemagate_read ON \"FORUMThread\" AS PERMISSIVE FOR SELECT TO PUBLIC\n    USING (NULLIF(current_setting('app.user_id', true), '') IS NOT NULL"),
+        policy.starts_with("CREATE POLICY schemagate_read ON \"WIKIThread\" AS PERMISSIVE FOR SELECT TO PUBLIC\n    USING (NULLIF(current_setting('app.user_id', true), '') IS NOT NULL"),
         "{policy}"
     );
 }

@@ -16,9 +16,10 @@ fn status_of(f: &Fixture, id: &str) -> String {
 fn scan_security_change(f: &Fixture, package: &str) -> (String, String) {
     let dir = f.packages.join(package).join("seed/schema");
     std::fs::create_dir_all(&dir).unwrap();
-    let yaml = THREAD_YAML
-        .replace("ForumThread", "OpenThread")
-        .replace("read: [user]", "read: [public]");
+    let yaml = format!(
+        "{}    acl:\n      read: [public]\n",
+        THREAD_YAML.replace("ForumThread", "OpenThread")
+    );
     std::fs::write(dir.join("entities.yaml"), yaml).unwrap();
     let packages = f.packages.to_str().unwrap();
     stdout_of(&run_cli(&f.db, &["--packages", packages, "scan"], ""));

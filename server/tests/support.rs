@@ -159,7 +159,7 @@ pub fn fresh_database(name: &str) -> String {
 }
 
 /// `url` with its database name replaced.
-fn with_database(url: &str, database: &str) -> String {
+pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, format!("?{query}")),
         None => (url, String::new()),
@@ -176,6 +176,7 @@ fn with_database(url: &str, database: &str) -> String {
 pub fn run_cli(database_url: &str, args: &[&str], stdin: &str) -> std::process::Output {
     let mut child = schemagate()
         .env("DATABASE_URL", database_url)
+        .env("SCHEMAGATE_PLATFORM_DATABASE_URL", database_url)
         .env("USER", "operator")
         .args(args)
         .stdin(Stdio::piped())
@@ -330,7 +331,8 @@ pub fn site_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/site")
 }
 
-/// A small entity every HTTP fixture scans in, renamed per package.
+/// A small entity every HTTP fixture scans in, renamed per package. Without an ACL its change is
+/// routine (no row-level security statements in its plan).
 pub const THREAD_YAML: &str = "entities:
   - name: ForumThread
     fields:
@@ -338,12 +340,14 @@ pub const THREAD_YAML: &str = "entities:
       tenantId: { type: string, required: true }
     relations:
       - { name: tenant, type: belongsTo, entity: Tenant, field: tenantId }
-    acl:
-      read: [user]
 ";
 
-/// A served registry for HTTP tests: accounts (password "<name>-password"), packages `forum` and
-/// `wiki` scanned in (one pending change each), and the real server in front of a fresh database.
+/// The ACL the fixture's `wiki` package adds to its thread: its change is a security change.
+pub const THREAD_ACL: &str = "    acl:\n      read: [user]\n";
+
+/// A served registry for HTTP tests: accounts (password "<name>-password"), packages `forum`
+/// (routine) and `wiki` (with an ACL: a security change) scanned in (one pending change each),
+/// and the real server in front of a fresh database.
 pub struct Fixture {
     pub server: RunningServer,
     pub db: String,
@@ -366,11 +370,12 @@ impl Fixture {
         for id in ["forum", "wiki"] {
             let dir = packages.join(id).join("seed/schema");
             std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(
-                dir.join("entities.yaml"),
-                THREAD_YAML.replace("ForumThread", &format!("{}Thread", id.to_uppercase())),
-            )
-            .unwrap();
+            let mut yaml =
+                THREAD_YAML.replace("ForumThread", &format!("{}Thread", id.to_uppercase()));
+            if id == "wiki" {
+                yaml.push_str(THREAD_ACL);
+            }
+            std::fs::write(dir.join("entities.yaml"), yaml).unwrap();
         }
         let packages_dir = packages.clone();
         let packages = packages.to_str().unwrap().to_string();
@@ -378,6 +383,7 @@ impl Fixture {
         let mut command = schemagate();
         command
             .env("DATABASE_URL", &db)
+            .env("SCHEMAGATE_PLATFORM_DATABASE_URL", &db)
             .env("LEPTOS_SITE_ROOT", site_root())
             .args(["--packages", &packages, "serve", "--addr", "127.0.0.1:0"])
             .args(extra_args);

@@ -351,6 +351,9 @@ pub struct ChangeDetail {
     pub plan_error: Option<String>,
     /// SHA-256 of the plan: the approval form pins it.
     pub plan_sha256: Option<String>,
+    /// The plan check refuses statements of the plan: nobody can approve it.
+    #[serde(default)]
+    pub plan_refused: bool,
     /// Reviews: each account's latest verdict, and the admin approvals so far.
     #[serde(default)]
     pub review: super::review::ReviewState,
@@ -511,6 +514,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
             plan,
             plan_error: c.plan_error.clone(),
             plan_sha256: c.plan_sha256.clone(),
+            plan_refused: c.plan_sql.is_some() && c.plan_error.is_some(),
             timeline,
             can_decide: is_admin && c.status == ChangeStatus::Pending,
             can_retry: is_admin && c.status == ChangeStatus::Failed,

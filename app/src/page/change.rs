@@ -166,7 +166,7 @@ fn ChangeView(
         <Dependencies dependencies=change.lineage.dependencies.clone()/>
         <Conflicts conflicts=change.conflicts.clone()/>
         <SinceLastReview since=change.lineage.since_review.clone()/>
-        <SqlPlan plan=change.plan.clone() error=change.plan_error.clone()/>
+        <SqlPlan plan=change.plan.clone() error=change.plan_error.clone() refused=change.plan_refused/>
 
         <section aria-labelledby="items-h">
             <h2 id="items-h">{format!("Items ({})", change.items.len())}</h2>
@@ -232,6 +232,26 @@ fn Decision(
 ) -> impl IntoView {
     if !change.can_decide {
         return None;
+    }
+    if change.plan_refused {
+        // No confirmation can approve a plan that reaches beyond the change: only Reject.
+        let (reject_id, reject_target) = (change.row.id.clone(), change.target_checksum.clone());
+        return Some(view! {
+            <section class="panel decision" aria-labelledby="decide-h">
+                <h2 id="decide-h">"Decision"</h2>
+                <p class="flash error" data-testid="plan-refused-decision">
+                    "This change cannot be approved: its SQL plan does what the change does not declare (see the refused statements in the SQL plan). Reject it, and fix the package."
+                </p>
+                <ActionForm action=reject attr:class="stack">
+                    <input type="hidden" name="id" value=reject_id/>
+                    <input type="hidden" name="target_checksum" value=reject_target/>
+                    <label for="reject-reason">"Reason"</label>
+                    <textarea id="reject-reason" name="reason" rows="2" required></textarea>
+                    <button type="submit" class="danger reject">"Reject"</button>
+                </ActionForm>
+            </section>
+        }
+        .into_any());
     }
     let unmet = change.lineage.dependencies.iter().any(|d| !d.satisfied);
     let unplanned = change.plan_error.is_some();
@@ -306,7 +326,8 @@ fn Decision(
                 </ActionForm>
             </div>
         </section>
-    })
+    }
+    .into_any())
 }
 
 /// An actor as people say it: `cli:alice` is "alice (command line)".

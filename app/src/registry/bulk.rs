@@ -57,6 +57,13 @@ pub async fn plan(pool: &PgPool, context: &SchemaContext) -> Result<BulkPlan, sq
         if !requested.is_empty() {
             let why = format!("changes requested by {}", requested.join(", "));
             plan.skipped.push((change, why));
+        } else if let Some(error) = &change.plan_error {
+            let why = if change.plan_sql.is_some() {
+                format!("its SQL plan is refused: {error}")
+            } else {
+                format!("its SQL cannot be planned: {error}")
+            };
+            plan.skipped.push((change, why));
         } else if change.risk.needs_confirmation() {
             let why = format!("{} risk needs a decision of its own", change.risk.label());
             plan.skipped.push((change, why));

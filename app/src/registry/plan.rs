@@ -324,6 +324,55 @@ pub async fn plan_new(
     Ok(planned)
 }
 
+/// Checks the stored plan of every pending change again (parsing only, no engine), so that a
+/// plan altered in the registry, or planned before today's check, carries today's verdict and
+/// risk. Returns how many changes were updated.
+///
+/// # Errors
+/// Database errors.
+pub async fn recheck_pending(pool: &PgPool, context: &SchemaContext) -> Result<usize, sqlx::Error> {
+    let select = format!(
+        "{} where status = 'pending' and plan_sql is not null",
+        super::change::SELECT_CHANGE
+    );
+    let pending: Vec<SchemaChange> = sqlx::query(&select)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(super::change::from_row)
+        .collect::<Result<_, _>>()?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let mut conn = pool.acquire().await?;
+    let state = desired_state_on(&mut conn).await?;
+    let mut updated = 0;
+    for change in pending {
+        let Some(sql) = change.plan_sql.clone() else {
+            continue;
+        };
+        let risk = overall_risk(&change.items).max(sql_risk(&sql));
+        let Ok(verdict) = checked(sql, &state, &change, context) else {
+            continue;
+        };
+        let same = match &verdict {
+            Planned::Sql(_) => change.plan_error.is_none(),
+            Planned::Refused { reason, .. } => {
+                change.plan_error.as_deref() == Some(reason.as_str())
+            }
+            Planned::Unplannable(_) => true,
+        };
+        if !same || risk != change.risk {
+            store(&mut conn, &change, &verdict).await?;
+            updated += 1;
+            if let Planned::Refused { reason, .. } = &verdict {
+                tracing::warn!(change.id = %change.id, package.id = %change.package, "a stored plan is refused: {reason}");
+            }
+        }
+    }
+    Ok(updated)
+}
+
 /// Why an approval (or retry) refuses a change's plan.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanRefusal {
@@ -404,12 +453,21 @@ pub async fn check_plan(
                 }
             }
         }
-    } else {
-        // Without an engine nothing can be checked: the approval fails closed.
-        let error = change.plan_error.clone().unwrap_or_else(|| {
-            "no schema engine is configured to plan and check its SQL".to_owned()
-        });
-        let refusal = PlanRefusal::Unplannable { package, error };
+    } else if let Some(error) = &change.plan_error {
+        // Without an engine (registry-only callers), the stored verdict still binds: a refused
+        // or unplannable plan is never approved. An approval of a change without a plan cannot
+        // be applied: the restart job plans it against the live database and refuses it.
+        let refusal = if change.plan_sql.is_some() {
+            PlanRefusal::Refused {
+                package,
+                reason: error.clone(),
+            }
+        } else {
+            PlanRefusal::Unplannable {
+                package,
+                error: error.clone(),
+            }
+        };
         return Ok(Err((refusal, None)));
     }
     if let Some(seen) = seen_plan.filter(|s| !s.is_empty()) {

@@ -132,12 +132,15 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
         println!("\n{diff}");
     }
     match (&change.plan_sql, &change.plan_error) {
-        (Some(_), _) => {
+        (Some(_), refused) => {
             println!(
                 "\nSQL plan (sha256 {}):",
                 change.plan_sha256.as_deref().unwrap_or("?")
             );
-            for statement in statements(&change, common) {
+            if let Some(reason) = refused {
+                println!("REFUSED, cannot be approved: {reason}");
+            }
+            for (number, statement) in statements(&change, common).into_iter().enumerate() {
                 let rewrite = if statement.rewrites {
                     ", rewrites the table"
                 } else {
@@ -149,12 +152,19 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
                     format!(" [{}]", statement.items.join(", "))
                 };
                 println!(
-                    "\n  -- {}: lock {}{rewrite}{items}",
+                    "\n  -- {}. {}: lock {}{rewrite}{items}",
+                    number + 1,
                     statement.kind,
                     statement.lock.as_str()
                 );
+                if let Some(refusal) = &statement.refusal {
+                    println!("  -- REFUSED: {refusal}");
+                }
                 if let Some(note) = &statement.note {
                     println!("  -- {note}");
+                }
+                for finding in &statement.findings {
+                    println!("  -- squawk {}: {}", finding.rule, finding.message);
                 }
                 for line in statement.sql.lines() {
                     println!("  {line}");

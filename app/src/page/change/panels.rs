@@ -236,18 +236,24 @@ fn highlighted(sql: &str) -> impl IntoView {
 /// The SQL the change runs: each statement with the lock it takes, whether it rewrites the
 /// table, what else to know, and the items it implements; or the engine's refusal.
 #[component]
-pub fn SqlPlan(plan: Vec<PlannedStatement>, error: Option<String>) -> impl IntoView {
+pub fn SqlPlan(plan: Vec<PlannedStatement>, error: Option<String>, refused: bool) -> impl IntoView {
+    let lead = if refused {
+        "The plan check refuses this plan, so it cannot be approved: "
+    } else {
+        "Prisma's schema engine cannot plan this change, so it cannot be approved: "
+    };
     view! {
         <section class="panel" aria-labelledby="sql-h">
             <h2 id="sql-h">{format!("SQL plan ({} statements)", plan.len())}</h2>
             {error.map(|error| view! {
-                <p class="flash error" role="alert" data-testid="plan-error">
-                    "Prisma's schema engine cannot plan this change, so it cannot be approved: "{error}
-                </p>
+                <p class="flash error" role="alert" data-testid="plan-error">{lead}{error}</p>
             })}
             <ol class="sql-plan">
                 {plan.into_iter().map(|statement| view! {
-                    <li class="statement" data-lock=statement.lock.as_str()>
+                    <li class=if statement.refusal.is_some() { "statement refused" } else { "statement" } data-lock=statement.lock.as_str()>
+                        {statement.refusal.clone().map(|why| view! {
+                            <p class="refusal" data-testid="refused-statement"><strong>"Refused: "</strong>{why}</p>
+                        })}
                         <pre class="sql"><code>{highlighted(&statement.sql)}</code></pre>
                         <p class="facts">
                             <span class="lock">{format!("lock: {} (blocks {})", statement.lock.as_str(), statement.lock.blocks())}</span>
@@ -256,6 +262,16 @@ pub fn SqlPlan(plan: Vec<PlannedStatement>, error: Option<String>) -> impl IntoV
                             {(!statement.items.is_empty()).then(|| view! { " · implements " <code>{statement.items.join(", ")}</code> })}
                         </p>
                         {statement.note.clone().map(|note| view! { <p class="note">{note}</p> })}
+                        {(!statement.findings.is_empty()).then(|| view! {
+                            <ul class="findings">
+                                {statement.findings.iter().map(|f| view! {
+                                    <li data-risk=f.risk.as_str()>
+                                        <code class="rule">{f.rule.clone()}</code>" "{f.message.clone()}
+                                        {f.help.clone().map(|h| view! { <span class="muted">" ("{h}")"</span> })}
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        })}
                     </li>
                 }).collect_view()}
             </ol>

@@ -108,6 +108,7 @@ impl ScanInputs {
                 .collect();
             crate::registry::plan::plan_new(pool, engine, &new, &context).await?;
         }
+        crate::registry::plan::recheck_pending(pool, &context).await?;
         Ok(report)
     }
 }
