@@ -11,19 +11,21 @@
 //! `target/debug/schemagate --data-dir target/test-db db run -- cargo bench -p app --features ssr --bench engine_plan`
 //! (`--profile dev` reuses the test build; the time is spent in the engine either way).
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use app::domain::{BaseSchema, Catalog, Config, PackageId, PackageSource};
 use app::engine::{Engine, EngineConfig};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/corpus/metabuilder"
-);
+#[path = "../tests/common/corpus.rs"]
+mod common;
+
+/// The real corpus (`SCHEMAGATE_CORPUS`); without it there is nothing to measure.
+fn corpus_path() -> std::path::PathBuf {
+    common::corpus_dir("bench engine_plan").unwrap_or_else(|| std::process::exit(0))
+}
 
 fn corpus() -> Vec<PackageSource> {
-    let mut sources: Vec<PackageSource> = std::fs::read_dir(Path::new(CORPUS))
+    let mut sources: Vec<PackageSource> = std::fs::read_dir(corpus_path())
         .unwrap_or_else(|e| panic!("cannot read the corpus: {e}"))
         .filter_map(Result::ok)
         .map(|entry| entry.path())

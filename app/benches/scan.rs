@@ -8,7 +8,7 @@
 //! Run: `cargo bench -p app --bench scan` (release profile).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use app::domain::{parse_entities, BaseSchema, Catalog, Config, PackageId, PackageSource};
@@ -19,10 +19,13 @@ use sha2::{Digest, Sha256};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/corpus/metabuilder"
-);
+#[path = "../tests/common/corpus.rs"]
+mod common;
+
+/// The real corpus (`SCHEMAGATE_CORPUS`); without it there is nothing to measure.
+fn corpus_path() -> std::path::PathBuf {
+    common::corpus_dir("bench scan").unwrap_or_else(|| std::process::exit(0))
+}
 const PACKAGES: usize = 2_000;
 const RUNS: usize = 7;
 
@@ -55,27 +58,26 @@ fn rename(text: &str, entities: &BTreeSet<String>, copy: usize) -> String {
 
 fn main() {
     let config = Config::default();
-    let mut originals: Vec<(String, String, BTreeSet<String>)> =
-        std::fs::read_dir(Path::new(CORPUS))
-            .unwrap_or_else(|e| panic!("cannot read the corpus: {e}"))
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-            .map(|path| {
-                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
-                let stem = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let id = stem.split("__").next().unwrap_or_default().to_owned();
-                let names = parse_entities(&text, &stem, &config)
-                    .entities
-                    .into_iter()
-                    .map(|e| e.name)
-                    .collect();
-                (id, text, names)
-            })
-            .collect();
+    let mut originals: Vec<(String, String, BTreeSet<String>)> = std::fs::read_dir(corpus_path())
+        .unwrap_or_else(|e| panic!("cannot read the corpus: {e}"))
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+            let stem = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let id = stem.split("__").next().unwrap_or_default().to_owned();
+            let names = parse_entities(&text, &stem, &config)
+                .entities
+                .into_iter()
+                .map(|e| e.name)
+                .collect();
+            (id, text, names)
+        })
+        .collect();
     originals.sort();
 
     let directory = std::env::temp_dir().join(format!("schemagate-bench-{}", std::process::id()));

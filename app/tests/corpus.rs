@@ -8,10 +8,10 @@ use std::process::Command;
 
 use app::domain::{BaseSchema, Catalog, Config, PackageId, PackageSource};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/corpus/metabuilder"
-);
+#[path = "common/corpus.rs"]
+mod common;
+use common::corpus_dir;
+
 /// Hand-written packages exercising every rendering feature the corpus does not use.
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -69,8 +69,26 @@ fn assert_no_errors(catalog: &Catalog) {
 }
 
 /// Every schema the corpus renders: one per package, plus all packages together.
-fn rendered_schemas() -> Vec<(String, String)> {
-    let files = corpus_files(Path::new(CORPUS));
+fn rendered_schemas(test: &str) -> Vec<(String, String)> {
+    let mut schemas = Vec::new();
+    if let Some(corpus) = corpus_dir(test) {
+        schemas.extend(corpus_schemas(&corpus));
+    }
+    for (id, file, text) in corpus_files(Path::new(FIXTURES)) {
+        let catalog = catalog(vec![source(&id, &file, &text)]);
+        assert_no_errors(&catalog);
+        let schema = catalog
+            .render_schema()
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        schemas.push((format!("fixture_{id}"), schema));
+    }
+    schemas
+}
+
+/// Every schema the real corpus renders: one per package, all together, and all together
+/// over a custom base schema.
+fn corpus_schemas(corpus: &Path) -> Vec<(String, String)> {
+    let files = corpus_files(corpus);
     let mut schemas = Vec::new();
     for (id, file, text) in &files {
         let catalog = catalog(vec![source(id, file, text)]);
@@ -109,26 +127,26 @@ fn rendered_schemas() -> Vec<(String, String)> {
             .render_schema()
             .unwrap_or_else(|e| panic!("{e}")),
     ));
-    for (id, file, text) in corpus_files(Path::new(FIXTURES)) {
-        let catalog = catalog(vec![source(&id, &file, &text)]);
-        assert_no_errors(&catalog);
-        let schema = catalog
-            .render_schema()
-            .unwrap_or_else(|e| panic!("{id}: {e}"));
-        schemas.push((format!("fixture_{id}"), schema));
-    }
     schemas
 }
 
 #[test]
 fn the_corpus_has_fifteen_packages_and_two_crlf_copies() {
-    assert_eq!(corpus_files(Path::new(CORPUS)).len(), 15);
-    assert_eq!(corpus_files(&Path::new(CORPUS).join("crlf")).len(), 2);
+    let Some(corpus) = corpus_dir("corpus::the_corpus_has_fifteen_packages_and_two_crlf_copies")
+    else {
+        return;
+    };
+    assert_eq!(corpus_files(corpus.as_path()).len(), 15);
+    assert_eq!(corpus_files(&corpus.as_path().join("crlf")).len(), 2);
 }
 
 #[test]
 fn every_corpus_file_parses_and_validates_without_errors() {
-    for dir in [PathBuf::from(CORPUS), Path::new(CORPUS).join("crlf")] {
+    let Some(corpus) = corpus_dir("corpus::every_corpus_file_parses_and_validates_without_errors")
+    else {
+        return;
+    };
+    for dir in [corpus.clone(), corpus.as_path().join("crlf")] {
         for (id, file, text) in corpus_files(&dir) {
             let catalog = catalog(vec![source(&id, &file, &text)]);
             assert_no_errors(&catalog);
@@ -143,7 +161,12 @@ fn every_corpus_file_parses_and_validates_without_errors() {
 
 #[test]
 fn all_corpus_packages_validate_together_without_errors_or_conflicts() {
-    let files = corpus_files(Path::new(CORPUS));
+    let Some(corpus) =
+        corpus_dir("corpus::all_corpus_packages_validate_together_without_errors_or_conflicts")
+    else {
+        return;
+    };
+    let files = corpus_files(corpus.as_path());
     let all = catalog(
         files
             .iter()
@@ -156,11 +179,16 @@ fn all_corpus_packages_validate_together_without_errors_or_conflicts() {
 
 #[test]
 fn crlf_copies_have_the_same_checksums_as_their_lf_originals() {
-    let originals: BTreeMap<String, String> = corpus_files(Path::new(CORPUS))
+    let Some(corpus) =
+        corpus_dir("corpus::crlf_copies_have_the_same_checksums_as_their_lf_originals")
+    else {
+        return;
+    };
+    let originals: BTreeMap<String, String> = corpus_files(corpus.as_path())
         .into_iter()
         .map(|(id, _, text)| (id, text))
         .collect();
-    for (id, file, crlf_text) in corpus_files(&Path::new(CORPUS).join("crlf")) {
+    for (id, file, crlf_text) in corpus_files(&corpus.as_path().join("crlf")) {
         assert!(crlf_text.contains("\r\n"), "{file} is not CRLF");
         let lf_text = originals
             .get(&id)
@@ -175,7 +203,10 @@ fn crlf_copies_have_the_same_checksums_as_their_lf_originals() {
 
 #[test]
 fn the_corpus_checksums_are_stable() {
-    let files = corpus_files(Path::new(CORPUS));
+    let Some(corpus) = corpus_dir("corpus::the_corpus_checksums_are_stable") else {
+        return;
+    };
+    let files = corpus_files(corpus.as_path());
     let all = catalog(
         files
             .iter()
@@ -203,7 +234,9 @@ fn the_corpus_checksums_are_stable() {
 
 #[test]
 fn every_corpus_package_renders_the_snapshotted_prisma_schema() {
-    for (name, schema) in rendered_schemas() {
+    for (name, schema) in
+        rendered_schemas("corpus::every_corpus_package_renders_the_snapshotted_prisma_schema")
+    {
         insta::assert_snapshot!(format!("prisma_{name}"), schema);
     }
 }
@@ -227,7 +260,8 @@ fn rendered_schemas_are_written_for_the_oracle_and_prisma_accepts_them() {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-    for (name, schema) in rendered_schemas() {
+    let test = "corpus::rendered_schemas_are_written_for_the_oracle_and_prisma_accepts_them";
+    for (name, schema) in rendered_schemas(test) {
         let path = dir.join(format!("{name}.prisma"));
         std::fs::write(&path, schema)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
@@ -272,7 +306,10 @@ fn rendered_schemas_are_written_for_the_oracle_and_prisma_accepts_them() {
 
 #[test]
 fn a_fragment_rendered_with_its_related_packages_equals_one_rendered_with_every_package() {
-    let mut sources: Vec<PackageSource> = corpus_files(Path::new(CORPUS))
+    let Some(corpus) = corpus_dir("corpus::a_fragment_rendered_with_its_related_packages_equals_one_rendered_with_every_package") else {
+        return;
+    };
+    let mut sources: Vec<PackageSource> = corpus_files(corpus.as_path())
         .iter()
         .filter(|(_, file, _)| !file.contains("crlf"))
         .map(|(id, file, text)| source(id, file, text))

@@ -4,16 +4,16 @@ use std::path::Path;
 
 use app::domain::{BaseSchema, Catalog, Config, PackageId, PackageSource};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/corpus/metabuilder"
-);
+#[path = "common/corpus.rs"]
+mod common;
+use common::corpus_dir;
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
-fn corpus_package(id: &str) -> PackageSource {
+fn corpus_package(corpus: &Path, id: &str) -> PackageSource {
     let file = format!("{id}__entities.yaml");
-    let text = std::fs::read_to_string(Path::new(CORPUS).join(&file))
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    let text =
+        std::fs::read_to_string(corpus.join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
     PackageSource {
         id: PackageId::parse(id).unwrap_or_else(|e| panic!("{e}")),
         file,
@@ -37,8 +37,16 @@ fn catalog(sources: Vec<PackageSource>, base: BaseSchema) -> Catalog {
 
 #[test]
 fn a_fragment_holds_the_package_models_and_the_back_relations_it_adds() {
+    let Some(corpus) =
+        corpus_dir("rendering::a_fragment_holds_the_package_models_and_the_back_relations_it_adds")
+    else {
+        return;
+    };
     let catalog = catalog(
-        vec![corpus_package("audit_log"), corpus_package("media_center")],
+        vec![
+            corpus_package(&corpus, "audit_log"),
+            corpus_package(&corpus, "media_center"),
+        ],
         BaseSchema::default(),
     );
     let fragment = catalog
@@ -63,7 +71,13 @@ fn a_fragment_holds_the_package_models_and_the_back_relations_it_adds() {
 
 #[test]
 fn a_fragment_of_an_unknown_package_is_an_error() {
-    let catalog = catalog(vec![corpus_package("audit_log")], BaseSchema::default());
+    let Some(corpus) = corpus_dir("rendering::a_fragment_of_an_unknown_package_is_an_error") else {
+        return;
+    };
+    let catalog = catalog(
+        vec![corpus_package(&corpus, "audit_log")],
+        BaseSchema::default(),
+    );
     assert_eq!(
         catalog
             .render_fragment("nope")
@@ -75,13 +89,18 @@ fn a_fragment_of_an_unknown_package_is_an_error() {
 
 #[test]
 fn a_custom_base_schema_is_laid_out_and_receives_back_relations() {
+    let Some(corpus) =
+        corpus_dir("rendering::a_custom_base_schema_is_laid_out_and_receives_back_relations")
+    else {
+        return;
+    };
     let text = std::fs::read_to_string(Path::new(FIXTURES).join("custom_base.prisma"))
         .unwrap_or_else(|e| panic!("{e}"));
     let base = BaseSchema::parse(&text).unwrap_or_else(|e| panic!("{e}"));
     let catalog = catalog(
         vec![
-            corpus_package("audit_log"),
-            corpus_package("notification_center"),
+            corpus_package(&corpus, "audit_log"),
+            corpus_package(&corpus, "notification_center"),
         ],
         base,
     );
@@ -91,13 +110,20 @@ fn a_custom_base_schema_is_laid_out_and_receives_back_relations() {
 
 #[test]
 fn rendering_is_deterministic_whatever_the_input_order() {
+    let Some(corpus) = corpus_dir("rendering::rendering_is_deterministic_whatever_the_input_order")
+    else {
+        return;
+    };
     let ids = ["stream_cast", "audit_log", "irc_webchat", "arcade_lobby"];
     let forward = catalog(
-        ids.iter().map(|id| corpus_package(id)).collect(),
+        ids.iter().map(|id| corpus_package(&corpus, id)).collect(),
         BaseSchema::default(),
     );
     let backward = catalog(
-        ids.iter().rev().map(|id| corpus_package(id)).collect(),
+        ids.iter()
+            .rev()
+            .map(|id| corpus_package(&corpus, id))
+            .collect(),
         BaseSchema::default(),
     );
     let a = forward.render_schema().unwrap_or_else(|e| panic!("{e}"));
@@ -108,6 +134,11 @@ fn rendering_is_deterministic_whatever_the_input_order() {
 
 #[test]
 fn a_catalog_with_errors_refuses_to_render_and_names_the_packages() {
+    let Some(corpus) =
+        corpus_dir("rendering::a_catalog_with_errors_refuses_to_render_and_names_the_packages")
+    else {
+        return;
+    };
     let bad = PackageSource {
         id: PackageId::parse("bad").unwrap_or_else(|e| panic!("{e}")),
         file: "bad.yaml".to_owned(),
@@ -115,7 +146,7 @@ fn a_catalog_with_errors_refuses_to_render_and_names_the_packages() {
             .to_owned(),
     };
     let catalog = Catalog::build(
-        vec![bad, corpus_package("audit_log")],
+        vec![bad, corpus_package(&corpus, "audit_log")],
         BaseSchema::default(),
         &Config::default(),
     );

@@ -60,7 +60,8 @@ pub struct CommonOptions {
     pub prisma_engine: String,
     /// ACL roles packages may use, comma-separated (default: public, user, self, owner,
     /// moderator, admin, system, none, god, supergod, public_if_public, public_if_shared).
-    #[arg(long, env = "SCHEMAGATE_ROLES", global = true, value_delimiter = ',')]
+    #[arg(long, env = "SCHEMAGATE_ROLES", global = true, value_delimiter = ',',
+          value_parser = parse_role)]
     pub roles: Vec<String>,
     /// Field names that name a row's owner, for `self`/`owner` rules, comma-separated
     /// (default: userId, ownerId, createdBy, creatorId, authorId, hostId).
@@ -91,7 +92,8 @@ pub struct CommonOptions {
         long,
         env = "SCHEMAGATE_USER_SETTING",
         global = true,
-        default_value = "app.user_id"
+        default_value = "app.user_id",
+        value_parser = parse_setting
     )]
     pub user_setting: String,
     /// The per-transaction setting that carries the acting user's role (row-level security).
@@ -99,7 +101,8 @@ pub struct CommonOptions {
         long,
         env = "SCHEMAGATE_ROLE_SETTING",
         global = true,
-        default_value = "app.role"
+        default_value = "app.role",
+        value_parser = parse_setting
     )]
     pub role_setting: String,
     /// File holding the key that seals audit events (created, mode 0600, when missing).
@@ -109,8 +112,28 @@ pub struct CommonOptions {
     pub audit_key_file: Option<PathBuf>,
 }
 
+/// One role of `--roles`, trimmed; refused unless it follows the role grammar.
+fn parse_role(text: &str) -> Result<String, String> {
+    let role = text.trim();
+    if !role.is_empty() {
+        app::domain::naming::check_role_name(role)?;
+    }
+    Ok(role.to_owned())
+}
+
+/// A setting name PostgreSQL accepts as a custom setting (`app.user_id`).
+fn parse_setting(text: &str) -> Result<String, String> {
+    app::domain::naming::check_setting_name(text)?;
+    Ok(text.to_owned())
+}
+
 fn parse_hierarchy(text: &str) -> Result<app::domain::config::RoleHierarchy, String> {
     let chains: Vec<&str> = text.split(',').collect();
+    for role in chains.iter().flat_map(|c| c.split('>')).map(str::trim) {
+        if !role.is_empty() {
+            app::domain::naming::check_role_name(role)?;
+        }
+    }
     app::domain::config::RoleHierarchy::parse(&chains).map_err(|error| error.to_string())
 }
 

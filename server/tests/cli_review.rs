@@ -462,3 +462,35 @@ fn the_role_vocabulary_and_ownership_severity_are_configuration() {
         String::from_utf8_lossy(&strict.stdout)
     );
 }
+
+#[test]
+fn role_and_setting_names_outside_their_grammar_are_refused_at_start() {
+    let dir = packages("bad_names", &[("forum", FORUM)]);
+    for (flag, value, expected) in [
+        (
+            "--roles",
+            "user,mod'; DROP TABLE x; --",
+            "invalid role name \"mod'; DROP TABLE x; --\"",
+        ),
+        (
+            "--user-setting",
+            "app.user id",
+            "invalid setting name \"app.user id\"",
+        ),
+        ("--role-setting", "role", "invalid setting name \"role\""),
+        (
+            "--role-hierarchy",
+            "admin > Mod",
+            "invalid role name \"Mod\"",
+        ),
+    ] {
+        let output = run_cli(
+            "postgres://unused",
+            &with_packages(&dir, &[flag, value, "check"]),
+            "",
+        );
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{flag} {value}: {stderr}");
+    }
+}

@@ -90,6 +90,49 @@ pub fn db_name_problem(name: &str, object: DbObject) -> Option<&'static str> {
     }
 }
 
+/// Checks an ACL role name: 1 to 63 bytes of lowercase ASCII letters, digits and `_`, starting
+/// with a letter or `_` (roles are compared as SQL literals, and named in policies).
+///
+/// # Errors
+/// The rule the name breaks, naming it.
+pub fn check_role_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let fits = name.len() <= MAX_IDENTIFIER_BYTES
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if fits {
+        Ok(())
+    } else {
+        Err(format!("invalid role name {name:?}: role names are 1 to 63 bytes of lowercase ASCII letters, digits and _, starting with a letter or _"))
+    }
+}
+
+/// Checks a per-transaction setting name as PostgreSQL accepts a custom one: a prefix and a
+/// name (`app.user_id`), each an identifier of lowercase ASCII letters, digits and `_`.
+///
+/// # Errors
+/// The rule the name breaks, naming it.
+pub fn check_setting_name(name: &str) -> Result<(), String> {
+    let part = |p: &str| {
+        let mut chars = p.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let fits = name.len() <= MAX_IDENTIFIER_BYTES
+        && name
+            .split_once('.')
+            .is_some_and(|(prefix, rest)| part(prefix) && part(rest));
+    if fits {
+        Ok(())
+    } else {
+        Err(format!("invalid setting name {name:?}: a custom setting is a prefix and a name (app.user_id), each lowercase ASCII letters, digits and _ starting with a letter or _, at most 63 bytes in all"))
+    }
+}
+
 /// Whether `name` is a PascalCase identifier (entity names).
 pub(crate) fn is_pascal_identifier(name: &str) -> bool {
     is_identifier(name) && name.starts_with(|c: char| c.is_ascii_uppercase())
@@ -208,6 +251,28 @@ mod tests {
         assert!(db_name_problem("xmin", DbObject::Column)
             .unwrap()
             .contains("system column"));
+    }
+
+    #[test]
+    fn roles_and_settings_follow_their_grammar() {
+        assert_eq!(check_role_name("public_if_shared"), Ok(()));
+        assert!(check_role_name("mod'; DROP TABLE x; --")
+            .unwrap_err()
+            .starts_with("invalid role name \"mod'; DROP TABLE x; --\": role names are"));
+        assert!(check_role_name("Admin").is_err());
+        assert!(check_role_name("").is_err());
+        assert_eq!(check_setting_name("app.user_id"), Ok(()));
+        for bad in [
+            "user_id",
+            "app.user id",
+            "app.'x'",
+            "a.b.c",
+            "app.",
+            ".x",
+            "App.x",
+        ] {
+            assert!(check_setting_name(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
