@@ -46,7 +46,8 @@ impl EngineConfig {
     /// a 60 s timeout per call and 15 minutes for applying migrations.
     ///
     /// # Errors
-    /// [`EngineError::NotFound`] when no directory is configured and none can be found.
+    /// [`EngineError::NotFound`] when no directory is configured and none can be found, or the
+    /// configured one does not hold the program.
     pub fn from_env(database_url: impl Into<String>) -> Result<Self, EngineError> {
         let dir = match std::env::var_os("SCHEMAGATE_ENGINE_DIR") {
             Some(dir) => PathBuf::from(dir),
@@ -54,6 +55,9 @@ impl EngineConfig {
                 dir: PathBuf::from(DEFAULT_DIR),
             })?,
         };
+        if !dir.join(PROGRAM).is_file() {
+            return Err(EngineError::NotFound { dir });
+        }
         let node = std::env::var_os("SCHEMAGATE_NODE").map_or_else(|| "node".into(), PathBuf::from);
         Ok(Self {
             dir,

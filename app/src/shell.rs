@@ -226,6 +226,7 @@ fn nav_links(current: &str, is_admin: bool) -> impl IntoView {
     if is_admin {
         links.push(("/accounts", "Accounts"));
     }
+    links.push(("/help", "Help"));
     let current = current.to_string();
     links
         .into_iter()

@@ -89,7 +89,7 @@ impl Database {
             }
             None => tracing::warn!(
                 "audit events are hash-chained but not sealed: no audit key is configured \
-                 (set SCHEMAGATE_AUDIT_KEY_FILE; see the README)"
+                 (set SCHEMAGATE_AUDIT_KEY_FILE; see server/docs/audit.md)"
             ),
         }
         Ok(Database {

@@ -5,6 +5,7 @@ mod command;
 mod database;
 mod embedded;
 mod first_run;
+mod help;
 mod logging;
 mod page_cache;
 mod startup;

@@ -151,6 +151,7 @@ pub async fn session_store(pool: &PgPool) -> anyhow::Result<PostgresStore> {
 pub fn router(state: AppState, store: PostgresStore) -> Router {
     let routes = generate_route_list(App);
     let assets = site_assets(&state.leptos_options);
+    let help_assets = assets.clone();
     let (pool, auth, scan_inputs) = (state.pool.clone(), state.auth, state.scan_inputs.clone());
     let scan_job = state.scan_job.clone();
     let client_header = app::api::session::ClientAddressHeader(state.client_address_header.clone());
@@ -183,6 +184,18 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         })
         .route_layer(middleware::from_fn_with_state(guard, guard_pages))
         .route("/healthz", get(healthz))
+        .route("/help", {
+            let assets = help_assets.clone();
+            get(move || crate::help::index(assets.clone()))
+        })
+        .route("/help/{page}", {
+            let assets = help_assets;
+            get(
+                move |axum::extract::Path(page): axum::extract::Path<String>| {
+                    crate::help::page(assets.clone(), page)
+                },
+            )
+        })
         .route("/audit/export", get(export_audit))
         .route(
             "/api/{*fn_name}",

@@ -158,3 +158,21 @@ fn as_root_a_data_directory_inside_a_private_directory_gets_a_cluster_without_lo
     );
     std::fs::remove_dir_all(&cluster).unwrap();
 }
+
+#[test]
+fn without_the_schema_engine_the_server_does_not_start_and_names_it() {
+    let db = support::fresh_database("no_engine");
+    let output = schemagate()
+        .env("DATABASE_URL", &db)
+        .env("SCHEMAGATE_ENGINE_DIR", "/nonexistent/prisma-engine")
+        .args(["serve", "--addr", "127.0.0.1:0", "--scan-on-start=false"])
+        .output()
+        .expect("run schemagate");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the web app cannot start without Prisma's schema engine"),
+        "stderr: {stderr}"
+    );
+    assert!(stderr.contains("SCHEMAGATE_ENGINE_DIR"), "stderr: {stderr}");
+}

@@ -481,3 +481,44 @@ fn a_long_diff_is_sent_once_and_a_short_one_switches_layout_in_place() {
     let short = f.get(&format!("/changes/{forum}"), Some(&cookie));
     assert!(short.body.contains("data-component=\"DiffLayout"));
 }
+
+#[test]
+fn the_reference_is_served_under_help_and_the_pages_link_to_it() {
+    let f = fixture("help_pages");
+    let index = f.get("/help", None);
+    assert_eq!(index.status, 200, "{index:?}");
+    for page in [
+        "approvals",
+        "sql-plans",
+        "row-level-security",
+        "audit",
+        "container",
+    ] {
+        assert!(
+            index.body.contains(&format!("href=\"/help/{page}\"")),
+            "{page}"
+        );
+    }
+    let plans = f.get("/help/sql-plans", None);
+    assert_eq!(plans.status, 200);
+    assert!(plans
+        .body
+        .contains("<h1 id=\"the-platform-database-and-sql-plans\">"));
+    assert!(plans
+        .body
+        .contains("Every statement of a plan is accounted for"));
+    // Links between the files are links between the pages.
+    assert!(plans.body.contains("href=\"/help/row-level-security\""));
+    assert!(!plans.body.contains(".md\""));
+    assert_eq!(f.get("/help/nope", None).status, 404);
+
+    let admin = f.login("admin");
+    let (forum, _) = f.pending("forum");
+    let change = f.get(&format!("/changes/{forum}"), Some(&admin));
+    assert!(change.body.contains("href=\"/help/sql-plans\""));
+    assert!(change.body.contains("href=\"/help/approvals\""));
+    assert!(f
+        .get("/audit", Some(&admin))
+        .body
+        .contains("href=\"/help/audit\""));
+}

@@ -42,7 +42,7 @@
 //! never split them on `;`.
 //!
 //! The table owner is subject to the policies too (`FORCE`); the role that runs migrations and
-//! system jobs must have `BYPASSRLS` (see the README, "Row-level security").
+//! system jobs must have `BYPASSRLS` (see server/docs/row-level-security.md).
 
 mod compile;
 mod typing;

@@ -9,7 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::change::{ChangeItem, Risk};
+#[cfg(feature = "domain")]
+use super::change::ChangeItem;
+use super::change::Risk;
+#[cfg(feature = "domain")]
 use super::model::Entity;
 
 /// A PostgreSQL table lock, weakest first.

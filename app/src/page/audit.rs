@@ -68,6 +68,7 @@ pub fn AuditPage() -> impl IntoView {
     view! {
         <leptos_meta::Title text="Audit log · Schemagate"/>
         <h1>"Audit log"</h1>
+        <p class="muted help-link"><a href="/help/audit">"How the log is chained, sealed and verified"</a></p>
         <QueryError/>
         <form method="get" action="/audit" class="filters" aria-label="Filter events">
             <label>"Actor " <input name="actor" value=param("actor").unwrap_or_default() size="12"/></label>

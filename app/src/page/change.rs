@@ -293,6 +293,7 @@ fn Decision(
     Some(view! {
         <section class="panel decision" aria-labelledby="decide-h">
             <h2 id="decide-h">"Decision"</h2>
+            <p class="muted help-link"><a href="/help/approvals">"What an approval checks"</a></p>
             <AdminApprovals change=change.clone()/>
             <div class="decide-forms">
                 <ActionForm action=approve attr:class="stack">

@@ -12,6 +12,7 @@ pub fn DatabasePage() -> impl IntoView {
     let data = Resource::new(|| (), |_| database_status());
     view! {
         <h1>"Platform database"</h1>
+        <p class="muted help-link"><a href="/help/sql-plans">"The platform database, its roles and the restart job"</a></p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {

@@ -15,6 +15,11 @@ use crate::startup::{router, AppState};
 /// Fails when the database cannot be opened or the address cannot be bound.
 pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let database = Database::open(common).await?;
+    // Approvals re-plan and check each change's SQL: without the engine the web app would skip
+    // that check, so it does not start.
+    database
+        .require_engine()
+        .context("the web app cannot start without Prisma's schema engine")?;
     let mut leptos_options = get_configuration(None)
         .context("while reading the Leptos site configuration (LEPTOS_* variables)")?
         .leptos_options;

@@ -668,7 +668,7 @@ impl SchemaError {
                 format!("expected one of {}", known.iter().map(|k| format!("${k}")).collect::<Vec<_>>().join(", "))
             }
             Self::PolicyNotEnforceable { .. } => {
-                "compare fields with fields, $user.id, $user.role or literals of the field's type (see the README, \"Row-level security\")".to_owned()
+                "compare fields with fields, $user.id, $user.role or literals of the field's type (see /help/row-level-security)".to_owned()
             }
             Self::DuplicateConstraintName { .. } => "constraint names are global in the database; rename one".to_owned(),
             Self::DuplicateTableName { .. } => "give each entity its own tableName".to_owned(),

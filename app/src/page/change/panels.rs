@@ -245,6 +245,7 @@ pub fn SqlPlan(plan: Vec<PlannedStatement>, error: Option<String>, refused: bool
     view! {
         <section class="panel" aria-labelledby="sql-h">
             <h2 id="sql-h">{format!("SQL plan ({} statements)", plan.len())}</h2>
+            <p class="muted help-link"><a href="/help/sql-plans">"How plans are checked, linted and applied"</a></p>
             {error.map(|error| view! {
                 <p class="flash error" role="alert" data-testid="plan-error">{lead}{error}</p>
             })}
