@@ -22,15 +22,13 @@ pub(crate) mod context {
     use sqlx::PgPool;
     use tower_sessions::Session;
 
-    use crate::auth::AuthSettings;
     use crate::error::AppError;
 
-    pub(crate) fn pool() -> PgPool {
-        leptos::prelude::expect_context::<PgPool>()
-    }
+    pub(crate) use crate::services::services;
 
-    pub(crate) fn auth_settings() -> AuthSettings {
-        leptos::prelude::use_context::<AuthSettings>().unwrap_or_default()
+    /// The registry. Read it before the first `.await`.
+    pub(crate) fn pool() -> Result<PgPool, AppError> {
+        Ok(services()?.pool)
     }
 
     /// The registry and the signed-in account, if its role includes `role`; `action` names
@@ -40,7 +38,7 @@ pub(crate) mod context {
         action: &str,
     ) -> Result<(PgPool, crate::registry::account::Account), AppError> {
         // Read before the first await: the request's context is not reliable after it.
-        let pool = pool();
+        let pool = pool()?;
         let account = crate::auth::require(&session().await?, &pool, role, action).await?;
         Ok((pool, account))
     }

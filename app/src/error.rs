@@ -67,6 +67,29 @@ impl AppError {
     }
 }
 
+/// The one conversion of a registry failure into what the caller is told.
+#[cfg(feature = "ssr")]
+impl From<crate::registry::failure::Failure> for AppError {
+    fn from(failure: crate::registry::failure::Failure) -> Self {
+        use crate::registry::failure::Failure;
+        match failure {
+            Failure::NotFound(what) => AppError::NotFound(what),
+            Failure::Forbidden(action) => AppError::Forbidden(action.to_owned()),
+            Failure::Conflict(message) => AppError::Conflict(message),
+            Failure::Invalid(message) => AppError::Invalid(message),
+            Failure::Database(error) => error.into(),
+        }
+    }
+}
+
+/// Every registry error converts through its classification.
+#[cfg(feature = "ssr")]
+impl<E: crate::registry::failure::Classify> From<E> for AppError {
+    fn from(error: E) -> Self {
+        error.classify().into()
+    }
+}
+
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {

@@ -24,6 +24,8 @@ pub mod registry;
 pub mod scan_job;
 #[cfg(feature = "ssr")]
 pub mod scanner;
+#[cfg(feature = "ssr")]
+pub mod services;
 
 /// Browser entry point: starts the reactive runtime; the islands script then hydrates each
 /// `#[island]` on the page.

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod audit;
 pub mod bulk;
 pub mod change;
+pub mod failure;
 pub mod future;
 pub mod plan;
 pub mod platform;

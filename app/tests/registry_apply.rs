@@ -11,8 +11,9 @@ use app::domain::base_schema::BaseSchema;
 use app::domain::config::Config;
 use app::domain::review::{ChangeStatus, Role};
 use app::registry::account::Account;
-use app::registry::apply::{self, ApplyError, ApplyOptions, Lease, LeaseError, RetryError};
+use app::registry::apply::{self, ApplyError, ApplyOptions, Lease, LeaseError};
 use app::registry::audit::{self, AuditFilter};
+use app::registry::change::DecideError;
 use app::registry::change::{self, Decision};
 use sqlx::PgPool;
 use support::{account_with_role, scan_packages};
@@ -390,7 +391,7 @@ async fn only_an_admin_can_retry_a_failed_change_and_it_goes_to_the_end_of_the_q
     );
 
     match apply::retry(&pool, &support::context(), &rita, &ids[0]).await {
-        Err(RetryError::Forbidden { why, .. }) => assert!(why.contains("only admins"), "{why}"),
+        Err(DecideError::Forbidden { why, .. }) => assert!(why.contains("only admins"), "{why}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert_eq!(actions(&pool, "change.retry_refused").await.len(), 1);
@@ -404,7 +405,7 @@ async fn only_an_admin_can_retry_a_failed_change_and_it_goes_to_the_end_of_the_q
     );
     assert!(retried.approval_seq > failed.approval_seq);
     match apply::retry(&pool, &support::context(), &alice, &ids[0]).await {
-        Err(RetryError::Illegal(error)) => {
+        Err(DecideError::Illegal(error)) => {
             assert_eq!(error.to_string(), "cannot retry a change that is approved")
         }
         other => panic!("expected an illegal transition, got {other:?}"),
@@ -438,7 +439,7 @@ async fn under_four_eyes_a_retry_sends_back_the_approved_plan_but_not_a_new_one(
         .await
         .unwrap();
     match apply::retry(&pool, &support::context(), &alice, &ids[0]).await {
-        Err(error @ RetryError::FourEyes { .. }) => assert_eq!(
+        Err(error @ DecideError::PlanMovedUnderFourEyes { .. }) => assert_eq!(
             error.to_string(),
             "cannot retry open: its SQL plan changed since it was approved, and four-eyes needs two admins to approve a plan; change the package to queue a new change"
         ),

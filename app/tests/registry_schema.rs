@@ -146,3 +146,43 @@ async fn a_migration_role_cannot_reach_the_registry(pool: PgPool) {
         .await
         .unwrap();
 }
+
+/// The page cache is told of every write to a table the pages show: every registry table has
+/// the notice trigger, so declaring it again finds nothing left to cover. A migration that adds
+/// a table and forgets `select schemagate.announce_every_table();` fails here.
+#[sqlx::test(migrations = "../migrations")]
+async fn every_registry_table_announces_its_writes_to_the_page_cache(pool: PgPool) {
+    let count = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from pg_trigger t
+               join pg_class c on c.oid = t.tgrelid
+               join pg_namespace n on n.oid = c.relnamespace
+              where n.nspname = 'schemagate' and t.tgname = 'announce_registry_change'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let before = count().await;
+    assert!(before >= 9, "{before}");
+    sqlx::query("select schemagate.announce_every_table()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        count().await,
+        before,
+        "a registry table was left without the trigger"
+    );
+
+    // A new table is covered by the one declaration.
+    sqlx::query("create table schemagate.new_registry_table (id int)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("select schemagate.announce_every_table()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count().await, before + 1);
+}

@@ -26,6 +26,37 @@ use crate::cli::{Cli, Command};
 /// Exit code for usage or environment errors.
 pub const EXIT_USAGE: u8 = 2;
 
+/// A registry refusal on the command line, printed after `prefix`; the exit code is the one
+/// its classification gives. A failed database is an error of the run (exit 2 through `main`).
+///
+/// # Errors
+/// The database's failure.
+pub fn refused<E: app::registry::failure::Classify>(
+    prefix: &str,
+    error: E,
+) -> anyhow::Result<ExitCode> {
+    let message = error.to_string();
+    match error.classify() {
+        app::registry::failure::Failure::Database(error) => Err(error.into()),
+        failure => {
+            eprintln!("{prefix}{message}");
+            Ok(ExitCode::from(failure.exit_code()))
+        }
+    }
+}
+
+/// The message of a registry refusal, for a command that lists several.
+///
+/// # Errors
+/// The database's failure, as an error of the run.
+pub fn refusal_message<E: app::registry::failure::Classify>(error: E) -> anyhow::Result<String> {
+    let message = error.to_string();
+    match error.classify() {
+        app::registry::failure::Failure::Database(error) => Err(error.into()),
+        _ => Ok(message),
+    }
+}
+
 /// Runs the chosen subcommand (default `serve`) and turns its outcome into an exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let common = cli.common;

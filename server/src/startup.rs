@@ -1,7 +1,6 @@
 //! Builds the HTTP router: SSR pages, server functions, static files, health, sessions and the
 //! security layers. Testable without a socket.
 
-use app::auth::AuthSettings;
 use app::registry::scan::ScanInputs;
 use app::shell::{shell, App, SiteAssets};
 use axum::body::Body;
@@ -27,23 +26,16 @@ use crate::page_cache::{PageCache, Sources};
 pub struct AppState {
     /// Leptos site configuration (paths of the built assets).
     pub leptos_options: LeptosOptions,
-    /// The registry.
-    pub pool: PgPool,
-    /// Sign-in throttling.
-    pub auth: AuthSettings,
+    /// The services every server function uses (registry, engine, scan inputs, scan job,
+    /// sign-in settings), provided to each request as one context.
+    pub services: app::services::Services,
     /// Session cookies carry `Secure` (set when served over TLS, e.g. behind a proxy).
     pub secure_cookies: bool,
     /// Sessions end after this long without a request.
     pub session_idle: time::Duration,
-    /// Where "Scan now" reads packages from.
-    pub scan_inputs: ScanInputs,
-    /// The background scan runner (start-up scan and "Scan now").
-    pub scan_job: app::scan_job::ScanJob,
     /// Origins (`scheme://host[:port]`) users reach the app at; a state-changing request
     /// naming another origin is refused.
     pub public_origins: Vec<String>,
-    /// The header a trusted proxy puts the client address in, for per-client sign-in limits.
-    pub client_address_header: Option<String>,
     /// Rendered pages kept while what they show is unchanged.
     pub pages: PageCache,
 }
@@ -121,7 +113,7 @@ impl FromRef<AppState> for PageCache {
 
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> Self {
-        state.pool.clone()
+        state.services.pool.clone()
     }
 }
 
@@ -152,15 +144,9 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
     let routes = generate_route_list(App);
     let assets = site_assets(&state.leptos_options);
     let help_assets = assets.clone();
-    let (pool, auth, scan_inputs) = (state.pool.clone(), state.auth, state.scan_inputs.clone());
-    let scan_job = state.scan_job.clone();
-    let client_header = app::api::session::ClientAddressHeader(state.client_address_header.clone());
+    let services = state.services.clone();
     let context = move || {
-        provide_context(pool.clone());
-        provide_context(auth);
-        provide_context(scan_inputs.clone());
-        provide_context(scan_job.clone());
-        provide_context(client_header.clone());
+        provide_context(services.clone());
         provide_context(assets.clone());
     };
     let sessions = SessionManagerLayer::new(store)
@@ -171,9 +157,9 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .with_expiry(Expiry::OnInactivity(state.session_idle));
     let origins = std::sync::Arc::new(state.public_origins.clone());
     let guard = std::sync::Arc::new(PageGuard {
-        pool: state.pool.clone(),
-        scan_inputs: state.scan_inputs.clone(),
-        scan_job: state.scan_job.clone(),
+        pool: state.services.pool.clone(),
+        scan_inputs: state.services.scan_inputs.clone(),
+        scan_job: state.services.scan_job.clone(),
         pages: state.pages.clone(),
     });
     let registry = state.pages.registry.clone();

@@ -25,19 +25,6 @@ pub struct AccountRow {
 }
 
 #[cfg(feature = "ssr")]
-impl From<crate::registry::account::AccountError> for AppError {
-    fn from(error: crate::registry::account::AccountError) -> Self {
-        use crate::registry::account::AccountError as E;
-        match error {
-            E::Exists(_) => AppError::Conflict(error.to_string()),
-            E::NotFound(name) => AppError::NotFound(format!("account \"{name}\"")),
-            E::InvalidUsername(_) => AppError::Invalid(error.to_string()),
-            E::Database(error) => error.into(),
-        }
-    }
-}
-
-#[cfg(feature = "ssr")]
 fn parse_role(role: &str) -> Result<crate::domain::review::Role, AppError> {
     role.trim().parse().map_err(|_| {
         AppError::Invalid(format!(

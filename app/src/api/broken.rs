@@ -72,7 +72,7 @@ pub async fn broken_packages(
 ) -> Result<BrokenPackagesView, AppError> {
     use crate::domain::diagnostic_report::causes;
     use crate::domain::review::Role;
-    let inputs = super::catalog::scan_inputs();
+    let inputs = super::catalog::scan_inputs()?;
     context::finish(async {
         context::signed_in(Role::Viewer, "read the catalog").await?;
         let limit = match limit {

@@ -66,7 +66,7 @@ fn bulk_row(change: &crate::registry::change::SchemaChange, why: Option<String>)
 pub async fn bulk_plan() -> Result<BulkPlanView, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
-        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
+        let inputs = context::services()?.scan_inputs;
         let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
         let schema = super::change::schema_context(&inputs)?;
         let plan = crate::registry::bulk::plan(&pool, &schema).await?;
@@ -96,20 +96,15 @@ pub async fn approve_all_changes(
     #[server(default)] note: Option<String>,
 ) -> Result<BulkResult, AppError> {
     use crate::domain::review::Role;
-    use crate::registry::change::DecideError;
     context::finish(async {
-        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
+        let inputs = context::services()?.scan_inputs;
         let (pool, account) = context::signed_in(Role::Admin, "approve changes").await?;
         let schema = super::change::schema_context(&inputs)?;
         let confirmed = parse_selection(&selection)?;
         let note = note.filter(|n| !n.trim().is_empty());
         let outcome =
             crate::registry::bulk::approve_all(&pool, &schema, &account, note, Some(&confirmed))
-                .await
-                .map_err(|error| match error {
-                    DecideError::Database(error) => AppError::from(error),
-                    other => AppError::from(other),
-                })?;
+                .await?;
         Ok(BulkResult {
             approved: outcome.approved.iter().map(|c| bulk_row(c, None)).collect(),
             skipped: outcome

@@ -251,8 +251,8 @@ pub struct EntitiesView {
 /// Where the server reads packages from. Call it before the first `.await`: a server function
 /// run during server-side rendering may lose its reactive owner (and so its context) later.
 #[cfg(feature = "ssr")]
-pub(crate) fn scan_inputs() -> crate::registry::scan::ScanInputs {
-    use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default()
+pub(crate) fn scan_inputs() -> Result<crate::registry::scan::ScanInputs, AppError> {
+    Ok(context::services()?.scan_inputs)
 }
 
 #[cfg(feature = "ssr")]
@@ -298,7 +298,7 @@ pub async fn list_packages(
 
     use crate::domain::review::Role;
     use crate::registry::change;
-    let inputs = scan_inputs();
+    let inputs = scan_inputs()?;
     context::finish(async {
         let (pool, _) = context::signed_in(Role::Viewer, "read the catalog").await?;
         let state_filter = match state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -557,7 +557,7 @@ pub async fn list_entities(
     #[server(default)] page: Option<i64>,
 ) -> Result<EntitiesView, AppError> {
     use crate::domain::review::Role;
-    let inputs = scan_inputs();
+    let inputs = scan_inputs()?;
     context::finish(async {
         let (pool, _) = context::signed_in(Role::Viewer, "read the catalog").await?;
         let show = match show

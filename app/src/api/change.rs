@@ -151,7 +151,7 @@ pub async fn dashboard() -> Result<DashboardView, AppError> {
     use crate::registry::audit::{self, AuditFilter};
     use crate::registry::change;
     context::finish(async {
-        let job = use_context::<crate::scan_job::ScanJob>().unwrap_or_default();
+        let job = context::services()?.scan_job;
         let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
         let counts = change::counts(&pool).await?;
         let mut conflicts = Vec::new();
@@ -429,7 +429,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
     use crate::registry::audit::{self, AuditFilter};
     use crate::registry::change;
     context::finish(async {
-        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
+        let inputs = context::services()?.scan_inputs;
         let config = inputs.config.clone();
         let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
         let schema = schema_context(&inputs)?;
@@ -437,20 +437,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         let full_id = change::resolve_id(&pool, &id)
             .await?
             .map_err(|_| not_found())?;
-        let mut c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
-        // A change planned before its dependencies were approved could not be planned then:
-        // plan it again now, so the reviewer sees the SQL it will run.
-        if c.status == ChangeStatus::Pending && c.plan_error.is_some() && c.plan_sql.is_none() {
-            if let Some(engine) = schema.engine.clone() {
-                let mut conn = pool.acquire().await?;
-                if let Ok(planned) =
-                    crate::registry::plan::plan_change(&mut conn, &engine, &c, &schema).await?
-                {
-                    crate::registry::plan::store(&mut conn, &c, &planned).await?;
-                    c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
-                }
-            }
-        }
+        let c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
         let before_yaml = change::base_yaml(&pool, &c).await?.unwrap_or_default();
         let before = parse_entities(&before_yaml, "applied", &config).entities;
         let after = parse_entities(&c.yaml_snapshot, "proposed", &config).entities;
@@ -551,7 +538,7 @@ pub async fn approve_change(
     use crate::registry::change::{self, Decision, Reviewed};
     let page = format!("/changes/{id}");
     let work = async {
-        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
+        let inputs = context::services()?.scan_inputs;
         let (pool, account) = context::signed_in(Role::Admin, "approve changes").await?;
         let schema = schema_context(&inputs)?;
         let existing = change::get(&pool, &id)
@@ -609,7 +596,7 @@ pub async fn reject_change(
     use crate::registry::change::{self, Decision};
     let page = format!("/changes/{id}?decided=rejected");
     let work = async {
-        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
+        let inputs = context::services()?.scan_inputs;
         let (pool, account) = context::signed_in(Role::Admin, "reject changes").await?;
         change::decide(
             &pool,
@@ -636,21 +623,44 @@ pub(crate) fn schema_context(
     })
 }
 
-#[cfg(feature = "ssr")]
-impl From<crate::registry::change::DecideError> for AppError {
-    fn from(error: crate::registry::change::DecideError) -> Self {
-        use crate::registry::change::DecideError as E;
-        match error {
-            E::Forbidden { .. } => AppError::Forbidden("decide changes".to_string()),
-            E::NotFound(id) => AppError::NotFound(format!("change {id}")),
-            E::MissingReason | E::ChangesRequested { .. } => AppError::Invalid(error.to_string()),
-            E::FourEyes { .. } => AppError::Conflict(error.to_string()),
-            E::Illegal(_) | E::Stale { .. } | E::Conflicted(_) | E::Future(_) | E::Plan(_) => {
-                AppError::Conflict(error.to_string())
-            }
-            E::Database(error) => error.into(),
+/// Plans a pending change's SQL now, as an explicit step (reading a change never plans it):
+/// `POST /api/plan_change` with `id`. For a change whose planning was interrupted or that could
+/// not be planned before its dependencies were approved. Admins only.
+///
+/// # Errors
+/// 401, 403, 404, 409 (not pending, or already planned), 503-like 500 when the engine fails.
+#[server(prefix = "/api", endpoint = "plan_change")]
+pub async fn plan_change(id: String) -> Result<(), AppError> {
+    use crate::domain::review::{ChangeStatus, Role};
+    use crate::registry::change;
+    context::finish(async {
+        let services = context::services()?;
+        let schema = schema_context(&services.scan_inputs)?;
+        let (pool, _) = context::signed_in(Role::Admin, "plan changes").await?;
+        let not_found = || AppError::NotFound(format!("change {id}"));
+        let c = change::get(&pool, &id).await?.ok_or_else(not_found)?;
+        if c.status != ChangeStatus::Pending || c.plan_sql.is_some() {
+            return Err(AppError::Conflict(format!(
+                "change {id} is {} and {}: nothing to plan",
+                c.status.as_str(),
+                if c.plan_sql.is_some() {
+                    "planned"
+                } else {
+                    "not planned"
+                }
+            )));
         }
-    }
+        let mut conn = pool.acquire().await?;
+        let planned = crate::registry::plan::plan_change(&mut conn, &services.engine, &c, &schema)
+            .await?
+            .map_err(|error| {
+                tracing::warn!(change.id = %c.id, "cannot plan the change's SQL now: {error}");
+                AppError::Conflict(format!("cannot plan the change's SQL now: {error}"))
+            })?;
+        crate::registry::plan::store(&mut conn, &c, &planned).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Sends a failed change back to the restart job: `POST /api/retry_change` with `id`. Admins only.
@@ -660,22 +670,11 @@ impl From<crate::registry::change::DecideError> for AppError {
 #[server(prefix = "/api", endpoint = "retry_change")]
 pub async fn retry_change(id: String) -> Result<(), AppError> {
     use crate::domain::review::Role;
-    use crate::registry::apply::{self, RetryError};
+    use crate::registry::apply;
     context::finish(async {
-        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
+        let inputs = context::services()?.scan_inputs;
         let (pool, account) = context::signed_in(Role::Admin, "retry changes").await?;
-        apply::retry(&pool, &schema_context(&inputs)?, &account, &id)
-            .await
-            .map_err(|error| match error {
-                RetryError::Forbidden { .. } => AppError::Forbidden("retry changes".to_string()),
-                RetryError::NotFound(id) => AppError::NotFound(format!("change {id}")),
-                RetryError::Illegal(_)
-                | RetryError::Superseded { .. }
-                | RetryError::Future(_)
-                | RetryError::Plan(_)
-                | RetryError::FourEyes { .. } => AppError::Conflict(error.to_string()),
-                RetryError::Database(error) => error.into(),
-            })?;
+        apply::retry(&pool, &schema_context(&inputs)?, &account, &id).await?;
         Ok(())
     })
     .await
@@ -688,16 +687,10 @@ pub async fn retry_change(id: String) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "comment_change")]
 pub async fn comment_change(id: String, text: String) -> Result<(), AppError> {
     use crate::domain::review::Role;
-    use crate::registry::change::{self, CommentError};
+    use crate::registry::change;
     context::finish(async {
         let (pool, account) = context::signed_in(Role::Reviewer, "comment on changes").await?;
-        change::comment(&pool, &account, &id, &text)
-            .await
-            .map_err(|error| match error {
-                CommentError::Invalid => AppError::Invalid(error.to_string()),
-                CommentError::NotFound(id) => AppError::NotFound(format!("change {id}")),
-                CommentError::Database(error) => error.into(),
-            })
+        Ok(change::comment(&pool, &account, &id, &text).await?)
     })
     .await
 }

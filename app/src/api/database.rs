@@ -43,7 +43,7 @@ pub struct DatabaseView {
 pub async fn database_status() -> Result<DatabaseView, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
-        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
+        let inputs = context::services()?.scan_inputs;
         let (pool, _) = context::signed_in(Role::Viewer, "read the platform database").await?;
         let schema = super::change::schema_context(&inputs)?;
         let Some(engine) = schema.engine.clone() else {

@@ -36,7 +36,7 @@ pub async fn acl_check(role: String, op: String, entity: String) -> Result<AclAn
     use crate::domain::review::Role;
     context::finish(async {
         let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
-        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
+        let inputs = context::services()?.scan_inputs;
         let schema = super::change::schema_context(&inputs)?;
         let (package, policy) = crate::registry::policy::applied_policy(&pool, &entity)
             .await?

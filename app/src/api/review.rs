@@ -114,7 +114,7 @@ pub async fn review_change(
     #[server(default)] text: Option<String>,
 ) -> Result<(), AppError> {
     use crate::domain::review::{Role, Verdict};
-    use crate::registry::verdict::{self, VerdictError};
+    use crate::registry::verdict;
     context::finish(async {
         let (pool, account) = context::signed_in(Role::Reviewer, "review changes").await?;
         let verdict: Verdict = verdict
@@ -128,16 +128,7 @@ pub async fn review_change(
             verdict,
             text.as_deref().unwrap_or_default(),
         )
-        .await
-        .map_err(|error| match error {
-            VerdictError::Forbidden { .. } => AppError::Forbidden("review changes".to_string()),
-            VerdictError::NotFound(id) => AppError::NotFound(format!("change {id}")),
-            VerdictError::NotPending(_) => AppError::Conflict(error.to_string()),
-            VerdictError::MissingComment | VerdictError::TooLong => {
-                AppError::Invalid(error.to_string())
-            }
-            VerdictError::Database(error) => error.into(),
-        })?;
+        .await?;
         Ok(())
     })
     .await

@@ -33,8 +33,8 @@ pub struct ScanState {
 pub async fn scan_now() -> Result<String, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
-        let inputs = use_context::<crate::registry::scan::ScanInputs>().unwrap_or_default();
-        let job = use_context::<crate::scan_job::ScanJob>().unwrap_or_default();
+        let inputs = context::services()?.scan_inputs;
+        let job = context::services()?.scan_job;
         let (pool, account) = context::signed_in(Role::Admin, "run scans").await?;
         if inputs.packages_dir.is_none() {
             return Err(AppError::Invalid(
@@ -58,7 +58,7 @@ pub async fn scan_now() -> Result<String, AppError> {
 pub async fn scan_status() -> Result<ScanState, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
-        let job = use_context::<crate::scan_job::ScanJob>().unwrap_or_default();
+        let job = context::services()?.scan_job;
         context::signed_in(Role::Viewer, "read the registry").await?;
         Ok(job.status())
     })

@@ -14,7 +14,7 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<SignedIn>, AppError> {
     context::finish(async {
-        let pool = context::pool();
+        let pool = context::pool()?;
         let account = crate::auth::current_account(&context::session().await?, &pool).await?;
         Ok(account.map(|a| SignedIn {
             username: a.username,
@@ -55,9 +55,11 @@ pub async fn login(
     #[server(default)] next: Option<String>,
 ) -> Result<SignedIn, AppError> {
     context::finish(async {
-        let (pool, settings) = (context::pool(), context::auth_settings());
+        let services = context::services()?;
+        let (pool, settings) = (services.pool, services.auth);
+        let header = services.client_address_header.0;
         let session = context::session().await?;
-        let client = client_address().await;
+        let client = client_address(header).await;
         let account = crate::auth::sign_in_from(
             &session,
             &pool,
@@ -83,7 +85,7 @@ pub async fn login(
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     context::finish(async {
-        let pool = context::pool();
+        let pool = context::pool()?;
         crate::auth::sign_out(&context::session().await?, &pool).await?;
         leptos_axum::redirect("/login");
         Ok(())
@@ -100,8 +102,7 @@ pub struct ClientAddressHeader(pub Option<String>);
 /// The client's address for per-client sign-in limits: the last entry of the configured
 /// header (the one the trusted proxy appended), or the connection's peer address.
 #[cfg(feature = "ssr")]
-async fn client_address() -> Option<String> {
-    let header = use_context::<ClientAddressHeader>().and_then(|h| h.0);
+async fn client_address(header: Option<String>) -> Option<String> {
     if let Some(name) = header {
         let headers: axum::http::HeaderMap = leptos_axum::extract().await.ok()?;
         let value = headers.get(name.as_str())?.to_str().ok()?;

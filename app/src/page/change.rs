@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::change::{
-    get_change, ApproveChange, ChangeDetail, CommentChange, RejectChange, RetryChange,
+    get_change, ApproveChange, ChangeDetail, CommentChange, PlanChange, RejectChange, RetryChange,
 };
 use crate::api::review::{next_pending_change, ReviewChange};
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
@@ -255,6 +255,18 @@ fn Decision(
     }
     let unmet = change.lineage.dependencies.iter().any(|d| !d.satisfied);
     let unplanned = change.plan_error.is_some();
+    // No SQL stored: planning was interrupted, or failed before its dependencies were approved.
+    let plan_now = change.plan_sha256.is_none().then(|| {
+        let plan = ServerAction::<PlanChange>::new();
+        let id = change.row.id.clone();
+        view! {
+            <ActionForm action=plan attr:class="stack plan-now">
+                <input type="hidden" name="id" value=id/>
+                <button type="submit">"Plan now"</button>
+                <p class="muted">"Asks Prisma's schema engine for this change's SQL again."</p>
+            </ActionForm>
+        }
+    });
     let blocked = !change.conflicts.is_empty() || unmet || unplanned;
     let plan_sha256 = change.plan_sha256.clone().unwrap_or_default();
     // Each form's children own their copies.
@@ -295,6 +307,7 @@ fn Decision(
             <h2 id="decide-h">"Decision"</h2>
             <p class="muted help-link"><a href="/help/approvals">"What an approval checks"</a></p>
             <AdminApprovals change=change.clone()/>
+            {plan_now}
             <div class="decide-forms">
                 <ActionForm action=approve attr:class="stack">
                     <input type="hidden" name="id" value=approve_id/>
@@ -311,7 +324,7 @@ fn Decision(
                         {if risky { format!("Approve ({risk})") } else if needs_confirmation { "Approve anyway".to_string() } else { "Approve".to_string() }}
                     </button>
                     {blocked.then(|| view! { <p class="muted">{if unplanned {
-                        "The SQL plan is missing: see the engine's error above."
+                        "There is no SQL plan: see the engine's error in the SQL plan section, and plan again."
                     } else if unmet {
                         "Approve the changes it depends on first."
                     } else {

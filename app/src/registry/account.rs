@@ -42,6 +42,18 @@ pub enum AccountError {
     Database(#[from] sqlx::Error),
 }
 
+impl super::failure::Classify for AccountError {
+    fn classify(self) -> super::failure::Failure {
+        use super::failure::Failure;
+        match self {
+            AccountError::Exists(_) => Failure::Conflict(self.to_string()),
+            AccountError::NotFound(name) => Failure::NotFound(format!("account \"{name}\"")),
+            AccountError::InvalidUsername(_) => Failure::Invalid(self.to_string()),
+            AccountError::Database(error) => Failure::Database(error),
+        }
+    }
+}
+
 /// Whether `name` is an acceptable username (the database checks the same rule).
 pub fn is_valid_username(name: &str) -> bool {
     let mut chars = name.chars();

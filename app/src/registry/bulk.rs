@@ -135,6 +135,7 @@ pub async fn approve_all(
 ) -> Result<BulkApproval, DecideError> {
     if let Some(why) = authority_problem(account) {
         return Err(DecideError::Forbidden {
+            action: "decide changes",
             account: account.username.clone(),
             why,
         });

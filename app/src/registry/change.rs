@@ -310,14 +310,16 @@ impl Decision {
     }
 }
 
-/// Why a decision was refused.
+/// Why a decision on a change (approve, reject, or send a failed one back) was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {
-    /// The account may not decide (role or disabled).
-    #[error("{account} may not decide changes: {why}")]
+    /// The account may not do this (role or disabled).
+    #[error("{account} may not {action}: {why}")]
     Forbidden {
         /// Who tried.
         account: String,
+        /// What (`decide changes`, `retry changes`).
+        action: &'static str,
         /// Why not.
         why: String,
     },
@@ -363,9 +365,56 @@ pub enum DecideError {
         /// Why this admin may not give it.
         why: String,
     },
+    /// A failed change cannot go back: the package has newer content.
+    #[error("cannot retry: package {package} has newer content, in change {newer}; review that one instead")]
+    Superseded {
+        /// The package.
+        package: String,
+        /// The newer change's id.
+        newer: String,
+    },
+    /// Four-eyes is on and a failed change would go back with a plan no two admins approved.
+    #[error("cannot retry {package}: its SQL plan changed since it was approved, and four-eyes needs two admins to approve a plan; change the package to queue a new change")]
+    PlanMovedUnderFourEyes {
+        /// The package.
+        package: String,
+    },
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
+}
+
+impl super::failure::Classify for DecideError {
+    fn classify(self) -> super::failure::Failure {
+        use super::failure::Failure;
+        match self {
+            DecideError::Forbidden { action, .. } => Failure::Forbidden(action),
+            DecideError::NotFound(id) => Failure::NotFound(format!("change {id}")),
+            DecideError::MissingReason | DecideError::ChangesRequested { .. } => {
+                Failure::Invalid(self.to_string())
+            }
+            DecideError::Database(error) => Failure::Database(error),
+            DecideError::Illegal(_)
+            | DecideError::Stale { .. }
+            | DecideError::Conflicted(_)
+            | DecideError::Future(_)
+            | DecideError::Plan(_)
+            | DecideError::FourEyes { .. }
+            | DecideError::Superseded { .. }
+            | DecideError::PlanMovedUnderFourEyes { .. } => Failure::Conflict(self.to_string()),
+        }
+    }
+}
+
+impl super::failure::Classify for LookupError {
+    fn classify(self) -> super::failure::Failure {
+        match self {
+            LookupError::NotFound(prefix) => {
+                super::failure::Failure::NotFound(format!("change {prefix}"))
+            }
+            other => super::failure::Failure::Invalid(other.to_string()),
+        }
+    }
 }
 
 /// Approvals serialize on this transaction-level advisory lock, so that two approvals never
@@ -488,6 +537,7 @@ async fn decide_inner(
     if let Some(why) = authority_problem(account) {
         audit_refusal(pool, account, id, decision, &why).await?;
         return Err(DecideError::Forbidden {
+            action: "decide changes",
             account: account.username.clone(),
             why,
         });

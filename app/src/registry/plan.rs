@@ -276,6 +276,20 @@ pub async fn store(
     Ok(())
 }
 
+/// The pending changes that carry no SQL: never planned (the engine or the database was down),
+/// or unplannable when last tried (a dependency not yet approved, say). Each scan tries again.
+///
+/// # Errors
+/// Database errors.
+pub async fn unplanned_pending(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id::text from schema_change where status = 'pending' and plan_sql is null
+          order by created_at",
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// Plans the changes `ids` (new ones from a scan), one after the other in one engine process.
 /// A change the engine cannot plan is stored with the engine's error; when the engine itself
 /// fails (no database, no program), the rest stay unplanned and the failure is logged: their
@@ -298,7 +312,7 @@ pub async fn plan_new(
         let Some(change) = super::change::get(pool, id).await? else {
             continue;
         };
-        if change.plan_sql.is_some() || change.plan_error.is_some() {
+        if change.plan_sql.is_some() {
             continue;
         }
         let started = std::time::Instant::now();

@@ -58,6 +58,21 @@ pub enum VerdictError {
     Database(#[from] sqlx::Error),
 }
 
+impl super::failure::Classify for VerdictError {
+    fn classify(self) -> super::failure::Failure {
+        use super::failure::Failure;
+        match self {
+            VerdictError::Forbidden { .. } => Failure::Forbidden("review changes"),
+            VerdictError::NotFound(id) => Failure::NotFound(format!("change {id}")),
+            VerdictError::NotPending(_) => Failure::Conflict(self.to_string()),
+            VerdictError::MissingComment | VerdictError::TooLong => {
+                Failure::Invalid(self.to_string())
+            }
+            VerdictError::Database(error) => Failure::Database(error),
+        }
+    }
+}
+
 /// Records `account`'s `verdict` on the pending change `id`, with its audit event.
 ///
 /// # Errors

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use app::domain::review::ChangeStatus;
 use app::registry::bulk;
-use app::registry::change::{self, DecideError, Decision, Reviewed};
+use app::registry::change::{self, Decision, Reviewed};
 
 use crate::cli::{ApproveArgs, CommonOptions};
 use crate::command::lookup;
@@ -41,8 +41,7 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
                 database.close().await;
                 return Ok(ExitCode::SUCCESS);
             }
-            Err(DecideError::Database(error)) => return Err(error.into()),
-            Err(error) => refused.push((String::new(), error.to_string())),
+            Err(error) => refused.push((String::new(), super::refusal_message(error)?)),
         }
     } else {
         for prefix in &args.changes {
@@ -67,8 +66,7 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
                     first_approvals.push((change.id, change.package));
                 }
                 Ok(change) => approved.push((change.id, change.package)),
-                Err(DecideError::Database(error)) => return Err(error.into()),
-                Err(error) => refused.push((id, error.to_string())),
+                Err(error) => refused.push((id, super::refusal_message(error)?)),
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use app::registry::change::{self, DecideError, Decision};
+use app::registry::change::{self, Decision};
 
 use crate::cli::{CommonOptions, RejectArgs};
 use crate::command::lookup;
@@ -41,10 +41,6 @@ pub async fn run(common: &CommonOptions, args: &RejectArgs) -> anyhow::Result<Ex
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(DecideError::Database(error)) => Err(error.into()),
-        Err(error) => {
-            eprintln!("refused {id}: {error}");
-            Ok(ExitCode::from(1))
-        }
+        Err(error) => super::refused(&format!("refused {id}: "), error),
     }
 }

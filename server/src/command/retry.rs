@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use app::registry::apply::{self, RetryError};
+use app::registry::apply;
 
 use crate::cli::{CommonOptions, RetryArgs};
 use crate::command::lookup;
@@ -41,10 +41,6 @@ pub async fn run(common: &CommonOptions, args: &RetryArgs) -> anyhow::Result<Exi
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(RetryError::Database(error)) => Err(error.into()),
-        Err(error) => {
-            eprintln!("refused {id}: {error}");
-            Ok(ExitCode::from(1))
-        }
+        Err(error) => super::refused(&format!("refused {id}: "), error),
     }
 }

@@ -17,7 +17,7 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
     let database = Database::open(common).await?;
     // Approvals re-plan and check each change's SQL: without the engine the web app would skip
     // that check, so it does not start.
-    database
+    let engine = database
         .require_engine()
         .context("the web app cannot start without Prisma's schema engine")?;
     let mut leptos_options = get_configuration(None)
@@ -56,19 +56,22 @@ pub async fn run(common: &CommonOptions, args: &ServeArgs) -> anyhow::Result<Exi
     };
     let state = AppState {
         leptos_options,
-        pool: database.pool.clone(),
-        auth: app::auth::AuthSettings {
-            max_failures: args.login_max_failures,
-            failure_window: time::Duration::minutes(args.login_window_minutes),
-            lockout: time::Duration::minutes(args.login_lockout_minutes),
-            max_client_attempts: args.login_max_client_attempts,
-        },
+        services: app::services::Services::new(
+            database.pool.clone(),
+            engine,
+            scan_inputs,
+            scan_job,
+            app::auth::AuthSettings {
+                max_failures: args.login_max_failures,
+                failure_window: time::Duration::minutes(args.login_window_minutes),
+                lockout: time::Duration::minutes(args.login_lockout_minutes),
+                max_client_attempts: args.login_max_client_attempts,
+            },
+            app::api::session::ClientAddressHeader(args.client_address_header.clone()),
+        ),
         secure_cookies: args.secure_cookies,
         session_idle: time::Duration::minutes(args.session_idle_minutes),
-        scan_inputs,
-        scan_job,
         public_origins,
-        client_address_header: args.client_address_header.clone(),
         pages: crate::page_cache::PageCache::default(),
     };
     crate::page_cache::follow_registry(database.pool.clone(), state.pages.registry.clone());

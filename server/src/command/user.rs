@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use app::domain::review::Role;
-use app::registry::account::{self, AccountError};
+use app::registry::account;
 
 use crate::cli::{CommonOptions, UserCommand};
 use crate::database::Database;
@@ -94,11 +94,7 @@ pub async fn run(common: &CommonOptions, command: UserCommand) -> anyhow::Result
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(AccountError::Database(error)) => Err(error.into()),
-        Err(refused) => {
-            eprintln!("error: {refused}");
-            Ok(ExitCode::from(1))
-        }
+        Err(refused) => super::refused("error: ", refused),
     }
 }
 

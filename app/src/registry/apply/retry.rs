@@ -4,52 +4,10 @@ use sqlx::{PgConnection, PgPool};
 
 use super::super::account::Account;
 use super::super::audit::{self, NewEvent};
+use super::super::change::DecideError;
 use super::super::change::{authority_problem, from_row, SchemaChange, SELECT_CHANGE};
 use super::super::violates;
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition};
-
-/// Why a retry was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum RetryError {
-    /// The account may not retry (role or disabled).
-    #[error("{account} may not retry changes: {why}")]
-    Forbidden {
-        /// Who tried.
-        account: String,
-        /// Why not.
-        why: String,
-    },
-    /// No such change.
-    #[error("no change {0}")]
-    NotFound(String),
-    /// The change has not failed.
-    #[error(transparent)]
-    Illegal(#[from] IllegalTransition),
-    /// The package has a newer change, which replaces this one.
-    #[error("cannot retry: package {package} has newer content, in change {newer}; review that one instead")]
-    Superseded {
-        /// The package.
-        package: String,
-        /// The newer change's id.
-        newer: String,
-    },
-    /// The schema with this change would not validate or render now.
-    #[error(transparent)]
-    Future(#[from] super::super::future::FutureProblem),
-    /// The change's SQL plan cannot be planned or changed (the change now carries the new
-    /// plan: retry again once it is reviewed).
-    #[error(transparent)]
-    Plan(#[from] super::super::plan::PlanRefusal),
-    /// Four-eyes is on and the change would go back with a plan no two admins approved.
-    #[error("cannot retry {package}: its SQL plan changed since it was approved, and four-eyes needs two admins to approve a plan; change the package to queue a new change")]
-    FourEyes {
-        /// The package.
-        package: String,
-    },
-    /// The database failed.
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
-}
 
 /// Sends failed change `id` back to the restart job, as `account` (an admin): `failed →
 /// approved` with a fresh place at the end of the approval order, audited (`change.retried`).
@@ -57,13 +15,13 @@ pub enum RetryError {
 /// approval is refused.
 ///
 /// # Errors
-/// [`RetryError`]; refusals for lack of authority are audited (`change.retry_refused`).
+/// [`DecideError`]; refusals for lack of authority are audited (`change.retry_refused`).
 pub async fn retry(
     pool: &PgPool,
     context: &super::super::future::SchemaContext,
     account: &Account,
     id: &str,
-) -> Result<SchemaChange, RetryError> {
+) -> Result<SchemaChange, DecideError> {
     if let Some(why) = authority_problem(account) {
         audit::append_alone(
             pool,
@@ -76,7 +34,8 @@ pub async fn retry(
             },
         )
         .await?;
-        return Err(RetryError::Forbidden {
+        return Err(DecideError::Forbidden {
+            action: "retry changes",
             account: account.username.clone(),
             why,
         });
@@ -86,11 +45,11 @@ pub async fn retry(
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| RetryError::NotFound(id.to_string()))?;
+        .ok_or_else(|| DecideError::NotFound(id.to_string()))?;
     let change = from_row(&row)?;
     if change.status == ChangeStatus::Superseded {
         if let Some(newer) = newer_change(&mut tx, &change).await? {
-            return Err(RetryError::Superseded {
+            return Err(DecideError::Superseded {
                 package: change.package.clone(),
                 newer,
             });
@@ -113,7 +72,7 @@ pub async fn retry(
         && change.plan_sha256 != change.approved_plan_sha256
         && super::super::setting::four_eyes(&mut tx).await?
     {
-        return Err(RetryError::FourEyes {
+        return Err(DecideError::PlanMovedUnderFourEyes {
             package: change.package.clone(),
         });
     }
@@ -129,16 +88,16 @@ pub async fn retry(
     .await
     .map_err(|error| {
         if violates(&error, "schema_change_one_open_per_package") {
-            RetryError::Superseded {
+            DecideError::Superseded {
                 package: change.package.clone(),
                 newer: "(open)".to_string(),
             }
         } else {
-            RetryError::Database(error)
+            DecideError::Database(error)
         }
     })?;
     if updated.rows_affected() != 1 {
-        return Err(RetryError::Illegal(IllegalTransition {
+        return Err(DecideError::Illegal(IllegalTransition {
             from: change.status,
             event: ChangeEvent::Retry,
         }));

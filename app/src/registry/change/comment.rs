@@ -23,6 +23,17 @@ pub enum CommentError {
     Database(#[from] sqlx::Error),
 }
 
+impl crate::registry::failure::Classify for CommentError {
+    fn classify(self) -> crate::registry::failure::Failure {
+        use crate::registry::failure::Failure;
+        match self {
+            CommentError::Invalid => Failure::Invalid(self.to_string()),
+            CommentError::NotFound(id) => Failure::NotFound(format!("change {id}")),
+            CommentError::Database(error) => Failure::Database(error),
+        }
+    }
+}
+
 /// Records `account`'s comment on change `id` in its history (the audit log, where the
 /// change's timeline reads it). Reviewers and admins comment; the caller checks the role.
 ///

@@ -100,12 +100,18 @@ impl ScanInputs {
         };
         let report = super::record(pool, actor, &catalog, &yaml, &self.config).await?;
         if let Some(engine) = &self.engine {
-            let new: Vec<String> = report
+            let mut new: Vec<String> = report
                 .created
                 .iter()
                 .chain(&report.drops)
                 .filter_map(|entry| entry.change.clone())
                 .collect();
+            // Planning a scan could not finish (engine or database down) resumes here.
+            for id in crate::registry::plan::unplanned_pending(pool).await? {
+                if !new.contains(&id) {
+                    new.push(id);
+                }
+            }
             crate::registry::plan::plan_new(pool, engine, &new, &context).await?;
         }
         crate::registry::plan::recheck_pending(pool, &context).await?;
