@@ -31,6 +31,9 @@ mod server {
     /// The session key holding the signed-in account's id.
     const ACCOUNT_KEY: &str = "account_id";
 
+    /// The session key holding the account's credentials version at sign-in.
+    const VERSION_KEY: &str = "credentials_version";
+
     /// The session key holding when the session was last extended (Unix seconds).
     const EXTENDED_KEY: &str = "extended_at";
 
@@ -149,8 +152,9 @@ mod server {
         Ok(())
     }
 
-    /// The signed-in account, read fresh from the registry so that a role change or a disabled
-    /// account takes effect on the next request.
+    /// The signed-in account, read fresh from the registry. A session signed in before the
+    /// account's credentials changed (password, role, disabling), or of a disabled or deleted
+    /// account, is ended here: the request is signed out, and stays so after re-enabling.
     ///
     /// # Errors
     /// [`AppError::Internal`] when the session store or database fails.
@@ -160,7 +164,17 @@ mod server {
     ) -> Result<Option<Account>, AppError> {
         let id: Option<i64> = session.get(ACCOUNT_KEY).await.map_err(session_error)?;
         let Some(id) = id else { return Ok(None) };
-        Ok(account::find_by_id(pool, id).await?.filter(|a| !a.disabled))
+        let version: Option<i64> = session.get(VERSION_KEY).await.map_err(session_error)?;
+        let account = account::find_by_id(pool, id).await?;
+        match account {
+            Some(account) if !account.disabled && version == Some(account.credentials_version) => {
+                Ok(Some(account))
+            }
+            _ => {
+                session.flush().await.map_err(session_error)?;
+                Ok(None)
+            }
+        }
     }
 
     /// The signed-in account if its role includes `role`.
@@ -308,6 +322,10 @@ mod server {
                 session.cycle_id().await.map_err(session_error)?;
                 session
                     .insert(ACCOUNT_KEY, account.id)
+                    .await
+                    .map_err(session_error)?;
+                session
+                    .insert(VERSION_KEY, account.credentials_version)
                     .await
                     .map_err(session_error)?;
                 release(pool, &key).await?;

@@ -26,7 +26,8 @@ pub async fn connect_and_migrate(database_url: &str) -> Result<PgPool, sqlx::Err
     ]);
     let pool = PgPoolOptions::new()
         .max_connections(10)
-        .acquire_timeout(std::time::Duration::from_secs(10))
+        // While the database is unreachable, requests are answered 503 within moments.
+        .acquire_timeout(std::time::Duration::from_secs(2))
         .connect_with(options)
         .await?;
     MIGRATOR.run(&pool).await?;

@@ -30,6 +30,9 @@ pub enum AppError {
     /// Too many attempts; try again later.
     #[error("{0}")]
     Throttled(String),
+    /// The registry's database cannot be reached now; try again shortly.
+    #[error("the registry's database is unreachable: try again shortly")]
+    Unavailable,
     /// Something failed on the server; details are in the server log only.
     #[error("internal error: the server log has the details")]
     Internal,
@@ -44,7 +47,9 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // The request's fields could not be read: the caller sent something malformed.
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_) => {
                 AppError::Invalid("malformed request: a field is missing or not of its type".into())
             }
             other => AppError::Transport(other.to_string()),
@@ -62,6 +67,7 @@ impl AppError {
             AppError::Invalid(_) => 400,
             AppError::Conflict(_) => 409,
             AppError::Throttled(_) => 429,
+            AppError::Unavailable => 503,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }
@@ -104,6 +110,19 @@ impl From<sqlx::Error> for AppError {
                 tracing::info!(error = %error, "malformed input refused by the database");
                 return AppError::Invalid("malformed request: a value is not valid".into());
             }
+        }
+        let unreachable = match &error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+            // Connection failures, a server shutting down, the database gone.
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "3D000")
+            }),
+            _ => false,
+        };
+        if unreachable {
+            tracing::warn!(error = %error, "the registry's database is unreachable");
+            return AppError::Unavailable;
         }
         tracing::error!(error = %error, "database error");
         AppError::Internal

@@ -320,7 +320,8 @@ pub fn read_base_schema(path: Option<&Path>) -> Result<BaseSchema, ScanError> {
     let Some(path) = path else {
         return Ok(BaseSchema::default());
     };
-    let text = std::fs::read_to_string(path).map_err(read_error(path))?;
+    let text = crate::file_io::read_text(path, crate::file_io::MAX_READ_BYTES)
+        .map_err(read_error(path))?;
     BaseSchema::parse(&text).map_err(|source| ScanError::InvalidBaseSchema {
         path: path.to_owned(),
         source,

@@ -187,13 +187,15 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
             "/api/{*fn_name}",
             post({
                 let context = context.clone();
+                let pool = state.services.pool.clone();
                 move |request: Request| {
-                    let context = context.clone();
+                    let (context, pool) = (context.clone(), pool.clone());
                     async move {
                         status_from_error(
                             leptos_axum::handle_server_fns_with_context(context, request)
                                 .await
                                 .into_response(),
+                            &pool,
                         )
                         .await
                     }
@@ -240,7 +242,7 @@ async fn guard_pages(
     // themselves.
     let is_page = request.method() == Method::GET || request.method() == Method::HEAD;
     if !is_page || request.uri().path().starts_with("/api/") {
-        return status_from_error(next.run(request).await).await;
+        return status_from_error(next.run(request).await, &guard.pool).await;
     }
     // Before anything is read: a page kept from a state older than this request is not served.
     let asked_at = std::time::Instant::now();
@@ -380,9 +382,19 @@ fn redirect_to_login(asked: &str) -> Response {
 
 /// A server function's error answers with the status of its [`app::error::AppError`] (a
 /// malformed request is 400, not 500), whatever stage it failed at.
-async fn status_from_error(response: Response) -> Response {
+async fn status_from_error(response: Response, pool: &PgPool) -> Response {
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
+    }
+    // A failure while the registry is unreachable (the session store included) is that.
+    if !app::db::is_reachable(pool).await {
+        let body = serde_json::to_vec(&app::error::AppError::Unavailable).unwrap_or_default();
+        let mut answer = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+        answer.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return answer;
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
@@ -412,13 +424,53 @@ async fn limit_body(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return too_large();
+    };
+    if parts.uri.path().starts_with("/api/") {
+        if let Some(refused) = refuse_malformed_form(&parts.headers, &bytes) {
+            return refused;
         }
-        Err(_) => too_large(),
     }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// The server functions take url-encoded forms: another content type is answered 415 and a body
+/// that is not text 400, before any of them reads it.
+fn refuse_malformed_form(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let form = content_type
+        .as_deref()
+        .is_none_or(|t| t == "application/x-www-form-urlencoded");
+    if !form && !body.is_empty() {
+        return Some(
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the fields as application/x-www-form-urlencoded",
+            )
+                .into_response(),
+        );
+    }
+    if std::str::from_utf8(body).is_err() {
+        return Some(
+            (
+                StatusCode::BAD_REQUEST,
+                "the request body is not UTF-8 text",
+            )
+                .into_response(),
+        );
+    }
+    None
 }
 
 /// `schemagate.0123456789abcdef.wasm`: a file name with a 16-hex-digit content hash.

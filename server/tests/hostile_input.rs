@@ -391,3 +391,53 @@ fn hostile_package_files_never_crash_check_or_scan_and_never_queue_a_drop() {
         serde_json::from_slice(&rescan.stdout).expect("one JSON document");
     assert_eq!(report["drops"], serde_json::json!([]), "{report}");
 }
+
+/// Paths given on the command line that are not regular files: a device of endless zeros, a
+/// FIFO nobody writes to, and `/dev/full` as an output file. Each is refused at once, by name;
+/// nothing is read without bound, nothing hangs, and no device is replaced.
+#[test]
+fn devices_and_fifos_given_as_paths_are_refused_at_once() {
+    let dir = fresh_dir("hostile_paths");
+    let packages = dir.join("packages");
+    std::fs::create_dir_all(schema_path(&packages, "good").parent().unwrap()).unwrap();
+    std::fs::write(schema_path(&packages, "good"), GOOD).unwrap();
+    let fifo = dir.join("base.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let packages = packages.to_str().unwrap();
+    for base in ["/dev/zero", fifo.to_str().unwrap()] {
+        let started = std::time::Instant::now();
+        let output = run_cli(
+            "postgres://unused",
+            &["--packages", packages, "--base-schema", base, "check"],
+            "",
+        );
+        assert!(!output.status.success(), "{base}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("not a regular file"), "{base}: {stderr}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{base}"
+        );
+    }
+    let output = run_cli(
+        "postgres://unused",
+        &[
+            "--packages",
+            packages,
+            "generate",
+            "--from-packages",
+            "--out",
+            "/dev/full",
+        ],
+        "",
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not a regular file"), "{stderr}");
+    let full = std::fs::metadata("/dev/full").unwrap();
+    assert!(!full.file_type().is_file(), "/dev/full was replaced");
+}

@@ -460,3 +460,55 @@ fn reviewers_and_admins_comment_viewers_cannot() {
         .collect();
     assert_eq!(comments, ["reviewer", "admin"]);
 }
+
+/// Over a real socket: a password change, a role change and disabling each end every session
+/// of the account, and enabling it again never revives one.
+#[test]
+fn sessions_end_when_credentials_change_and_enabling_revives_none() {
+    let f = fixture("auth_sessions_end", &[]);
+    let signed_in = |cookie: &str| {
+        let whoami = f.post("/api/whoami", Some(cookie), &[]);
+        whoami.body.trim() != "null"
+    };
+    let change = |args: &[&str], stdin: &str| {
+        let output = run_cli(&f.db, args, stdin);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+    };
+
+    let viewer = f.login("viewer");
+    assert!(signed_in(&viewer));
+    change(&["user", "passwd", "viewer"], "a-new-long-password\n");
+    assert!(!signed_in(&viewer), "a password change ends the session");
+    let page = http(
+        &f.server.base_url,
+        "GET",
+        "/changes",
+        &[("Accept", "text/html"), ("Cookie", &viewer)],
+        None,
+    );
+    assert_eq!(page.status, 302);
+    assert!(
+        page.header("location")
+            .is_some_and(|l| l.starts_with("/login")),
+        "{page:?}"
+    );
+
+    let reviewer = f.login("reviewer");
+    assert!(signed_in(&reviewer));
+    change(&["user", "role", "reviewer", "viewer"], "");
+    assert!(!signed_in(&reviewer), "a role change ends the session");
+
+    let admin = f.login("admin");
+    let other_admin_session = f.login("admin");
+    assert!(signed_in(&admin) && signed_in(&other_admin_session));
+    change(&["user", "disable", "admin"], "");
+    assert!(!signed_in(&admin));
+    change(&["user", "enable", "admin"], "");
+    assert!(
+        !signed_in(&admin),
+        "enabling does not revive an old session"
+    );
+    assert!(!signed_in(&other_admin_session));
+    // Signing in again works, with a session of its own.
+    assert!(signed_in(&f.login("admin")));
+}

@@ -228,9 +228,110 @@ fn pages_answer_503_while_the_database_is_gone() {
             .unwrap();
     });
     for path in ["/changes", "/login", "/"] {
+        let started = std::time::Instant::now();
         let page = f.get(path, Some(&admin));
         assert_eq!(page.status, 503, "{path}: {page:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{path}: {:?}",
+            started.elapsed()
+        );
     }
+    for endpoint in ["/api/list_changes", "/api/get_change", "/api/whoami"] {
+        let started = std::time::Instant::now();
+        let answer = f.post(endpoint, Some(&admin), &[("id", "0")]);
+        assert_eq!(answer.status, 503, "{endpoint}: {answer:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{endpoint}: {:?}",
+            started.elapsed()
+        );
+    }
+    let (status, body) = support::http_get(&f.server.base_url, "/healthz");
+    assert_eq!(status, 503);
+    assert!(body.contains(r#""database":"unreachable""#), "{body}");
+}
+
+/// Every `/api/` endpoint the app declares, read from the server functions' sources.
+fn api_endpoints() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src/api");
+    let mut endpoints = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("app/src/api") {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for part in text.split("endpoint = \"").skip(1) {
+            endpoints.push(part.split('"').next().unwrap().to_owned());
+        }
+    }
+    endpoints.sort();
+    endpoints
+}
+
+/// Posts `body` as it is (no encoding) and returns the status.
+fn raw_post(f: &Fixture, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+    let address = f.server.base_url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nOrigin: {}\r\nContent-Length: {}\r\n",
+        f.server.base_url,
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("send head");
+    stream.write_all(body).expect("send body");
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status line")
+}
+
+#[test]
+fn malformed_bodies_never_get_a_500_on_any_api_endpoint() {
+    let f = fixture("req_fuzz", &[]);
+    let admin = f.login("admin");
+    let endpoints = api_endpoints();
+    assert!(endpoints.len() >= 28, "{endpoints:?}");
+    let form = "application/x-www-form-urlencoded";
+    let bodies: [(&str, &[u8], u16); 6] = [
+        (form, b"id=\xff\xfe&text=\xc3\x28&username=\x80", 400),
+        (form, b"id=%FF%FE&text=%C3%28&username=%80&role=%FF", 0),
+        (form, b"%%%===&&&id&&==", 0),
+        ("application/json", b"{\"id\": 1}", 415),
+        ("text/plain; charset=utf-8", b"id=1", 415),
+        ("multipart/form-data; boundary=x", b"--x\r\n", 415),
+    ];
+    let mut requests = 0;
+    for endpoint in &endpoints {
+        let path = format!("/api/{endpoint}");
+        for (content_type, body, expected) in bodies {
+            for cookie in [None, Some(admin.as_str())] {
+                let mut headers = vec![
+                    ("Content-Type", content_type),
+                    ("Accept", "application/json"),
+                ];
+                if let Some(cookie) = cookie {
+                    headers.push(("Cookie", cookie));
+                }
+                let status = raw_post(&f, &path, &headers, body);
+                assert!(status < 500, "{path} {content_type} {body:?}: {status}");
+                if expected != 0 {
+                    assert_eq!(status, expected, "{path} {content_type} {body:?}");
+                }
+                requests += 1;
+            }
+        }
+    }
+    assert!(requests >= 28 * 12, "{requests}");
+    // The server is still well (the fuzzed `logout` ended the admin's session).
+    assert_eq!(f.get("/changes", Some(&f.login("admin"))).status, 200);
 }
 
 impl Fixture {

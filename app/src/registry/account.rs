@@ -23,6 +23,10 @@ pub struct Account {
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Moves on with every password change, role change and disabling: sessions signed in
+    /// under an older version are signed out.
+    #[serde(default)]
+    pub credentials_version: i64,
 }
 
 /// Why an account operation failed.
@@ -76,10 +80,12 @@ fn from_row(row: &sqlx::postgres::PgRow) -> Result<Account, sqlx::Error> {
             .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
         disabled: row.try_get("disabled")?,
         created_at: row.try_get("created_at")?,
+        credentials_version: row.try_get("credentials_version")?,
     })
 }
 
-const SELECT_ACCOUNT: &str = "select id, username, role, disabled, created_at from account";
+const SELECT_ACCOUNT: &str =
+    "select id, username, role, disabled, created_at, credentials_version from account";
 
 /// Creates an account with an already hashed password.
 ///
@@ -98,7 +104,7 @@ pub async fn create(
     let mut tx = pool.begin().await?;
     let row = sqlx::query(
         "insert into account (username, password_hash, role) values ($1, $2, $3)
-         returning id, username, role, disabled, created_at",
+         returning id, username, role, disabled, created_at, credentials_version",
     )
     .bind(username)
     .bind(password_hash)
@@ -182,7 +188,8 @@ pub async fn find_with_hash(
     username: &str,
 ) -> Result<Option<(Account, String)>, sqlx::Error> {
     let row = sqlx::query(
-        "select id, username, role, disabled, created_at, password_hash from account where username = $1",
+        "select id, username, role, disabled, created_at, credentials_version, password_hash
+           from account where username = $1",
     )
     .bind(username)
     .fetch_optional(pool)
@@ -207,19 +214,22 @@ async fn update(
 ) -> Result<Account, AccountError> {
     let (sql, value, action, details) = match &update {
         Update::PasswordHash(hash) => (
-            "update account set password_hash = $2, updated_at = now() where username = $1",
+            "update account set password_hash = $2, updated_at = now(),
+                 credentials_version = credentials_version + 1 where username = $1",
             hash.to_string(),
             "account.password_changed",
             serde_json::json!({"username": username}),
         ),
         Update::Role(role) => (
-            "update account set role = $2, updated_at = now() where username = $1",
+            "update account set role = $2, updated_at = now(),
+                 credentials_version = credentials_version + 1 where username = $1",
             role.as_str().to_string(),
             "account.role_changed",
             serde_json::json!({"username": username, "role": role.as_str()}),
         ),
         Update::Disabled => (
-            "update account set disabled = ($2 = 'true'), updated_at = now() where username = $1",
+            "update account set disabled = ($2 = 'true'), updated_at = now(),
+                 credentials_version = credentials_version + 1 where username = $1",
             "true".to_string(),
             "account.disabled",
             serde_json::json!({"username": username}),
@@ -293,7 +303,8 @@ pub async fn disable(pool: &PgPool, actor: &str, username: &str) -> Result<Accou
     update(pool, actor, username, Update::Disabled).await
 }
 
-/// Enables a disabled account again: it can sign in with its old password and role.
+/// Enables a disabled account again: it can sign in with its old password and role. Sessions
+/// from before it was disabled stay signed out.
 ///
 /// # Errors
 /// [`AccountError::NotFound`], database errors.

@@ -623,38 +623,12 @@ async fn write_applied_schema(pool: &PgPool, options: &ApplyOptions) -> Result<(
     })
 }
 
-/// Writes `text` to a temporary file beside `path`, syncs it, renames it over `path` and syncs
-/// the directory, so readers (and a crash) see the old file or the new one, never half of one.
+/// Writes `text` to `path` through a temporary file beside it (see
+/// [`crate::file_io::write_replacing`]): readers and a crash see the old file or the new one, and
+/// only a regular file, or nothing, is replaced.
 ///
 /// # Errors
-/// I/O errors.
+/// I/O errors, and a `path` that is not a regular file.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the path has no file name",
-        )
-    })?;
-    let temp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    drop(file);
-    if let Err(error) = std::fs::rename(&temp, path) {
-        let _ = std::fs::remove_file(&temp);
-        return Err(error);
-    }
-    if let Ok(dir) = std::fs::File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    crate::file_io::write_replacing(path, text.as_bytes())
 }

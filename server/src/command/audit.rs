@@ -74,7 +74,7 @@ async fn verify(pool: &PgPool, anchors: &[PathBuf]) -> anyhow::Result<ExitCode> 
     let key = seal::installed();
     let mut loaded = Vec::new();
     for path in anchors {
-        let text = std::fs::read_to_string(path)
+        let text = app::file_io::read_text(path, 64 * 1024)
             .with_context(|| format!("while reading the anchor file {}", path.display()))?;
         let anchor: seal::Anchor = serde_json::from_str(&text).with_context(|| {
             format!(

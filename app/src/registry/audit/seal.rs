@@ -161,7 +161,7 @@ impl AuditKey {
                 Err(error) => return Err(io(error)),
             }
         }
-        let text = std::fs::read_to_string(path).map_err(io)?;
+        let text = crate::file_io::read_text(path, 4096).map_err(io)?;
         let bytes = unhex(text.trim())
             .filter(|b| b.len() == 32)
             .ok_or_else(|| KeyError::Malformed(path.to_path_buf()))?;
