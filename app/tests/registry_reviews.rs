@@ -432,3 +432,31 @@ async fn the_next_pending_change_is_the_oldest_after_this_one_then_the_oldest_le
     }
     assert_eq!(next(ids[0].clone()).await, None);
 }
+
+/// A lone admin cannot make a second account and give the second approval with it: under
+/// four-eyes, an admin whose account was created after the change cannot be the second approver.
+#[sqlx::test(migrations = "../migrations")]
+async fn under_four_eyes_an_admin_made_after_the_change_cannot_approve_it_second(pool: PgPool) {
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
+    let report = scan_packages(&pool, &[("open", &thread("OpenThread", "public"))]).await;
+    let id = created_id(&report, "open");
+    let context = support::context();
+    turn_on_four_eyes(&pool).await;
+    let first = change::decide(&pool, &context, &alice, &id, None, &approve())
+        .await
+        .unwrap();
+    assert_eq!(first.status, ChangeStatus::Pending);
+
+    let sockpuppet = account_with_role(&pool, "sockpuppet", Role::Admin).await;
+    let refused = change::decide(&pool, &context, &sockpuppet, &id, None, &approve())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "cannot approve open alone: sockpuppet's account was created after this change; four-eyes needs a second admin whose account existed before it"
+    );
+    assert_eq!(
+        change::get(&pool, &id).await.unwrap().unwrap().status,
+        ChangeStatus::Pending
+    );
+}

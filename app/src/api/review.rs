@@ -54,7 +54,9 @@ pub(crate) async fn review_state(
     change: &crate::registry::change::SchemaChange,
     viewer: &crate::registry::account::Account,
 ) -> Result<ReviewState, AppError> {
-    use crate::domain::review::{second_approval_problem, ChangeStatus, Role, Verdict};
+    use crate::domain::review::{
+        newer_admin_problem, second_approval_problem, ChangeStatus, Role, Verdict,
+    };
     use crate::registry::verdict;
     let mut conn = pool.acquire().await?;
     let latest = verdict::latest(&mut conn, &change.id).await?;
@@ -78,7 +80,13 @@ pub(crate) async fn review_state(
     };
     let first: Vec<String> = admin_approvals.iter().map(|(n, _)| n.clone()).collect();
     let approval_problem = (!first.is_empty())
-        .then(|| second_approval_problem(&viewer.username, &change.created_by, &first).err())
+        .then(|| {
+            second_approval_problem(&viewer.username, &change.created_by, &first)
+                .and_then(|()| {
+                    newer_admin_problem(&viewer.username, viewer.created_at, change.created_at)
+                })
+                .err()
+        })
         .flatten();
     Ok(ReviewState {
         verdicts: latest

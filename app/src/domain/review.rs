@@ -293,6 +293,26 @@ pub fn second_approval_problem(
     Ok(())
 }
 
+/// Under four-eyes, an admin account created after a change cannot give its second approval:
+/// otherwise one admin could make a second account and approve alone. `approver_since` is when
+/// the approving account was created, `change_created` when the change was.
+///
+/// # Errors
+/// Why `approver` may not give it, in words.
+#[cfg(feature = "ssr")]
+pub fn newer_admin_problem(
+    approver: &str,
+    approver_since: time::OffsetDateTime,
+    change_created: time::OffsetDateTime,
+) -> Result<(), String> {
+    if approver_since >= change_created {
+        return Err(format!(
+            "{approver}'s account was created after this change; four-eyes needs a second admin whose account existed before it"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,5 +418,18 @@ mod tests {
             .contains("bob made this change (its scan ran as cli:bob)"));
         assert!(second_approval_problem("bob", "bob", &first).is_err());
         assert_eq!(second_approval_problem("bob", "system", &first), Ok(()));
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn an_admin_made_after_a_change_cannot_give_its_second_approval() {
+        let change = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(10);
+        let older = change - time::Duration::days(1);
+        let newer = change + time::Duration::minutes(1);
+        assert_eq!(newer_admin_problem("bob", older, change), Ok(()));
+        assert_eq!(
+            newer_admin_problem("sock", newer, change).unwrap_err(),
+            "sock's account was created after this change; four-eyes needs a second admin whose account existed before it"
+        );
     }
 }

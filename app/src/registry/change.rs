@@ -613,6 +613,13 @@ async fn decide_inner(
             &change.created_by,
             &first,
         )
+        .and_then(|()| {
+            crate::domain::review::newer_admin_problem(
+                &account.username,
+                account.created_at,
+                change.created_at,
+            )
+        })
         .map_err(|why| DecideError::FourEyes {
             package: change.package.clone(),
             why,
