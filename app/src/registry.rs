@@ -5,6 +5,7 @@ pub mod account;
 pub mod apply;
 pub mod audit;
 pub mod bulk;
+pub mod catalog_view;
 pub mod change;
 pub mod failure;
 pub mod future;

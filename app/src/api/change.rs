@@ -4,6 +4,9 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
+mod view;
+
+#[cfg(feature = "ssr")]
 use super::context;
 pub use super::lineage::{ConflictView, DependencyView, Lineage, SinceReview};
 use crate::domain::change::ChangeItem;
@@ -208,85 +211,11 @@ pub async fn list_changes(
     #[server(default)] q: Option<String>,
     #[server(default)] page: Option<i64>,
 ) -> Result<ChangeList, AppError> {
-    use crate::domain::review::{ChangeStatus, Role};
-    use crate::registry::change::{self, ChangeFilter};
+    use crate::domain::review::Role;
     context::finish(async {
         let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
-        let nonempty =
-            |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        // "open" (the default), "history", "all", or one state.
-        let (single, statuses, pending_first) = match nonempty(status).as_deref() {
-            None | Some("open") => (
-                None,
-                ChangeStatus::ALL
-                    .into_iter()
-                    .filter(|s| s.is_open())
-                    .collect(),
-                true,
-            ),
-            Some("history") => (
-                None,
-                ChangeStatus::ALL
-                    .into_iter()
-                    .filter(|s| !s.is_open())
-                    .collect(),
-                false,
-            ),
-            Some("all") => (None, Vec::new(), true),
-            Some(one) => (
-                Some(
-                    one.parse()
-                        .map_err(|e: crate::domain::review::UnknownStatus| {
-                            AppError::Invalid(e.to_string())
-                        })?,
-                ),
-                Vec::new(),
-                false,
-            ),
-        };
-        let mut filter = ChangeFilter {
-            status: single,
-            statuses,
-            pending_first,
-            risk: nonempty(risk).map(|s| s.parse()).transpose().map_err(
-                |e: crate::domain::change::UnknownRisk| AppError::Invalid(e.to_string()),
-            )?,
-            package_contains: nonempty(package),
-            search: nonempty(q),
-            ..ChangeFilter::default()
-        };
-        let total = change::count(&pool, &filter).await?;
-        // A page past the end (a stale link, a hand-typed number) shows the last page.
-        let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
-        let page = page.unwrap_or(1).clamp(1, pages);
-        filter.limit = Some(PER_PAGE);
-        filter.offset = Some((page - 1) * PER_PAGE);
-        let changes = change::list_summaries(&pool, &filter).await?;
-        let ids: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
-        let requested = crate::registry::verdict::with_changes_requested(&pool, &ids).await?;
-        let rows = changes
-            .into_iter()
-            .map(|c| ChangeRow {
-                changes_requested: requested.contains(&c.id),
-                items: c.items,
-                conflicts: c.conflicts,
-                created_at: c
-                    .created_at
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default(),
-                id: c.id,
-                package: c.package,
-                kind: c.kind,
-                status: c.status.as_str().to_string(),
-                risk: c.risk.as_str().to_string(),
-            })
-            .collect();
-        Ok(ChangeList {
-            rows,
-            total,
-            page,
-            per_page: PER_PAGE,
-        })
+        let filter = view::change_filter(status, risk, package, q)?;
+        view::change_page(&pool, filter, page).await
     })
     .await
 }
@@ -359,158 +288,21 @@ pub struct ChangeDetail {
     pub review: super::review::ReviewState,
 }
 
-#[cfg(feature = "ssr")]
-fn acl_rows(
-    before: &[crate::domain::model::Entity],
-    after: &[crate::domain::model::Entity],
-) -> Vec<AclRow> {
-    use crate::domain::model::{AclOp, Entity};
-    use std::collections::BTreeSet;
-    let rule = |entity: Option<&Entity>, op: Option<AclOp>| -> String {
-        let Some(acl) = entity.and_then(|e| e.acl.as_ref()) else {
-            return String::new();
-        };
-        match op {
-            Some(op) => acl
-                .rules
-                .get(&op)
-                .map(|roles| {
-                    roles
-                        .iter()
-                        .map(|r| r.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default(),
-            None => acl
-                .row_level
-                .as_ref()
-                .map(|r| r.source.clone())
-                .unwrap_or_default(),
-        }
-    };
-    let names: BTreeSet<&str> = before
-        .iter()
-        .chain(after)
-        .map(|e| e.name.as_str())
-        .collect();
-    let mut rows = Vec::new();
-    for name in names {
-        let old = before.iter().find(|e| e.name == name);
-        let new = after.iter().find(|e| e.name == name);
-        let ops = AclOp::ALL
-            .into_iter()
-            .map(|op| (op.as_str(), Some(op)))
-            .chain([("rowLevel", None)]);
-        for (label, op) in ops {
-            let (b, a) = (rule(old, op), rule(new, op));
-            if !b.is_empty() || !a.is_empty() {
-                rows.push(AclRow {
-                    entity: name.to_string(),
-                    op: label.to_string(),
-                    before: b,
-                    after: a,
-                });
-            }
-        }
-    }
-    rows
-}
-
 /// One change with everything a reviewer needs.
 ///
 /// # Errors
 /// 401 without a session, 404 for an unknown id.
 #[server(prefix = "/api", endpoint = "get_change")]
 pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
-    use crate::domain::dialect::parse_entities;
-    use crate::domain::review::{ChangeStatus, Role};
-    use crate::domain::text_diff::diff_hunks;
-    use crate::registry::audit::{self, AuditFilter};
-    use crate::registry::change;
+    use crate::domain::review::Role;
     context::finish(async {
         let inputs = context::services()?.scan_inputs;
         let config = inputs.config.clone();
         let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
         let schema = schema_context(&inputs)?;
-        let not_found = || AppError::NotFound(format!("change {id}"));
-        let full_id = change::resolve_id(&pool, &id)
-            .await?
-            .map_err(|_| not_found())?;
-        let c = change::get(&pool, &full_id).await?.ok_or_else(not_found)?;
-        let before_yaml = change::base_yaml(&pool, &c).await?.unwrap_or_default();
-        let before = parse_entities(&before_yaml, "applied", &config).entities;
-        let after = parse_entities(&c.yaml_snapshot, "proposed", &config).entities;
-        let timeline = audit::list(
-            &pool,
-            &AuditFilter {
-                change_id: Some(c.id.clone()),
-                ..AuditFilter::default()
-            },
-        )
-        .await?
-        .into_iter()
-        .map(event_view)
-        .collect();
-        let format = |t: time::OffsetDateTime| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
-        };
-        let is_admin = account.role.allows(Role::Admin);
-        let review = super::review::review_state(&pool, &c, &account).await?;
-        let lineage = super::lineage::lineage(&pool, &c, &schema).await?;
-        let plan = c
-            .plan_sql
-            .as_deref()
-            .map(|sql| crate::domain::sql_plan::annotate(sql, &c.items, &after, &c.plan_refusals))
-            .unwrap_or_default();
-        Ok(ChangeDetail {
-            row: ChangeRow {
-                id: c.id.clone(),
-                package: c.package.clone(),
-                kind: c.kind.clone(),
-                status: c.status.as_str().to_string(),
-                risk: c.risk.as_str().to_string(),
-                items: c.items.len(),
-                conflicts: c.conflicts.iter().map(|x| x.entity.clone()).collect(),
-                created_at: format(c.created_at),
-                changes_requested: !review.changes_requested_by.is_empty(),
-            },
-            base_checksum: c.base_checksum.clone(),
-            target_checksum: c.target_checksum.clone(),
-            created_by: c.created_by.clone(),
-            decided: c.decided_by.clone().map(|by| {
-                (
-                    by,
-                    c.decided_at.map(format).unwrap_or_default(),
-                    c.note.clone(),
-                )
-            }),
-            applied_at: c.applied_at.map(format),
-            apply_log: c.apply_log.clone(),
-            failure_reason: c.failure_reason.clone(),
-            diff: diff_hunks(&c.fragment_before, &c.fragment_after, 3),
-            acl: acl_rows(&before, &after),
-            yaml: c.yaml_snapshot.clone(),
-            conflicts: c
-                .conflicts
-                .iter()
-                .map(super::lineage::conflict_view)
-                .collect(),
-            lineage,
-            plan,
-            plan_error: c.plan_error.clone(),
-            plan_sha256: c.plan_sha256.clone(),
-            plan_refused: c.plan_sql.is_some() && c.plan_error.is_some(),
-            timeline,
-            can_decide: is_admin && c.status == ChangeStatus::Pending,
-            can_retry: is_admin && c.status == ChangeStatus::Failed,
-            can_comment: account.role.allows(Role::Reviewer),
-            needs_confirmation: c.risk.needs_confirmation()
-                || !review.changes_requested_by.is_empty(),
-            review,
-            items: c.items,
-        })
+        let c = view::find_change(&pool, &id).await?;
+        let gathered = view::gather(&pool, &c, &account, &schema, &config).await?;
+        Ok(view::change_detail(c, &account, gathered))
     })
     .await
 }

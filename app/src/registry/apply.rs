@@ -52,6 +52,7 @@ use crate::domain::base_schema::BaseSchema;
 use crate::domain::config::Config;
 use crate::domain::dependency::{declared, dependency_order, foreign_targets, WorkItem};
 use crate::domain::dialect::parse_entities;
+use crate::domain::model::Entity;
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition};
 use ledger::{fail, finish, moved, record, start};
 
@@ -273,23 +274,7 @@ async fn run_holding(
     let before = std::fs::read_to_string(&options.schema_out).ok();
     write_applied_schema(pool, options).await?;
     if let Some(engine) = &options.platform {
-        let applied_schema = render_applied(pool, options).await?;
-        report.baseline =
-            migration::ensure_baseline(engine, &options.migrations_dir, &applied_schema)
-                .await?
-                .map_err(ApplyError::Baseline)?;
-        if let Some(baseline) = &report.baseline {
-            tracing::info!(migration = %baseline, "applied the baseline to the empty platform database");
-            record(
-                pool,
-                lease,
-                None,
-                None,
-                "apply.baseline",
-                serde_json::json!({"holder": lease.holder(), "migration": baseline}),
-            )
-            .await?;
-        }
+        report.baseline = apply_baseline(pool, options, lease, engine).await?;
     }
     let queued = queued_changes(&mut *pool.acquire().await?).await?;
     record(
@@ -301,9 +286,51 @@ async fn run_holding(
         serde_json::json!({"holder": lease.holder(), "queued": queued.len()}),
     )
     .await?;
+    apply_queued(pool, options, lease, &queued, &mut report).await?;
+    write_applied_schema(pool, options).await?;
+    report.schema_updated = std::fs::read_to_string(&options.schema_out).ok() != before;
+    record_finished(pool, lease, &report).await?;
+    Ok(report)
+}
 
-    // Dependencies first, approval order otherwise; a failure holds back only what needs it.
-    let (order, depends_on) = apply_order(&queued, options);
+/// Gives an empty platform database the applied state's tables, so that the first change meets
+/// what the base schema declares; the baseline's name when it applied one, audited.
+async fn apply_baseline(
+    pool: &PgPool,
+    options: &ApplyOptions,
+    lease: &Lease,
+    engine: &crate::platform::PlatformEngine,
+) -> Result<Option<String>, ApplyError> {
+    let applied_schema = render_applied(pool, options).await?;
+    let baseline = migration::ensure_baseline(engine, &options.migrations_dir, &applied_schema)
+        .await?
+        .map_err(ApplyError::Baseline)?;
+    if let Some(baseline) = &baseline {
+        tracing::info!(migration = %baseline, "applied the baseline to the empty platform database");
+        record(
+            pool,
+            lease,
+            None,
+            None,
+            "apply.baseline",
+            serde_json::json!({"holder": lease.holder(), "migration": baseline}),
+        )
+        .await?;
+    }
+    Ok(baseline)
+}
+
+/// Applies `queued` into `report`: dependencies first, approval order otherwise; a failure
+/// holds back only what needs it.
+async fn apply_queued(
+    pool: &PgPool,
+    options: &ApplyOptions,
+    lease: &Lease,
+    queued: &[SchemaChange],
+    report: &mut ApplyReport,
+) -> Result<(), ApplyError> {
+    let (order, depends_on) = apply_order(queued, options);
+    // Per position of a change that did not apply, why not (for the changes it holds back).
     let mut blocked: BTreeMap<usize, String> = BTreeMap::new();
     for index in order {
         let change = &queued[index];
@@ -311,15 +338,7 @@ async fn run_holding(
             .iter()
             .find(|(dependency, _)| blocked.contains_key(*dependency));
         if let Some((dependency, entity)) = blocker {
-            let other = &queued[*dependency];
-            let mut outcome = outcome_of(change);
-            outcome.reason = Some(format!(
-                "held back: it needs {entity} from {} (change {}), which {}; it stays approved",
-                other.package,
-                short_id(&other.id),
-                blocked[dependency]
-            ));
-            tracing::warn!(change.id = %change.id, package.id = %change.package, "{}", outcome.reason.as_deref().unwrap_or_default());
+            let outcome = held_back(change, &queued[*dependency], entity, &blocked[dependency]);
             report.held_back.push(outcome);
             blocked.insert(index, "is held back".to_string());
             continue;
@@ -334,9 +353,33 @@ async fn run_holding(
             }
         }
     }
+    Ok(())
+}
 
-    write_applied_schema(pool, options).await?;
-    report.schema_updated = std::fs::read_to_string(&options.schema_out).ok() != before;
+/// The outcome of `change`, held back because it needs `entity` from `other`, which did not
+/// apply (`why`): it stays approved for a later run.
+fn held_back(
+    change: &SchemaChange,
+    other: &SchemaChange,
+    entity: &str,
+    why: &str,
+) -> ChangeOutcome {
+    let mut outcome = outcome_of(change);
+    outcome.reason = Some(format!(
+        "held back: it needs {entity} from {} (change {}), which {why}; it stays approved",
+        other.package,
+        short_id(&other.id),
+    ));
+    tracing::warn!(change.id = %change.id, package.id = %change.package, "{}", outcome.reason.as_deref().unwrap_or_default());
+    outcome
+}
+
+/// Audits the end of the run with its counts.
+async fn record_finished(
+    pool: &PgPool,
+    lease: &Lease,
+    report: &ApplyReport,
+) -> Result<(), ApplyError> {
     record(
         pool,
         lease,
@@ -352,8 +395,7 @@ async fn run_holding(
             "outcome": if report.succeeded() { "ok" } else { "failed" },
         }),
     )
-    .await?;
-    Ok(report)
+    .await
 }
 
 /// The order to apply `queued` in (positions), and per position the positions it depends on
@@ -464,46 +506,20 @@ async fn apply_change(
             .await
         }
     };
-    let mut applied = applied_packages(&mut *pool.acquire().await?).await?;
-    let live = applied.get(&change.package).map(|p| p.checksum.clone());
-    if live != change.base_checksum {
-        let detail = format!(
-            "package {} is applied at {}, but the change was reviewed against {}; scan again to review the difference",
-            change.package,
-            live.as_deref().unwrap_or("nothing (never applied)"),
-            change.base_checksum.as_deref().unwrap_or("nothing (never applied)"),
-        );
-        return fail(pool, lease, change, Failure::plain("drift", detail)).await;
+    let applied = applied_packages(&mut *pool.acquire().await?).await?;
+    if let Err(failure) = check_base(&applied, change) {
+        return fail(pool, lease, change, failure).await;
     }
-    let applied_state: BTreeMap<String, String> = applied
-        .values()
-        .map(|p| (p.package.clone(), p.yaml_snapshot.clone()))
-        .collect();
-    applied.remove(&change.package);
-    let state: BTreeMap<String, String> = applied
-        .into_values()
-        .map(|p| (p.package, p.yaml_snapshot))
-        .collect();
-    let schema = match parse_state(&state, &options.config).and_then(|mut packages| {
-        if change.kind != "drop" {
-            packages.insert(change.package.clone(), entities.clone());
-        }
-        render_entities(&options.base, &packages)
-    }) {
+    let (applied_state, others) = split_applied(applied, &change.package);
+    let schema = match render_with_change(options, change, &entities, &others) {
         Ok(schema) => schema,
-        Err(problem) => {
-            let detail = format!("the schema with this change does not render: {problem}");
-            return fail(pool, lease, change, Failure::plain("render", detail)).await;
-        }
+        Err(failure) => return fail(pool, lease, change, failure).await,
     };
 
     if let Some(engine) = &options.platform {
-        let applied_schema = match parse_state(&applied_state, &options.config)
+        let applied_schema = parse_state(&applied_state, &options.config)
             .and_then(|packages| render_entities(&options.base, &packages))
-        {
-            Ok(schema) => schema,
-            Err(problem) => return Err(ApplyError::AppliedState(problem)),
-        };
+            .map_err(ApplyError::AppliedState)?;
         let schemas = migration::Schemas {
             applied_state: &applied_state,
             applied: &applied_schema,
@@ -514,11 +530,81 @@ async fn apply_change(
         )
         .await;
     }
+    apply_with_command(pool, options, lease, change, &entities, &schema).await
+}
+
+/// The change must have been reviewed against its package's applied state, else it is drift.
+fn check_base(
+    applied: &BTreeMap<String, AppliedPackage>,
+    change: &SchemaChange,
+) -> Result<(), Failure> {
+    let live = applied.get(&change.package).map(|p| p.checksum.clone());
+    if live == change.base_checksum {
+        return Ok(());
+    }
+    let detail = format!(
+        "package {} is applied at {}, but the change was reviewed against {}; scan again to review the difference",
+        change.package,
+        live.as_deref().unwrap_or("nothing (never applied)"),
+        change.base_checksum.as_deref().unwrap_or("nothing (never applied)"),
+    );
+    Err(Failure::plain("drift", detail))
+}
+
+/// The applied state (package → YAML), and the same without `package`, which the change
+/// replaces.
+fn split_applied(
+    mut applied: BTreeMap<String, AppliedPackage>,
+    package: &str,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let applied_state: BTreeMap<String, String> = applied
+        .values()
+        .map(|p| (p.package.clone(), p.yaml_snapshot.clone()))
+        .collect();
+    applied.remove(package);
+    let others: BTreeMap<String, String> = applied
+        .into_values()
+        .map(|p| (p.package, p.yaml_snapshot))
+        .collect();
+    (applied_state, others)
+}
+
+/// The full schema once the change is applied: the `others` packages plus the change's
+/// `entities` (none for a drop); a change that does not render fails with `render`.
+fn render_with_change(
+    options: &ApplyOptions,
+    change: &SchemaChange,
+    entities: &[Entity],
+    others: &BTreeMap<String, String>,
+) -> Result<String, Failure> {
+    parse_state(others, &options.config)
+        .and_then(|mut packages| {
+            if change.kind != "drop" {
+                packages.insert(change.package.clone(), entities.to_vec());
+            }
+            render_entities(&options.base, &packages)
+        })
+        .map_err(|problem| {
+            let detail = format!("the schema with this change does not render: {problem}");
+            Failure::plain("render", detail)
+        })
+}
+
+/// Without a platform engine: writes the schema, runs the migrate command if one is
+/// configured, and records the change applied, or failed when the command fails.
+async fn apply_with_command(
+    pool: &PgPool,
+    options: &ApplyOptions,
+    lease: &Lease,
+    change: &SchemaChange,
+    entities: &[Entity],
+    schema: &str,
+) -> Result<Step, ApplyError> {
     if !start(pool, lease, change).await? {
         return moved(pool, change).await;
     }
     tracing::info!(schema.out = %options.schema_out.display(), "writing the schema");
-    write_atomically(&options.schema_out, &schema).map_err(|source| ApplyError::WriteSchema {
+    write_atomically(&options.schema_out, schema).map_err(|source| ApplyError::WriteSchema {
         path: options.schema_out.clone(),
         source,
     })?;
@@ -529,62 +615,83 @@ async fn apply_change(
             "no migrate command configured; wrote {}",
             options.schema_out.display()
         ),
-        Some(command) => {
-            // The command line itself is neither logged nor stored: it may carry credentials.
-            tracing::info!(
-                migrate.timeout_s = options.migrate_timeout.as_secs(),
-                "running the migrate command"
-            );
-            let schema_path = absolute(&options.schema_out);
-            let spec = migrate::MigrateCommand {
-                command,
-                schema: &schema_path,
-                change_id: &change.id,
-                package: &change.package,
-                timeout: options.migrate_timeout,
-                echo: options.echo_output,
-                migrations_dir: None,
-                migration: None,
-                lease: Some(lease.validity().clone()),
-            };
-            let result = migrate::run(&spec).await.map_err(ApplyError::Spawn)?;
-            let status = result.describe(options.migrate_timeout);
-            let log = format!(
-                "{}{}migrate command: {status} after {} ms\n",
-                result.output,
-                newline_if_missing(&result.output),
-                result.duration.as_millis()
-            );
-            outcome.duration_ms =
-                Some(u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX));
-            if !result.succeeded() {
-                let reason = if result.end == MigrateEnd::TimedOut {
-                    "timeout"
-                } else {
-                    "migrate"
-                };
-                let failure = Failure {
-                    reason,
-                    detail: format!("the migrate command failed: {status}"),
-                    log,
-                };
-                return fail(pool, lease, change, failure).await;
+        Some(command) => match run_migrate_command(options, lease, change, command).await? {
+            Ok(ran) => {
+                outcome.duration_ms = Some(ran.duration_ms);
+                ran.log
             }
-            log
-        }
+            Err(failure) => return fail(pool, lease, change, failure).await,
+        },
     };
     finish(
         pool,
         lease,
         change,
-        &entities,
+        entities,
         &log,
         outcome.duration_ms,
-        &schema,
+        schema,
     )
     .await?;
     tracing::info!("applied");
     Ok(Step::Applied(outcome))
+}
+
+/// A migrate command that succeeded: its log and how long it ran.
+struct CommandRan {
+    log: String,
+    duration_ms: u64,
+}
+
+/// Runs the migrate command on the written schema; why the change fails when it does not
+/// succeed (`timeout` or `migrate`, with its output).
+async fn run_migrate_command(
+    options: &ApplyOptions,
+    lease: &Lease,
+    change: &SchemaChange,
+    command: &str,
+) -> Result<Result<CommandRan, Failure>, ApplyError> {
+    // The command line itself is neither logged nor stored: it may carry credentials.
+    tracing::info!(
+        migrate.timeout_s = options.migrate_timeout.as_secs(),
+        "running the migrate command"
+    );
+    let schema_path = absolute(&options.schema_out);
+    let spec = migrate::MigrateCommand {
+        command,
+        schema: &schema_path,
+        change_id: &change.id,
+        package: &change.package,
+        timeout: options.migrate_timeout,
+        echo: options.echo_output,
+        migrations_dir: None,
+        migration: None,
+        lease: Some(lease.validity().clone()),
+    };
+    let result = migrate::run(&spec).await.map_err(ApplyError::Spawn)?;
+    let status = result.describe(options.migrate_timeout);
+    let log = format!(
+        "{}{}migrate command: {status} after {} ms\n",
+        result.output,
+        newline_if_missing(&result.output),
+        result.duration.as_millis()
+    );
+    if !result.succeeded() {
+        let reason = if result.end == MigrateEnd::TimedOut {
+            "timeout"
+        } else {
+            "migrate"
+        };
+        return Ok(Err(Failure {
+            reason,
+            detail: format!("the migrate command failed: {status}"),
+            log,
+        }));
+    }
+    Ok(Ok(CommandRan {
+        log,
+        duration_ms: u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX),
+    }))
 }
 
 fn newline_if_missing(text: &str) -> &'static str {

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::account::Account;
 use super::change::{self, authority_problem, ChangeFilter, DecideError, Decision, SchemaChange};
@@ -53,34 +53,55 @@ pub async fn plan(pool: &PgPool, context: &SchemaContext) -> Result<BulkPlan, sq
     let mut conn = pool.acquire().await?;
     // Oldest first: the tie-break order of the approvals.
     for change in pending.into_iter().rev() {
-        let requested = super::verdict::requesting_changes(&mut conn, &change.id).await?;
-        if !requested.is_empty() {
-            let why = format!("changes requested by {}", requested.join(", "));
-            plan.skipped.push((change, why));
-        } else if let Some(error) = &change.plan_error {
-            let why = if change.plan_sql.is_some() {
-                format!("its SQL plan is refused: {error}")
-            } else {
-                format!("its SQL cannot be planned: {error}")
-            };
-            plan.skipped.push((change, why));
-        } else if change.risk.needs_confirmation() {
-            let why = format!("{} risk needs a decision of its own", change.risk.label());
-            plan.skipped.push((change, why));
-        } else if let Some(conflict) = change.conflicts.first() {
-            let why = format!("conflict on {}", conflict.entity);
-            plan.skipped.push((change, why));
-        } else {
-            routine.push(change);
+        match why_not_routine(&mut conn, &change).await? {
+            Some(why) => plan.skipped.push((change, why)),
+            None => routine.push(change),
         }
     }
-
-    // Leave out, until nothing changes, whatever needs something neither applied, approved nor
-    // taken in this batch.
     let mut needs = Vec::with_capacity(routine.len());
     for change in &routine {
         needs.push(future::dependencies(&mut conn, change, context).await?);
     }
+    leave_out_unmet_dependencies(&mut routine, needs, &mut plan.skipped);
+    plan.take = in_dependency_order(routine, context);
+    Ok(plan)
+}
+
+/// Why `change` needs a decision of its own (changes requested, an unplannable or refused
+/// plan, a risk that needs confirming, a conflict), or `None` when it is routine.
+async fn why_not_routine(
+    conn: &mut PgConnection,
+    change: &SchemaChange,
+) -> Result<Option<String>, sqlx::Error> {
+    let requested = super::verdict::requesting_changes(conn, &change.id).await?;
+    Ok(if !requested.is_empty() {
+        Some(format!("changes requested by {}", requested.join(", ")))
+    } else if let Some(error) = &change.plan_error {
+        Some(if change.plan_sql.is_some() {
+            format!("its SQL plan is refused: {error}")
+        } else {
+            format!("its SQL cannot be planned: {error}")
+        })
+    } else if change.risk.needs_confirmation() {
+        Some(format!(
+            "{} risk needs a decision of its own",
+            change.risk.label()
+        ))
+    } else {
+        change
+            .conflicts
+            .first()
+            .map(|conflict| format!("conflict on {}", conflict.entity))
+    })
+}
+
+/// Leaves out of `routine` (into `skipped`), until nothing changes, whatever needs something
+/// neither applied, approved nor taken in this batch; `needs` holds each change's dependencies.
+fn leave_out_unmet_dependencies(
+    routine: &mut Vec<SchemaChange>,
+    mut needs: Vec<Vec<future::Dependency>>,
+    skipped: &mut Vec<(SchemaChange, String)>,
+) {
     loop {
         let taken: BTreeSet<&str> = routine.iter().map(|c| c.id.as_str()).collect();
         let blocked = needs.iter().position(|deps| {
@@ -98,12 +119,15 @@ pub async fn plan(pool: &PgPool, context: &SchemaContext) -> Result<BulkPlan, sq
             .filter(|d| !d.state.is_satisfied())
             .map(future::Dependency::describe)
             .collect();
-        plan.skipped.push((
+        skipped.push((
             change,
             format!("depends on what is not approved: {}", why.join("; ")),
         ));
     }
+}
 
+/// `routine` reordered so that a change comes after the changes whose entities it needs.
+fn in_dependency_order(routine: Vec<SchemaChange>, context: &SchemaContext) -> Vec<SchemaChange> {
     let items: Vec<WorkItem> = routine
         .iter()
         .map(|c| {
@@ -117,8 +141,7 @@ pub async fn plan(pool: &PgPool, context: &SchemaContext) -> Result<BulkPlan, sq
         .collect();
     let (order, _) = dependency_order(&items);
     let mut slots: Vec<Option<SchemaChange>> = routine.into_iter().map(Some).collect();
-    plan.take = order.into_iter().filter_map(|i| slots[i].take()).collect();
-    Ok(plan)
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Approves what [`plan`] takes, as `account`. With `confirmed` (change id → the target

@@ -235,9 +235,60 @@ async fn locate(
     entity: &str,
     config: &Config,
 ) -> Result<Dependency, sqlx::Error> {
+    let candidates = declaring_changes(conn, package, entity, config).await?;
+    let found = |states: &[&str]| {
+        candidates
+            .iter()
+            .find(|c| states.contains(&c.2.as_str()))
+            .cloned()
+    };
+    let dependency = |c: Candidate, state| Dependency {
+        entity: entity.to_string(),
+        package: Some(c.1),
+        state,
+        change_id: Some(c.0),
+    };
+    if let Some(c) = found(&["approved", "applying"]) {
+        return Ok(dependency(c, DependencyState::Approved));
+    }
+    if let Some(applied) = applied_declarer(conn, package, entity).await? {
+        return Ok(Dependency {
+            entity: entity.to_string(),
+            package: Some(applied),
+            state: DependencyState::Applied,
+            change_id: None,
+        });
+    }
+    for (statuses, state) in [
+        (&["pending"][..], DependencyState::Pending),
+        (&["failed"][..], DependencyState::Failed),
+        (&["rejected"][..], DependencyState::Rejected),
+    ] {
+        if let Some(c) = found(statuses) {
+            return Ok(dependency(c, state));
+        }
+    }
+    Ok(Dependency {
+        entity: entity.to_string(),
+        package: None,
+        state: DependencyState::Missing,
+        change_id: None,
+    })
+}
+
+/// A change declaring an entity: its id, package, status and creation time.
+type Candidate = (String, String, String, time::OffsetDateTime);
+
+/// The open or decided changes of packages other than `package` that declare `entity`, newest
+/// first.
+async fn declaring_changes(
+    conn: &mut PgConnection,
+    package: &str,
+    entity: &str,
+    config: &Config,
+) -> Result<Vec<Candidate>, sqlx::Error> {
     // Changes list the names they declare: the newest of each state is enough. One written
     // before that list existed mentions the name, and parsing confirms it declares it.
-    type Candidate = (String, String, String, time::OffsetDateTime);
     let mut candidates: Vec<Candidate> = sqlx::query_as(
         "select distinct on (status) id::text, package, status, created_at from schema_change
          where package <> $1 and declares @> array[$2::text]
@@ -263,22 +314,16 @@ async fn locate(
         }
     }
     candidates.sort_by_key(|c| std::cmp::Reverse(c.3));
-    let found = |states: &[&str]| {
-        candidates
-            .iter()
-            .find(|c| states.contains(&c.2.as_str()))
-            .cloned()
-    };
-    let dependency = |c: Candidate, state| Dependency {
-        entity: entity.to_string(),
-        package: Some(c.1),
-        state,
-        change_id: Some(c.0),
-    };
-    if let Some(c) = found(&["approved", "applying"]) {
-        return Ok(dependency(c, DependencyState::Approved));
-    }
-    let applied: Option<String> = sqlx::query_scalar(
+    Ok(candidates)
+}
+
+/// The applied package other than `package` that declares `entity`, if any.
+async fn applied_declarer(
+    conn: &mut PgConnection,
+    package: &str,
+    entity: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
         "select package from applied_package
          where package <> $1 and entities @> jsonb_build_array(jsonb_build_object('name', $2::text))
          order by package limit 1",
@@ -286,28 +331,5 @@ async fn locate(
     .bind(package)
     .bind(entity)
     .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(applied) = applied {
-        return Ok(Dependency {
-            entity: entity.to_string(),
-            package: Some(applied),
-            state: DependencyState::Applied,
-            change_id: None,
-        });
-    }
-    for (statuses, state) in [
-        (&["pending"][..], DependencyState::Pending),
-        (&["failed"][..], DependencyState::Failed),
-        (&["rejected"][..], DependencyState::Rejected),
-    ] {
-        if let Some(c) = found(statuses) {
-            return Ok(dependency(c, state));
-        }
-    }
-    Ok(Dependency {
-        entity: entity.to_string(),
-        package: None,
-        state: DependencyState::Missing,
-        change_id: None,
-    })
+    .await
 }

@@ -7,23 +7,26 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 
+mod conflict;
 mod inputs;
+mod known;
 
 pub use inputs::{ScanInputError, ScanInputs};
 
 use super::audit::{self, NewEvent};
-use super::change::{ChangeConflict, ConflictDeclaration};
+use super::change::ChangeConflict;
 use crate::domain::base_schema::BaseSchema;
-use crate::domain::catalog::{Catalog, PackageProblem, PackageSource};
+use crate::domain::catalog::{Catalog, PackageProblem, PackageReport, PackageSource};
 use crate::domain::change::{
     diff_entities, finding_items, overall_risk, ChangeItem, ItemKind, Risk,
 };
 use crate::domain::checksum::package_checksum;
-use crate::domain::comparison::compare;
 use crate::domain::config::Config;
 use crate::domain::dialect::parse_entities;
+use conflict::conflicts_of;
+use known::{Applied, Failed, Known, Open, RegistryState};
 
 /// Scans serialize on this transaction-level advisory lock.
 const SCAN_LOCK: i64 = 0x5343_4845_4d41_0002;
@@ -82,26 +85,6 @@ pub struct ScanReport {
     /// How many entities those renderings covered (each package's own and its neighbours').
     #[serde(default)]
     pub rendered_entities: usize,
-}
-
-struct Applied {
-    checksum: String,
-    yaml: String,
-    fragment: String,
-    /// `(entity, checksum)` of what is live.
-    entities: Vec<(String, String)>,
-}
-
-/// A package's latest change that failed to apply and was not replaced since.
-struct Failed {
-    id: String,
-    target: String,
-}
-
-struct Open {
-    id: String,
-    status: String,
-    target: String,
 }
 
 /// Compares the packages on disk (`sources`, rendered against `base`) with the registry and
@@ -171,38 +154,21 @@ pub async fn record(
         .bind(SCAN_LOCK)
         .execute(&mut *tx)
         .await?;
-    let applied = load_applied(&mut tx).await?;
-    let open = load_open(&mut tx).await?;
-    let rejected: BTreeSet<(String, String)> = sqlx::query_as(
-        "select package, target_checksum from schema_change where status = 'rejected'",
-    )
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .collect();
-    let failed = load_failed(&mut tx).await?;
-
-    // Declarations that will not reach the database do not conflict: content that was
-    // rejected, that failed to apply, or that does not validate.
-    let inactive: BTreeSet<String> = catalog
-        .packages
-        .iter()
-        .filter(|p| match (&p.checksum, p.errors.is_empty()) {
-            (Some(target), true) => {
-                rejected.contains(&(p.package.to_string(), target.clone()))
-                    || failed
-                        .get(p.package.as_str())
-                        .is_some_and(|f| &f.target == target)
-            }
-            _ => true,
-        })
-        .map(|p| p.package.to_string())
-        .collect();
-    let live_entities: BTreeSet<(String, String)> = applied
-        .values()
-        .flat_map(|a| a.entities.iter().cloned())
-        .collect();
-
+    let registry = RegistryState::load(&mut tx).await?;
+    let scan = Scan {
+        actor,
+        catalog,
+        yaml,
+        config,
+        inactive: registry.inactive(catalog),
+        live_entities: registry.live_entities(),
+        on_disk: catalog
+            .packages
+            .iter()
+            .map(|p| p.package.as_str())
+            .collect(),
+        registry,
+    };
     let mut report = ScanReport::default();
     report
         .errors
@@ -211,13 +177,41 @@ pub async fn record(
             file: problem.file.clone(),
             messages: vec![problem.message.clone()],
         }));
-    let on_disk: BTreeSet<&str> = catalog
-        .packages
-        .iter()
-        .map(|p| p.package.as_str())
-        .collect();
-
     for package in &catalog.packages {
+        scan.record_package(&mut tx, package, &mut report).await?;
+    }
+    scan.record_drops(&mut tx, &mut report).await?;
+    scan.supersede_vanished(&mut tx, &mut report).await?;
+    audit_scan(&mut tx, actor, &report).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// One scan: what it compares (the catalog on disk and each package's YAML) and what the
+/// registry held when it started.
+struct Scan<'a> {
+    actor: &'a str,
+    catalog: &'a Catalog,
+    yaml: &'a BTreeMap<String, String>,
+    config: &'a Config,
+    registry: RegistryState,
+    /// Packages whose declarations will not reach the database, so do not conflict.
+    inactive: BTreeSet<String>,
+    /// `(entity, checksum)` of every live entity.
+    live_entities: BTreeSet<(String, String)>,
+    /// The packages found on disk, valid or not.
+    on_disk: BTreeSet<&'a str>,
+}
+
+impl<'a> Scan<'a> {
+    /// Records one package on disk: its problems, or its content settled against the registry
+    /// and, when that content is new, a change for it.
+    async fn record_package(
+        &self,
+        conn: &mut PgConnection,
+        package: &PackageReport,
+        report: &mut ScanReport,
+    ) -> Result<(), sqlx::Error> {
         let id = package.package.as_str();
         let Some(target) = package
             .checksum
@@ -229,46 +223,28 @@ pub async fn record(
                 file: package.file.clone(),
                 messages: package.errors.iter().map(ToString::to_string).collect(),
             });
-            continue;
+            return Ok(());
         };
-        let conflicts = conflicts_of(catalog, id, &inactive, &live_entities);
-        let current = applied.get(id);
-        let known = Known {
-            current,
-            open: open.get(id),
-            failed: failed.get(id),
-            rejected: &rejected,
-        };
+        let conflicts = conflicts_of(self.catalog, id, &self.inactive, &self.live_entities);
+        let known = self.registry.known(id);
+        let current = known.current;
         let Some(replaces) =
-            settle(&mut tx, actor, id, &target, known, &conflicts, &mut report).await?
+            settle(conn, self.actor, id, &target, known, &conflicts, report).await?
         else {
-            continue;
+            return Ok(());
         };
         // Only new content is rendered and diffed: a rescan of unchanged packages renders none.
-        let fragment = match catalog.render_fragment_counted(id) {
-            Ok((fragment, entities)) => {
-                report.rendered_entities += entities;
-                fragment.to_text()
-            }
-            Err(error) => {
-                let message = format!("cannot render the Prisma fragment: {error}");
-                report.errors.push(ScanProblem {
-                    package: id.to_string(),
-                    file: package.file.clone(),
-                    messages: vec![message],
-                });
-                continue;
-            }
+        let Some(fragment) = self.render_fragment(package, report) else {
+            return Ok(());
         };
-        report.rendered += 1;
         let before = current
-            .map(|a| parse_entities(&a.yaml, &package.file, config).entities)
+            .map(|a| parse_entities(&a.yaml, &package.file, self.config).entities)
             .unwrap_or_default();
         let proposal = Proposal {
             package: id,
             kind: "upsert",
             target: &target,
-            yaml: yaml.get(id).map(String::as_str).unwrap_or_default(),
+            yaml: self.yaml.get(id).map(String::as_str).unwrap_or_default(),
             fragment_after: &fragment,
             items: items_or_generic(
                 [
@@ -281,73 +257,107 @@ pub async fn record(
             conflicts,
             declares: package.model.iter().map(|e| e.name.clone()).collect(),
         };
-        create_change(&mut tx, actor, current, replaces, proposal, &mut report).await?;
+        create_change(conn, self.actor, current, replaces, proposal, report).await
     }
 
-    // Packages that are live but gone from disk: their tables would be dropped.
-    let drop_target = package_checksum(std::iter::empty());
-    for (id, current) in &applied {
-        if on_disk.contains(id.as_str()) || current.checksum == drop_target {
-            continue;
-        }
-        let known = Known {
-            current: Some(current),
-            open: open.get(id.as_str()),
-            failed: failed.get(id.as_str()),
-            rejected: &rejected,
-        };
-        let Some(replaces) =
-            settle(&mut tx, actor, id, &drop_target, known, &[], &mut report).await?
-        else {
-            continue;
-        };
-        let before = parse_entities(&current.yaml, id, config).entities;
-        let proposal = Proposal {
-            package: id,
-            kind: "drop",
-            target: &drop_target,
-            yaml: "",
-            fragment_after: "",
-            items: diff_entities(&before, &[]),
-            conflicts: Vec::new(),
-            declares: Vec::new(),
-        };
-        create_change(
-            &mut tx,
-            actor,
-            Some(current),
-            replaces,
-            proposal,
-            &mut report,
-        )
-        .await?;
-    }
-
-    // Open changes of packages that are neither on disk nor live have nothing left to do.
-    for (id, change) in &open {
-        if !on_disk.contains(id.as_str())
-            && !applied.contains_key(id)
-            && change.status != "applying"
+    /// The package's Prisma fragment, counted in the report; `None`, with the problem
+    /// reported, when it does not render.
+    fn render_fragment(&self, package: &PackageReport, report: &mut ScanReport) -> Option<String> {
+        match self
+            .catalog
+            .render_fragment_counted(package.package.as_str())
         {
-            supersede(
-                &mut tx,
-                actor,
-                &change.id,
-                &change.status,
-                id,
-                "the package is gone from disk",
-            )
-            .await?;
-            report.superseded.push(entry(
-                id,
-                Some(&change.id),
-                &change.target,
-                None,
-                "package removed before it was applied",
-            ));
+            Ok((fragment, entities)) => {
+                report.rendered_entities += entities;
+                report.rendered += 1;
+                Some(fragment.to_text())
+            }
+            Err(error) => {
+                let message = format!("cannot render the Prisma fragment: {error}");
+                report.errors.push(ScanProblem {
+                    package: package.package.to_string(),
+                    file: package.file.clone(),
+                    messages: vec![message],
+                });
+                None
+            }
         }
     }
 
+    /// Packages that are live but gone from disk: their tables would be dropped, so each gets
+    /// a drop change.
+    async fn record_drops(
+        &self,
+        conn: &mut PgConnection,
+        report: &mut ScanReport,
+    ) -> Result<(), sqlx::Error> {
+        let drop_target = package_checksum(std::iter::empty());
+        for (id, current) in &self.registry.applied {
+            if self.on_disk.contains(id.as_str()) || current.checksum == drop_target {
+                continue;
+            }
+            let known = self.registry.known(id);
+            let Some(replaces) =
+                settle(conn, self.actor, id, &drop_target, known, &[], report).await?
+            else {
+                continue;
+            };
+            let before = parse_entities(&current.yaml, id, self.config).entities;
+            let proposal = Proposal {
+                package: id,
+                kind: "drop",
+                target: &drop_target,
+                yaml: "",
+                fragment_after: "",
+                items: diff_entities(&before, &[]),
+                conflicts: Vec::new(),
+                declares: Vec::new(),
+            };
+            create_change(conn, self.actor, Some(current), replaces, proposal, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Open changes of packages that are neither on disk nor live have nothing left to do:
+    /// they are superseded (unless being applied).
+    async fn supersede_vanished(
+        &self,
+        conn: &mut PgConnection,
+        report: &mut ScanReport,
+    ) -> Result<(), sqlx::Error> {
+        for (id, change) in &self.registry.open {
+            if !self.on_disk.contains(id.as_str())
+                && !self.registry.applied.contains_key(id)
+                && change.status != "applying"
+            {
+                supersede(
+                    conn,
+                    self.actor,
+                    &change.id,
+                    &change.status,
+                    id,
+                    "the package is gone from disk",
+                )
+                .await?;
+                report.superseded.push(entry(
+                    id,
+                    Some(&change.id),
+                    &change.target,
+                    None,
+                    "package removed before it was applied",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Audits the scan with how many packages went each way.
+async fn audit_scan(
+    conn: &mut PgConnection,
+    actor: &str,
+    report: &ScanReport,
+) -> Result<(), sqlx::Error> {
     let details = serde_json::json!({
         "created": report.created.len(),
         "superseded": report.superseded.len(),
@@ -358,7 +368,7 @@ pub async fn record(
         "errors": report.errors.len(),
     });
     audit::append(
-        &mut tx,
+        conn,
         NewEvent {
             actor,
             action: "scan",
@@ -368,8 +378,7 @@ pub async fn record(
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(report)
+    Ok(())
 }
 
 /// A change the scan may create.
@@ -383,14 +392,6 @@ struct Proposal<'a> {
     conflicts: Vec<ChangeConflict>,
     /// The entity names `yaml` declares.
     declares: Vec<String>,
-}
-
-/// What the registry already holds for one package.
-struct Known<'a> {
-    current: Option<&'a Applied>,
-    open: Option<&'a Open>,
-    failed: Option<&'a Failed>,
-    rejected: &'a BTreeSet<(String, String)>,
 }
 
 /// Settles package `id`'s content `target` against what the registry knows: an open change
@@ -416,25 +417,7 @@ async fn settle<'k>(
     let mut replaces: Option<&str> = None;
     let live = current.is_some_and(|a| a.checksum == target);
     if let Some(open) = open {
-        if open.status == "applying" {
-            report.deferred.push(entry(
-                id,
-                Some(&open.id),
-                target,
-                None,
-                "the restart job is applying a change",
-            ));
-            return Ok(None);
-        }
-        if open.target == target {
-            refresh_conflicts(conn, &open.id, conflicts).await?;
-            report.unchanged.push(entry(
-                id,
-                Some(&open.id),
-                target,
-                None,
-                &format!("already {}", open.status),
-            ));
+        if keeps_open_change(conn, id, target, open, conflicts, report).await? {
             return Ok(None);
         }
         // The content moved on: the open change (and any approval of it) no longer holds.
@@ -450,22 +433,9 @@ async fn settle<'k>(
         replaces = Some(&open.id);
     }
     if let Some(failed) = failed {
-        if failed.target == target {
-            report.failed.push(entry(
-                id,
-                Some(&failed.id),
-                target,
-                None,
-                "this content failed to apply; retry that change, or change the package",
-            ));
+        if !supersedes_failed_change(conn, actor, id, target, failed, report).await? {
             return Ok(None);
         }
-        // New content: the failed change has its way forward in the new one.
-        let why = "newer content was scanned after it failed";
-        supersede(conn, actor, &failed.id, "failed", id, why).await?;
-        report
-            .superseded
-            .push(entry(id, Some(&failed.id), &failed.target, None, why));
         replaces = replaces.or(Some(&failed.id));
     }
     if live {
@@ -485,6 +455,70 @@ async fn settle<'k>(
         return Ok(None);
     }
     Ok(Some(replaces))
+}
+
+/// Whether `open` stays as package `id`'s change for content `target`: while the restart job
+/// applies it (the package is deferred), or when it is for that same content (its conflicts
+/// refreshed).
+async fn keeps_open_change(
+    conn: &mut PgConnection,
+    id: &str,
+    target: &str,
+    open: &Open,
+    conflicts: &[ChangeConflict],
+    report: &mut ScanReport,
+) -> Result<bool, sqlx::Error> {
+    if open.status == "applying" {
+        report.deferred.push(entry(
+            id,
+            Some(&open.id),
+            target,
+            None,
+            "the restart job is applying a change",
+        ));
+        return Ok(true);
+    }
+    if open.target == target {
+        refresh_conflicts(conn, &open.id, conflicts).await?;
+        report.unchanged.push(entry(
+            id,
+            Some(&open.id),
+            target,
+            None,
+            &format!("already {}", open.status),
+        ));
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Whether package `id`'s failed change gives way to content `target`: new content
+/// supersedes it (the new change is its way forward); the same content stays with it, to be
+/// retried.
+async fn supersedes_failed_change(
+    conn: &mut PgConnection,
+    actor: &str,
+    id: &str,
+    target: &str,
+    failed: &Failed,
+    report: &mut ScanReport,
+) -> Result<bool, sqlx::Error> {
+    if failed.target == target {
+        report.failed.push(entry(
+            id,
+            Some(&failed.id),
+            target,
+            None,
+            "this content failed to apply; retry that change, or change the package",
+        ));
+        return Ok(false);
+    }
+    let why = "newer content was scanned after it failed";
+    supersede(conn, actor, &failed.id, "failed", id, why).await?;
+    report
+        .superseded
+        .push(entry(id, Some(&failed.id), &failed.target, None, why));
+    Ok(true)
 }
 
 /// Queues `proposal` as a new pending change (replacing `replaces`), audited.
@@ -589,31 +623,6 @@ async fn supersede(
     Ok(())
 }
 
-/// Per package, its newest change if that one failed (a failed change older than the
-/// package's newest change was already replaced).
-async fn load_failed(conn: &mut PgConnection) -> Result<BTreeMap<String, Failed>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select distinct on (package) package, id::text as id, status, target_checksum
-         from schema_change order by package, created_at desc, id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut failed = BTreeMap::new();
-    for row in &rows {
-        let status: String = row.try_get("status")?;
-        if status == "failed" {
-            failed.insert(
-                row.try_get("package")?,
-                Failed {
-                    id: row.try_get("id")?,
-                    target: row.try_get("target_checksum")?,
-                },
-            );
-        }
-    }
-    Ok(failed)
-}
-
 async fn refresh_conflicts(
     conn: &mut PgConnection,
     id: &str,
@@ -625,59 +634,6 @@ async fn refresh_conflicts(
         .execute(&mut *conn)
         .await?;
     Ok(())
-}
-
-async fn load_applied(conn: &mut PgConnection) -> Result<BTreeMap<String, Applied>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select package, checksum, yaml_snapshot, fragment, entities from applied_package",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("package")?,
-                Applied {
-                    checksum: row.try_get("checksum")?,
-                    yaml: row.try_get("yaml_snapshot")?,
-                    fragment: row.try_get("fragment")?,
-                    entities: row
-                        .try_get::<serde_json::Value, _>("entities")?
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|e| {
-                            Some((
-                                e.get("name")?.as_str()?.to_string(),
-                                e.get("checksum")?.as_str()?.to_string(),
-                            ))
-                        })
-                        .collect(),
-                },
-            ))
-        })
-        .collect()
-}
-
-async fn load_open(conn: &mut PgConnection) -> Result<BTreeMap<String, Open>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select package, id::text as id, status, target_checksum from schema_change
-         where status in ('pending', 'approved', 'applying') for update",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("package")?,
-                Open {
-                    id: row.try_get("id")?,
-                    status: row.try_get("status")?,
-                    target: row.try_get("target_checksum")?,
-                },
-            ))
-        })
-        .collect()
 }
 
 fn entry(
@@ -694,71 +650,6 @@ fn entry(
         risk,
         note: note.to_string(),
     }
-}
-
-/// The conflicts `package`'s entities are in, counting only declarations that may reach the
-/// database (`inactive` packages' declarations do not), each compared aspect by aspect.
-fn conflicts_of(
-    catalog: &Catalog,
-    package: &str,
-    inactive: &BTreeSet<String>,
-    live: &BTreeSet<(String, String)>,
-) -> Vec<ChangeConflict> {
-    let declaration_of = |owner: &str, entity: &str| {
-        catalog
-            .package(owner)
-            .and_then(|p| p.model.iter().find(|e| e.name == entity))
-    };
-    catalog
-        .conflicts
-        .iter()
-        .filter(|c| c.declarations.iter().any(|d| d.package.as_str() == package))
-        .filter_map(|c| {
-            // This package's declaration first: the conflict panel reads "package says ...".
-            let mut declarations: Vec<_> = c
-                .declarations
-                .iter()
-                .filter(|d| !inactive.contains(d.package.as_str()))
-                .collect();
-            declarations.sort_by_key(|d| d.package.as_str() != package);
-            let distinct: BTreeSet<&str> =
-                declarations.iter().map(|d| d.checksum.as_str()).collect();
-            if distinct.len() < 2 || declarations.first()?.package.as_str() != package {
-                return None;
-            }
-            let differences = match (
-                declaration_of(declarations[0].package.as_str(), &c.entity),
-                declaration_of(declarations[1].package.as_str(), &c.entity),
-            ) {
-                (Some(left), Some(right)) => compare(left, right),
-                _ => Vec::new(),
-            };
-            Some(ChangeConflict {
-                entity: c.entity.clone(),
-                differences,
-                declarations: declarations
-                    .iter()
-                    .map(|d| ConflictDeclaration {
-                        package: d.package.to_string(),
-                        checksum: d.checksum.clone(),
-                        definition: declaration_of(d.package.as_str(), &c.entity)
-                            .map(readable_definition)
-                            .unwrap_or_default(),
-                        matches_applied: live.contains(&(c.entity.clone(), d.checksum.clone())),
-                    })
-                    .collect(),
-            })
-        })
-        .collect()
-}
-
-/// The entity's canonical encoding (what its checksum covers), laid out one key per line so
-/// that two declarations can be diffed.
-fn readable_definition(entity: &crate::domain::model::Entity) -> String {
-    let encoded = crate::domain::checksum::canonical_encoding(entity);
-    serde_json::from_str::<serde_json::Value>(&encoded)
-        .and_then(|value| serde_json::to_string_pretty(&value))
-        .unwrap_or(encoded)
 }
 
 /// A changed checksum always gets at least one item, even for edits the item rules do not name.

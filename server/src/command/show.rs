@@ -4,8 +4,10 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use app::domain::sql_plan::PlannedStatement;
 use app::domain::text_diff::unified_diff;
-use app::registry::{change, future};
+use app::registry::change::{self, SchemaChange};
+use app::registry::future;
 
 use crate::cli::{CommonOptions, ShowArgs};
 use crate::command::lookup;
@@ -28,26 +30,7 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
     drop(conn);
     database.close().await;
     if args.sql {
-        return Ok(match (&change.plan_sql, &change.plan_error) {
-            (Some(sql), _) => {
-                print!("{sql}");
-                ExitCode::SUCCESS
-            }
-            (None, Some(error)) => {
-                eprintln!(
-                    "error: change {} has no SQL: the schema engine cannot plan it: {error}",
-                    change.id
-                );
-                ExitCode::from(1)
-            }
-            (None, None) => {
-                eprintln!(
-                    "error: change {} has not been planned yet (approving it plans it)",
-                    change.id
-                );
-                ExitCode::from(1)
-            }
-        });
+        return Ok(print_sql(&change));
     }
     let diff = unified_diff(
         &change.fragment_before,
@@ -64,6 +47,44 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
+    print_summary(&change, superseded_by.as_deref());
+    print_dependencies(&dependencies);
+    print_items(&change);
+    print_conflicts(&change);
+    if !diff.is_empty() {
+        println!("\n{diff}");
+    }
+    print_plan(&change, common);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `show --sql`: the change's SQL alone, for piping; exit 1 when it has none.
+fn print_sql(change: &SchemaChange) -> ExitCode {
+    match (&change.plan_sql, &change.plan_error) {
+        (Some(sql), _) => {
+            print!("{sql}");
+            ExitCode::SUCCESS
+        }
+        (None, Some(error)) => {
+            eprintln!(
+                "error: change {} has no SQL: the schema engine cannot plan it: {error}",
+                change.id
+            );
+            ExitCode::from(1)
+        }
+        (None, None) => {
+            eprintln!(
+                "error: change {} has not been planned yet (approving it plans it)",
+                change.id
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The change's identity, state, checksums, decision and the changes it replaces or that
+/// replaced it.
+fn print_summary(change: &SchemaChange, superseded_by: Option<&str>) {
     println!("change   {}", change.id);
     println!("package  {} ({})", change.package, change.kind);
     println!("status   {}", change.status);
@@ -79,20 +100,29 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
     if let Some(previous) = &change.supersedes {
         println!("replaces {previous}");
     }
-    if let Some(newer) = &superseded_by {
+    if let Some(newer) = superseded_by {
         println!("replaced by {newer} (review that one)");
     }
-    if !dependencies.is_empty() {
-        println!("\ndepends on:");
-        for dependency in &dependencies {
-            let mark = if dependency.state.is_satisfied() {
-                "ok"
-            } else {
-                "waiting"
-            };
-            println!("  [{mark}] {}", dependency.describe());
-        }
+}
+
+/// What the change needs from other packages, and whether each is there yet.
+fn print_dependencies(dependencies: &[future::Dependency]) {
+    if dependencies.is_empty() {
+        return;
     }
+    println!("\ndepends on:");
+    for dependency in dependencies {
+        let mark = if dependency.state.is_satisfied() {
+            "ok"
+        } else {
+            "waiting"
+        };
+        println!("  [{mark}] {}", dependency.describe());
+    }
+}
+
+/// The change's items with their risk, reason and advice.
+fn print_items(change: &SchemaChange) {
     println!("\nitems:");
     for item in &change.items {
         println!(
@@ -103,34 +133,40 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
             println!("      advice: {advice}");
         }
     }
-    if !change.conflicts.is_empty() {
-        println!("\nconflicts (approval blocked):");
-        for conflict in &change.conflicts {
-            println!("  {}", conflict.entity);
-            for declaration in &conflict.declarations {
-                let applied = if declaration.matches_applied {
-                    " (applied)"
-                } else {
-                    ""
-                };
+}
+
+/// The conflicts that block approval: who declares each entity how, and how they differ.
+fn print_conflicts(change: &SchemaChange) {
+    if change.conflicts.is_empty() {
+        return;
+    }
+    println!("\nconflicts (approval blocked):");
+    for conflict in &change.conflicts {
+        println!("  {}", conflict.entity);
+        for declaration in &conflict.declarations {
+            let applied = if declaration.matches_applied {
+                " (applied)"
+            } else {
+                ""
+            };
+            println!(
+                "    {:<24} {}{applied}",
+                declaration.package, declaration.checksum
+            );
+        }
+        if let [left, right, ..] = conflict.declarations.as_slice() {
+            for d in &conflict.differences {
                 println!(
-                    "    {:<24} {}{applied}",
-                    declaration.package, declaration.checksum
+                    "    {} {}: {} says {}, {} says {}",
+                    d.aspect, d.subject, left.package, d.left, right.package, d.right
                 );
-            }
-            if let [left, right, ..] = conflict.declarations.as_slice() {
-                for d in &conflict.differences {
-                    println!(
-                        "    {} {}: {} says {}, {} says {}",
-                        d.aspect, d.subject, left.package, d.left, right.package, d.right
-                    );
-                }
             }
         }
     }
-    if !diff.is_empty() {
-        println!("\n{diff}");
-    }
+}
+
+/// The SQL plan statement by statement, or why there is none.
+fn print_plan(change: &SchemaChange, common: &CommonOptions) {
     match (&change.plan_sql, &change.plan_error) {
         (Some(_), refused) => {
             println!(
@@ -140,35 +176,8 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
             if let Some(reason) = refused {
                 println!("REFUSED, cannot be approved: {reason}");
             }
-            for (number, statement) in statements(&change, common).into_iter().enumerate() {
-                let rewrite = if statement.rewrites {
-                    ", rewrites the table"
-                } else {
-                    ""
-                };
-                let items = if statement.items.is_empty() {
-                    String::new()
-                } else {
-                    format!(" [{}]", statement.items.join(", "))
-                };
-                println!(
-                    "\n  -- {}. {}: lock {}{rewrite}{items}",
-                    number + 1,
-                    statement.kind,
-                    statement.lock.as_str()
-                );
-                if let Some(refusal) = &statement.refusal {
-                    println!("  -- REFUSED: {refusal}");
-                }
-                if let Some(note) = &statement.note {
-                    println!("  -- {note}");
-                }
-                for finding in &statement.findings {
-                    println!("  -- squawk {}: {}", finding.rule, finding.message);
-                }
-                for line in statement.sql.lines() {
-                    println!("  {line}");
-                }
+            for (number, statement) in statements(change, common).into_iter().enumerate() {
+                print_statement(number + 1, &statement);
             }
         }
         (None, Some(error)) => {
@@ -176,14 +185,42 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
         }
         (None, None) => println!("\nSQL plan: not planned yet"),
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Statement `number` of the plan: its kind, lock and items, what refuses or notes it, and
+/// its SQL.
+fn print_statement(number: usize, statement: &PlannedStatement) {
+    let rewrite = if statement.rewrites {
+        ", rewrites the table"
+    } else {
+        ""
+    };
+    let items = if statement.items.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", statement.items.join(", "))
+    };
+    println!(
+        "\n  -- {number}. {}: lock {}{rewrite}{items}",
+        statement.kind,
+        statement.lock.as_str()
+    );
+    if let Some(refusal) = &statement.refusal {
+        println!("  -- REFUSED: {refusal}");
+    }
+    if let Some(note) = &statement.note {
+        println!("  -- {note}");
+    }
+    for finding in &statement.findings {
+        println!("  -- squawk {}: {}", finding.rule, finding.message);
+    }
+    for line in statement.sql.lines() {
+        println!("  {line}");
+    }
 }
 
 /// The change's SQL plan, statement by statement, with locks and the items they implement.
-fn statements(
-    change: &app::registry::change::SchemaChange,
-    common: &CommonOptions,
-) -> Vec<app::domain::sql_plan::PlannedStatement> {
+fn statements(change: &SchemaChange, common: &CommonOptions) -> Vec<PlannedStatement> {
     let entities = app::domain::parse_entities(
         &change.yaml_snapshot,
         &change.package,

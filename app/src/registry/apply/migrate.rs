@@ -156,6 +156,31 @@ pub struct MigrateCommand<'a> {
 /// When `sh` cannot be started or waited for.
 pub async fn run(spec: &MigrateCommand<'_>) -> std::io::Result<MigrateOutcome> {
     let started = Instant::now();
+    let mut command = shell_command(spec);
+    let mut child = command.spawn()?;
+    let group = child.id();
+    // Held until the command is over; dropping it (or dying) makes the watchdog kill the group.
+    let watchdog = group.and_then(spawn_watchdog);
+    let (tail, pumps) = capture_output(&mut child, spec.echo);
+    let end = wait_for_end(&mut child, group, spec).await?;
+    // Nothing the command started may keep running once it is over.
+    kill_group(group);
+    if let Some(mut watchdog) = watchdog {
+        drop(watchdog.stdin.take());
+        let _ = tokio::time::timeout(Duration::from_secs(2), watchdog.wait()).await;
+    }
+    drain(pumps).await;
+    let output = tail.lock().map(|t| t.text()).unwrap_or_default();
+    Ok(MigrateOutcome {
+        end,
+        output,
+        duration: started.elapsed(),
+    })
+}
+
+/// `sh -c` with the command line, the change in its environment, its output piped, in a
+/// process group of its own that dies with this process.
+fn shell_command(spec: &MigrateCommand<'_>) -> tokio::process::Command {
     let mut command = tokio::process::Command::new("sh");
     command
         .arg("-c")
@@ -174,10 +199,14 @@ pub async fn run(spec: &MigrateCommand<'_>) -> std::io::Result<MigrateOutcome> {
         .process_group(0)
         .kill_on_drop(true);
     die_with_this_process(&mut command);
-    let mut child = command.spawn()?;
-    let group = child.id();
-    // Held until the command is over; dropping it (or dying) makes the watchdog kill the group.
-    let watchdog = group.and_then(spawn_watchdog);
+    command
+}
+
+/// Collects the child's stdout and stderr into one tail as they come, echoing them if asked.
+fn capture_output(
+    child: &mut tokio::process::Child,
+    echo: bool,
+) -> (Arc<Mutex<Tail>>, Vec<tokio::task::JoinHandle<()>>) {
     let tail = Arc::new(Mutex::new(Tail {
         bytes: VecDeque::new(),
         dropped: 0,
@@ -185,47 +214,56 @@ pub async fn run(spec: &MigrateCommand<'_>) -> std::io::Result<MigrateOutcome> {
     }));
     let mut pumps = Vec::new();
     if let Some(stdout) = child.stdout.take() {
-        pumps.push(tokio::spawn(pump(stdout, Arc::clone(&tail), spec.echo)));
+        pumps.push(tokio::spawn(pump(stdout, Arc::clone(&tail), echo)));
     }
     if let Some(stderr) = child.stderr.take() {
-        pumps.push(tokio::spawn(pump(stderr, Arc::clone(&tail), spec.echo)));
+        pumps.push(tokio::spawn(pump(stderr, Arc::clone(&tail), echo)));
     }
+    (tail, pumps)
+}
+
+/// Waits for the command to exit, killing its group when it runs out of time or the apply
+/// lease can no longer be relied on.
+async fn wait_for_end(
+    child: &mut tokio::process::Child,
+    group: Option<u32>,
+    spec: &MigrateCommand<'_>,
+) -> std::io::Result<MigrateEnd> {
     let deadline = tokio::time::Instant::now() + spec.timeout;
-    let end = loop {
+    loop {
         let tick = tokio::time::sleep(Duration::from_millis(200));
         tokio::select! {
             status = child.wait() => {
                 let status = status?;
-                break match (
+                return Ok(match (
                     status.code(),
                     std::os::unix::process::ExitStatusExt::signal(&status),
                 ) {
                     (Some(code), _) => MigrateEnd::Exited(code),
                     (None, Some(signal)) => MigrateEnd::Signaled(signal),
                     (None, None) => MigrateEnd::Exited(-1),
-                };
+                });
             }
             () = tokio::time::sleep_until(deadline) => {
                 kill_group(group);
                 let _ = child.kill().await;
-                break MigrateEnd::TimedOut;
+                return Ok(MigrateEnd::TimedOut);
             }
             () = tick => {
                 if spec.lease.as_ref().is_some_and(Validity::expired) {
                     tracing::error!("the apply lease could not be renewed: killing the migrate command");
                     kill_group(group);
                     let _ = child.kill().await;
-                    break MigrateEnd::LeaseLost;
+                    return Ok(MigrateEnd::LeaseLost);
                 }
             }
         }
-    };
-    // Nothing the command started may keep running once it is over.
-    kill_group(group);
-    if let Some(mut watchdog) = watchdog {
-        drop(watchdog.stdin.take());
-        let _ = tokio::time::timeout(Duration::from_secs(2), watchdog.wait()).await;
     }
+}
+
+/// Reads what output is left for a little while; a process the command left behind may hold
+/// its pipes open for ever.
+async fn drain(pumps: Vec<tokio::task::JoinHandle<()>>) {
     let drain_until = tokio::time::Instant::now() + DRAIN_GRACE;
     for pump in pumps {
         match tokio::time::timeout_at(drain_until, pump).await {
@@ -235,12 +273,6 @@ pub async fn run(spec: &MigrateCommand<'_>) -> std::io::Result<MigrateOutcome> {
             }
         }
     }
-    let output = tail.lock().map(|t| t.text()).unwrap_or_default();
-    Ok(MigrateOutcome {
-        end,
-        output,
-        duration: started.elapsed(),
-    })
 }
 
 /// Kills the command's whole process group (the shell and everything it started).

@@ -16,8 +16,8 @@ use std::time::Instant;
 use sqlx::PgPool;
 
 use super::{
-    fail, finish, moved, outcome_of, start, write_atomically, ApplyError, ApplyOptions, Failure,
-    Step,
+    fail, finish, moved, outcome_of, start, write_atomically, ApplyError, ApplyOptions,
+    ChangeOutcome, Failure, Step,
 };
 use crate::domain::model::Entity;
 use crate::engine::EngineError;
@@ -81,52 +81,159 @@ pub(super) async fn apply_on_platform(
     entities: &[Entity],
     schemas: Schemas<'_>,
 ) -> Result<Step, ApplyError> {
-    let name = migration_name(change);
-    let database = &engine.database;
-    let records = database.migration_records().await?;
-    let mut state = migration_state(&records, &name);
+    let run = PlatformRun {
+        pool,
+        options,
+        lease,
+        change,
+        engine,
+        entities,
+        schemas,
+        name: migration_name(change),
+    };
+    let records = engine.database.migration_records().await?;
     let mut log = String::new();
-    if state == MigrationState::Unfinished {
+    match migration_state(&records, &run.name) {
+        MigrationState::Unfinished => {
+            if let Some(step) = run.settle_unfinished(&mut log).await? {
+                return Ok(step);
+            }
+        }
+        MigrationState::Applied => {
+            let name = &run.name;
+            return run.record_applied(
+                format!("migration {name} was already applied (recorded in _prisma_migrations); recording the change applied\n")).await;
+        }
+        MigrationState::NotRun => {}
+    }
+    let approved = match run.checked_approved_sql().await {
+        Ok(approved) => approved,
+        Err(failure) => return run.fail(failure).await,
+    };
+
+    // (d) the migration, applied by the engine or the platform's command.
+    if !start(pool, lease, change).await? {
+        return moved(pool, change).await;
+    }
+    run.write_schema_and_migration(approved)?;
+    let started = Instant::now();
+    let mut outcome = outcome_of(change);
+    let result = run.migrate().await?;
+    outcome.duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    let recorded = migration_state(&engine.database.migration_records().await?, &run.name);
+    match (result, recorded) {
+        (Ok(output), MigrationState::Applied) => {
+            run.record_migrated(log, &output, started, outcome).await
+        }
+        (result, recorded) => run.record_migration_failed(log, result, recorded).await,
+    }
+}
+
+/// One change's run through the platform database: what every step of it needs.
+struct PlatformRun<'a> {
+    pool: &'a PgPool,
+    options: &'a ApplyOptions,
+    lease: &'a Lease,
+    change: &'a SchemaChange,
+    engine: &'a PlatformEngine,
+    entities: &'a [Entity],
+    schemas: Schemas<'a>,
+    /// The change's migration, fixed per change so that a killed run finds it again.
+    name: String,
+}
+
+impl<'a> PlatformRun<'a> {
+    /// Records the change failed for `failure`.
+    async fn fail(&self, failure: Failure) -> Result<Step, ApplyError> {
+        fail(self.pool, self.lease, self.change, failure).await
+    }
+
+    /// Settles a migration a killed run left unfinished: `None` when it left nothing behind (it
+    /// is marked rolled back and runs again), else the change recorded applied or failed.
+    async fn settle_unfinished(&self, log: &mut String) -> Result<Option<Step>, ApplyError> {
+        let name = &self.name;
         // One transaction per script: the live schema tells whether it took effect.
-        match (
-            engine_call(engine.diff_live(schemas.applied).await),
-            engine_call(engine.diff_live(schemas.target).await),
+        let step = match (
+            engine_call(self.engine.diff_live(self.schemas.applied).await),
+            engine_call(self.engine.diff_live(self.schemas.target).await),
         ) {
             (Ok(before), _) if before.empty => {
-                database.mark_rolled_back(&name).await?;
+                self.engine.database.mark_rolled_back(name).await?;
                 log.push_str(&format!(
                     "migration {name} had started but not finished, and left nothing behind: marked rolled back, applying it again\n"
                 ));
-                state = MigrationState::NotRun;
+                return Ok(None);
             }
             (_, Ok(after)) if after.empty => {
                 // Left unfinished, the row would make Prisma refuse every later migration.
-                if let Err(failure) = resolve_applied(engine, options, change, &name).await {
-                    return fail(pool, lease, change, failure).await;
+                if let Err(failure) =
+                    resolve_applied(self.engine, self.options, self.change, name).await
+                {
+                    return self.fail(failure).await.map(Some);
                 }
-                return record_applied(pool, options, lease, change, entities, schemas.target, &name,
-                    format!("migration {name} took effect but was not recorded finished; the live schema matches the change, so it is recorded applied in _prisma_migrations (prisma migrate resolve --applied)\n")).await;
+                self.record_applied(
+                    format!("migration {name} took effect but was not recorded finished; the live schema matches the change, so it is recorded applied in _prisma_migrations (prisma migrate resolve --applied)\n")).await
             }
-            (Err(failure), _) | (_, Err(failure)) => {
-                return fail(pool, lease, change, failure).await
-            }
+            (Err(failure), _) | (_, Err(failure)) => self.fail(failure).await,
             _ => {
                 let detail = format!("migration {name} is recorded unfinished in _prisma_migrations and the live schema matches neither the state before it nor after it; resolve it by hand (prisma migrate resolve)");
-                return fail(pool, lease, change, Failure::plain("drift", detail)).await;
+                self.fail(Failure::plain("drift", detail)).await
             }
-        }
-    }
-    if state == MigrationState::Applied {
-        return record_applied(pool, options, lease, change, entities, schemas.target, &name,
-            format!("migration {name} was already applied (recorded in _prisma_migrations); recording the change applied\n")).await;
+        };
+        step.map(Some)
     }
 
-    // (a) drift: the live schema must be the applied state.
-    let drift = match engine_call(engine.diff_live(schemas.applied).await) {
-        Ok(drift) => drift,
-        Err(failure) => return fail(pool, lease, change, failure).await,
-    };
-    if !drift.empty {
+    /// Records the change applied for a migration that already took effect, with `log`.
+    async fn record_applied(&self, log: String) -> Result<Step, ApplyError> {
+        let change = self.change;
+        if change.status == crate::domain::review::ChangeStatus::Approved
+            && !start(self.pool, self.lease, change).await?
+        {
+            return moved(self.pool, change).await;
+        }
+        let target = self.schemas.target;
+        write_atomically(&self.options.schema_out, target).map_err(|source| {
+            ApplyError::WriteSchema {
+                path: self.options.schema_out.clone(),
+                source,
+            }
+        })?;
+        finish(
+            self.pool,
+            self.lease,
+            change,
+            self.entities,
+            &log,
+            None,
+            target,
+        )
+        .await?;
+        tracing::info!(migration = %self.name, "recorded applied");
+        Ok(Step::Applied(outcome_of(change)))
+    }
+
+    /// The approved SQL, once the live database is found where the review left it: nothing
+    /// runs on a drifted database, nor SQL other than what was approved and still passes the
+    /// plan check.
+    async fn checked_approved_sql(&self) -> Result<&'a str, Failure> {
+        self.check_no_drift().await?;
+        let approved = self.approved_sql()?;
+        let context = SchemaContext {
+            base: self.options.base.clone(),
+            config: self.options.config.clone(),
+            engine: None,
+        };
+        self.check_replans_to(approved, &context).await?;
+        self.check_plan_accepts(approved, &context)?;
+        Ok(approved)
+    }
+
+    /// (a) drift: the live schema must be the applied state.
+    async fn check_no_drift(&self) -> Result<(), Failure> {
+        let drift = engine_call(self.engine.diff_live(self.schemas.applied).await)?;
+        if drift.empty {
+            return Ok(());
+        }
         let detail = format!(
             "the platform database does not match the applied state: {}",
             first_line(&drift.summary)
@@ -136,197 +243,195 @@ pub(super) async fn apply_on_platform(
             drift.summary.trim_end(),
             drift.sql.trim_end()
         );
-        return fail(
-            pool,
-            lease,
-            change,
-            Failure {
-                reason: "drift",
-                detail,
-                log,
-            },
-        )
-        .await;
+        Err(Failure {
+            reason: "drift",
+            detail,
+            log,
+        })
     }
 
-    // (b) the SQL against the live database must be the approved SQL.
-    let Some(approved) = change.plan_sql.as_deref() else {
-        let detail =
-            "the change carries no approved SQL plan; review it again (its approval plans it)"
-                .to_string();
-        return fail(pool, lease, change, Failure::plain("plan_changed", detail)).await;
-    };
-    if let Some(pinned) = &change.approved_plan_sha256 {
-        if &sha256_hex(approved) != pinned {
-            let detail = format!(
-                "the stored SQL hashes to {}, not to the approved {pinned}",
-                sha256_hex(approved)
-            );
-            return fail(pool, lease, change, Failure::plain("integrity", detail)).await;
+    /// (b) the approved SQL, unaltered since its approval pinned it.
+    fn approved_sql(&self) -> Result<&'a str, Failure> {
+        let Some(approved) = self.change.plan_sql.as_deref() else {
+            let detail =
+                "the change carries no approved SQL plan; review it again (its approval plans it)"
+                    .to_string();
+            return Err(Failure::plain("plan_changed", detail));
+        };
+        if let Some(pinned) = &self.change.approved_plan_sha256 {
+            if &sha256_hex(approved) != pinned {
+                let detail = format!(
+                    "the stored SQL hashes to {}, not to the approved {pinned}",
+                    sha256_hex(approved)
+                );
+                return Err(Failure::plain("integrity", detail));
+            }
         }
+        Ok(approved)
     }
-    let live = match engine_call(engine.diff_live(schemas.target).await) {
-        Ok(live) => live,
-        Err(failure) => return fail(pool, lease, change, failure).await,
-    };
-    let context = SchemaContext {
-        base: options.base.clone(),
-        config: options.config.clone(),
-        engine: None,
-    };
-    let policies = policies_for(schemas.applied_state, change, &context).unwrap_or_default();
-    let replanned = full_plan(&live.sql, live.empty, &policies);
-    if normalized(&replanned) != normalized(approved) {
+
+    /// (b) the SQL against the live database must be the approved SQL.
+    async fn check_replans_to(
+        &self,
+        approved: &str,
+        context: &SchemaContext,
+    ) -> Result<(), Failure> {
+        let live = engine_call(self.engine.diff_live(self.schemas.target).await)?;
+        let policies =
+            policies_for(self.schemas.applied_state, self.change, context).unwrap_or_default();
+        let replanned = full_plan(&live.sql, live.empty, &policies);
+        if normalized(&replanned) == normalized(approved) {
+            return Ok(());
+        }
         let detail = "the SQL planned against the live database differs from the approved SQL; scan and review again".to_string();
         let log = format!(
             "approved SQL:\n{}\n\nSQL planned now:\n{}\n",
             approved.trim_end(),
             replanned.trim_end()
         );
-        return fail(
-            pool,
-            lease,
-            change,
-            Failure {
-                reason: "plan_changed",
-                detail,
-                log,
-            },
-        )
-        .await;
+        Err(Failure {
+            reason: "plan_changed",
+            detail,
+            log,
+        })
     }
 
-    // (c) every statement accounted for, checked again here: nothing runs that the plan check
-    // refuses, whatever the registry's rows say.
-    let refusal = match checked(
-        approved.to_string(),
-        schemas.applied_state,
-        change,
-        &context,
-    ) {
-        Ok(Planned::Sql(_)) => None,
-        Ok(Planned::Refused { reason, .. }) => Some(reason),
-        Ok(Planned::Unplannable(reason)) | Err(reason) => Some(reason),
-    };
-    if let Some(detail) = refusal {
+    /// (c) every statement accounted for, checked again here: nothing runs that the plan check
+    /// refuses, whatever the registry's rows say.
+    fn check_plan_accepts(&self, approved: &str, context: &SchemaContext) -> Result<(), Failure> {
+        let refusal = match checked(
+            approved.to_string(),
+            self.schemas.applied_state,
+            self.change,
+            context,
+        ) {
+            Ok(Planned::Sql(_)) => None,
+            Ok(Planned::Refused { reason, .. }) => Some(reason),
+            Ok(Planned::Unplannable(reason)) | Err(reason) => Some(reason),
+        };
+        let Some(detail) = refusal else {
+            return Ok(());
+        };
         let log = format!("approved SQL:\n{}\n\n{detail}\n", approved.trim_end());
-        let failure = Failure {
+        Err(Failure {
             reason: "plan_refused",
             detail,
             log,
-        };
-        return fail(pool, lease, change, failure).await;
+        })
     }
 
-    // (d) the migration, applied by the engine or the platform's command.
-    if !start(pool, lease, change).await? {
-        return moved(pool, change).await;
-    }
-    write_atomically(&options.schema_out, schemas.target).map_err(|source| {
-        ApplyError::WriteSchema {
-            path: options.schema_out.clone(),
-            source,
-        }
-    })?;
-    write_migration(&options.migrations_dir, &name, approved).map_err(|source| {
-        ApplyError::WriteSchema {
-            path: options.migrations_dir.join(&name),
-            source,
-        }
-    })?;
-    let started = Instant::now();
-    let mut outcome = outcome_of(change);
-    let result = match &options.migrate_cmd {
-        None => match engine.apply_migrations(&options.migrations_dir).await {
-            Ok(applied) => Ok(format!(
-                "applied {} through the schema engine\n",
-                applied.join(", ")
-            )),
-            Err(error) => Err(describe(&error)),
-        },
-        Some(command) => run_command(options, lease, change, command, &name).await?,
-    };
-    outcome.duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
-    let recorded = migration_state(&database.migration_records().await?, &name);
-    match (result, recorded) {
-        (Ok(output), MigrationState::Applied) => {
-            log.push_str(&output);
-            log.push_str(&format!(
-                "migration {name} applied in {} ms\n",
-                started.elapsed().as_millis()
-            ));
-            finish(
-                pool,
-                lease,
-                change,
-                entities,
-                &log,
-                outcome.duration_ms,
-                schemas.target,
-            )
-            .await?;
-            tracing::info!(migration = %name, "applied");
-            Ok(Step::Applied(outcome))
-        }
-        (result, recorded) => {
-            let output = match result {
-                Ok(output) => format!("{output}the migrate command succeeded, but _prisma_migrations does not record {name} as finished\n"),
-                Err(output) => output,
-            };
-            log.push_str(&output);
-            // (d) a failed script left nothing behind (one transaction): make it runnable again.
-            let clean = engine
-                .diff_live(schemas.applied)
-                .await
-                .is_ok_and(|d| d.empty);
-            if clean {
-                if recorded == MigrationState::Unfinished {
-                    database.mark_rolled_back(&name).await?;
-                }
-                let _ = std::fs::remove_dir_all(options.migrations_dir.join(&name));
-                log.push_str(&format!("nothing of {name} was left behind; it is marked rolled back and runs again on retry\n"));
-            } else {
-                log.push_str(&format!("the live schema no longer matches the applied state: {name} is left as _prisma_migrations records it; resolve it by hand\n"));
+    /// Writes the target schema and the change's migration, which the engine or the platform's
+    /// command reads.
+    fn write_schema_and_migration(&self, approved: &str) -> Result<(), ApplyError> {
+        let options = self.options;
+        write_atomically(&options.schema_out, self.schemas.target).map_err(|source| {
+            ApplyError::WriteSchema {
+                path: options.schema_out.clone(),
+                source,
             }
-            let detail = format!("migration {name} failed: {}", first_line(&output));
-            fail(
-                pool,
-                lease,
-                change,
-                Failure {
-                    reason: "migrate",
-                    detail,
-                    log,
-                },
-            )
-            .await
-        }
+        })?;
+        write_migration(&options.migrations_dir, &self.name, approved).map_err(|source| {
+            ApplyError::WriteSchema {
+                path: options.migrations_dir.join(&self.name),
+                source,
+            }
+        })?;
+        Ok(())
     }
-}
 
-#[allow(clippy::too_many_arguments)]
-async fn record_applied(
-    pool: &PgPool,
-    options: &ApplyOptions,
-    lease: &Lease,
-    change: &SchemaChange,
-    entities: &[Entity],
-    target: &str,
-    name: &str,
-    log: String,
-) -> Result<Step, ApplyError> {
-    if change.status == crate::domain::review::ChangeStatus::Approved
-        && !start(pool, lease, change).await?
-    {
-        return moved(pool, change).await;
+    /// Applies the migrations directory through the schema engine, or the platform's own
+    /// command when one is configured: `Ok(output)` when it succeeded, `Err(output)` otherwise.
+    async fn migrate(&self) -> Result<Result<String, String>, ApplyError> {
+        let options = self.options;
+        Ok(match &options.migrate_cmd {
+            None => match self.engine.apply_migrations(&options.migrations_dir).await {
+                Ok(applied) => Ok(format!(
+                    "applied {} through the schema engine\n",
+                    applied.join(", ")
+                )),
+                Err(error) => Err(describe(&error)),
+            },
+            Some(command) => {
+                run_command(options, self.lease, self.change, command, &self.name).await?
+            }
+        })
     }
-    write_atomically(&options.schema_out, target).map_err(|source| ApplyError::WriteSchema {
-        path: options.schema_out.clone(),
-        source,
-    })?;
-    finish(pool, lease, change, entities, &log, None, target).await?;
-    tracing::info!(migration = %name, "recorded applied");
-    Ok(Step::Applied(outcome_of(change)))
+
+    /// Records the change applied once its migration ran and is recorded finished.
+    async fn record_migrated(
+        &self,
+        mut log: String,
+        output: &str,
+        started: Instant,
+        outcome: ChangeOutcome,
+    ) -> Result<Step, ApplyError> {
+        let name = &self.name;
+        log.push_str(output);
+        log.push_str(&format!(
+            "migration {name} applied in {} ms\n",
+            started.elapsed().as_millis()
+        ));
+        finish(
+            self.pool,
+            self.lease,
+            self.change,
+            self.entities,
+            &log,
+            outcome.duration_ms,
+            self.schemas.target,
+        )
+        .await?;
+        tracing::info!(migration = %name, "applied");
+        Ok(Step::Applied(outcome))
+    }
+
+    /// Records the change failed when its migration failed or is not recorded finished.
+    async fn record_migration_failed(
+        &self,
+        mut log: String,
+        result: Result<String, String>,
+        recorded: MigrationState,
+    ) -> Result<Step, ApplyError> {
+        let name = &self.name;
+        let output = match result {
+            Ok(output) => format!("{output}the migrate command succeeded, but _prisma_migrations does not record {name} as finished\n"),
+            Err(output) => output,
+        };
+        log.push_str(&output);
+        self.make_runnable_again(recorded, &mut log).await?;
+        let detail = format!("migration {name} failed: {}", first_line(&output));
+        self.fail(Failure {
+            reason: "migrate",
+            detail,
+            log,
+        })
+        .await
+    }
+
+    /// (d) a failed script left nothing behind (one transaction): make it runnable again, so a
+    /// retry applies it afresh; otherwise it is left for a human to resolve.
+    async fn make_runnable_again(
+        &self,
+        recorded: MigrationState,
+        log: &mut String,
+    ) -> Result<(), ApplyError> {
+        let name = &self.name;
+        let clean = self
+            .engine
+            .diff_live(self.schemas.applied)
+            .await
+            .is_ok_and(|d| d.empty);
+        if clean {
+            if recorded == MigrationState::Unfinished {
+                self.engine.database.mark_rolled_back(name).await?;
+            }
+            let _ = std::fs::remove_dir_all(self.options.migrations_dir.join(name));
+            log.push_str(&format!("nothing of {name} was left behind; it is marked rolled back and runs again on retry\n"));
+        } else {
+            log.push_str(&format!("the live schema no longer matches the applied state: {name} is left as _prisma_migrations records it; resolve it by hand\n"));
+        }
+        Ok(())
+    }
 }
 
 /// Records `name` finished in `_prisma_migrations` for a script that took effect without

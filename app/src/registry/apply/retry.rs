@@ -22,39 +22,10 @@ pub async fn retry(
     account: &Account,
     id: &str,
 ) -> Result<SchemaChange, DecideError> {
-    if let Some(why) = authority_problem(account) {
-        audit::append_alone(
-            pool,
-            NewEvent {
-                actor: &account.username,
-                action: "change.retry_refused",
-                change_id: Some(id),
-                package: None,
-                details: serde_json::json!({"why": why}),
-            },
-        )
-        .await?;
-        return Err(DecideError::Forbidden {
-            action: "retry changes",
-            account: account.username.clone(),
-            why,
-        });
-    }
+    refuse_without_authority(pool, account, id).await?;
     let mut tx = pool.begin().await?;
-    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| DecideError::NotFound(id.to_string()))?;
-    let change = from_row(&row)?;
-    if change.status == ChangeStatus::Superseded {
-        if let Some(newer) = newer_change(&mut tx, &change).await? {
-            return Err(DecideError::Superseded {
-                package: change.package.clone(),
-                newer,
-            });
-        }
-    }
+    let change = locked_change(&mut tx, id).await?;
+    refuse_superseded(&mut tx, &change).await?;
     let next = change.status.next(ChangeEvent::Retry)?;
     super::super::future::check_approval(&mut tx, &change, context).await??;
     if let Err((refusal, store)) =
@@ -66,42 +37,8 @@ pub async fn retry(
         }
         return Err(refusal.into());
     }
-    // Sending back the approved plan is no new approval; a re-planned one would be, and one
-    // admin alone may not give it under four-eyes (the registry's setting, as for approvals).
-    if change.risk.needs_confirmation()
-        && change.plan_sha256 != change.approved_plan_sha256
-        && super::super::setting::four_eyes(&mut tx).await?
-    {
-        return Err(DecideError::PlanMovedUnderFourEyes {
-            package: change.package.clone(),
-        });
-    }
-    let updated = sqlx::query(
-        "update schema_change set status = $2, approval_seq = nextval('schema_change_approval_seq'),
-             approved_plan_sha256 = plan_sha256, failure_reason = null, updated_at = now()
-         where id = $1::uuid and status = $3",
-    )
-    .bind(&change.id)
-    .bind(next.as_str())
-    .bind(change.status.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(|error| {
-        if violates(&error, "schema_change_one_open_per_package") {
-            DecideError::Superseded {
-                package: change.package.clone(),
-                newer: "(open)".to_string(),
-            }
-        } else {
-            DecideError::Database(error)
-        }
-    })?;
-    if updated.rows_affected() != 1 {
-        return Err(DecideError::Illegal(IllegalTransition {
-            from: change.status,
-            event: ChangeEvent::Retry,
-        }));
-    }
+    refuse_new_plan_under_four_eyes(&mut tx, &change).await?;
+    approve_again(&mut tx, &change, next).await?;
     let details = serde_json::json!({
         "previous_reason": change.failure_reason.clone().unwrap_or_default(),
         "target_checksum": change.target_checksum,
@@ -124,6 +61,112 @@ pub async fn retry(
     let retried = from_row(&row)?;
     tx.commit().await?;
     Ok(retried)
+}
+
+/// Refuses (and audits the refusal) when `account` may not send changes back.
+async fn refuse_without_authority(
+    pool: &PgPool,
+    account: &Account,
+    id: &str,
+) -> Result<(), DecideError> {
+    let Some(why) = authority_problem(account) else {
+        return Ok(());
+    };
+    audit::append_alone(
+        pool,
+        NewEvent {
+            actor: &account.username,
+            action: "change.retry_refused",
+            change_id: Some(id),
+            package: None,
+            details: serde_json::json!({"why": why}),
+        },
+    )
+    .await?;
+    Err(DecideError::Forbidden {
+        action: "retry changes",
+        account: account.username.clone(),
+        why,
+    })
+}
+
+/// Change `id`, locked until the transaction ends so that nobody else moves it meanwhile.
+async fn locked_change(conn: &mut PgConnection, id: &str) -> Result<SchemaChange, DecideError> {
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| DecideError::NotFound(id.to_string()))?;
+    Ok(from_row(&row)?)
+}
+
+/// Refuses a superseded change that a newer one replaced: that one is what to apply.
+async fn refuse_superseded(
+    conn: &mut PgConnection,
+    change: &SchemaChange,
+) -> Result<(), DecideError> {
+    if change.status == ChangeStatus::Superseded {
+        if let Some(newer) = newer_change(conn, change).await? {
+            return Err(DecideError::Superseded {
+                package: change.package.clone(),
+                newer,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Sending back the approved plan is no new approval; a re-planned one would be, and one
+/// admin alone may not give it under four-eyes (the registry's setting, as for approvals).
+async fn refuse_new_plan_under_four_eyes(
+    conn: &mut PgConnection,
+    change: &SchemaChange,
+) -> Result<(), DecideError> {
+    if change.risk.needs_confirmation()
+        && change.plan_sha256 != change.approved_plan_sha256
+        && super::super::setting::four_eyes(conn).await?
+    {
+        return Err(DecideError::PlanMovedUnderFourEyes {
+            package: change.package.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// `failed → approved` with a fresh place at the end of the approval order and its current
+/// plan pinned as the approved one; a race with another open change of the package is refused.
+async fn approve_again(
+    conn: &mut PgConnection,
+    change: &SchemaChange,
+    next: ChangeStatus,
+) -> Result<(), DecideError> {
+    let updated = sqlx::query(
+        "update schema_change set status = $2, approval_seq = nextval('schema_change_approval_seq'),
+             approved_plan_sha256 = plan_sha256, failure_reason = null, updated_at = now()
+         where id = $1::uuid and status = $3",
+    )
+    .bind(&change.id)
+    .bind(next.as_str())
+    .bind(change.status.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(|error| {
+        if violates(&error, "schema_change_one_open_per_package") {
+            DecideError::Superseded {
+                package: change.package.clone(),
+                newer: "(open)".to_string(),
+            }
+        } else {
+            DecideError::Database(error)
+        }
+    })?;
+    if updated.rows_affected() != 1 {
+        return Err(DecideError::Illegal(IllegalTransition {
+            from: change.status,
+            event: ChangeEvent::Retry,
+        }));
+    }
+    Ok(())
 }
 
 /// The change that replaced `change` (made for newer content of its package), if any.
