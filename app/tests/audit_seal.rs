@@ -6,10 +6,13 @@ use app::registry::audit::seal::{self, AuditKey};
 use app::registry::audit::{self, ChainProblem, NewEvent};
 use sqlx::PgPool;
 
-/// Every test in this binary seals with the same key.
-fn key() -> AuditKey {
+/// Every test in this binary seals with the same key, registered as the first event.
+async fn registered_key(pool: &PgPool) -> AuditKey {
     let key = AuditKey::from_material(&"k".repeat(40), "test").unwrap();
     seal::install(key.clone());
+    audit::register_key(pool, Some(&key))
+        .await
+        .expect("register");
     key
 }
 
@@ -39,10 +42,10 @@ async fn tamper(pool: &PgPool, sql: &str) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn verification_goes_on_from_a_checkpoint_and_catches_deleted_newest_events(pool: PgPool) {
-    let key = key();
+    let key = registered_key(&pool).await;
     append(&pool, 5).await;
     let first = audit::verify_with(&pool, Some(&key), None).await.unwrap();
-    assert_eq!((first.events, first.checked, first.problem), (5, 5, None));
+    assert_eq!((first.events, first.checked, first.problem), (6, 6, None));
     assert!(first.head.sealed);
 
     append(&pool, 3).await;
@@ -51,7 +54,7 @@ async fn verification_goes_on_from_a_checkpoint_and_catches_deleted_newest_event
         .unwrap();
     assert_eq!(
         (second.events, second.checked, second.problem),
-        (8, 3, None)
+        (9, 3, None)
     );
 
     tamper(&pool, "delete from audit_event where seq > 4").await;
@@ -65,7 +68,7 @@ async fn verification_goes_on_from_a_checkpoint_and_catches_deleted_newest_event
     assert_eq!(
         again.problem,
         Some(ChainProblem::Truncated {
-            expected: 8,
+            expected: 9,
             last: 4
         })
     );
@@ -73,85 +76,116 @@ async fn verification_goes_on_from_a_checkpoint_and_catches_deleted_newest_event
 
 #[sqlx::test(migrations = "../migrations")]
 async fn the_audit_page_verifies_only_events_it_has_not_seen(pool: PgPool) {
-    key();
+    registered_key(&pool).await;
     append(&pool, 4).await;
     let first = audit::verify_cached(&pool).await.unwrap();
-    assert_eq!((first.events, first.checked), (4, 4));
+    assert_eq!((first.events, first.checked), (5, 5));
     let second = audit::verify_cached(&pool).await.unwrap();
     assert_eq!(
         (second.events, second.checked, second.problem),
-        (4, 0, None)
+        (5, 0, None)
     );
     append(&pool, 2).await;
     let third = audit::verify_cached(&pool).await.unwrap();
-    assert_eq!((third.events, third.checked, third.problem), (6, 2, None));
+    assert_eq!((third.events, third.checked, third.problem), (7, 2, None));
 
     tamper(
         &pool,
-        "update audit_event set actor = 'mallory' where seq = 6",
+        "update audit_event set actor = 'mallory' where seq = 7",
     )
     .await;
     let tampered = audit::verify_cached(&pool).await.unwrap();
-    assert_eq!(tampered.problem, Some(ChainProblem::Altered { seq: 6 }));
+    assert_eq!(tampered.problem, Some(ChainProblem::Altered { seq: 7 }));
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn a_chain_rewritten_with_recomputed_hashes_fails_on_its_seals(pool: PgPool) {
-    let key = key();
-    append(&pool, 6).await;
-    let mut events = audit::list(&pool, &Default::default()).await.unwrap();
-    // Rewrite event 2 and recompute every plain hash after it, as an attacker without the key.
-    events[1].actor = "mallory".to_string();
-    for i in 1..events.len() {
-        events[i].prev_hash = events[i - 1].hash.clone();
+/// Re-chains `events` in their order from the first, as an attacker without the key can: each
+/// event gets its position, the hash before it and its own recomputed hash.
+fn rechain(events: &mut [audit::AuditEvent]) {
+    for i in 0..events.len() {
+        events[i].seq = i as i64 + 1;
+        events[i].prev_hash = if i == 0 {
+            audit::GENESIS_HASH.to_string()
+        } else {
+            events[i - 1].hash.clone()
+        };
         events[i].hash = events[i].expected_hash();
     }
-    assert_eq!(audit::verify_events(&events, None).problem, None);
+}
+
+/// What an insider with database access but without the key can do to a sealed history, and
+/// what each costs: every rewrite is caught by the seals or by the key's registration.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_history_rewritten_without_the_key_fails_however_it_is_rewritten(pool: PgPool) {
+    let key = registered_key(&pool).await;
+    append(&pool, 6).await;
+    let original = audit::list(&pool, &Default::default()).await.unwrap();
+    assert_eq!(original[0].action, audit::KEY_REGISTERED);
+    assert_eq!(audit::verify_events(&original, Some(&key)).problem, None);
+
+    // Change an approval's actor and re-chain: the seals no longer match.
+    let mut rewritten = original.clone();
+    rewritten[2].actor = "mallory".to_string();
+    rechain(&mut rewritten);
+    assert_eq!(audit::verify_events(&rewritten, None).problem, None);
     assert_eq!(
-        audit::verify_events(&events, Some(&key)).problem,
-        Some(ChainProblem::Forged { seq: 2 })
+        audit::verify_events(&rewritten, Some(&key)).problem,
+        Some(ChainProblem::Forged { seq: 3 })
     );
-    // Dropping the seals does not help once a later event is sealed.
-    for event in &mut events {
+
+    // Strip every seal as well: the key's registration carries none now.
+    for event in &mut rewritten {
         event.mac = None;
     }
-    let mut sealed_tail = events.clone();
-    sealed_tail.push(audit::AuditEvent {
-        seq: 7,
-        prev_hash: events[5].hash.clone(),
-        mac: None,
-        ..events[5].clone()
-    });
-    let last = sealed_tail.last_mut().unwrap();
-    last.hash = last.expected_hash();
-    last.mac = Some(key.event_mac(7, &last.hash));
-    assert_eq!(audit::verify_events(&sealed_tail, Some(&key)).problem, None);
     assert_eq!(
-        audit::verify_events(&sealed_tail, Some(&key)).unsealed_prefix,
-        6
+        audit::verify_events(&rewritten, Some(&key)).problem,
+        Some(ChainProblem::RegistrationUnsealed { seq: 1 })
+    );
+
+    // Remove the registration too: the log no longer registers the key it is checked with.
+    let mut unregistered: Vec<_> = rewritten[1..].to_vec();
+    rechain(&mut unregistered);
+    assert_eq!(
+        audit::verify_events(&unregistered, Some(&key)).problem,
+        Some(ChainProblem::Unregistered {
+            key: key.fingerprint()
+        })
+    );
+
+    // Move the registration later, so that earlier events would predate sealing: its seal
+    // covers its position, so the moved one no longer matches.
+    let mut moved = original.clone();
+    let registration = moved.remove(0);
+    moved.insert(4, registration);
+    for event in &mut moved[..4] {
+        event.mac = None;
+    }
+    rechain(&mut moved);
+    assert_eq!(
+        audit::verify_events(&moved, Some(&key)).problem,
+        Some(ChainProblem::Forged { seq: 5 })
     );
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn an_anchor_catches_the_last_event_deleted_and_a_forged_anchor_is_refused(pool: PgPool) {
-    let key = key();
+    let key = registered_key(&pool).await;
     append(&pool, 3).await;
     let anchor = audit::anchor(&pool, &key).await.unwrap();
-    assert_eq!(anchor.seq, 3);
+    assert_eq!(anchor.seq, 4);
     assert_eq!(
         audit::check_anchor(&pool, &key, &anchor).await.unwrap(),
         None
     );
-    tamper(&pool, "delete from audit_event where seq = 3").await;
+    tamper(&pool, "delete from audit_event where seq = 4").await;
     assert_eq!(
         audit::check_anchor(&pool, &key, &anchor).await.unwrap(),
         Some(ChainProblem::Truncated {
-            expected: 3,
-            last: 2
+            expected: 4,
+            last: 3
         })
     );
     let forged = seal::Anchor {
-        seq: 2,
+        seq: 3,
         ..anchor.clone()
     };
     assert!(matches!(

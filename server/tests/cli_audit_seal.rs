@@ -87,13 +87,14 @@ fn an_anchor_catches_the_newest_events_deleted_one_twenty_or_all() {
     assert_eq!(written.status.code(), Some(0), "{written:?}");
     let fingerprint_line = verify(&db, &key, Some(&anchor));
     assert_eq!(fingerprint_line.0, Some(0), "{}", fingerprint_line.1);
+    // Event 1 registers the key; then one event per account.
     assert!(
         fingerprint_line
             .1
-            .starts_with("audit log intact: 24 events verified, sealed with key ")
+            .starts_with("audit log intact: 25 events verified, sealed with key ")
             && fingerprint_line
                 .1
-                .ends_with("; reaches the anchor at event 24"),
+                .ends_with("; reaches the anchor at event 25"),
         "{}",
         fingerprint_line.1
     );
@@ -105,20 +106,33 @@ fn an_anchor_catches_the_newest_events_deleted_one_twenty_or_all() {
     );
     assert_eq!(again.status.code(), Some(2));
 
-    for (sql, last) in [
-        ("delete from audit_event where seq = 24", 23),
-        ("delete from audit_event where seq > 3", 3),
-        ("delete from audit_event", 0),
+    for (sql, last, intact_alone) in [
+        ("delete from audit_event where seq = 25", 24, true),
+        ("delete from audit_event where seq > 3", 3, true),
+        ("delete from audit_event", 0, false),
     ] {
         tamper(&db, sql);
-        // Without the anchor the shorter chain is intact in itself.
-        assert_eq!(verify(&db, &key, None).0, Some(0), "{sql}");
+        // Without the anchor the shorter chain is intact in itself, as long as it still
+        // registers the key.
+        assert_eq!(
+            verify(&db, &key, None).0,
+            Some(if intact_alone { 0 } else { 1 }),
+            "{sql}"
+        );
+        let expected = if intact_alone {
+            format!("audit log TAMPERED: the log ends at event {last} but event 25 existed (anchored or verified before): events were deleted from its end")
+        } else {
+            // With every event gone, the key's registration is gone first.
+            let (_, message) = verify(&db, &key, None);
+            assert!(
+                message.contains("no event registers the audit key"),
+                "{message}"
+            );
+            message
+        };
         assert_eq!(
             verify(&db, &key, Some(&anchor)),
-            (
-                Some(1),
-                format!("audit log TAMPERED: the log ends at event {last} but event 24 existed (anchored or verified before): events were deleted from its end")
-            ),
+            (Some(1), expected),
             "{sql}"
         );
     }
@@ -172,6 +186,26 @@ fn a_chain_rewritten_with_recomputed_hashes_is_caught_by_its_seals() {
             Some(1),
             "audit log TAMPERED: event 2 carries no seal although earlier events do: it was written or rewritten without the audit key".to_string()
         )
+    );
+    // Nor removing every seal, the key's registration's included.
+    tamper(&db, "update audit_event set mac = null");
+    assert_eq!(
+        verify(&db, &key, None),
+        (
+            Some(1),
+            "audit log TAMPERED: event 1 registers the audit key but carries no seal: the log was rewritten without the key".to_string()
+        )
+    );
+    // Nor removing the registration and re-chaining what is left: the log no longer registers
+    // the key it is checked with (a start does not register it again).
+    tamper(&db, "delete from audit_event where seq = 1");
+    let (code, message) = verify(&db, &key, None);
+    assert_eq!(code, Some(1));
+    assert!(
+        message.starts_with("audit log TAMPERED: ")
+            && (message.contains("no event registers the audit key")
+                || message.contains("event 1 is missing")),
+        "{message}"
     );
 }
 

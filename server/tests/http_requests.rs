@@ -254,12 +254,19 @@ fn pages_answer_503_while_the_database_is_gone() {
 
 /// Every `/api/` endpoint the app declares, read from the server functions' sources.
 fn api_endpoints() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src/api");
+    let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src/api")];
     let mut endpoints = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("app/src/api") {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for part in text.split("endpoint = \"").skip(1) {
-            endpoints.push(part.split('"').next().unwrap().to_owned());
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).expect("app/src/api") {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(path).unwrap();
+            for part in text.split("endpoint = \"").skip(1) {
+                endpoints.push(part.split('"').next().unwrap().to_owned());
+            }
         }
     }
     endpoints.sort();

@@ -108,13 +108,25 @@ fn chain_hash(
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// Appends `event` inside the caller's transaction.
+/// The action of the event that registers an audit key: from it on, every event must be sealed.
+pub const KEY_REGISTERED: &str = "audit.key_registered";
+
+/// Appends `event` inside the caller's transaction, sealed with the installed key (if any).
 ///
 /// # Errors
 /// Database errors.
 pub async fn append(
     conn: &mut PgConnection,
     event: NewEvent<'_>,
+) -> Result<AuditEvent, sqlx::Error> {
+    append_sealed(conn, event, seal::installed().as_deref()).await
+}
+
+/// Appends `event`, sealed with `key` (if any).
+async fn append_sealed(
+    conn: &mut PgConnection,
+    event: NewEvent<'_>,
+    key: Option<&seal::AuditKey>,
 ) -> Result<AuditEvent, sqlx::Error> {
     sqlx::query("select pg_advisory_xact_lock($1)")
         .bind(CHAIN_LOCK)
@@ -146,7 +158,7 @@ pub async fn append(
         mac: None,
     };
     stored.hash = stored.expected_hash();
-    stored.mac = seal::installed().map(|key| key.event_mac(stored.seq, &stored.hash));
+    stored.mac = key.map(|key| key.event_mac(stored.seq, &stored.hash));
     sqlx::query(
         "insert into audit_event (seq, at, actor, action, change_id, package, details, prev_hash, hash, mac)
          values ($1, $2, $3, $4, $5::uuid, $6, $7, $8, $9, $10)",
@@ -410,6 +422,18 @@ pub enum ChainProblem {
         /// The event.
         seq: i64,
     },
+    /// The event registering the audit key lost its seal.
+    #[error("event {seq} registers the audit key but carries no seal: the log was rewritten without the key")]
+    RegistrationUnsealed {
+        /// The event.
+        seq: i64,
+    },
+    /// Sealing began with a key whose registration the log no longer holds.
+    #[error("no event registers the audit key {key}: the log's history was rewritten (its key registration removed or its seals stripped)")]
+    Unregistered {
+        /// The key's fingerprint.
+        key: String,
+    },
     /// The anchor's own seal does not match the audit key.
     #[error("the anchor was not written with this audit key (key {anchor_key}, this key {key}) or was altered")]
     AnchorForged {
@@ -426,6 +450,10 @@ struct Walker<'a> {
     head: Checkpoint,
     checked: i64,
     unsealed_prefix: i64,
+    /// Whether the event registering `key` was seen.
+    registered: bool,
+    /// Whether the walk started at the first event (else at a verified checkpoint).
+    from_genesis: bool,
 }
 
 impl Walker<'_> {
@@ -448,6 +476,15 @@ impl Walker<'_> {
         }
         let mut sealed = self.head.sealed;
         if let Some(key) = self.key {
+            let registers_key = event.action == KEY_REGISTERED
+                && event.details["fingerprint"].as_str() == Some(key.fingerprint().as_str());
+            if registers_key {
+                // The registration itself is sealed: it cannot be stripped or moved.
+                if event.mac.is_none() {
+                    return Err(ChainProblem::RegistrationUnsealed { seq: event.seq });
+                }
+                self.registered = true;
+            }
             match &event.mac {
                 Some(mac) if key.event_mac_matches(event.seq, &event.hash, mac) => sealed = true,
                 Some(_) => return Err(ChainProblem::Forged { seq: event.seq }),
@@ -464,7 +501,15 @@ impl Walker<'_> {
         Ok(())
     }
 
-    fn finish(self, events: i64, problem: Option<ChainProblem>) -> Verification {
+    fn finish(self, events: i64, mut problem: Option<ChainProblem>) -> Verification {
+        // Walked from the first event with a key: the key's registration must be there.
+        if let (None, Some(key), true) = (&problem, self.key, self.from_genesis) {
+            if !self.registered {
+                problem = Some(ChainProblem::Unregistered {
+                    key: key.fingerprint(),
+                });
+            }
+        }
         Verification {
             events,
             checked: self.checked,
@@ -483,11 +528,14 @@ pub fn verify_events_from(
     key: Option<&seal::AuditKey>,
     start: Checkpoint,
 ) -> Verification {
+    let from_genesis = start.seq == 0;
     let mut walker = Walker {
         key,
         head: start,
         checked: 0,
         unsealed_prefix: 0,
+        registered: false,
+        from_genesis,
     };
     let total = events
         .last()
@@ -689,10 +737,33 @@ pub async fn register_key(
     key: Option<&seal::AuditKey>,
 ) -> Result<(), KeyRegistrationError> {
     if let Some(key) = key {
+        let mut tx = pool.begin().await?;
         sqlx::query("insert into audit_key (fingerprint) values ($1) on conflict do nothing")
             .bind(key.fingerprint())
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+        let registered: Option<(String, bool)> =
+            sqlx::query_as("select fingerprint, registration_recorded from audit_key for update")
+                .fetch_optional(&mut *tx)
+                .await?;
+        // Written once: a start after the event was removed does not write it again (the log
+        // then fails verification, as it should).
+        if let Some((fingerprint, false)) = &registered {
+            if *fingerprint == key.fingerprint() {
+                let event = NewEvent {
+                    actor: "system",
+                    action: KEY_REGISTERED,
+                    change_id: None,
+                    package: None,
+                    details: serde_json::json!({"fingerprint": key.fingerprint()}),
+                };
+                append_sealed(&mut tx, event, Some(key)).await?;
+                sqlx::query("update audit_key set registration_recorded = true")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
     }
     let registered: Option<String> = sqlx::query_scalar("select fingerprint from audit_key")
         .fetch_optional(pool)
