@@ -23,7 +23,7 @@ BIN := target/debug/schemagate
 RUST_SOURCES := $(shell find app/src server/src migrations -type f) Cargo.toml Cargo.lock app/Cargo.toml server/Cargo.toml .cargo/config.toml
 TEST_DB := target/test-db
 
-.PHONY: run test lint site server tools wasm-target wasm-bindgen brotli chromium e2e-deps engine-deps postgres unit-tests oracle e2e page-weight
+.PHONY: run test lint sqlx-prepare site server tools wasm-target wasm-bindgen brotli chromium e2e-deps engine-deps postgres unit-tests oracle e2e page-weight
 
 # With no configuration, `make run` serves the demo platform shipped in server/demo.
 SCHEMAGATE_PACKAGES ?= server/demo/packages
@@ -44,6 +44,15 @@ test: lint site server engine-deps e2e-deps postgres
 	@if [ -s target/corpus-skipped.txt ]; then \
 		echo "Corpus tests that did not run (no corpus; set SCHEMAGATE_CORPUS):"; \
 		sort -u target/corpus-skipped.txt; fi
+
+## sqlx-prepare: regenerate app/.sqlx (the checked form of sqlx's query macros) against a
+## private, freshly migrated registry
+sqlx-prepare: server
+	rm -rf target/sqlx-prepare-db app/.sqlx && mkdir -p app/.sqlx
+	$(BIN) --data-dir target/sqlx-prepare-db db run -- sh -c '\
+		SCHEMAGATE_PLATFORM_DATABASE_URL="$$DATABASE_URL" $(BIN) user list >/dev/null && \
+		touch app/src/lib.rs && \
+		SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$(CURDIR)/app/.sqlx cargo check -p app --features ssr'
 
 ## lint: formatting and clippy with warnings denied
 lint:

@@ -84,6 +84,33 @@ fn from_row(row: &sqlx::postgres::PgRow) -> Result<Account, sqlx::Error> {
     })
 }
 
+/// An account row as the compile-time-checked queries read it (a renamed column fails the
+/// build, not a request).
+struct AccountRow {
+    id: i64,
+    username: String,
+    role: String,
+    disabled: bool,
+    created_at: OffsetDateTime,
+    credentials_version: i64,
+}
+
+impl AccountRow {
+    fn into_account(self) -> Result<Account, sqlx::Error> {
+        Ok(Account {
+            id: self.id,
+            username: self.username,
+            role: self
+                .role
+                .parse()
+                .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+            disabled: self.disabled,
+            created_at: self.created_at,
+            credentials_version: self.credentials_version,
+        })
+    }
+}
+
 const SELECT_ACCOUNT: &str =
     "select id, username, role, disabled, created_at, credentials_version from account";
 
@@ -139,10 +166,16 @@ pub async fn create(
 /// # Errors
 /// Database errors.
 pub async fn list(pool: &PgPool) -> Result<Vec<Account>, sqlx::Error> {
-    let rows = sqlx::query(&format!("{SELECT_ACCOUNT} order by username"))
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(from_row).collect()
+    sqlx::query_as!(
+        AccountRow,
+        "select id, username, role, disabled, created_at, credentials_version
+           from schemagate.account order by username"
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(AccountRow::into_account)
+    .collect()
 }
 
 /// How many accounts exist.
@@ -150,7 +183,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Account>, sqlx::Error> {
 /// # Errors
 /// Database errors.
 pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select count(*) from account")
+    sqlx::query_scalar!(r#"select count(*) as "count!" from schemagate.account"#)
         .fetch_one(pool)
         .await
 }
@@ -160,11 +193,16 @@ pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
 /// # Errors
 /// Database errors.
 pub async fn find(pool: &PgPool, username: &str) -> Result<Option<Account>, sqlx::Error> {
-    let row = sqlx::query(&format!("{SELECT_ACCOUNT} where username = $1"))
-        .bind(username)
-        .fetch_optional(pool)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    sqlx::query_as!(
+        AccountRow,
+        "select id, username, role, disabled, created_at, credentials_version
+           from schemagate.account where username = $1",
+        username
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(AccountRow::into_account)
+    .transpose()
 }
 
 /// The account with id `id`, if any.
@@ -172,11 +210,16 @@ pub async fn find(pool: &PgPool, username: &str) -> Result<Option<Account>, sqlx
 /// # Errors
 /// Database errors.
 pub async fn find_by_id(pool: &PgPool, id: i64) -> Result<Option<Account>, sqlx::Error> {
-    let row = sqlx::query(&format!("{SELECT_ACCOUNT} where id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    sqlx::query_as!(
+        AccountRow,
+        "select id, username, role, disabled, created_at, credentials_version
+           from schemagate.account where id = $1",
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(AccountRow::into_account)
+    .transpose()
 }
 
 /// The account and its password hash, for signing in.

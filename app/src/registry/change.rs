@@ -533,36 +533,12 @@ async fn decide_inner(
     reviewed: Reviewed<'_>,
     decision: &Decision,
 ) -> Result<SchemaChange, DecideError> {
-    let (seen_target, seen_plan) = (reviewed.target, reviewed.plan);
-    if let Some(why) = authority_problem(account) {
-        audit_refusal(pool, account, id, decision, &why).await?;
-        return Err(DecideError::Forbidden {
-            action: "decide changes",
-            account: account.username.clone(),
-            why,
-        });
-    }
-    if let Decision::Reject { reason } = decision {
-        if reason.trim().is_empty() {
-            return Err(DecideError::MissingReason);
-        }
-    }
+    refuse_before_reading(pool, account, id, decision).await?;
     let approval = matches!(decision, Decision::Approve { .. });
     let mut tx = pool.begin().await?;
-    if approval {
-        sqlx::query("select pg_advisory_xact_lock($1)")
-            .bind(APPROVAL_LOCK)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| DecideError::NotFound(id.to_string()))?;
-    let change = from_row(&row)?;
+    let change = lock_change(&mut tx, id, approval).await?;
     let next = change.status.next(decision.event())?;
-    if let Some(seen) = seen_target {
+    if let Some(seen) = reviewed.target {
         if seen != change.target_checksum {
             return Err(DecideError::Stale {
                 seen: seen.to_string(),
@@ -571,60 +547,29 @@ async fn decide_inner(
         }
     }
     if approval {
-        if let Some(conflict) = change.conflicts.first() {
-            return Err(DecideError::Conflicted(conflict.entity.clone()));
-        }
-        let by = super::verdict::requesting_changes(&mut tx, &change.id).await?;
-        if !by.is_empty() && !reviewed.despite_requested_changes {
-            return Err(DecideError::ChangesRequested {
-                package: change.package.clone(),
-                by,
-            });
-        }
-        check_approval(&mut tx, &change, context).await??;
-        match super::plan::check_plan(&mut tx, &change, context, seen_plan).await? {
-            Ok(_) => {}
-            Err((refusal, store)) => {
-                drop(tx);
-                if let Some(planned) = store {
-                    super::plan::store(&mut *pool.acquire().await?, &change, &planned).await?;
-                }
-                return Err(refusal.into());
+        if let Err((refusal, replanned)) =
+            approval_problem(&mut tx, &change, context, reviewed).await?
+        {
+            drop(tx);
+            // The new plan is kept although the approval is refused: the admin reviews it next.
+            if let Some(planned) = replanned {
+                super::plan::store(&mut *pool.acquire().await?, &change, &planned).await?;
             }
+            return Err(refusal);
         }
     }
     let mut first_approval_by = None;
-    // Four-eyes is the registry's setting, read in this transaction: every process agrees.
-    if approval && change.risk.needs_confirmation() && super::setting::four_eyes(&mut tx).await? {
-        // First approvals count only at the plan just checked (a re-plan voids them).
-        let first: Vec<String> = super::verdict::admin_approvals(&mut tx, &change)
-            .await?
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect();
-        if first.is_empty() {
-            super::verdict::record_first_approval(&mut tx, &change, account, decision.note())
-                .await?;
-            tx.commit().await?;
-            return Ok(change);
+    if approval {
+        match four_eyes(&mut tx, &change, account).await? {
+            FourEyes::NotCovered => {}
+            FourEyes::First => {
+                super::verdict::record_first_approval(&mut tx, &change, account, decision.note())
+                    .await?;
+                tx.commit().await?;
+                return Ok(change);
+            }
+            FourEyes::Second(first) => first_approval_by = Some(first),
         }
-        crate::domain::review::second_approval_problem(
-            &account.username,
-            &change.created_by,
-            &first,
-        )
-        .and_then(|()| {
-            crate::domain::review::newer_admin_problem(
-                &account.username,
-                account.created_at,
-                change.created_at,
-            )
-        })
-        .map_err(|why| DecideError::FourEyes {
-            package: change.package.clone(),
-            why,
-        })?;
-        first_approval_by = Some(first);
     }
     let updated = transition(
         &mut tx,
@@ -640,6 +585,129 @@ async fn decide_inner(
     }
     tx.commit().await?;
     Ok(updated)
+}
+
+/// Refusals that need no look at the change: an account without authority (audited), a
+/// rejection without a reason.
+async fn refuse_before_reading(
+    pool: &PgPool,
+    account: &Account,
+    id: &str,
+    decision: &Decision,
+) -> Result<(), DecideError> {
+    if let Some(why) = authority_problem(account) {
+        audit_refusal(pool, account, id, decision, &why).await?;
+        return Err(DecideError::Forbidden {
+            action: "decide changes",
+            account: account.username.clone(),
+            why,
+        });
+    }
+    if let Decision::Reject { reason } = decision {
+        if reason.trim().is_empty() {
+            return Err(DecideError::MissingReason);
+        }
+    }
+    Ok(())
+}
+
+/// The change, locked for this transaction; an approval first takes the approvals' lock, so
+/// that no two approvals check the future schema without seeing each other.
+async fn lock_change(
+    tx: &mut PgConnection,
+    id: &str,
+    approval: bool,
+) -> Result<SchemaChange, DecideError> {
+    if approval {
+        sqlx::query("select pg_advisory_xact_lock($1)")
+            .bind(APPROVAL_LOCK)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| DecideError::NotFound(id.to_string()))?;
+    Ok(from_row(&row)?)
+}
+
+/// Why `change` cannot be approved now: a conflict, requested changes not confirmed, a future
+/// schema that does not hold, or a plan refused or moved (then with the new plan to keep).
+async fn approval_problem(
+    tx: &mut PgConnection,
+    change: &SchemaChange,
+    context: &SchemaContext,
+    reviewed: Reviewed<'_>,
+) -> Result<Result<(), (DecideError, Option<super::plan::Planned>)>, DecideError> {
+    if let Some(conflict) = change.conflicts.first() {
+        return Ok(Err((
+            DecideError::Conflicted(conflict.entity.clone()),
+            None,
+        )));
+    }
+    let by = super::verdict::requesting_changes(&mut *tx, &change.id).await?;
+    if !by.is_empty() && !reviewed.despite_requested_changes {
+        let refusal = DecideError::ChangesRequested {
+            package: change.package.clone(),
+            by,
+        };
+        return Ok(Err((refusal, None)));
+    }
+    if let Err(problem) = check_approval(&mut *tx, change, context).await? {
+        return Ok(Err((problem.into(), None)));
+    }
+    Ok(
+        super::plan::check_plan(&mut *tx, change, context, reviewed.plan)
+            .await?
+            .map(|_| ())
+            .map_err(|(refusal, replanned)| (refusal.into(), replanned)),
+    )
+}
+
+/// Where an approval stands under four-eyes.
+enum FourEyes {
+    /// Four-eyes is off, or the change's risk does not need two admins.
+    NotCovered,
+    /// No admin approved it yet: this approval is the first.
+    First,
+    /// The second approval, after these admins' first ones.
+    Second(Vec<String>),
+}
+
+/// Four-eyes is the registry's setting, read in this transaction: every process agrees. The
+/// second admin must be neither the first approver nor the author, and must have had an account
+/// before the change existed.
+async fn four_eyes(
+    tx: &mut PgConnection,
+    change: &SchemaChange,
+    account: &Account,
+) -> Result<FourEyes, DecideError> {
+    if !change.risk.needs_confirmation() || !super::setting::four_eyes(&mut *tx).await? {
+        return Ok(FourEyes::NotCovered);
+    }
+    // First approvals count only at the plan just checked (a re-plan voids them).
+    let first: Vec<String> = super::verdict::admin_approvals(&mut *tx, change)
+        .await?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    if first.is_empty() {
+        return Ok(FourEyes::First);
+    }
+    crate::domain::review::second_approval_problem(&account.username, &change.created_by, &first)
+        .and_then(|()| {
+            crate::domain::review::newer_admin_problem(
+                &account.username,
+                account.created_at,
+                change.created_at,
+            )
+        })
+        .map_err(|why| DecideError::FourEyes {
+            package: change.package.clone(),
+            why,
+        })?;
+    Ok(FourEyes::Second(first))
 }
 
 /// Why `account` may not decide, if it may not.

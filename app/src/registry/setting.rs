@@ -60,7 +60,7 @@ pub async fn load(pool: &PgPool) -> Result<Settings, sqlx::Error> {
 /// # Errors
 /// Database errors.
 pub async fn four_eyes(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("select four_eyes from registry_setting for share")
+    sqlx::query_scalar!("select four_eyes from schemagate.registry_setting for share")
         .fetch_one(conn)
         .await
 }
