@@ -36,8 +36,21 @@ fn add_users(db: &str, key: &Path, count: usize) {
     }
 }
 
+/// `audit verify` with a data directory of its own, so that no head kept by an earlier run
+/// takes part (see `the_verified_head_is_kept_outside_the_database_for_the_next_run`).
 fn verify(db: &str, key: &Path, anchor: Option<&Path>) -> (Option<i32>, String) {
-    let mut args = vec!["audit", "verify"];
+    let data_dir = fresh_dir("audit_verify_alone");
+    verify_keeping(db, key, anchor, &data_dir)
+}
+
+/// `audit verify` keeping its verified head in `data_dir`.
+fn verify_keeping(
+    db: &str,
+    key: &Path,
+    anchor: Option<&Path>,
+    data_dir: &Path,
+) -> (Option<i32>, String) {
+    let mut args = vec!["--data-dir", data_dir.to_str().unwrap(), "audit", "verify"];
     if let Some(anchor) = anchor {
         args.extend(["--anchor", anchor.to_str().unwrap()]);
     }
@@ -232,4 +245,51 @@ fn a_process_with_another_key_or_none_refuses_to_write_to_a_sealed_log() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&key).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+/// Every verification with the key keeps the head it verified in the data directory, and the
+/// next one checks that the log still reaches it: deleting the newest events is caught without
+/// an anchor taken by hand. Deleting the kept file as well (the host's files and the database
+/// both) is what it costs to go unnoticed; the next run says it starts keeping a head afresh.
+#[test]
+fn the_verified_head_is_kept_outside_the_database_for_the_next_run() {
+    let (db, dir, key) = setup("audit_kept_head", 5);
+    let data_dir = dir.join("data");
+    let first = run(
+        &db,
+        &key,
+        &["--data-dir", data_dir.to_str().unwrap(), "audit", "verify"],
+    );
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    assert!(String::from_utf8_lossy(&first.stderr)
+        .contains("no verified head was kept for this registry: keeping event 6 in "));
+    let kept: Vec<_> = std::fs::read_dir(&data_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("audit-anchor."))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    // Still intact: the kept head is reached, and moves on.
+    assert_eq!(verify_keeping(&db, &key, None, &data_dir).0, Some(0));
+
+    tamper(&db, "delete from audit_event where seq = 6");
+    assert_eq!(
+        verify_keeping(&db, &key, None, &data_dir),
+        (
+            Some(1),
+            "audit log TAMPERED: the log ends at event 5 but event 6 existed (anchored or verified before): events were deleted from its end".to_string()
+        )
+    );
+    // A fresh data directory does not know the head: only the kept file caught it.
+    assert_eq!(verify(&db, &key, None).0, Some(0));
+
+    std::fs::remove_file(&kept[0]).unwrap();
+    let after_deletion = run(
+        &db,
+        &key,
+        &["--data-dir", data_dir.to_str().unwrap(), "audit", "verify"],
+    );
+    assert_eq!(after_deletion.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&after_deletion.stderr)
+        .contains("no verified head was kept for this registry: keeping event 5 in "));
 }

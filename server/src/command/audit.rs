@@ -35,7 +35,10 @@ pub async fn run(common: &CommonOptions, command: AuditCommand) -> anyhow::Resul
             }
             ExitCode::SUCCESS
         }
-        AuditCommand::Verify { anchor } => verify(pool, &anchor).await?,
+        AuditCommand::Verify { anchor } => {
+            let kept = kept_anchor_path(common, pool);
+            verify(pool, &anchor, &kept).await?
+        }
         AuditCommand::Anchor { out } => {
             let Some(key) = seal::installed() else {
                 bail!("no audit key is configured: an anchor is sealed with it (set SCHEMAGATE_AUDIT_KEY_FILE)");
@@ -69,11 +72,31 @@ pub async fn run(common: &CommonOptions, command: AuditCommand) -> anyhow::Resul
     Ok(code)
 }
 
-/// `audit verify [--anchor FILE]...`: exit 1 on any problem.
-async fn verify(pool: &PgPool, anchors: &[PathBuf]) -> anyhow::Result<ExitCode> {
+/// Where `audit verify` keeps the head it verified, outside the database: one file per registry
+/// in the data directory (`audit-anchor.<registry>.json`).
+fn kept_anchor_path(common: &CommonOptions, pool: &PgPool) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let options = pool.connect_options();
+    let identity = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    );
+    let digest = Sha256::digest(identity.as_bytes());
+    let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    common.data_dir.join(format!("audit-anchor.{name}.json"))
+}
+
+/// `audit verify [--anchor FILE]...`: exit 1 on any problem. With the audit key, the head of the
+/// last verification kept in `kept` is checked too (the log must still reach it), and the head
+/// verified now is kept there for the next run.
+async fn verify(pool: &PgPool, anchors: &[PathBuf], kept: &Path) -> anyhow::Result<ExitCode> {
     let key = seal::installed();
     let mut loaded = Vec::new();
-    for path in anchors {
+    let kept_exists = key.is_some() && kept.exists();
+    let kept_list = kept_exists.then(|| kept.to_path_buf());
+    for path in anchors.iter().chain(kept_list.as_ref()) {
         let text = app::file_io::read_text(path, 64 * 1024)
             .with_context(|| format!("while reading the anchor file {}", path.display()))?;
         let anchor: seal::Anchor = serde_json::from_str(&text).with_context(|| {
@@ -104,6 +127,9 @@ async fn verify(pool: &PgPool, anchors: &[PathBuf]) -> anyhow::Result<ExitCode> 
         println!("audit log TAMPERED: {problem}");
         return Ok(ExitCode::from(1));
     }
+    if let Some(key) = key.as_deref() {
+        keep_anchor(pool, key, kept, kept_exists).await?;
+    }
     let sealing = match key.as_deref() {
         None => " (seals not checked: no audit key is configured)".to_string(),
         Some(key) if verification.unsealed_prefix > 0 => format!(
@@ -115,6 +141,7 @@ async fn verify(pool: &PgPool, anchors: &[PathBuf]) -> anyhow::Result<ExitCode> 
     };
     let anchored: Vec<String> = loaded
         .iter()
+        .filter(|(path, _)| *path != kept)
         .map(|(_, anchor)| format!("; reaches the anchor at event {}", anchor.seq))
         .collect();
     println!(
@@ -123,6 +150,32 @@ async fn verify(pool: &PgPool, anchors: &[PathBuf]) -> anyhow::Result<ExitCode> 
         anchored.concat()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps the chain's head, sealed, in `path` for the next verification (replacing the one
+/// kept before, which the log was just checked to reach).
+async fn keep_anchor(
+    pool: &PgPool,
+    key: &seal::AuditKey,
+    path: &Path,
+    existed: bool,
+) -> anyhow::Result<()> {
+    let anchor = audit::anchor(pool, key).await?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("while creating {}", dir.display()))?;
+    }
+    let text = format!("{}\n", serde_json::to_string_pretty(&anchor)?);
+    app::file_io::write_replacing(path, text.as_bytes())
+        .with_context(|| format!("while keeping the verified head in {}", path.display()))?;
+    if !existed {
+        eprintln!(
+            "no verified head was kept for this registry: keeping event {} in {} from now on",
+            anchor.seq,
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Writes `text` to a file that must not exist yet (an anchor is never overwritten).
