@@ -242,13 +242,7 @@ fn Decision(
                 <p class="flash error" data-testid="plan-refused-decision">
                     "This change cannot be approved: its SQL plan does what the change does not declare (see the refused statements in the SQL plan). Reject it, and fix the package."
                 </p>
-                <ActionForm action=reject attr:class="stack">
-                    <input type="hidden" name="id" value=reject_id/>
-                    <input type="hidden" name="target_checksum" value=reject_target/>
-                    <label for="reject-reason">"Reason"</label>
-                    <textarea id="reject-reason" name="reason" rows="2" required></textarea>
-                    <button type="submit" class="danger reject">"Reject"</button>
-                </ActionForm>
+                <RejectForm reject id=reject_id target=reject_target/>
             </section>
         }
         .into_any());
@@ -331,17 +325,25 @@ fn Decision(
                         "Resolve the conflict first."
                     }}</p> })}
                 </ActionForm>
-                <ActionForm action=reject attr:class="stack">
-                    <input type="hidden" name="id" value=reject_id/>
-                    <input type="hidden" name="target_checksum" value=reject_target/>
-                    <label for="reject-reason">"Reason"</label>
-                    <textarea id="reject-reason" name="reason" rows="2" required></textarea>
-                    <button type="submit" class="danger reject">"Reject"</button>
-                </ActionForm>
+                <RejectForm reject id=reject_id target=reject_target/>
             </div>
         </section>
     }
     .into_any())
+}
+
+/// Reject, with a reason: the target checksum pins what the admin saw.
+#[component]
+fn RejectForm(reject: ServerAction<RejectChange>, id: String, target: String) -> impl IntoView {
+    view! {
+        <ActionForm action=reject attr:class="stack">
+            <input type="hidden" name="id" value=id/>
+            <input type="hidden" name="target_checksum" value=target/>
+            <label for="reject-reason">"Reason"</label>
+            <textarea id="reject-reason" name="reason" rows="2" required></textarea>
+            <button type="submit" class="danger reject">"Reject"</button>
+        </ActionForm>
+    }
 }
 
 /// An actor as people say it: `cli:alice` is "alice (command line)".

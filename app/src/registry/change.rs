@@ -624,9 +624,17 @@ async fn lock_change(
             .execute(&mut *tx)
             .await?;
     }
+    locked_change(tx, id).await
+}
+
+/// Change `id`, locked until the transaction ends so that nobody else moves it meanwhile.
+pub(crate) async fn locked_change(
+    conn: &mut PgConnection,
+    id: &str,
+) -> Result<SchemaChange, DecideError> {
     let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| DecideError::NotFound(id.to_string()))?;
     Ok(from_row(&row)?)

@@ -54,6 +54,41 @@ impl Planned {
     }
 }
 
+/// `change`'s package on both sides of the change, and every other package of `state`.
+struct Sides {
+    /// The package's entities in `state` (none when it was never applied or approved).
+    before_own: Vec<Entity>,
+    /// Its entities with the change (none for a drop).
+    after_own: Vec<Entity>,
+    /// Every other package's entities.
+    others: BTreeMap<String, Vec<Entity>>,
+}
+
+impl Sides {
+    fn of(
+        state: &BTreeMap<String, String>,
+        change: &SchemaChange,
+        context: &SchemaContext,
+    ) -> Result<Sides, String> {
+        let mut others = parse_state(state, &context.config).map_err(|e| e.to_string())?;
+        let before_own = others.remove(&change.package).unwrap_or_default();
+        let after_own = if change.kind == "drop" {
+            Vec::new()
+        } else {
+            parse_snapshot(&change.package, &change.yaml_snapshot, &context.config)?
+        };
+        Ok(Sides {
+            before_own,
+            after_own,
+            others,
+        })
+    }
+
+    fn other_entities(&self) -> Vec<&Entity> {
+        self.others.values().flatten().collect()
+    }
+}
+
 /// What `change` may touch: its own tables before (in `state`) and after, and what its
 /// relations target.
 ///
@@ -64,18 +99,11 @@ pub fn scope_for(
     change: &SchemaChange,
     context: &SchemaContext,
 ) -> Result<PlanScope, String> {
-    let mut packages = parse_state(state, &context.config).map_err(|e| e.to_string())?;
-    let before_own = packages.remove(&change.package).unwrap_or_default();
-    let after_own = if change.kind == "drop" {
-        Vec::new()
-    } else {
-        parse_snapshot(&change.package, &change.yaml_snapshot, &context.config)?
-    };
-    let others: Vec<&Entity> = packages.values().flatten().collect();
+    let sides = Sides::of(state, change, context)?;
     Ok(PlanScope::new(
-        &before_own,
-        &after_own,
-        &others,
+        &sides.before_own,
+        &sides.after_own,
+        &sides.other_entities(),
         &context.base,
     ))
 }
@@ -144,14 +172,9 @@ pub fn policies_for(
     change: &SchemaChange,
     context: &SchemaContext,
 ) -> Result<PolicyPlan, String> {
-    let mut packages = parse_state(state, &context.config).map_err(|e| e.to_string())?;
-    let before_own = packages.remove(&change.package).unwrap_or_default();
-    let after_own = if change.kind == "drop" {
-        Vec::new()
-    } else {
-        parse_snapshot(&change.package, &change.yaml_snapshot, &context.config)?
-    };
-    let others: Vec<&Entity> = packages.values().flatten().collect();
+    let sides = Sides::of(state, change, context)?;
+    let (before_own, after_own, others) =
+        (&sides.before_own, &sides.after_own, sides.other_entities());
     // Each package's own entities first: its declaration wins where names repeat.
     let before_models = Models::new(
         &context.base,
@@ -163,11 +186,11 @@ pub fn policies_for(
     );
     policy_plan(
         PolicyState {
-            entities: &before_own,
+            entities: before_own,
             models: &before_models,
         },
         PolicyState {
-            entities: &after_own,
+            entities: after_own,
             models: &after_models,
         },
         &context.config,

@@ -5,7 +5,9 @@ use sqlx::{PgConnection, PgPool};
 use super::super::account::Account;
 use super::super::audit::{self, NewEvent};
 use super::super::change::DecideError;
-use super::super::change::{authority_problem, from_row, SchemaChange, SELECT_CHANGE};
+use super::super::change::{
+    authority_problem, from_row, locked_change, SchemaChange, SELECT_CHANGE,
+};
 use super::super::violates;
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition};
 
@@ -88,16 +90,6 @@ async fn refuse_without_authority(
         account: account.username.clone(),
         why,
     })
-}
-
-/// Change `id`, locked until the transaction ends so that nobody else moves it meanwhile.
-async fn locked_change(conn: &mut PgConnection, id: &str) -> Result<SchemaChange, DecideError> {
-    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| DecideError::NotFound(id.to_string()))?;
-    Ok(from_row(&row)?)
 }
 
 /// Refuses a superseded change that a newer one replaced: that one is what to apply.
