@@ -9,6 +9,7 @@ pub mod catalog_view;
 pub mod change;
 pub mod failure;
 pub mod future;
+pub mod guard;
 pub mod plan;
 pub mod platform;
 pub mod policy;

@@ -428,7 +428,7 @@ async fn under_four_eyes_a_retry_sends_back_the_approved_plan_but_not_a_new_one(
         .await
         .unwrap();
     assert_eq!(report.failed.len(), 1);
-    app::registry::setting::set_four_eyes(&pool, "alice", true)
+    app::registry::setting::turn_on_four_eyes(&pool, "alice")
         .await
         .unwrap();
 

@@ -59,7 +59,7 @@ async fn actions(pool: &PgPool, id: &str) -> Vec<String> {
 
 /// Turns four-eyes on in the registry, as an admin would.
 async fn turn_on_four_eyes(pool: &PgPool) {
-    let change = setting::set_four_eyes(pool, "tester", true).await.unwrap();
+    let change = setting::turn_on_four_eyes(pool, "tester").await.unwrap();
     assert!(change.changed());
 }
 
@@ -357,41 +357,127 @@ async fn four_eyes_leaves_routine_changes_and_is_off_by_default(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn every_change_of_four_eyes_is_audited_with_old_and_new_value(pool: PgPool) {
-    let on = setting::set_four_eyes(&pool, "alice", true).await.unwrap();
+async fn four_eyes_guards_its_own_switch_and_every_change_is_audited(pool: PgPool) {
+    use app::registry::guard::{self, GuardError, Guarded, Outcome};
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
+    let bob = account_with_role(&pool, "bob", Role::Admin).await;
+    let on = setting::turn_on_four_eyes(&pool, "alice").await.unwrap();
     assert_eq!((on.old, on.new), (false, true));
-    let again = setting::set_four_eyes(&pool, "alice", true).await.unwrap();
+    let again = setting::turn_on_four_eyes(&pool, "alice").await.unwrap();
     assert!(!again.changed(), "already on");
-    let off = setting::set_four_eyes(&pool, "bob", false).await.unwrap();
-    assert_eq!((off.old, off.new), (true, false));
+
+    // One admin cannot turn it off: the request waits for another.
+    let off = Guarded::FourEyesOff;
+    let first = guard::request(&pool, &alice, "alice", &off).await.unwrap();
+    assert_eq!(first, Outcome::Requested);
+    assert!(setting::load(&pool).await.unwrap().four_eyes);
+    let alone = guard::request(&pool, &alice, "alice", &off)
+        .await
+        .unwrap_err();
+    assert!(matches!(alone, GuardError::SameAdmin { .. }), "{alone}");
+    assert_eq!(
+        alone.to_string(),
+        "turning four-eyes off was asked for by alice already: four-eyes needs another admin to confirm it"
+    );
+    // Nor through a second account made for the purpose.
+    let sockpuppet = account_with_role(&pool, "sockpuppet", Role::Admin).await;
+    let puppet = guard::request(&pool, &sockpuppet, "sockpuppet", &off)
+        .await
+        .unwrap_err();
+    assert!(matches!(puppet, GuardError::NewerAdmin { .. }), "{puppet}");
+    assert!(setting::load(&pool).await.unwrap().four_eyes);
+    let confirmed = guard::request(&pool, &bob, "bob", &off).await.unwrap();
+    assert_eq!(
+        confirmed,
+        Outcome::Confirmed {
+            requested_by: "alice".to_string()
+        }
+    );
     assert!(!setting::load(&pool).await.unwrap().four_eyes);
 
-    let events = audit::list(
-        &pool,
-        &AuditFilter {
-            action: Some("setting.".to_string()),
-            ..AuditFilter::default()
-        },
-    )
-    .await
-    .unwrap();
-    let mut seen: Vec<(String, serde_json::Value)> =
-        events.into_iter().map(|e| (e.actor, e.details)).collect();
-    seen.sort_by_key(|(actor, _)| actor.clone());
+    let events = audit::list(&pool, &AuditFilter::default()).await.unwrap();
+    let mut seen: Vec<(String, String, serde_json::Value)> = events
+        .into_iter()
+        .filter(|e| e.action.starts_with("setting.") || e.action.starts_with("four_eyes."))
+        .map(|e| (e.actor, e.action, e.details))
+        .collect();
+    seen.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
     assert_eq!(
         seen,
         [
             (
                 "alice".to_string(),
+                "four_eyes.requested".to_string(),
+                serde_json::json!({"request": "four_eyes_off", "subject": ""})
+            ),
+            (
+                "alice".to_string(),
+                "setting.changed".to_string(),
                 serde_json::json!({"setting": "four_eyes", "old": "off", "new": "on"})
             ),
             (
                 "bob".to_string(),
-                serde_json::json!({"setting": "four_eyes", "old": "on", "new": "off"})
+                "setting.changed".to_string(),
+                serde_json::json!({"setting": "four_eyes", "old": "on", "new": "off", "requested_by": "alice"})
             ),
         ],
-        "one event per change, none for a value that was already set"
+        "one event per change and per request, none for a value that was already set"
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn under_four_eyes_the_admin_role_needs_two_admins(pool: PgPool) {
+    use app::registry::guard::{self, GuardError, Guarded, Outcome};
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
+    let bob = account_with_role(&pool, "bob", Role::Admin).await;
+    account_with_role(&pool, "carol", Role::Viewer).await;
+    let promote = Guarded::AdminRole {
+        username: "carol".to_string(),
+    };
+    // While four-eyes is off, one admin does it.
+    account_with_role(&pool, "dave", Role::Viewer).await;
+    let dave = Guarded::AdminRole {
+        username: "dave".to_string(),
+    };
+    assert_eq!(
+        guard::request(&pool, &alice, "alice", &dave).await.unwrap(),
+        Outcome::Applied
+    );
+    setting::turn_on_four_eyes(&pool, "alice").await.unwrap();
+    assert_eq!(
+        guard::request(&pool, &alice, "alice", &promote)
+            .await
+            .unwrap(),
+        Outcome::Requested
+    );
+    let role = |name: &'static str| {
+        let pool = pool.clone();
+        async move {
+            app::registry::account::find(&pool, name)
+                .await
+                .unwrap()
+                .unwrap()
+                .role
+        }
+    };
+    assert_eq!(role("carol").await, Role::Viewer);
+    let alone = guard::request(&pool, &alice, "alice", &promote)
+        .await
+        .unwrap_err();
+    assert!(matches!(alone, GuardError::SameAdmin { .. }));
+    // A reviewer cannot confirm it.
+    let reviewer = account_with_role(&pool, "rita", Role::Reviewer).await;
+    assert!(matches!(
+        guard::request(&pool, &reviewer, "rita", &promote)
+            .await
+            .unwrap_err(),
+        GuardError::Forbidden { .. }
+    ));
+    assert!(matches!(
+        guard::request(&pool, &bob, "bob", &promote).await.unwrap(),
+        Outcome::Confirmed { .. }
+    ));
+    assert_eq!(role("carol").await, Role::Admin);
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -357,11 +357,22 @@ pub enum UserCommand {
         username: String,
         #[arg(long)]
         role: String,
+        /// The admin asking: under four-eyes, a new admin starts as a viewer and the admin role
+        /// needs a second admin (`user role NAME admin --as OTHER`).
+        #[arg(long = "as", env = "SCHEMAGATE_USER")]
+        as_user: Option<String>,
     },
     /// Change an account's password.
     Passwd { username: String },
-    /// Change an account's role.
-    Role { username: String, role: String },
+    /// Change an account's role (under four-eyes, the admin role needs two admins, each
+    /// running this command with `--as`).
+    Role {
+        username: String,
+        role: String,
+        /// The admin asking.
+        #[arg(long = "as", env = "SCHEMAGATE_USER")]
+        as_user: Option<String>,
+    },
     /// Disable an account.
     Disable { username: String },
     /// Enable a disabled account again.
@@ -393,6 +404,10 @@ pub enum SettingsCommand {
         /// `on` or `off`.
         #[arg(value_parser = ["on", "off"])]
         value: String,
+        /// The admin asking (turning four-eyes off while it is on needs two admins: each runs
+        /// this command with `--as`).
+        #[arg(long = "as", env = "SCHEMAGATE_USER")]
+        as_user: Option<String>,
     },
 }
 

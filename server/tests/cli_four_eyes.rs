@@ -147,3 +147,77 @@ fn the_four_eyes_flag_is_gone_so_no_process_brings_its_own_rule() {
     let bad = run_cli(&db, &["settings", "four-eyes", "maybe"], "");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// Four-eyes guards its own switch and the admin role on the command line: one admin's request
+/// waits for a second admin's; the same admin, or none, is refused.
+#[test]
+fn turning_four_eyes_off_and_making_an_admin_need_two_admins() {
+    let db = fresh_database("cli_four_eyes_guard");
+    for admin in ["alice", "bob"] {
+        stdout_of(&run_cli(
+            &db,
+            &["user", "add", admin, "--role", "admin"],
+            "a-long-password\n",
+        ));
+    }
+    assert_eq!(
+        stdout_of(&run_cli(&db, &["settings", "four-eyes", "on"], "")).trim(),
+        "four-eyes: on (was off)"
+    );
+    let unnamed = run_cli(&db, &["settings", "four-eyes", "off"], "");
+    assert_eq!(unnamed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unnamed.stderr).contains("needs two admins"));
+    let requested = run_cli(&db, &["settings", "four-eyes", "off", "--as", "alice"], "");
+    assert_eq!(
+        stdout_of(&requested).trim(),
+        "turning four-eyes off requested: four-eyes is on, so another admin has to ask for it too (with --as)"
+    );
+    let again = run_cli(&db, &["settings", "four-eyes", "off", "--as", "alice"], "");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr)
+        .contains("was asked for by alice already: four-eyes needs another admin to confirm it"));
+    assert_eq!(
+        stdout_of(&run_cli(&db, &["settings"], "")).trim(),
+        "four-eyes: on"
+    );
+
+    // A new admin under four-eyes starts as a viewer until a second admin confirms the role.
+    stdout_of(&run_cli(&db, &["settings", "four-eyes", "on"], ""));
+    let refused = run_cli(
+        &db,
+        &["user", "add", "carol", "--role", "admin"],
+        "a-long-password\n",
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let added = run_cli(
+        &db,
+        &["user", "add", "carol", "--role", "admin", "--as", "alice"],
+        "a-long-password\n",
+    );
+    let added = stdout_of(&added);
+    assert!(added.contains("created carol (viewer)"), "{added}");
+    assert!(added.contains("making carol an admin requested"), "{added}");
+    let confirmed = stdout_of(&run_cli(
+        &db,
+        &["user", "role", "carol", "admin", "--as", "bob"],
+        "",
+    ));
+    assert_eq!(
+        confirmed.trim(),
+        "carol is now admin: asked for by alice, confirmed now"
+    );
+
+    let off = stdout_of(&run_cli(
+        &db,
+        &["settings", "four-eyes", "off", "--as", "bob"],
+        "",
+    ));
+    assert_eq!(
+        off.trim(),
+        "four-eyes: off (was on): asked for by alice, confirmed now"
+    );
+    assert_eq!(
+        stdout_of(&run_cli(&db, &["settings"], "")).trim(),
+        "four-eyes: off"
+    );
+}

@@ -208,7 +208,11 @@ fn four_eyes_refuses_the_same_admin_and_takes_a_second_one() {
 fn only_admins_change_four_eyes_and_each_change_is_audited() {
     let f = Fixture::start(
         "reviews_setting",
-        &[("admin", "admin"), ("reviewer", "reviewer")],
+        &[
+            ("admin", "admin"),
+            ("second", "admin"),
+            ("reviewer", "reviewer"),
+        ],
         &[],
     );
     let on = [("four_eyes", "on")];
@@ -263,9 +267,29 @@ fn only_admins_change_four_eyes_and_each_change_is_audited() {
     assert_eq!(read.status, 200, "{read:?}");
     assert!(read.body.contains(r#""four_eyes":true"#), "{}", read.body);
 
-    let off = f.post("/api/set_four_eyes", Some(&admin), &[("four_eyes", "off")]);
+    // Four-eyes guards its own switch: one admin's "off" is a request another admin confirms.
+    let requested = f.post("/api/set_four_eyes", Some(&admin), &[("four_eyes", "off")]);
+    assert_eq!(requested.status, 200, "{requested:?}");
+    assert!(
+        requested
+            .body
+            .contains("turning four-eyes off is requested"),
+        "{}",
+        requested.body
+    );
+    assert_eq!(settings(), "four-eyes: on");
+    let again = f.post("/api/set_four_eyes", Some(&admin), &[("four_eyes", "off")]);
+    assert_eq!(again.status, 409, "{again:?}");
+    let second = f.login("second");
+    let off = f.post("/api/set_four_eyes", Some(&second), &[("four_eyes", "off")]);
     assert_eq!(off.status, 200, "{off:?}");
-    assert!(off.body.contains("four-eyes is off"), "{}", off.body);
+    assert!(
+        off.body
+            .contains("four-eyes is off (asked for by admin, confirmed now)"),
+        "{}",
+        off.body
+    );
+    assert_eq!(settings(), "four-eyes: off");
     let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
         &f.db,
         &["audit", "list", "--json"],
@@ -292,8 +316,8 @@ fn only_admins_change_four_eyes_and_each_change_is_audited() {
                 serde_json::json!({"setting": "four_eyes", "old": "off", "new": "on"})
             ),
             (
-                "admin".to_string(),
-                serde_json::json!({"setting": "four_eyes", "old": "on", "new": "off"})
+                "second".to_string(),
+                serde_json::json!({"setting": "four_eyes", "old": "on", "new": "off", "requested_by": "admin"})
             ),
         ]
     );

@@ -94,9 +94,18 @@ pub async fn create_account(
                     AppError::Internal
                 }
             })?;
-        let account = crate::registry::account::create(&pool, &me.username, &username, &hash, role).await?;
+        // Under four-eyes a new admin starts as a viewer; the admin role needs a second admin.
+        let four_eyes = crate::registry::setting::load(&pool).await?.four_eyes;
+        let first_role = if role == Role::Admin && four_eyes { Role::Viewer } else { role };
+        let account = crate::registry::account::create(&pool, &me.username, &username, &hash, first_role).await?;
         tracing::info!(account.username = %account.username, account.role = %account.role, actor = %me.username, "account created");
-        Ok(format!("account {} created as {}", account.username, account.role))
+        let created = format!("account {} created as {}", account.username, account.role);
+        if first_role == role {
+            return Ok(created);
+        }
+        let what = crate::registry::guard::Guarded::AdminRole { username: account.username.clone() };
+        let outcome = crate::registry::guard::request(&pool, &me, &me.username, &what).await?;
+        Ok(format!("{created}; {}", guarded_message(&outcome, "it is now an admin", &what)))
     })
     .await
 }
@@ -117,6 +126,11 @@ pub async fn set_account_role(username: String, role: String) -> Result<String, 
             return Err(AppError::Invalid(
                 "you cannot change your own role: another admin has to do it, so that an admin always remains".to_string(),
             ));
+        }
+        if role == Role::Admin {
+            let what = crate::registry::guard::Guarded::AdminRole { username: username.clone() };
+            let outcome = crate::registry::guard::request(&pool, &me, &me.username, &what).await?;
+            return Ok(guarded_message(&outcome, &format!("{username} is now admin"), &what));
         }
         let account = crate::registry::account::set_role(&pool, &me.username, &username, role).await?;
         Ok(format!("{} is now {}", account.username, account.role))
@@ -186,6 +200,26 @@ pub async fn registry_settings() -> Result<SettingsView, AppError> {
     .await
 }
 
+/// What a request four-eyes guards did, in words: `done` when it took effect.
+#[cfg(feature = "ssr")]
+fn guarded_message(
+    outcome: &crate::registry::guard::Outcome,
+    done: &str,
+    what: &crate::registry::guard::Guarded,
+) -> String {
+    use crate::registry::guard::Outcome;
+    match outcome {
+        Outcome::Applied => done.to_owned(),
+        Outcome::Requested => format!(
+            "{} is requested: four-eyes is on, so another admin has to ask for it too",
+            what.describe()
+        ),
+        Outcome::Confirmed { requested_by } => {
+            format!("{done} (asked for by {requested_by}, confirmed now)")
+        }
+    }
+}
+
 /// Turns four-eyes on or off for every server and command line: `POST /api/set_four_eyes` with
 /// `four_eyes` (`on` or `off`). Admins only; audited as `setting.changed` with the old and new
 /// value. A form post from a page goes back to it.
@@ -207,9 +241,14 @@ pub async fn set_four_eyes(four_eyes: String) -> Result<String, AppError> {
                 )))
             }
         };
-        let change = setting::set_four_eyes(&pool, &me.username, on).await?;
-        tracing::info!(setting.four_eyes = on, actor = %me.username, changed = change.changed(), "four-eyes set");
-        Ok(format!("four-eyes is {}", on_off(change.new)))
+        if on {
+            let change = setting::turn_on_four_eyes(&pool, &me.username).await?;
+            tracing::info!(setting.four_eyes = on, actor = %me.username, changed = change.changed(), "four-eyes set");
+            return Ok(format!("four-eyes is {}", on_off(change.new)));
+        }
+        let what = crate::registry::guard::Guarded::FourEyesOff;
+        let outcome = crate::registry::guard::request(&pool, &me, &me.username, &what).await?;
+        Ok(guarded_message(&outcome, "four-eyes is off", &what))
     })
     .await
 }

@@ -65,16 +65,14 @@ pub async fn four_eyes(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
         .await
 }
 
-/// Turns four-eyes on or off as `actor` (an admin's name, or `cli:<user>`), audited as
-/// `setting.changed` with the old and new value. Callers check that the actor may.
+/// Turns four-eyes on as `actor` (an admin's name, or `cli:<user>`), audited as
+/// `setting.changed` with the old and new value. Callers check that the actor may. Turning it
+/// off goes through [`super::guard::request`]: while it is on, that needs two admins.
 ///
 /// # Errors
 /// Database errors.
-pub async fn set_four_eyes(
-    pool: &PgPool,
-    actor: &str,
-    on: bool,
-) -> Result<SettingChange, sqlx::Error> {
+pub async fn turn_on_four_eyes(pool: &PgPool, actor: &str) -> Result<SettingChange, sqlx::Error> {
+    let on = true;
     let mut tx = pool.begin().await?;
     let row = sqlx::query("select four_eyes from registry_setting for update")
         .fetch_one(&mut *tx)

@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 
+use app::registry::guard::{self, Guarded, Outcome};
 use app::registry::setting::{self, on_off};
 
 use crate::cli::{CommonOptions, SettingsArgs, SettingsCommand};
@@ -27,8 +28,18 @@ pub async fn run(common: &CommonOptions, args: &SettingsArgs) -> anyhow::Result<
                 println!("four-eyes: {}", on_off(settings.four_eyes));
             }
         }
-        Some(SettingsCommand::FourEyes { value }) => {
-            let change = setting::set_four_eyes(pool, &cli_actor(), value == "on").await?;
+        Some(SettingsCommand::FourEyes { value, as_user }) if value == "off" => {
+            let settings = setting::load(pool).await?;
+            if !settings.four_eyes {
+                println!("four-eyes: off (unchanged)");
+            } else {
+                let code = turn_off(pool, as_user.as_deref()).await?;
+                database.close().await;
+                return Ok(code);
+            }
+        }
+        Some(SettingsCommand::FourEyes { .. }) => {
+            let change = setting::turn_on_four_eyes(pool, &cli_actor()).await?;
             if args.json {
                 println!(
                     "{}",
@@ -47,4 +58,38 @@ pub async fn run(common: &CommonOptions, args: &SettingsArgs) -> anyhow::Result<
     }
     database.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Four-eyes is on: turning it off is a request of `as_user`, which another admin confirms.
+async fn turn_off(pool: &sqlx::PgPool, as_user: Option<&str>) -> anyhow::Result<ExitCode> {
+    let Some(name) = as_user else {
+        eprintln!("refused: four-eyes is on, so turning it off needs two admins: run `schemagate settings four-eyes off --as ADMIN`, then another admin runs the same");
+        return Ok(ExitCode::from(1));
+    };
+    let account = crate::command::lookup::actor_account(pool, Some(name)).await?;
+    let what = Guarded::FourEyesOff;
+    match guard::request(pool, &account, &format!("cli:{name}"), &what).await {
+        Ok(outcome) => {
+            println!(
+                "{}",
+                guarded_message(&outcome, "four-eyes: off (was on)", &what)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => crate::command::refused("refused: ", error),
+    }
+}
+
+/// What a guarded request did, in words (`done` when it took effect).
+pub fn guarded_message(outcome: &Outcome, done: &str, what: &Guarded) -> String {
+    match outcome {
+        Outcome::Applied => done.to_owned(),
+        Outcome::Requested => format!(
+            "{} requested: four-eyes is on, so another admin has to ask for it too (with --as)",
+            what.describe()
+        ),
+        Outcome::Confirmed { requested_by } => {
+            format!("{done}: asked for by {requested_by}, confirmed now")
+        }
+    }
 }

@@ -48,9 +48,20 @@ pub async fn run(common: &CommonOptions, command: UserCommand) -> anyhow::Result
     let pool = &database.pool;
     let actor = cli_actor();
     let outcome = match command {
-        UserCommand::Add { username, role } => {
+        UserCommand::Add {
+            username,
+            role,
+            as_user,
+        } => {
             let role: Role = role.parse()?;
             let hash = hash_password(password.unwrap_or_default()).await?;
+            let four_eyes = app::registry::setting::load(pool).await?.four_eyes;
+            if role == Role::Admin && four_eyes {
+                let code =
+                    add_admin_under_four_eyes(pool, &actor, &username, &hash, as_user).await?;
+                database.close().await;
+                return Ok(code);
+            }
             account::create(pool, &actor, &username, &hash, role)
                 .await
                 .map(|a| format!("created {} ({})", a.username, a.role))
@@ -61,8 +72,17 @@ pub async fn run(common: &CommonOptions, command: UserCommand) -> anyhow::Result
                 .await
                 .map(|a| format!("password changed for {}", a.username))
         }
-        UserCommand::Role { username, role } => {
+        UserCommand::Role {
+            username,
+            role,
+            as_user,
+        } => {
             let role: Role = role.parse()?;
+            if role == Role::Admin {
+                let code = make_admin(pool, &username, as_user.as_deref()).await?;
+                database.close().await;
+                return Ok(code);
+            }
             account::set_role(pool, &actor, &username, role)
                 .await
                 .map(|a| format!("{} is now {}", a.username, a.role))
@@ -95,6 +115,65 @@ pub async fn run(common: &CommonOptions, command: UserCommand) -> anyhow::Result
             Ok(ExitCode::SUCCESS)
         }
         Err(refused) => super::refused("error: ", refused),
+    }
+}
+
+/// Under four-eyes a new admin starts as a viewer, and the admin role is requested by the admin
+/// `as_user` (another admin confirms it with `user role NAME admin --as OTHER`).
+async fn add_admin_under_four_eyes(
+    pool: &sqlx::PgPool,
+    actor: &str,
+    username: &str,
+    hash: &str,
+    as_user: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    if as_user.is_none() {
+        eprintln!("refused: four-eyes is on, so a new admin needs two admins: run `schemagate user add {username} --role admin --as ADMIN`, then another admin runs `schemagate user role {username} admin --as OTHER`");
+        return Ok(ExitCode::from(1));
+    }
+    match account::create(pool, actor, username, hash, Role::Viewer).await {
+        Ok(created) => println!("created {} ({})", created.username, created.role),
+        Err(error) => return super::refused("error: ", error),
+    }
+    make_admin(pool, username, as_user.as_deref()).await
+}
+
+/// Gives `username` the admin role: at once while four-eyes is off; under four-eyes as a
+/// request of the admin `as_user`, which another admin confirms.
+async fn make_admin(
+    pool: &sqlx::PgPool,
+    username: &str,
+    as_user: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use app::registry::guard::{self, Guarded};
+    let four_eyes = app::registry::setting::load(pool).await?.four_eyes;
+    let what = Guarded::AdminRole {
+        username: username.to_owned(),
+    };
+    if !four_eyes && as_user.is_none() {
+        return match account::set_role(pool, &cli_actor(), username, Role::Admin).await {
+            Ok(a) => {
+                println!("{} is now {}", a.username, a.role);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(error) => super::refused("error: ", error),
+        };
+    }
+    let Some(name) = as_user else {
+        eprintln!("refused: four-eyes is on, so making {username} an admin needs two admins: run `schemagate user role {username} admin --as ADMIN`, then another admin runs the same");
+        return Ok(ExitCode::from(1));
+    };
+    let admin = super::lookup::actor_account(pool, Some(name)).await?;
+    match guard::request(pool, &admin, &format!("cli:{name}"), &what).await {
+        Ok(outcome) => {
+            let done = format!("{username} is now admin");
+            println!(
+                "{}",
+                super::settings::guarded_message(&outcome, &done, &what)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => super::refused("refused: ", error),
     }
 }
 
