@@ -494,3 +494,63 @@ fn role_and_setting_names_outside_their_grammar_are_refused_at_start() {
         assert!(stderr.contains(expected), "{flag} {value}: {stderr}");
     }
 }
+
+/// `acl check` answers with what the database enforces: the configuration kept with the applied
+/// package, not the flags of the process asking; when they differ, it says so.
+#[test]
+fn acl_check_answers_with_the_configuration_the_package_was_applied_with() {
+    let db = fresh_database("acl_check_applied_config");
+    let admin_only = WIKI.replace("read: [public]", "read: [public]\n      delete: [admin]");
+    let dir = packages("acl_check_applied_config", &[("wiki", &admin_only)]);
+    stdout_of(&run_cli(
+        &db,
+        &["user", "add", "alice", "--role", "admin"],
+        "long enough\n",
+    ));
+    stdout_of(&run_cli(&db, &with_packages(&dir, &["scan"]), ""));
+    let list: serde_json::Value =
+        serde_json::from_str(&stdout_of(&run_cli(&db, &["list", "--json"], ""))).unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    stdout_of(&run_cli(&db, &["approve", &id, "--as", "alice"], ""));
+    let schema = dir.join("applied.prisma");
+    stdout_of(&run_cli(
+        &db,
+        &["apply", "--schema-out", schema.to_str().unwrap()],
+        "",
+    ));
+
+    // Applied without a hierarchy: only `admin` may delete. A process started with another
+    // hierarchy does not change what PostgreSQL enforces.
+    let asked = run_cli(
+        &db,
+        &[
+            "--role-hierarchy",
+            "god > admin",
+            "acl",
+            "check",
+            "god",
+            "delete",
+            "WikiPage",
+        ],
+        "",
+    );
+    let out = String::from_utf8_lossy(&asked.stdout);
+    assert_eq!(asked.status.code(), Some(1), "{out}");
+    assert!(out.starts_with("deny: "), "{out}");
+    assert!(
+        out.contains("IN ('admin')") && !out.contains("'god'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: this process's configuration (settings, --role-hierarchy) would compile another policy"),
+        "{out}"
+    );
+    // With the configuration it was applied with, no note.
+    let same = stdout_of(&run_cli(
+        &db,
+        &["acl", "check", "admin", "delete", "WikiPage"],
+        "",
+    ));
+    assert!(same.starts_with("allow: "), "{same}");
+    assert!(!same.contains("note:"), "{same}");
+}

@@ -21,6 +21,10 @@ pub struct AclAnswer {
     pub policy: Option<String>,
     /// Why there is no policy text, when the ACL cannot be compiled.
     pub policy_error: Option<String>,
+    /// The current configuration (settings, role hierarchy) would compile another policy than
+    /// the one applied: PostgreSQL enforces the applied one until the package is applied again.
+    #[serde(default)]
+    pub configuration_differs: bool,
 }
 
 /// May `role` do `op` on `entity` under the applied policy? `POST /api/acl_check` with `role`
@@ -41,12 +45,17 @@ pub async fn acl_check(role: String, op: String, entity: String) -> Result<AclAn
         let (package, policy) = crate::registry::policy::applied_policy(&pool, &entity)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("applied policy for entity \"{entity}\"")))?;
+        // Answered with the configuration the package was applied with, not this server's.
+        let (applied, differs) =
+            crate::registry::policy::applied_context(&pool, &schema, &package).await?;
         let security =
-            crate::registry::policy::applied_row_security(&pool, &schema, &entity).await?;
+            crate::registry::policy::applied_row_security(&pool, &applied, &entity).await?;
         let decision = with_ownership(policy, security.as_ref())
-            .decide_with(&role, &op, &schema.config.row_security.hierarchy)
+            .decide_with(&role, &op, &applied.config.row_security.hierarchy)
             .map_err(|error| AppError::Invalid(error.to_string()))?;
-        Ok(answer(decision, package, security, &op))
+        let mut answered = answer(decision, package, security, &op);
+        answered.configuration_differs = differs;
+        Ok(answered)
     })
     .await
 }
@@ -95,5 +104,6 @@ pub fn answer(
         package,
         policy,
         policy_error,
+        configuration_differs: false,
     }
 }

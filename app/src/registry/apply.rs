@@ -54,7 +54,7 @@ use crate::domain::dependency::{declared, dependency_order, foreign_targets, Wor
 use crate::domain::dialect::parse_entities;
 use crate::domain::model::Entity;
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition};
-use ledger::{fail, finish, moved, record, start};
+use ledger::{fail, finish, moved, record, start, Applied};
 
 /// The audit actor of the restart job (the holder is in each event's details).
 pub const ACTOR: &str = "system";
@@ -627,7 +627,10 @@ async fn apply_with_command(
         pool,
         lease,
         change,
-        entities,
+        Applied {
+            entities,
+            row_security: &options.config.row_security,
+        },
         &log,
         outcome.duration_ms,
         schema,

@@ -86,3 +86,36 @@ pub async fn applied_row_security(
     };
     Ok(entity_policies(declared, &models, &schema.config).transpose())
 }
+
+/// The context `package`'s policies were compiled with when it was applied: `schema` with the
+/// row-level-security configuration kept with the applied state (settings, role hierarchy),
+/// and whether the current configuration differs from it (then PostgreSQL enforces the
+/// applied one until the package is applied again). A package applied before the configuration
+/// was kept answers with the current one.
+///
+/// # Errors
+/// Database errors.
+pub async fn applied_context(
+    pool: &PgPool,
+    schema: &crate::registry::future::SchemaContext,
+    package: &str,
+) -> Result<(crate::registry::future::SchemaContext, bool), sqlx::Error> {
+    let kept: Option<Option<serde_json::Value>> =
+        sqlx::query_scalar("select row_security from applied_package where package = $1")
+            .bind(package)
+            .fetch_optional(pool)
+            .await?;
+    let kept: Option<crate::domain::config::RowSecurity> = kept
+        .flatten()
+        .and_then(|value| serde_json::from_value(value).ok());
+    let mut applied = schema.clone();
+    let differs = match kept {
+        Some(row_security) => {
+            let differs = row_security != schema.config.row_security;
+            applied.config.row_security = row_security;
+            differs
+        }
+        None => false,
+    };
+    Ok((applied, differs))
+}

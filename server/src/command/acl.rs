@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use app::api::policy::{answer, with_ownership};
 use app::domain::access::AccessDecision;
-use app::registry::policy::{applied_policy, applied_row_security};
+use app::registry::policy::{applied_context, applied_policy, applied_row_security};
 
 use crate::cli::{AclCommand, CommonOptions};
 use crate::command::lookup::{schema_context, Refused};
@@ -21,15 +21,19 @@ pub async fn run(common: &CommonOptions, command: AclCommand) -> anyhow::Result<
     let database = Database::open(common).await?;
     let schema = schema_context(common, &database)?;
     let policy = applied_policy(&database.pool, &entity).await?;
-    let security = applied_row_security(&database.pool, &schema, &entity).await;
+    let Some((package, policy)) = policy else {
+        database.close().await;
+        return Err(Refused(format!("no applied package declares entity \"{entity}\"")).into());
+    };
+    // Answered with the configuration the package was applied with, not this process's flags.
+    let (applied, differs) = applied_context(&database.pool, &schema, &package).await?;
+    let security = applied_row_security(&database.pool, &applied, &entity).await;
     database.close().await;
-    let (package, policy) = policy
-        .ok_or_else(|| Refused(format!("no applied package declares entity \"{entity}\"")))?;
     let security = security?;
     let decision = with_ownership(policy, security.as_ref()).decide_with(
         &role,
         &op,
-        &schema.config.row_security.hierarchy,
+        &applied.config.row_security.hierarchy,
     )?;
     let answer = answer(decision, package, security, &op);
     let (line, allowed) = match &answer.decision {
@@ -62,6 +66,9 @@ pub async fn run(common: &CommonOptions, command: AclCommand) -> anyhow::Result<
         (Some(policy), _) => println!("enforced by PostgreSQL as:\n{policy}"),
         (None, Some(error)) => println!("not enforceable by PostgreSQL: {error}"),
         (None, None) => {}
+    }
+    if differs {
+        println!("note: this process's configuration (settings, --role-hierarchy) would compile another policy; PostgreSQL enforces the one above, compiled when package {} was applied, until it is applied again", answer.package);
     }
     Ok(if allowed {
         ExitCode::SUCCESS

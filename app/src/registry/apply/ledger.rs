@@ -87,12 +87,20 @@ pub(super) async fn start(
     Ok(true)
 }
 
+/// What a change leaves applied: its entities, and the row-level-security configuration its
+/// policies were compiled with (what PostgreSQL enforces until the package is applied again).
+#[derive(Clone, Copy)]
+pub(super) struct Applied<'a> {
+    pub(super) entities: &'a [Entity],
+    pub(super) row_security: &'a crate::domain::config::RowSecurity,
+}
+
 /// `applying → applied` with the package's new applied state, audited.
 pub(super) async fn finish(
     pool: &PgPool,
     lease: &Lease,
     change: &SchemaChange,
-    entities: &[Entity],
+    applied: Applied<'_>,
     log: &str,
     duration_ms: Option<u64>,
     schema: &str,
@@ -113,7 +121,7 @@ pub(super) async fn finish(
         // Only this run may move an applying change on, and it holds the lease: a bug.
         return Err(ApplyError::Stuck(change.id.clone()));
     }
-    update_applied_package(&mut tx, change, entities).await?;
+    update_applied_package(&mut tx, change, applied).await?;
     let mut details = serde_json::json!({
         "holder": lease.holder(),
         "kind": change.kind,
@@ -141,8 +149,9 @@ pub(super) async fn finish(
 async fn update_applied_package(
     conn: &mut PgConnection,
     change: &SchemaChange,
-    entities: &[Entity],
+    applied: Applied<'_>,
 ) -> Result<(), sqlx::Error> {
+    let entities = applied.entities;
     if change.kind == "drop" {
         sqlx::query("delete from applied_package where package = $1")
             .bind(&change.package)
@@ -151,11 +160,12 @@ async fn update_applied_package(
         return Ok(());
     }
     sqlx::query(
-        "insert into applied_package (package, checksum, yaml_snapshot, fragment, entities, acl, change_id, applied_at)
-         values ($1, $2, $3, $4, $5, $6, $7::uuid, now())
+        "insert into applied_package (package, checksum, yaml_snapshot, fragment, entities, acl, change_id, applied_at, row_security)
+         values ($1, $2, $3, $4, $5, $6, $7::uuid, now(), $8)
          on conflict (package) do update set checksum = excluded.checksum, yaml_snapshot = excluded.yaml_snapshot,
              fragment = excluded.fragment, entities = excluded.entities, acl = excluded.acl,
-             change_id = excluded.change_id, applied_at = excluded.applied_at",
+             change_id = excluded.change_id, applied_at = excluded.applied_at,
+             row_security = excluded.row_security",
     )
     .bind(&change.package)
     .bind(&change.target_checksum)
@@ -164,6 +174,7 @@ async fn update_applied_package(
     .bind(entities_json(entities))
     .bind(acl_json(entities))
     .bind(&change.id)
+    .bind(serde_json::to_value(applied.row_security).unwrap_or_default())
     .execute(&mut *conn)
     .await?;
     Ok(())

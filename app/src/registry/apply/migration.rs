@@ -16,7 +16,7 @@ use std::time::Instant;
 use sqlx::PgPool;
 
 use super::{
-    fail, finish, moved, outcome_of, start, write_atomically, ApplyError, ApplyOptions,
+    fail, finish, moved, outcome_of, start, write_atomically, Applied, ApplyError, ApplyOptions,
     ChangeOutcome, Failure, Step,
 };
 use crate::domain::model::Entity;
@@ -202,7 +202,10 @@ impl<'a> PlatformRun<'a> {
             self.pool,
             self.lease,
             change,
-            self.entities,
+            Applied {
+                entities: self.entities,
+                row_security: &self.options.config.row_security,
+            },
             &log,
             None,
             target,
@@ -375,7 +378,10 @@ impl<'a> PlatformRun<'a> {
             self.pool,
             self.lease,
             self.change,
-            self.entities,
+            Applied {
+                entities: self.entities,
+                row_security: &self.options.config.row_security,
+            },
             &log,
             outcome.duration_ms,
             self.schemas.target,
