@@ -154,7 +154,7 @@ pub async fn request(
             .bind(&actor.username)
             .execute(&mut *tx)
             .await?;
-        record(&mut tx, actor_name, "four_eyes.requested", what, None).await?;
+        record(&mut tx, actor_name, what).await?;
         tx.commit().await?;
         return Ok(Outcome::Requested);
     };
@@ -228,18 +228,9 @@ async fn take_effect(
 }
 
 /// Audits a pending request.
-async fn record(
-    tx: &mut PgConnection,
-    actor_name: &str,
-    action: &str,
-    what: &Guarded,
-    requested_by: Option<&str>,
-) -> Result<(), GuardError> {
-    let mut details = serde_json::json!({"request": what.kind(), "subject": what.subject()});
-    if let Some(by) = requested_by {
-        details["requested_by"] = serde_json::Value::String(by.to_owned());
-    }
-    append(tx, actor_name, action, details).await
+async fn record(tx: &mut PgConnection, actor_name: &str, what: &Guarded) -> Result<(), GuardError> {
+    let details = serde_json::json!({"request": what.kind(), "subject": what.subject()});
+    append(tx, actor_name, "four_eyes.requested", details).await
 }
 
 async fn append(

@@ -5,9 +5,7 @@ use sqlx::{PgConnection, PgPool};
 use super::super::account::Account;
 use super::super::audit::{self, NewEvent};
 use super::super::change::DecideError;
-use super::super::change::{
-    authority_problem, from_row, locked_change, SchemaChange, SELECT_CHANGE,
-};
+use super::super::change::{authority_problem, locked_change, reread, SchemaChange};
 use super::super::violates;
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition};
 
@@ -56,11 +54,7 @@ pub async fn retry(
         },
     )
     .await?;
-    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid"))
-        .bind(&change.id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let retried = from_row(&row)?;
+    let retried = reread(&mut tx, &change.id).await?;
     tx.commit().await?;
     Ok(retried)
 }
