@@ -409,6 +409,15 @@ pub enum SettingsCommand {
         #[arg(long = "as", env = "SCHEMAGATE_USER")]
         as_user: Option<String>,
     },
+    /// Accept this command's row-level-security flags (`--role-hierarchy`, `--user-setting`,
+    /// `--role-setting`) as the configuration the restart job compiles policies with. While
+    /// four-eyes is on, a different configuration needs two admins, each running this with
+    /// `--as` and the same flags.
+    RowSecurity {
+        /// The admin asking.
+        #[arg(long = "as", env = "SCHEMAGATE_USER")]
+        as_user: Option<String>,
+    },
 }
 
 /// `audit` subcommands.

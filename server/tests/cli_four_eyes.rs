@@ -73,14 +73,14 @@ fn a_security_change_needs_two_admins_and_approve_all_leaves_it() {
 
     assert_eq!(
         json(&run_cli(&db, &["settings", "--json"], "")),
-        serde_json::json!({"four_eyes": false}),
+        serde_json::json!({"four_eyes": false, "row_security": null}),
         "off by default"
     );
     let turned = run_cli(&db, &["settings", "four-eyes", "on"], "");
     assert_eq!(stdout_of(&turned).trim(), "four-eyes: on (was off)");
     assert_eq!(
-        stdout_of(&run_cli(&db, &["settings"], "")).trim(),
-        "four-eyes: on"
+        stdout_of(&run_cli(&db, &["settings"], "")).lines().next(),
+        Some("four-eyes: on")
     );
     let events = json(&run_cli(&db, &["audit", "list", "--json"], ""));
     let changed: Vec<&serde_json::Value> = events
@@ -177,8 +177,8 @@ fn turning_four_eyes_off_and_making_an_admin_need_two_admins() {
     assert!(String::from_utf8_lossy(&again.stderr)
         .contains("was asked for by alice already: four-eyes needs another admin to confirm it"));
     assert_eq!(
-        stdout_of(&run_cli(&db, &["settings"], "")).trim(),
-        "four-eyes: on"
+        stdout_of(&run_cli(&db, &["settings"], "")).lines().next(),
+        Some("four-eyes: on")
     );
 
     // A new admin under four-eyes starts as a viewer until a second admin confirms the role.
@@ -217,7 +217,113 @@ fn turning_four_eyes_off_and_making_an_admin_need_two_admins() {
         "four-eyes: off (was on): asked for by alice, confirmed now"
     );
     assert_eq!(
-        stdout_of(&run_cli(&db, &["settings"], "")).trim(),
-        "four-eyes: off"
+        stdout_of(&run_cli(&db, &["settings"], "")).lines().next(),
+        Some("four-eyes: off")
+    );
+}
+
+/// The row-level-security configuration is registry state: the restart job accepts the first one
+/// it compiles with; under four-eyes, flags with another role hierarchy stop it before anything
+/// runs, until two admins accept them.
+#[test]
+fn under_four_eyes_another_role_hierarchy_needs_two_admins_before_apply_compiles_with_it() {
+    let db = fresh_database("cli_four_eyes_row_security");
+    let dir = fresh_dir("cli_four_eyes_row_security");
+    for admin in ["alice", "bob"] {
+        stdout_of(&run_cli(
+            &db,
+            &["user", "add", admin, "--role", "admin"],
+            "a-long-password\n",
+        ));
+    }
+    let schema_out = dir.join("schema.prisma");
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", "--schema-out", schema_out.to_str().unwrap()];
+        args.extend(extra);
+        run_cli(&db, &args, "")
+    };
+    let stderr =
+        |output: &std::process::Output| String::from_utf8_lossy(&output.stderr).to_string();
+    let first = apply(&[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let accepted = &json(&run_cli(&db, &["settings", "--json"], ""))["row_security"];
+    assert_eq!(accepted["hierarchy"], serde_json::json!([]), "{accepted}");
+
+    stdout_of(&run_cli(&db, &["settings", "four-eyes", "on"], ""));
+    let god = ["--role-hierarchy", "god > admin"];
+    let refused = apply(&god);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("the row-level-security configuration given (hierarchy god > admin; user app.user_id, role app.role;")
+            && stderr(&refused).contains("differs from the one the registry accepted (no role hierarchy;"),
+        "{}",
+        stderr(&refused)
+    );
+    let unnamed = run_cli(
+        &db,
+        &[
+            "settings",
+            "row-security",
+            "--role-hierarchy",
+            "god > admin",
+        ],
+        "",
+    );
+    assert_eq!(unnamed.status.code(), Some(1));
+    let ask = |admin: &str| {
+        run_cli(
+            &db,
+            &[
+                "settings",
+                "row-security",
+                "--role-hierarchy",
+                "god > admin",
+                "--as",
+                admin,
+            ],
+            "",
+        )
+    };
+    let requested = stdout_of(&ask("alice"));
+    assert!(
+        requested.starts_with("compiling row-level security with hierarchy god > admin;")
+            && requested.trim().ends_with(
+                "requested: four-eyes is on, so another admin has to ask for it too (with --as)"
+            ),
+        "{requested}"
+    );
+    assert_eq!(ask("alice").status.code(), Some(1), "the same admin twice");
+    assert!(!apply(&god).status.success(), "one admin is not enough");
+    let confirmed = stdout_of(&ask("bob"));
+    assert!(
+        confirmed.starts_with("row-security: hierarchy god > admin;")
+            && confirmed
+                .trim()
+                .ends_with(": asked for by alice, confirmed now"),
+        "{confirmed}"
+    );
+    let now = apply(&god);
+    assert!(now.status.success(), "{}", stderr(&now));
+    assert!(
+        !apply(&[]).status.success(),
+        "the old flags are another configuration now"
+    );
+
+    let events = json(&run_cli(&db, &["audit", "list", "--json"], ""));
+    let changed: Vec<&serde_json::Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "setting.changed" && e["details"]["setting"] == "row_security")
+        .collect();
+    assert_eq!(
+        changed.len(),
+        2,
+        "the first acceptance and the confirmed one: {changed:?}"
+    );
+    assert_eq!(changed[1]["details"]["requested_by"], "alice");
+    assert_eq!(
+        changed[1]["details"]["new"]["hierarchy"],
+        serde_json::json!(["god > admin"])
     );
 }

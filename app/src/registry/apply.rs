@@ -206,6 +206,9 @@ pub enum ApplyError {
     /// The registry holds a change in a state the job cannot move on from.
     #[error(transparent)]
     Illegal(#[from] IllegalTransition),
+    /// The row-level-security configuration is not the accepted one (four-eyes is on).
+    #[error(transparent)]
+    RowSecurity(#[from] super::row_security::RowSecurityError),
     /// A change this run was applying was moved on by someone else (a bug: it holds the lease).
     #[error("change {0} was no longer applying when the run recorded it applied")]
     Stuck(String),
@@ -269,6 +272,8 @@ async fn run_holding(
         schema_out: options.schema_out.display().to_string(),
         ..ApplyReport::default()
     };
+    // Policies are compiled only with the configuration the registry accepted.
+    super::row_security::enforce(pool, ACTOR, &options.config.row_security).await?;
     // Fails early (exit 2, no change touched) when the schema file cannot be written, and gives
     // a fresh container the applied schema even when nothing is queued.
     let before = std::fs::read_to_string(&options.schema_out).ok();

@@ -1,5 +1,6 @@
-//! Four-eyes protects itself: while it is on, turning it off and giving an account the admin
-//! role (a new admin included) need two admins. The first admin's request is recorded and
+//! Four-eyes protects itself: while it is on, turning it off, giving an account the admin role
+//! (a new admin included) and changing the row-level-security configuration (role hierarchy,
+//! settings) need two admins. The first admin's request is recorded and
 //! audited as pending; it takes effect only when another admin, whose account existed before
 //! the request, asks for the same thing. While four-eyes is off, each takes effect at once.
 
@@ -8,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::account::Account;
 use super::audit::{self, NewEvent};
+use crate::domain::config::RowSecurity;
 use crate::domain::review::Role;
 
 /// What four-eyes guards.
@@ -20,6 +22,13 @@ pub enum Guarded {
         /// The account.
         username: String,
     },
+    /// Compiling row-level security with another configuration than the accepted one.
+    RowSecurity {
+        /// The configuration asked for.
+        config: Box<RowSecurity>,
+        /// Its fingerprint: what a second admin must ask for too.
+        fingerprint: String,
+    },
 }
 
 impl Guarded {
@@ -27,6 +36,7 @@ impl Guarded {
         match self {
             Guarded::FourEyesOff => "four_eyes_off",
             Guarded::AdminRole { .. } => "admin_role",
+            Guarded::RowSecurity { .. } => "row_security",
         }
     }
 
@@ -34,6 +44,16 @@ impl Guarded {
         match self {
             Guarded::FourEyesOff => "",
             Guarded::AdminRole { username } => username,
+            Guarded::RowSecurity { fingerprint, .. } => fingerprint,
+        }
+    }
+
+    /// Asking for `config` as the row-level-security configuration.
+    #[must_use]
+    pub fn row_security(config: &RowSecurity) -> Self {
+        Guarded::RowSecurity {
+            fingerprint: super::row_security::fingerprint(config),
+            config: Box::new(config.clone()),
         }
     }
 
@@ -43,6 +63,14 @@ impl Guarded {
         match self {
             Guarded::FourEyesOff => "turning four-eyes off".to_owned(),
             Guarded::AdminRole { username } => format!("making {username} an admin"),
+            Guarded::RowSecurity {
+                config,
+                fingerprint,
+            } => format!(
+                "compiling row-level security with {} (configuration {})",
+                super::row_security::describe(config),
+                &fingerprint[..12]
+            ),
         }
     }
 }
@@ -222,6 +250,9 @@ async fn take_effect(
                 details["requested_by"] = serde_json::Value::String(by.to_owned());
             }
             append(tx, actor_name, "account.role_changed", details).await?;
+        }
+        Guarded::RowSecurity { config, .. } => {
+            super::row_security::accept(tx, actor_name, config, requested_by).await?;
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! `schemagate settings [four-eyes on|off] [--json]`: the registry's settings, which every
+//! `schemagate settings [four-eyes on|off | row-security] [--json]`: the registry's settings, which every
 //! server and command line reads from the database. Changes are audited with the operator as
 //! actor (`cli:<user>`), as account changes from the command line are: whoever reaches the
 //! database can manage accounts already.
@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use app::registry::guard::{self, Guarded, Outcome};
+use app::registry::row_security;
 use app::registry::setting::{self, on_off};
 
 use crate::cli::{CommonOptions, SettingsArgs, SettingsCommand};
@@ -22,11 +23,28 @@ pub async fn run(common: &CommonOptions, args: &SettingsArgs) -> anyhow::Result<
     match &args.command {
         None => {
             let settings = setting::load(pool).await?;
+            let accepted = row_security::accepted(pool).await?;
             if args.json {
-                println!("{}", serde_json::json!({"four_eyes": settings.four_eyes}));
+                println!(
+                    "{}",
+                    serde_json::json!({"four_eyes": settings.four_eyes, "row_security": accepted})
+                );
             } else {
                 println!("four-eyes: {}", on_off(settings.four_eyes));
+                println!(
+                    "row-security: {}",
+                    accepted.as_ref().map_or_else(
+                        || "none accepted yet (the restart job accepts the first it compiles with)"
+                            .to_owned(),
+                        row_security::describe
+                    )
+                );
             }
+        }
+        Some(SettingsCommand::RowSecurity { as_user }) => {
+            let code = accept_row_security(common, pool, as_user.as_deref()).await?;
+            database.close().await;
+            return Ok(code);
         }
         Some(SettingsCommand::FourEyes { value, as_user }) if value == "off" => {
             let settings = setting::load(pool).await?;
@@ -74,6 +92,37 @@ async fn turn_off(pool: &sqlx::PgPool, as_user: Option<&str>) -> anyhow::Result<
                 "{}",
                 guarded_message(&outcome, "four-eyes: off (was on)", &what)
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => crate::command::refused("refused: ", error),
+    }
+}
+
+/// Accepts the flags' row-level-security configuration: at once while four-eyes is off, as a
+/// request of `as_user` that another admin confirms while it is on.
+async fn accept_row_security(
+    common: &CommonOptions,
+    pool: &sqlx::PgPool,
+    as_user: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let config = common.domain_config().row_security;
+    if row_security::accepted(pool).await?.as_ref() == Some(&config) {
+        println!(
+            "row-security: {} (unchanged)",
+            row_security::describe(&config)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(name) = as_user else {
+        eprintln!("refused: accepting a row-level-security configuration needs an admin: run `schemagate settings row-security --as ADMIN` with the same flags (while four-eyes is on, another admin runs the same)");
+        return Ok(ExitCode::from(1));
+    };
+    let account = crate::command::lookup::actor_account(pool, Some(name)).await?;
+    let what = Guarded::row_security(&config);
+    match guard::request(pool, &account, &format!("cli:{name}"), &what).await {
+        Ok(outcome) => {
+            let done = format!("row-security: {}", row_security::describe(&config));
+            println!("{}", guarded_message(&outcome, &done, &what));
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => crate::command::refused("refused: ", error),
