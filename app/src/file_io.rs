@@ -63,6 +63,62 @@ pub fn read_text(path: &Path, limit: u64) -> std::io::Result<String> {
 /// # Errors
 /// I/O errors, and `InvalidInput` when `path` is not a regular file or has no file name.
 pub fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    stage(path, bytes, 0o644)?.commit()
+}
+
+/// A file written beside its target and not yet renamed over it: [`Staged::commit`] puts it in
+/// place; dropped uncommitted, it is removed. For writes that must wait for something else to
+/// succeed first (a rotated audit key, once the registry records it).
+#[derive(Debug)]
+pub struct Staged {
+    temp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    /// Renames the staged file over the target.
+    ///
+    /// # Errors
+    /// I/O errors; the staged file is then kept, and the error names it (a later write of the
+    /// same target removes it).
+    pub fn commit(mut self) -> std::io::Result<()> {
+        // Kept on failure: it may hold what exists nowhere else (a rotated key).
+        self.committed = true;
+        if let Err(error) = std::fs::rename(&self.temp, &self.path) {
+            return Err(std::io::Error::new(
+                error.kind(),
+                format!(
+                    "{}: kept in {}: {error}",
+                    self.path.display(),
+                    self.temp.display()
+                ),
+            ));
+        }
+        if let Some(dir) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Ok(dir) = std::fs::File::open(dir) {
+                let _ = dir.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Writes `bytes` (file mode `mode`) to a temporary file beside `path`, synced, to be renamed
+/// over `path` by [`Staged::commit`]. Refuses, as [`write_replacing`] does, when `path` is
+/// anything but a regular file or nothing.
+///
+/// # Errors
+/// I/O errors, and `InvalidInput` when `path` is not a regular file or has no file name.
+pub fn stage(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<Staged> {
     let name = path
         .file_name()
         .ok_or_else(|| invalid(path, "the path has no file name"))?
@@ -84,26 +140,19 @@ pub fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     remove_leftovers(dir, &name);
-    let temp = dir.join(format!(".{name}{TEMP_MARK}{}", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(error) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(error);
-    }
-    if let Ok(dir) = std::fs::File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    let staged = Staged {
+        temp: dir.join(format!(".{name}{TEMP_MARK}{}", std::process::id())),
+        path: path.to_path_buf(),
+        committed: false,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&staged.temp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(staged)
 }
 
 /// Removes the temporary files of `name` an earlier, interrupted run left in `dir`.

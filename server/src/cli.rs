@@ -447,6 +447,10 @@ pub enum AuditCommand {
         #[arg(long, default_value = "json")]
         format: String,
     },
+    /// Replace the audit key with a fresh one: one event sealed with the old key names the new
+    /// one, every later event is sealed with the new key, and the key file keeps the old key
+    /// (first line) to verify the events it sealed.
+    RotateKey,
 }
 
 /// `acl` subcommands.

@@ -5,9 +5,12 @@
 //! outside the database, so deleted newest events are detectable as well.
 
 pub mod seal;
+mod verify;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+pub use verify::{
+    anchor, check_anchor, verify, verify_cached, verify_events, verify_events_from, verify_with,
+    ChainProblem, Checkpoint, Verification,
+};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -111,6 +114,10 @@ fn chain_hash(
 /// The action of the event that registers an audit key: from it on, every event must be sealed.
 pub const KEY_REGISTERED: &str = "audit.key_registered";
 
+/// The action of the event that rotates the audit key (`from` → `to`): sealed with the old key,
+/// and every later event with the new one.
+pub const KEY_ROTATED: &str = "audit.key_rotated";
+
 /// Appends `event` inside the caller's transaction, sealed with the installed key (if any).
 ///
 /// # Errors
@@ -139,6 +146,24 @@ async fn append_sealed(
     let (seq, prev_hash) = match last {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS_HASH.to_string()),
+    };
+    // Read under the chain lock: a rotation committed before this event seals it with the new key.
+    let rotated;
+    let key = match key {
+        Some(key) => {
+            let registered: Option<String> =
+                sqlx::query_scalar("select fingerprint from audit_key")
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match registered {
+                Some(registered) if registered != key.fingerprint() => {
+                    rotated = rotated_key(key, &registered)?;
+                    Some(&rotated)
+                }
+                _ => Some(key),
+            }
+        }
+        None => None,
     };
     let now = OffsetDateTime::now_utc();
     // PostgreSQL keeps microseconds; hash exactly what is stored.
@@ -176,6 +201,25 @@ async fn append_sealed(
     .execute(&mut *conn)
     .await?;
     Ok(stored)
+}
+
+/// The key another process rotated this one into: read again from the key file they share and
+/// installed, when its current key is the one the registry names now.
+fn rotated_key(key: &seal::AuditKey, registered: &str) -> Result<seal::AuditKey, sqlx::Error> {
+    match key.reread() {
+        Ok(Some(fresh)) if fresh.fingerprint() == registered => {
+            tracing::info!(key = %registered, "the audit key was rotated: sealing with the new key");
+            seal::install(fresh.clone());
+            Ok(fresh)
+        }
+        _ => Err(sqlx::Error::Configuration(
+            format!(
+                "the registry's audit key was rotated to {registered}, but {} holds another: give this process the rotated key file",
+                key.source
+            )
+            .into(),
+        )),
+    }
 }
 
 /// Appends `event` in a transaction of its own.
@@ -329,379 +373,6 @@ pub fn to_csv(events: &[AuditEvent]) -> String {
     out
 }
 
-/// A verified position in the chain: the event at `seq` had `hash` (and, when `sealed`, a seal
-/// that matched the key).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Checkpoint {
-    /// The event's position (0: before the first event).
-    pub seq: i64,
-    /// Its hash ([`GENESIS_HASH`] at position 0).
-    pub hash: String,
-    /// Whether sealing had begun by then (a later unsealed event is then a problem).
-    pub sealed: bool,
-}
-
-impl Checkpoint {
-    /// The position before the first event.
-    pub fn genesis() -> Checkpoint {
-        Checkpoint {
-            seq: 0,
-            hash: GENESIS_HASH.to_string(),
-            sealed: false,
-        }
-    }
-}
-
-/// What `verify` found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Verification {
-    /// How many events the chain holds (the newest event's position).
-    pub events: i64,
-    /// How many events this verification read and checked (fewer when it went on from a
-    /// checkpoint).
-    pub checked: i64,
-    /// Whether seals were checked (an audit key was available).
-    pub sealed: bool,
-    /// Events at the start of the chain written before sealing began (a newer sealed event
-    /// vouches for them through the hash chain).
-    pub unsealed_prefix: i64,
-    /// The newest event verified (where a later verification may go on from).
-    pub head: Checkpoint,
-    /// The first problem, if any.
-    pub problem: Option<ChainProblem>,
-}
-
-/// A break in the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum ChainProblem {
-    /// An event's content no longer matches its hash (it was edited).
-    #[error("event {seq} was altered: its content does not match its hash")]
-    Altered {
-        /// The event.
-        seq: i64,
-    },
-    /// An event does not link to the one before it (one was deleted, inserted or reordered).
-    #[error("event {seq} does not follow event {previous}: the chain is broken (deleted, inserted or reordered events)")]
-    Broken {
-        /// The event.
-        seq: i64,
-        /// The event before it in the table.
-        previous: i64,
-    },
-    /// Sequence numbers skip (events deleted).
-    #[error("event {expected} is missing (found {found} next)")]
-    Missing {
-        /// The sequence number that should come next.
-        expected: i64,
-        /// The one found instead.
-        found: i64,
-    },
-    /// An event's seal does not match the audit key.
-    #[error("event {seq} carries a seal that does not match the audit key: it was written or rewritten without the key")]
-    Forged {
-        /// The event.
-        seq: i64,
-    },
-    /// An event without a seal after sealed events.
-    #[error("event {seq} carries no seal although earlier events do: it was written or rewritten without the audit key")]
-    Unsealed {
-        /// The event.
-        seq: i64,
-    },
-    /// The chain ends before an event that was seen earlier (anchored or verified).
-    #[error("the log ends at event {last} but event {expected} existed (anchored or verified before): events were deleted from its end")]
-    Truncated {
-        /// The event that existed.
-        expected: i64,
-        /// The newest event now.
-        last: i64,
-    },
-    /// An event no longer has the hash it had when anchored or verified.
-    #[error("event {seq} no longer has the hash it had when anchored or verified: the log was rewritten")]
-    Diverged {
-        /// The event.
-        seq: i64,
-    },
-    /// The event registering the audit key lost its seal.
-    #[error("event {seq} registers the audit key but carries no seal: the log was rewritten without the key")]
-    RegistrationUnsealed {
-        /// The event.
-        seq: i64,
-    },
-    /// Sealing began with a key whose registration the log no longer holds.
-    #[error("no event registers the audit key {key}: the log's history was rewritten (its key registration removed or its seals stripped)")]
-    Unregistered {
-        /// The key's fingerprint.
-        key: String,
-    },
-    /// The anchor's own seal does not match the audit key.
-    #[error("the anchor was not written with this audit key (key {anchor_key}, this key {key}) or was altered")]
-    AnchorForged {
-        /// The fingerprint the anchor names.
-        anchor_key: String,
-        /// This key's fingerprint.
-        key: String,
-    },
-}
-
-/// Walks events in order from a checkpoint.
-struct Walker<'a> {
-    key: Option<&'a seal::AuditKey>,
-    head: Checkpoint,
-    checked: i64,
-    unsealed_prefix: i64,
-    /// Whether the event registering `key` was seen.
-    registered: bool,
-    /// Whether the walk started at the first event (else at a verified checkpoint).
-    from_genesis: bool,
-}
-
-impl Walker<'_> {
-    fn step(&mut self, event: &AuditEvent) -> Result<(), ChainProblem> {
-        let expected_seq = self.head.seq + 1;
-        if event.seq != expected_seq {
-            return Err(ChainProblem::Missing {
-                expected: expected_seq,
-                found: event.seq,
-            });
-        }
-        if event.expected_hash() != event.hash {
-            return Err(ChainProblem::Altered { seq: event.seq });
-        }
-        if event.prev_hash != self.head.hash {
-            return Err(ChainProblem::Broken {
-                seq: event.seq,
-                previous: self.head.seq,
-            });
-        }
-        let mut sealed = self.head.sealed;
-        if let Some(key) = self.key {
-            let registers_key = event.action == KEY_REGISTERED
-                && event.details["fingerprint"].as_str() == Some(key.fingerprint().as_str());
-            if registers_key {
-                // The registration itself is sealed: it cannot be stripped or moved.
-                if event.mac.is_none() {
-                    return Err(ChainProblem::RegistrationUnsealed { seq: event.seq });
-                }
-                self.registered = true;
-            }
-            match &event.mac {
-                Some(mac) if key.event_mac_matches(event.seq, &event.hash, mac) => sealed = true,
-                Some(_) => return Err(ChainProblem::Forged { seq: event.seq }),
-                None if self.head.sealed => return Err(ChainProblem::Unsealed { seq: event.seq }),
-                None => self.unsealed_prefix += 1,
-            }
-        }
-        self.checked += 1;
-        self.head = Checkpoint {
-            seq: event.seq,
-            hash: event.hash.clone(),
-            sealed,
-        };
-        Ok(())
-    }
-
-    fn finish(self, events: i64, mut problem: Option<ChainProblem>) -> Verification {
-        // Walked from the first event with a key: the key's registration must be there.
-        if let (None, Some(key), true) = (&problem, self.key, self.from_genesis) {
-            if !self.registered {
-                problem = Some(ChainProblem::Unregistered {
-                    key: key.fingerprint(),
-                });
-            }
-        }
-        Verification {
-            events,
-            checked: self.checked,
-            sealed: self.key.is_some(),
-            unsealed_prefix: self.unsealed_prefix,
-            head: self.head,
-            problem,
-        }
-    }
-}
-
-/// Checks a chain held in memory, oldest first, from `start` (the position before `events`),
-/// checking seals when `key` is given.
-pub fn verify_events_from(
-    events: &[AuditEvent],
-    key: Option<&seal::AuditKey>,
-    start: Checkpoint,
-) -> Verification {
-    let from_genesis = start.seq == 0;
-    let mut walker = Walker {
-        key,
-        head: start,
-        checked: 0,
-        unsealed_prefix: 0,
-        registered: false,
-        from_genesis,
-    };
-    let total = events
-        .last()
-        .map_or(walker.head.seq, |e| e.seq.max(walker.head.seq));
-    for event in events {
-        if let Err(problem) = walker.step(event) {
-            return walker.finish(total, Some(problem));
-        }
-    }
-    // An unsealed newest event means sealing has not begun (no key when it was written): only
-    // acceptable while no event is sealed at all.
-    walker.finish(total, None)
-}
-
-/// Checks a whole chain held in memory, oldest first (seals when `key` is given).
-pub fn verify_events(events: &[AuditEvent], key: Option<&seal::AuditKey>) -> Verification {
-    verify_events_from(events, key, Checkpoint::genesis())
-}
-
-/// Walks the whole chain, checking seals with the installed key (if any), and reports the
-/// first event that does not check out.
-///
-/// # Errors
-/// Database errors.
-pub async fn verify(pool: &PgPool) -> Result<Verification, sqlx::Error> {
-    let key = seal::installed();
-    verify_with(pool, key.as_deref(), None).await
-}
-
-/// Verifies the chain with `key`: from `start` when given (after checking that the event there
-/// still has the hash it had), otherwise from the first event.
-///
-/// # Errors
-/// Database errors.
-pub async fn verify_with(
-    pool: &PgPool,
-    key: Option<&seal::AuditKey>,
-    start: Option<&Checkpoint>,
-) -> Result<Verification, sqlx::Error> {
-    let start = match start {
-        Some(checkpoint) if checkpoint.seq > 0 => {
-            if let Some(problem) = check_position(pool, checkpoint.seq, &checkpoint.hash).await? {
-                let events = last_seq(pool).await?;
-                return Ok(Verification {
-                    events,
-                    checked: 0,
-                    sealed: key.is_some(),
-                    unsealed_prefix: 0,
-                    head: checkpoint.clone(),
-                    problem: Some(problem),
-                });
-            }
-            checkpoint.clone()
-        }
-        _ => Checkpoint::genesis(),
-    };
-    let rows = sqlx::query(&format!("{SELECT_EVENT} where seq > $1 order by seq"))
-        .bind(start.seq)
-        .fetch_all(pool)
-        .await?;
-    let events = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(verify_events_from(&events, key, start))
-}
-
-async fn last_seq(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select coalesce(max(seq), 0) from audit_event")
-        .fetch_one(pool)
-        .await
-}
-
-/// Whether the event at `seq` still exists with `hash` and content that matches it: `None`
-/// when it does.
-async fn check_position(
-    pool: &PgPool,
-    seq: i64,
-    hash: &str,
-) -> Result<Option<ChainProblem>, sqlx::Error> {
-    if seq <= 0 {
-        return Ok(None);
-    }
-    let row = sqlx::query(&format!("{SELECT_EVENT} where seq = $1"))
-        .bind(seq)
-        .fetch_optional(pool)
-        .await?;
-    let Some(row) = row else {
-        return Ok(Some(ChainProblem::Truncated {
-            expected: seq,
-            last: last_seq(pool).await?,
-        }));
-    };
-    let event = from_row(&row)?;
-    Ok(if event.hash != hash {
-        Some(ChainProblem::Diverged { seq })
-    } else if event.expected_hash() != event.hash {
-        Some(ChainProblem::Altered { seq })
-    } else {
-        None
-    })
-}
-
-/// The chain's newest event as an anchor sealed with `key` (position 0 for an empty chain).
-///
-/// # Errors
-/// Database errors.
-pub async fn anchor(pool: &PgPool, key: &seal::AuditKey) -> Result<seal::Anchor, sqlx::Error> {
-    let head: Option<(i64, String)> =
-        sqlx::query_as("select seq, hash from audit_event order by seq desc limit 1")
-            .fetch_optional(pool)
-            .await?;
-    let (seq, hash) = head.unwrap_or((0, GENESIS_HASH.to_string()));
-    Ok(key.anchor(seq, &hash, OffsetDateTime::now_utc()))
-}
-
-/// Whether the chain still reaches `anchor` unchanged: its seal matches `key`, and the event it
-/// names exists with the hash it names. `None` when it does.
-///
-/// # Errors
-/// Database errors.
-pub async fn check_anchor(
-    pool: &PgPool,
-    key: &seal::AuditKey,
-    anchor: &seal::Anchor,
-) -> Result<Option<ChainProblem>, sqlx::Error> {
-    if !key.anchor_matches(anchor) {
-        return Ok(Some(ChainProblem::AnchorForged {
-            anchor_key: anchor.key.clone(),
-            key: key.fingerprint(),
-        }));
-    }
-    check_position(pool, anchor.seq, &anchor.hash).await
-}
-
-/// The position up to which each database's chain was verified by this process (for the audit
-/// page): keyed by server and database.
-static VERIFIED: Mutex<Option<HashMap<String, Checkpoint>>> = Mutex::new(None);
-
-/// Verifies the chain incrementally for the audit page: from the position this process last
-/// verified (after checking that the event there still has its hash, so rewrites and deleted
-/// newest events since then are caught), with the installed key.
-///
-/// # Errors
-/// Database errors.
-pub async fn verify_cached(pool: &PgPool) -> Result<Verification, sqlx::Error> {
-    let options = pool.connect_options();
-    let identity = format!(
-        "{}:{}/{}",
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or_default()
-    );
-    let start = VERIFIED
-        .lock()
-        .ok()
-        .and_then(|cache| cache.as_ref()?.get(&identity).cloned());
-    let key = seal::installed();
-    let verification = verify_with(pool, key.as_deref(), start.as_ref()).await?;
-    if verification.problem.is_none() {
-        if let Ok(mut cache) = VERIFIED.lock() {
-            cache
-                .get_or_insert_with(HashMap::new)
-                .insert(identity, verification.head.clone());
-        }
-    }
-    Ok(verification)
-}
-
 /// Why the audit key does not fit the registry.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyRegistrationError {
@@ -721,9 +392,57 @@ pub enum KeyRegistrationError {
         /// The registered key's fingerprint.
         registered: String,
     },
+    /// No key is registered yet, so there is none to rotate.
+    #[error("no audit key is registered for this registry yet: start schemagate once with its key before rotating it")]
+    NothingToRotate,
     /// The database failed.
     #[error("database error while checking the audit key")]
     Database(#[from] sqlx::Error),
+}
+
+/// Rotates the registry's audit key from `key` to `next`, as `actor`: one event
+/// (`audit.key_rotated`, from and to fingerprints) sealed with `key`, after which every event is
+/// sealed with `next`. The caller puts `next`'s key file in place once this returns.
+///
+/// # Errors
+/// [`KeyRegistrationError::Mismatch`] when `key` is not the registered key,
+/// [`KeyRegistrationError::NothingToRotate`] when none is registered; database errors.
+pub async fn rotate_key(
+    pool: &PgPool,
+    actor: &str,
+    key: &seal::AuditKey,
+    next: &seal::AuditKey,
+) -> Result<AuditEvent, KeyRegistrationError> {
+    let mut tx = pool.begin().await?;
+    let registered: Option<String> =
+        sqlx::query_scalar("select fingerprint from audit_key for update")
+            .fetch_optional(&mut *tx)
+            .await?;
+    match registered {
+        Some(registered) if registered == key.fingerprint() => {}
+        Some(registered) => {
+            return Err(KeyRegistrationError::Mismatch {
+                registered,
+                ours: key.fingerprint(),
+                origin: key.source.clone(),
+            })
+        }
+        None => return Err(KeyRegistrationError::NothingToRotate),
+    }
+    let event = NewEvent {
+        actor,
+        action: KEY_ROTATED,
+        change_id: None,
+        package: None,
+        details: serde_json::json!({"from": key.fingerprint(), "to": next.fingerprint()}),
+    };
+    let stored = append_sealed(&mut tx, event, Some(key)).await?;
+    sqlx::query("update audit_key set fingerprint = $1, registered_at = now()")
+        .bind(next.fingerprint())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(stored)
 }
 
 /// Records `key`'s fingerprint as the registry's audit key on first use, and refuses a key (or

@@ -1,4 +1,4 @@
-//! `schemagate audit list|verify|export`.
+//! `schemagate audit list|verify|anchor|export|rotate-key`.
 
 use std::process::ExitCode;
 
@@ -58,6 +58,7 @@ pub async fn run(common: &CommonOptions, command: AuditCommand) -> anyhow::Resul
             }
             ExitCode::SUCCESS
         }
+        AuditCommand::RotateKey => rotate_key(pool).await?,
         AuditCommand::Export { format } => {
             let events = audit::list(pool, &AuditFilter::default()).await?;
             if format == "json" {
@@ -70,6 +71,40 @@ pub async fn run(common: &CommonOptions, command: AuditCommand) -> anyhow::Resul
     };
     database.close().await;
     Ok(code)
+}
+
+/// Rotates the audit key: the key file with the new key is written beside the old one first,
+/// put in place only once the registry recorded the rotation, so neither a failed write nor a
+/// failed commit leaves a registry sealed with a key no file holds.
+async fn rotate_key(pool: &PgPool) -> anyhow::Result<ExitCode> {
+    let Some(key) = seal::installed() else {
+        bail!("no audit key is configured: there is nothing to rotate");
+    };
+    let (next, text) = key.rotated()?;
+    let path = next
+        .path()
+        .context("a rotated key is kept in a file")?
+        .to_path_buf();
+    let staged = app::file_io::stage(&path, text.as_bytes(), 0o600)
+        .with_context(|| format!("cannot write the new key beside {}", path.display()))?;
+    let event = audit::rotate_key(pool, &crate::command::user::cli_actor(), &key, &next).await?;
+    staged.commit().with_context(|| {
+        format!(
+            "the registry seals with the new key {} from now on, but its key file could not be put in place: move the kept file over {}",
+            next.fingerprint(),
+            path.display()
+        )
+    })?;
+    seal::install(next.clone());
+    println!(
+        "rotated the audit key from {} to {} (event {}); {} keeps the retired key to verify the events it sealed",
+        key.fingerprint(),
+        next.fingerprint(),
+        event.seq,
+        path.display()
+    );
+    println!("give every schemagate process of this registry the new key file: processes that share it take the new key at their next event");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Where `audit verify` keeps the head it verified, outside the database: one file per registry

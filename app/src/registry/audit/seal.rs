@@ -20,12 +20,18 @@ pub const ANCHOR_FORMAT: &str = "schemagate-audit-anchor-v1";
 /// Shortest key accepted from `SCHEMAGATE_AUDIT_KEY`, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
 
-/// The audit key: secret bytes that never enter the database.
+/// The audit key: secret bytes that never enter the database. A key file may hold the keys a
+/// rotation retired before the current one (one per line, oldest first, the current one last):
+/// they seal nothing any more but still check the events they sealed.
 #[derive(Clone)]
 pub struct AuditKey {
     bytes: Vec<u8>,
     /// Where it came from, for messages (`/srv/schemagate/audit.key`, `SCHEMAGATE_AUDIT_KEY`).
     pub source: String,
+    /// The key file it was read from (none for `SCHEMAGATE_AUDIT_KEY`).
+    path: Option<PathBuf>,
+    /// Keys retired by rotations, oldest first.
+    retired: Vec<AuditKey>,
 }
 
 impl std::fmt::Debug for AuditKey {
@@ -33,6 +39,7 @@ impl std::fmt::Debug for AuditKey {
         f.debug_struct("AuditKey")
             .field("fingerprint", &self.fingerprint())
             .field("source", &self.source)
+            .field("retired", &self.retired.len())
             .finish()
     }
 }
@@ -50,9 +57,12 @@ pub enum KeyError {
         /// Its length.
         length: usize,
     },
-    /// The key file does not hold 64 hex digits.
-    #[error("the audit key file {} does not hold 64 hex digits", .0.display())]
+    /// The key file does not hold lines of 64 hex digits.
+    #[error("the audit key file {} does not hold lines of 64 hex digits (retired keys first, the current one last)", .0.display())]
     Malformed(PathBuf),
+    /// Only a key kept in a file can be rotated (the file keeps the retired key).
+    #[error("the audit key from {0} is not kept in a file: only a key file can be rotated")]
+    NotAFile(String),
     /// Reading or creating the key file failed.
     #[error("while reading or creating the audit key file {}: {source}", path.display())]
     Io {
@@ -121,6 +131,8 @@ impl AuditKey {
         Ok(AuditKey {
             bytes: material.as_bytes().to_vec(),
             source: source.to_string(),
+            path: None,
+            retired: Vec::new(),
         })
     }
 
@@ -161,14 +173,85 @@ impl AuditKey {
                 Err(error) => return Err(io(error)),
             }
         }
-        let text = crate::file_io::read_text(path, 4096).map_err(io)?;
-        let bytes = unhex(text.trim())
-            .filter(|b| b.len() == 32)
+        let text = crate::file_io::read_text(path, 64 * 1024).map_err(io)?;
+        let mut keys = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                let bytes = unhex(line).filter(|b| b.len() == 32)?;
+                Some(AuditKey {
+                    bytes,
+                    source: path.display().to_string(),
+                    path: Some(path.to_path_buf()),
+                    retired: Vec::new(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()
             .ok_or_else(|| KeyError::Malformed(path.to_path_buf()))?;
-        Ok(AuditKey {
-            bytes,
-            source: path.display().to_string(),
-        })
+        let mut current = keys
+            .pop()
+            .ok_or_else(|| KeyError::Malformed(path.to_path_buf()))?;
+        current.retired = keys;
+        Ok(current)
+    }
+
+    /// This key read again from its file (after another process rotated it), if it has one.
+    ///
+    /// # Errors
+    /// [`KeyError`] of reading the file.
+    pub fn reread(&self) -> Result<Option<AuditKey>, KeyError> {
+        self.path.as_deref().map(Self::load_or_create).transpose()
+    }
+
+    /// The key with `fingerprint`: this one or a retired one.
+    #[must_use]
+    pub fn find(&self, fingerprint: &str) -> Option<&AuditKey> {
+        std::iter::once(self)
+            .chain(&self.retired)
+            .find(|key| key.fingerprint() == fingerprint)
+    }
+
+    /// A fresh key that retires this one, and the key file's new text (retired keys first).
+    ///
+    /// # Errors
+    /// [`KeyError::NotAFile`] for a key not read from a file; reading random bytes.
+    pub fn rotated(&self) -> Result<(AuditKey, String), KeyError> {
+        use std::io::Read;
+        let Some(path) = &self.path else {
+            return Err(KeyError::NotAFile(self.source.clone()));
+        };
+        let mut random = [0u8; 32];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut random))
+            .map_err(|source| KeyError::Io {
+                path: PathBuf::from("/dev/urandom"),
+                source,
+            })?;
+        let mut retired = self.retired.clone();
+        retired.push(AuditKey {
+            retired: Vec::new(),
+            ..self.clone()
+        });
+        let text: String = retired
+            .iter()
+            .map(|key| hex(&key.bytes))
+            .chain(std::iter::once(hex(&random)))
+            .map(|line| line + "\n")
+            .collect();
+        let next = AuditKey {
+            bytes: random.to_vec(),
+            source: self.source.clone(),
+            path: Some(path.clone()),
+            retired,
+        };
+        Ok((next, text))
+    }
+
+    /// The key file, if the key was read from one.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     fn mac(&self, parts: &[&str]) -> String {
@@ -202,11 +285,14 @@ impl AuditKey {
         }
     }
 
-    /// Whether `anchor` was written with this key and not altered since.
+    /// Whether `anchor` was written with this key (or a key it retired) and not altered since.
     pub fn anchor_matches(&self, anchor: &Anchor) -> bool {
+        let Some(key) = self.find(&anchor.key) else {
+            return false;
+        };
         anchor.format == ANCHOR_FORMAT
             && same(
-                &self.mac(&[
+                &key.mac(&[
                     "schemagate-audit-anchor-v1",
                     &anchor.seq.to_string(),
                     &anchor.hash,
