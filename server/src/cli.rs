@@ -105,6 +105,46 @@ pub struct CommonOptions {
         value_parser = parse_setting
     )]
     pub role_setting: String,
+    /// The per-transaction setting that carries the acting tenant's id: on a platform whose
+    /// root model exists, every policy admits only the acting tenant's rows.
+    #[arg(
+        long,
+        env = "SCHEMAGATE_TENANT_SETTING",
+        global = true,
+        default_value = "app.tenant_id",
+        value_parser = parse_setting
+    )]
+    pub tenant_setting: String,
+    /// Fields that hold a row's tenant, comma-separated, in order of preference.
+    #[arg(
+        long,
+        env = "SCHEMAGATE_TENANT_FIELDS",
+        global = true,
+        value_delimiter = ',',
+        default_value = "tenantId"
+    )]
+    pub tenant_fields: Vec<String>,
+    /// Roles that act across tenants (they see every tenant's rows their grants admit),
+    /// comma-separated; `none` for no such role.
+    #[arg(
+        long,
+        env = "SCHEMAGATE_PLATFORM_ROLES",
+        global = true,
+        value_delimiter = ',',
+        default_value = "god,supergod",
+        value_parser = parse_role
+    )]
+    pub platform_roles: Vec<String>,
+    /// The Boolean field a conditional role admits rows by: `ROLE=FIELD`
+    /// (`public_if_shared=isPublic`), repeatable or comma-separated.
+    #[arg(
+        long,
+        env = "SCHEMAGATE_ROLE_CONDITIONS",
+        global = true,
+        value_delimiter = ',',
+        value_parser = parse_role_condition
+    )]
+    pub role_condition: Vec<(String, String)>,
     /// File holding the key that seals audit events (created, mode 0600, when missing).
     /// Default: `audit.key` in the data directory with the embedded cluster; with DATABASE_URL
     /// only when set (or when SCHEMAGATE_AUDIT_KEY holds the key itself).
@@ -125,6 +165,23 @@ fn parse_role(text: &str) -> Result<String, String> {
 fn parse_setting(text: &str) -> Result<String, String> {
     app::domain::naming::check_setting_name(text)?;
     Ok(text.to_owned())
+}
+
+/// `ROLE=FIELD`: a role of the role grammar and a field name of the identifier grammar.
+fn parse_role_condition(text: &str) -> Result<(String, String), String> {
+    let (role, field) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected ROLE=FIELD, got \"{text}\""))?;
+    let (role, field) = (role.trim(), field.trim());
+    app::domain::naming::check_role_name(role)?;
+    if app::domain::naming::db_name_problem(field, app::domain::naming::DbObject::Column).is_some()
+    {
+        return Err(format!(
+            "\"{field}\" is not a field name: {}",
+            app::domain::naming::DB_NAME_RULE
+        ));
+    }
+    Ok((role.to_owned(), field.to_owned()))
 }
 
 fn parse_hierarchy(text: &str) -> Result<app::domain::config::RoleHierarchy, String> {
@@ -519,6 +576,23 @@ impl CommonOptions {
         if let Some(hierarchy) = &self.role_hierarchy {
             config.row_security.hierarchy = hierarchy.clone();
         }
+        config.row_security.tenant = Some(app::domain::config::TenantIsolation {
+            setting: self.tenant_setting.clone(),
+            fields: clean(&self.tenant_fields),
+            platform_roles: clean(&self.platform_roles)
+                .into_iter()
+                .filter(|role| role != "none")
+                .collect(),
+        });
+        config
+            .row_security
+            .variables
+            .insert("tenant.id".to_owned(), self.tenant_setting.clone());
+        config.row_security.role_conditions = self.role_condition.iter().cloned().collect();
+        // A role given a condition is a role packages may use.
+        config
+            .roles
+            .extend(self.role_condition.iter().map(|(role, _)| role.clone()));
         if self.ownership_errors {
             config.ownership_severity = app::domain::Severity::Error;
         }

@@ -50,7 +50,7 @@ pub async fn acl_check(role: String, op: String, entity: String) -> Result<AclAn
             crate::registry::policy::applied_context(&pool, &schema, &package).await?;
         let security =
             crate::registry::policy::applied_row_security(&pool, &applied, &entity).await?;
-        let decision = with_ownership(policy, security.as_ref())
+        let decision = with_ownership(policy, security.as_ref(), &applied.config.row_security)
             .decide_with(&role, &op, &applied.config.row_security.hierarchy)
             .map_err(|error| AppError::Invalid(error.to_string()))?;
         let mut answered = answer(decision, package, security, &op);
@@ -61,7 +61,9 @@ pub async fn acl_check(role: String, op: String, entity: String) -> Result<AclAn
 }
 
 /// The applied policy as PostgreSQL enforces it: owner grants fail closed when the compiled
-/// policies found no owner for the entity's rows.
+/// policies found no owner for the entity's rows, conditional grants when the entity lacks
+/// their condition, and every grant is limited to the acting tenant's rows except for
+/// platform-wide roles (`row_security`: the configuration the policies were compiled with).
 #[cfg(feature = "ssr")]
 #[must_use]
 pub fn with_ownership(
@@ -69,9 +71,20 @@ pub fn with_ownership(
     security: Option<
         &Result<crate::domain::policy_sql::EntityPolicies, crate::domain::policy_sql::PolicyError>,
     >,
+    row_security: &crate::domain::config::RowSecurity,
 ) -> crate::domain::access::EntityPolicy {
     if let Some(Ok(compiled)) = security {
         policy.unowned.clone_from(&compiled.unowned);
+        policy.unmatched.clone_from(&compiled.unmatched);
+        policy.conditions.clone_from(&compiled.conditions);
+        policy.tenant.clone_from(&compiled.tenant);
+    }
+    if let Some(tenant) = &row_security.tenant {
+        policy.platform_roles = tenant
+            .platform_roles
+            .iter()
+            .flat_map(|role| row_security.hierarchy.admitted_by(role))
+            .collect();
     }
     policy
 }

@@ -1,6 +1,6 @@
 //! Evaluating an entity's effective access policy: may ROLE do OP on ENTITY, and on which rows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,18 @@ pub struct EntityPolicy {
     /// Why `self`/`owner` grants match no row, when the entity has no owner (they fail closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unowned: Option<String>,
+    /// Conditional roles whose condition the entity lacks → why (they match no row).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unmatched: BTreeMap<String, String>,
+    /// Conditional roles → the Boolean field whose rows they admit.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: BTreeMap<String, String>,
+    /// The condition tying a row to the acting tenant, when tenants are isolated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Roles that see every tenant's rows (platform-wide roles and those above them).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub platform_roles: BTreeSet<String>,
 }
 
 /// The answer to "may ROLE do OP?".
@@ -28,6 +40,10 @@ pub enum AccessDecision {
         granted_by: String,
         /// Row filter, if the entity has one.
         row_level: Option<String>,
+        /// Only the acting tenant's rows: the condition, when tenants are isolated and the role
+        /// is not platform-wide.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tenant: Option<String>,
     },
     /// Granted only on some rows (owner roles, `public_if_*`).
     Conditional {
@@ -38,6 +54,9 @@ pub enum AccessDecision {
         grants: Vec<String>,
         /// Row filter, if the entity has one.
         row_level: Option<String>,
+        /// Only the acting tenant's rows (see [`AccessDecision::Allow`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tenant: Option<String>,
     },
     /// Not granted.
     Deny {
@@ -102,38 +121,62 @@ impl EntityPolicy {
             });
         }
         let signed_in = !ANONYMOUS_ROLES.contains(&role);
+        let tenant = self
+            .tenant
+            .clone()
+            .filter(|_| !(signed_in && self.platform_roles.contains(role)));
+        let conditioned =
+            |grant: &str| self.conditions.contains_key(grant) || self.unmatched.contains_key(grant);
+        let admits = |grant: &str| {
+            signed_in
+                && !is_pseudo_role(grant)
+                && !is_pseudo_role(role)
+                && hierarchy.admitted_by(grant).contains(role)
+        };
         let full = granted.iter().find(|grant| match grant.as_str() {
             "public" => true,
             "user" => signed_in,
-            other => {
-                signed_in
-                    && !is_pseudo_role(other)
-                    && !is_pseudo_role(role)
-                    && hierarchy.admitted_by(other).contains(role)
-            }
+            other => admits(other) && !conditioned(other),
         });
         if let Some(grant) = full {
             return Ok(AccessDecision::Allow {
                 granted_by: grant.clone(),
                 row_level,
+                tenant,
             });
         }
         let mut conditions = Vec::new();
         let mut grants = Vec::new();
         for grant in &granted {
+            // A condition the entity lacks fails closed: the grant matches no row.
+            if self.unmatched.contains_key(grant) {
+                continue;
+            }
+            let field = self
+                .conditions
+                .get(grant)
+                .cloned()
+                .or_else(|| grant.strip_prefix("public_if_").map(str::to_owned));
             let condition = match grant.as_str() {
                 "self" | "owner" if self.unowned.is_some() => continue,
                 "self" | "owner" if signed_in => format!("{grant}: only rows the user owns"),
-                other => match other.strip_prefix("public_if_") {
-                    Some(flag) => format!("{other}: only rows where {flag} is true"),
+                other if other.starts_with("public_if_") || admits(other) => match field {
+                    Some(field) => format!("{other}: only rows where {field} is true"),
                     None => continue,
                 },
+                _ => continue,
             };
             conditions.push(condition);
             grants.push(grant.clone());
         }
         if conditions.is_empty() {
             let mut reason = format!("{op} is granted to {} only", granted.join(", "));
+            for (grant, why) in granted
+                .iter()
+                .filter_map(|g| Some((g, self.unmatched.get(g)?)))
+            {
+                reason.push_str(&format!(", and the {grant} grant matches no row ({why})"));
+            }
             if let (Some(why), true) = (
                 &self.unowned,
                 signed_in
@@ -151,6 +194,7 @@ impl EntityPolicy {
                 conditions,
                 grants,
                 row_level,
+                tenant,
             })
         }
     }
@@ -172,7 +216,7 @@ mod tests {
                 })
                 .collect(),
             row_level: row_level.map(str::to_string),
-            unowned: None,
+            ..EntityPolicy::default()
         }
     }
 
@@ -186,7 +230,8 @@ mod tests {
             p.decide("user", "read").unwrap(),
             AccessDecision::Allow {
                 granted_by: "user".into(),
-                row_level: Some("tenantId = $user.tenantId".into())
+                row_level: Some("tenantId = $user.tenantId".into()),
+                tenant: None,
             }
         );
     }
@@ -233,7 +278,8 @@ mod tests {
             AccessDecision::Conditional {
                 conditions: vec!["public_if_public: only rows where public is true".into()],
                 grants: vec!["public_if_public".into()],
-                row_level: None
+                row_level: None,
+                tenant: None,
             }
         );
         assert!(matches!(
@@ -256,7 +302,8 @@ mod tests {
             AccessDecision::Conditional {
                 conditions: vec!["self: only rows the user owns".into()],
                 grants: vec!["self".into()],
-                row_level: None
+                row_level: None,
+                tenant: None,
             }
         );
         assert!(matches!(
@@ -269,7 +316,8 @@ mod tests {
             AccessDecision::Conditional {
                 conditions: vec!["public_if_public: only rows where public is true".into()],
                 grants: vec!["public_if_public".into()],
-                row_level: None
+                row_level: None,
+                tenant: None,
             }
         );
         assert_eq!(
@@ -309,7 +357,8 @@ mod tests {
             AccessDecision::Conditional {
                 conditions: vec!["self: only rows the user owns".into()],
                 grants: vec!["self".into()],
-                row_level: None
+                row_level: None,
+                tenant: None,
             }
         );
         assert!(matches!(

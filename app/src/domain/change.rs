@@ -106,6 +106,30 @@ pub fn finding_items(warnings: &[super::diagnostic::Diagnostic]) -> Vec<ChangeIt
                     ),
                 })
             }
+            super::diagnostic::SchemaError::RoleConditionMissing { role, entity, detail } => {
+                Some(ChangeItem {
+                    entity: entity.clone(),
+                    kind: ItemKind::AlterAcl,
+                    path: warning.path.clone(),
+                    summary: format!("{role} grant matches no row"),
+                    risk: Risk::Security,
+                    reason: format!("{detail}: the grant fails closed"),
+                    advice: warning.error.help(),
+                })
+            }
+            super::diagnostic::SchemaError::OwnershipUnreachable { entity, root, .. } => {
+                Some(ChangeItem {
+                    entity: entity.clone(),
+                    kind: ItemKind::AlterAcl,
+                    path: warning.path.clone(),
+                    summary: format!("rows not tied to a {root}"),
+                    risk: Risk::Security,
+                    reason: format!(
+                        "{entity} cannot reach {root} through belongsTo relations, so tenant isolation cannot scope its rows: every tenant shares them"
+                    ),
+                    advice: warning.error.help(),
+                })
+            }
             _ => None,
         })
         .collect()

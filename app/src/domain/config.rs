@@ -252,6 +252,41 @@ pub struct RowSecurity {
     pub hierarchy: RoleHierarchy,
     /// `rowLevel` context variables (`user.id`) → the setting that carries them.
     pub variables: BTreeMap<String, String>,
+    /// Tenant isolation; `None` for policies compiled before it existed (kept configurations
+    /// then describe what PostgreSQL enforces: no tenant condition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantIsolation>,
+    /// Conditional roles → the Boolean field whose rows they admit (`public_if_shared` →
+    /// `isPublic`). A `public_if_X` role without an entry looks for `X`, then `isX`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub role_conditions: BTreeMap<String, String>,
+}
+
+/// How the rows of one tenant are kept from every other tenant: on a platform whose root model
+/// (`Tenant`) exists, every policy admits a row only when its tenant is the acting tenant (the
+/// per-transaction `setting`), except for the platform-wide roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TenantIsolation {
+    /// The per-transaction setting holding the acting tenant's id.
+    pub setting: String,
+    /// Fields that hold a row's tenant, in order of preference.
+    pub fields: Vec<String>,
+    /// Roles that act across tenants (they see every tenant's rows their grants admit).
+    pub platform_roles: BTreeSet<String>,
+}
+
+impl Default for TenantIsolation {
+    fn default() -> Self {
+        Self {
+            setting: "app.tenant_id".to_owned(),
+            fields: vec!["tenantId".to_owned()],
+            platform_roles: ["god", "supergod"]
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect(),
+        }
+    }
 }
 
 impl Default for RowSecurity {
@@ -307,6 +342,8 @@ impl RowSecurity {
             role_setting: role_setting.to_owned(),
             hierarchy: RoleHierarchy::default(),
             variables,
+            tenant: Some(TenantIsolation::default()),
+            role_conditions: BTreeMap::new(),
         }
     }
 }

@@ -19,12 +19,19 @@
 //!   required parent (`EXISTS` over the parent; the same rule validation uses). When the
 //!   entity has none of those the grant fails closed: it admits no row (validation reports it
 //!   to the reviewer as a security finding);
-//! - `public_if_X` admits everyone on the rows whose Boolean field `X` (or `isX`) is true;
+//! - `public_if_X` admits everyone on the rows whose Boolean field `X` (or `isX`, or the field
+//!   configured for the role) is true; a named role with a configured condition admits its
+//!   requests on those rows only; when the entity has no such field the grant matches no row
+//!   (validation reports it as a security finding);
 //! - any other role admits a signed-in request whose role setting is that role, or a role
 //!   above it in the configured hierarchy (`supergod > god > admin`);
 //! - `rowLevel` filters the rows of every grant, whichever role admitted the request: the
 //!   policy is `(admission) AND (rowLevel)`. Reads see only those rows; inserts and updates
 //!   must produce rows that pass (`WITH CHECK`); updates and deletes touch only those rows.
+//!
+//! - tenants: on a platform whose root model exists, every policy also requires the row to
+//!   belong to the acting tenant (the tenant setting): its tenant field, its id on the root
+//!   model, or its parent's tenant (`EXISTS`); platform-wide roles see every tenant.
 //!
 //! `rowLevel` is compiled from the parsed [`Predicate`], never pasted: a field becomes its
 //! quoted column (`@map` respected), qualified by its table; `$user.id` becomes
@@ -164,6 +171,15 @@ pub struct EntityPolicies {
     /// Why the `self`/`owner` grants match no row (no owner field, no owner chain); they fail
     /// closed.
     pub unowned: Option<String>,
+    /// Conditional roles whose condition the entity lacks → why: their grants match no row.
+    pub unmatched: BTreeMap<String, String>,
+    /// Conditional roles → the Boolean field whose rows they admit.
+    pub conditions: BTreeMap<String, String>,
+    /// The condition that ties a row to the acting tenant (every policy carries it, except for
+    /// platform-wide roles); `None` without tenant isolation or when the rows cannot be tied.
+    pub tenant: Option<String>,
+    /// Why the rows cannot be tied to a tenant, on a platform that has tenants.
+    pub untenanted: Option<String>,
 }
 
 impl EntityPolicies {
@@ -232,6 +248,7 @@ pub fn entity_policies(
         ),
     };
     let table = table_name(entity).to_owned();
+    let tenant = compiler.tenant_clause();
     let mut policies = BTreeMap::new();
     for op in AclOp::ALL {
         let admission = compiler
@@ -252,6 +269,16 @@ pub fn entity_policies(
             (Some(admission), None) => admission,
             (Some(admission), Some(row_level)) if admission == "true" => row_level.clone(),
             (Some(admission), Some(row_level)) => format!("{admission} AND {row_level}"),
+        };
+        let expression = match &tenant {
+            Some(tenant) if expression != "false" => {
+                if expression == "true" {
+                    tenant.clone()
+                } else {
+                    format!("{expression} AND {tenant}")
+                }
+            }
+            _ => expression,
         };
         let clauses = match op {
             AclOp::Create => format!("WITH CHECK ({expression})"),
@@ -280,6 +307,10 @@ pub fn entity_policies(
         policies,
         reads: compiler.reads,
         unowned: compiler.unowned,
+        unmatched: compiler.unmatched,
+        conditions: compiler.conditions,
+        tenant: compiler.tenant_scope,
+        untenanted: compiler.untenanted,
     }))
 }
 
@@ -365,6 +396,10 @@ pub fn policy_plan(
                     policies: BTreeMap::new(),
                     reads: std::collections::BTreeSet::new(),
                     unowned: None,
+                    unmatched: BTreeMap::new(),
+                    conditions: BTreeMap::new(),
+                    tenant: None,
+                    untenanted: None,
                 })
             });
         let Some(new_policies) = entity_policies(entity, after.models, config)? else {

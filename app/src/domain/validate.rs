@@ -603,7 +603,26 @@ fn enforceable<'a>(
 ) {
     let models = env.policy_models(own);
     match entity_policies(entity, &models, config) {
-        Ok(_) | Err(PolicyError::Unresolved { .. }) => {}
+        Ok(Some(policies)) => {
+            // Grants that match no row: a finding for the reviewer, never a refused package.
+            for (role, detail) in &policies.unmatched {
+                for (op, roles) in &acl.rules {
+                    for granted in roles.iter().filter(|r| &r.name == role) {
+                        sink.finding(
+                            granted.origin,
+                            format!("{}.acl.{}", entity.name, op.as_str()),
+                            SchemaError::RoleConditionMissing {
+                                role: role.clone(),
+                                entity: entity.name.clone(),
+                                detail: detail.clone(),
+                            },
+                            super::Severity::Warning,
+                        );
+                    }
+                }
+            }
+        }
+        Ok(None) | Err(PolicyError::Unresolved { .. }) => {}
         Err(PolicyError::RowLevel { offset, detail, .. }) => {
             if let Some(row_level) = &acl.row_level {
                 sink.error(

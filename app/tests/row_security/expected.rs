@@ -6,7 +6,7 @@ use app::domain::predicate::{CompareOp, Operand, Predicate};
 use app::domain::{BaseSchema, Config, Entity};
 
 use crate::world::{Val, World};
-use crate::{flag_of, owner_of};
+use crate::{flag_of, owner_of, tenant_of, ACTING_TENANT};
 
 /// Who acts: the user setting (None: anonymous) and the role `acl check` is asked about.
 #[derive(Debug, Clone)]
@@ -63,6 +63,17 @@ pub(crate) fn entity_policy(world: &World<'_>, entity: &Entity) -> EntityPolicy 
             .collect(),
         row_level: acl.row_level.as_ref().map(|r| r.source.clone()),
         unowned: compiled.unowned,
+        unmatched: compiled.unmatched,
+        conditions: compiled.conditions,
+        tenant: compiled.tenant,
+        platform_roles: world
+            .config
+            .row_security
+            .tenant
+            .iter()
+            .flat_map(|t| &t.platform_roles)
+            .flat_map(|role| world.config.row_security.hierarchy.admitted_by(role))
+            .collect(),
     }
 }
 
@@ -203,15 +214,78 @@ pub(crate) fn expected(
             .and_then(|acl| acl.row_level.as_ref())
             .is_none_or(|r| eval(world, entity, shape, actor, &r.predicate) == Some(true))
     };
+    // Tenant isolation: only the acting tenant's rows, unless the role is platform-wide.
+    let in_tenant = |tenant: &Option<String>| {
+        tenant.is_none()
+            || in_acting_tenant(world, entity, actor, shape, &mut Vec::new()) == Some(true)
+    };
     match decision {
         AccessDecision::Deny { .. } => false,
-        AccessDecision::Allow { .. } => row_level(),
-        AccessDecision::Conditional { grants, .. } => {
+        AccessDecision::Allow { tenant, .. } => in_tenant(&tenant) && row_level(),
+        AccessDecision::Conditional { grants, tenant, .. } => {
             let admitted = grants.iter().any(|grant| match grant.as_str() {
                 "self" | "owner" => actor.user == Some(owner_of(shape)),
                 _ => flag_of(shape),
             });
-            admitted && row_level()
+            admitted && in_tenant(&tenant) && row_level()
         }
     }
+}
+
+/// Whether the row of `shape` belongs to the acting tenant as PostgreSQL sees it: by its tenant
+/// field, else through the first parent that has a tenant (belongsTo in declared order, then
+/// hasMany/hasOne of other entities), whose row the request must be able to read, since the
+/// `EXISTS` over the parent's table runs under the parent's own policies. `None`: no tenant.
+fn in_acting_tenant(
+    world: &World<'_>,
+    entity: &Entity,
+    actor: &Actor,
+    shape: usize,
+    visiting: &mut Vec<String>,
+) -> Option<bool> {
+    let config = world.config;
+    let tenant = config.row_security.tenant.as_ref()?;
+    if visiting.contains(&entity.name) {
+        return None;
+    }
+    visiting.push(entity.name.clone());
+    let acting = tenant_of(shape) == ACTING_TENANT;
+    if tenant.fields.iter().any(|f| entity.field(f).is_some()) {
+        return Some(acting);
+    }
+    let declared = entity
+        .relations
+        .iter()
+        .filter(|r| r.kind == app::domain::RelationKind::BelongsTo)
+        .map(|r| r.target.clone());
+    let reverse = world.entities.values().flat_map(|parent| {
+        parent
+            .relations
+            .iter()
+            .filter(|r| {
+                r.target == entity.name
+                    && matches!(
+                        r.kind,
+                        app::domain::RelationKind::HasMany | app::domain::RelationKind::HasOne
+                    )
+            })
+            .map(|_| parent.name.clone())
+    });
+    for parent in declared.chain(reverse).collect::<Vec<_>>() {
+        if parent == entity.name {
+            continue;
+        }
+        if parent == config.root_model {
+            return Some(acting);
+        }
+        let Some(parent_entity) = world.entities.get(&parent) else {
+            continue;
+        };
+        if let Some(in_tenant) = in_acting_tenant(world, parent_entity, actor, shape, visiting) {
+            let readable =
+                parent_entity.acl.is_none() || expected(world, parent_entity, "read", actor, shape);
+            return Some(in_tenant && readable);
+        }
+    }
+    None
 }

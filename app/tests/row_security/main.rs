@@ -41,6 +41,20 @@ fn flag_of(shape: usize) -> bool {
     shape.is_multiple_of(2)
 }
 
+/// The tenant every probe acts in.
+const ACTING_TENANT: &str = "t1";
+
+/// Tenants of the seeded rows, independent of owners and flags: shapes 0 and 3 belong to `t1`,
+/// 1 and 2 to `t2` (a row of tenant `t2` must never be visible or writable from `t1`, except
+/// to platform-wide roles).
+fn tenant_of(shape: usize) -> &'static str {
+    if shape == 0 || shape == 3 {
+        "t1"
+    } else {
+        "t2"
+    }
+}
+
 fn catalog(packages: &[(&str, String)], config: &Config) -> Catalog {
     let sources = packages
         .iter()
@@ -460,4 +474,165 @@ async fn an_owner_grant_without_an_owner_fails_closed_in_postgres_and_in_acl_che
     let mismatches = matrix(&pool, &role, &world).await;
     drop_role(&pool, &role).await;
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Tenants and conditional roles: rows of two tenants under direct, parent and untied scopes,
+/// conditional roles whose flag has another name (unmapped: the grant matches no row; mapped
+/// with a role condition: the flag decides), and every role including the platform-wide ones.
+const TENANTS: &str = r#"entities:
+  - name: SmtpConfig
+    fields:
+      id: { type: string, primary: true }
+      tenantId: { type: string }
+      ownerId: { type: string }
+      password: { type: string }
+      isPublic: { type: boolean }
+    relations:
+      - { name: tenant, type: belongsTo, entity: Tenant, field: tenantId }
+    acl:
+      create: [admin]
+      read: [admin, public_if_shared, owner]
+      update: [owner]
+      delete: [god]
+  - name: SmtpLog
+    fields:
+      id: { type: string, primary: true }
+      configId: { type: string }
+      isVisible: { type: boolean }
+    relations:
+      - { name: config, type: belongsTo, entity: SmtpConfig, field: configId }
+    acl:
+      create: [user]
+      read: [public_if_visible, moderator]
+      update: [moderator]
+      delete: [supergod]
+"#;
+
+#[sqlx::test(migrations = false)]
+async fn tenants_stay_apart_in_postgres_and_in_acl_check_and_unknown_conditions_fail_closed(
+    pool: PgPool,
+) {
+    let mut config = corpus_config();
+    config
+        .row_security
+        .role_conditions
+        .insert("public_if_visible".to_owned(), "isVisible".to_owned());
+    config.roles.insert("public_if_visible".to_owned());
+    let catalog = catalog(&[("smtp", TENANTS.to_owned())], &config);
+    let warnings: Vec<String> = catalog.packages[0]
+        .warnings
+        .iter()
+        .map(|w| w.error.code().to_owned())
+        .collect();
+    assert!(
+        warnings.contains(&"role_condition_missing".to_owned()),
+        "{warnings:?}"
+    );
+    let entities = all_entities(&catalog);
+    let world = World::new(&entities, &config);
+    let smtp = entities.iter().find(|e| e.name == "SmtpConfig").unwrap();
+    let policy = entity_policy(&world, smtp);
+    assert!(
+        policy.unmatched.contains_key("public_if_shared"),
+        "{policy:?}"
+    );
+    assert!(policy.tenant.is_some(), "{policy:?}");
+    let log = entities.iter().find(|e| e.name == "SmtpLog").unwrap();
+    let log_policy = entity_policy(&world, log);
+    assert!(
+        log_policy
+            .tenant
+            .as_deref()
+            .is_some_and(|t| t.starts_with("EXISTS")),
+        "{log_policy:?}"
+    );
+    assert_eq!(
+        log_policy
+            .conditions
+            .get("public_if_visible")
+            .map(String::as_str),
+        Some("isVisible")
+    );
+    assert!(matches!(
+        policy
+            .decide_with("god", "read", &config.row_security.hierarchy)
+            .unwrap(),
+        AccessDecision::Allow { tenant: None, .. }
+    ));
+    assert!(matches!(
+        policy
+            .decide_with("admin", "read", &config.row_security.hierarchy)
+            .unwrap(),
+        AccessDecision::Allow {
+            tenant: Some(_),
+            ..
+        }
+    ));
+
+    create_tables(&pool, &catalog.render_schema().expect("schema")).await;
+    seed(&pool, &world).await;
+    apply(&pool, &fresh_policies(&catalog, &entities, &config)).await;
+    let role = platform_role(&pool).await;
+    let mismatches = matrix(&pool, &role, &world).await;
+    // Spelled out: in tenant t1 an admin reads t1's SMTP passwords only; god reads both.
+    let mut read_as = async |who: &str| -> Vec<String> {
+        let mut tx = pool.begin().await.unwrap();
+        let actor = expected::Actor {
+            user: Some("u1"),
+            role: who.to_owned(),
+        };
+        act(&mut tx, &role, &actor, &config).await.unwrap();
+        let tenants = sqlx::query_scalar(r#"SELECT "tenantId" FROM "SmtpConfig" ORDER BY 1"#)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        tenants
+    };
+    assert_eq!(read_as("admin").await, ["t1", "t1"]);
+    assert_eq!(read_as("god").await, ["t1", "t1", "t2", "t2"]);
+    drop_role(&pool, &role).await;
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+const INT_OWNER: &str = r#"entities:
+  - name: Ticket
+    fields:
+      id: { type: int, primary: true }
+      ownerId: { type: int }
+    acl:
+      read: [owner]
+"#;
+
+/// An integer owner field compared with string user ids: a user id that is no number matches
+/// no row instead of failing every query on the table; a numeric one matches its rows.
+#[sqlx::test(migrations = false)]
+async fn an_integer_owner_field_never_breaks_a_query_with_a_string_user_id(pool: PgPool) {
+    let config = corpus_config();
+    let catalog = catalog(&[("tickets", INT_OWNER.to_owned())], &config);
+    let entities = all_entities(&catalog);
+    create_tables(&pool, &catalog.render_schema().expect("schema")).await;
+    sqlx::raw_sql(r#"INSERT INTO "Ticket" (id, "ownerId") VALUES (1, 7), (2, 8)"#)
+        .execute(&pool)
+        .await
+        .unwrap();
+    apply(&pool, &fresh_policies(&catalog, &entities, &config)).await;
+    let role = platform_role(&pool).await;
+    let mut seen = Vec::new();
+    for user in ["ckv9x2k0000", "7"] {
+        let mut tx = pool.begin().await.unwrap();
+        let actor = expected::Actor {
+            user: Some(user),
+            role: "user".to_owned(),
+        };
+        act(&mut tx, &role, &actor, &config).await.unwrap();
+        let ids: Vec<i32> = sqlx::query_scalar(r#"SELECT id FROM "Ticket" ORDER BY id"#)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("reading as {user}: {e}"));
+        tx.rollback().await.unwrap();
+        seen.push(ids);
+    }
+    drop_role(&pool, &role).await;
+    assert_eq!(seen, [vec![], vec![1]]);
 }

@@ -20,6 +20,13 @@ pub(crate) async fn act(
     sqlx::raw_sql(&format!("SET LOCAL ROLE {}", quote_ident(role)))
         .execute(&mut *conn)
         .await?;
+    if let Some(tenant) = &config.row_security.tenant {
+        sqlx::query("select set_config($1, $2, true)")
+            .bind(&tenant.setting)
+            .bind(crate::ACTING_TENANT)
+            .execute(&mut *conn)
+            .await?;
+    }
     if let Some(user) = actor.user {
         sqlx::query("select set_config($1, $2, true), set_config($3, $4, true)")
             .bind(&config.row_security.user_setting)

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use app::domain::policy_sql::{quote_ident, quote_literal, table_name};
 use app::domain::{Config, Entity, FieldType, RelationKind};
 
-use crate::{flag_of, owner_of};
+use crate::{flag_of, owner_of, tenant_of};
 
 /// A value of a seeded row, as Rust sees it (for the expected answer) and as SQL.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +92,15 @@ impl<'a> World<'a> {
         if let Some(values) = self.overrides.get(&(entity.name.clone(), field.to_owned())) {
             return Val::Str(values[shape].clone());
         }
+        let tenant_fields = self
+            .config
+            .row_security
+            .tenant
+            .iter()
+            .flat_map(|t| &t.fields);
+        if tenant_fields.into_iter().any(|f| f == field) {
+            return Val::Str(tenant_of(shape).to_owned());
+        }
         let named_owner = entity
             .acl
             .as_ref()
@@ -104,6 +113,9 @@ impl<'a> World<'a> {
             if let Some(position) = fields.iter().position(|f| f == field) {
                 if parent == &self.config.user_model {
                     return Val::Str(owner_of(shape).to_owned());
+                }
+                if parent == &self.config.root_model {
+                    return Val::Str(tenant_of(shape).to_owned());
                 }
                 if let Some(parent) = self.entities.get(parent) {
                     if position == 0 && parent.primary_key.len() == 1 {

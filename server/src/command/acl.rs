@@ -30,32 +30,33 @@ pub async fn run(common: &CommonOptions, command: AclCommand) -> anyhow::Result<
     let security = applied_row_security(&database.pool, &applied, &entity).await;
     database.close().await;
     let security = security?;
-    let decision = with_ownership(policy, security.as_ref()).decide_with(
-        &role,
-        &op,
-        &applied.config.row_security.hierarchy,
-    )?;
+    let decision = with_ownership(policy, security.as_ref(), &applied.config.row_security)
+        .decide_with(&role, &op, &applied.config.row_security.hierarchy)?;
     let answer = answer(decision, package, security, &op);
     let (line, allowed) = match &answer.decision {
         AccessDecision::Allow {
             granted_by,
             row_level,
+            tenant,
         } => (
             format!(
-                "allow: {op} on {entity} is granted to {granted_by}{}",
-                row_filter(row_level)
+                "allow: {op} on {entity} is granted to {granted_by}{}{}",
+                row_filter(row_level),
+                tenant_filter(tenant)
             ),
             true,
         ),
         AccessDecision::Conditional {
             conditions,
             row_level,
+            tenant,
             ..
         } => (
             format!(
-                "allow on some rows: {}{}",
+                "allow on some rows: {}{}{}",
                 conditions.join("; "),
-                row_filter(row_level)
+                row_filter(row_level),
+                tenant_filter(tenant)
             ),
             true,
         ),
@@ -74,6 +75,12 @@ pub async fn run(common: &CommonOptions, command: AclCommand) -> anyhow::Result<
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+fn tenant_filter(tenant: &Option<String>) -> String {
+    tenant.as_ref().map_or(String::new(), |scope| {
+        format!(", only in the acting tenant (rows where {scope})")
     })
 }
 

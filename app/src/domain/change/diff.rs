@@ -72,15 +72,19 @@ fn create_entity(entity: &Entity, items: &mut Vec<ChangeItem>) {
         "a new table holds no rows yet",
         None,
     ));
-    // A new table's access rules still matter: public access deserves an explicit look.
+    // A new table's access rules still matter: anonymous access deserves an explicit look.
     if let Some(acl) = &entity.acl {
         for op in AclOp::ALL {
-            if roles(Some(acl), op).contains("public") {
+            let anonymous: Vec<String> = roles(Some(acl), op)
+                .into_iter()
+                .filter(|role| admits_anonymous(role))
+                .collect();
+            if !anonymous.is_empty() {
                 items.push(item(
                     name,
                     ItemKind::AlterAcl,
                     format!("{name}.acl.{}", op.as_str()),
-                    format!("{} granted to public", op.as_str()),
+                    format!("{} granted to {}", op.as_str(), anonymous.join(", ")),
                     Risk::Security,
                     "grants access to anyone, signed in or not",
                     Some(ACL_ADVICE),
@@ -557,6 +561,11 @@ fn alter_relations(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
     }
 }
 
+/// Whether a grant to `role` admits requests without a signed-in user (`public`, `public_if_*`).
+fn admits_anonymous(role: &str) -> bool {
+    role == "public" || role.starts_with("public_if_")
+}
+
 fn roles(acl: Option<&Acl>, op: AclOp) -> BTreeSet<String> {
     acl.and_then(|acl| acl.rules.get(&op))
         .map(|roles| roles.iter().map(|role| role.name.clone()).collect())
@@ -578,7 +587,7 @@ fn alter_acl(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
                 path.clone(),
                 format!("{} granted to {}", op.as_str(), added.join(", ")),
                 Risk::Security,
-                if added.contains(&"public") {
+                if added.iter().any(|role| admits_anonymous(role)) {
                     "grants access to anyone, signed in or not"
                 } else {
                     "grants more roles access"

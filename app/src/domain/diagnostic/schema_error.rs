@@ -436,6 +436,17 @@ pub enum SchemaError {
         /// Field names that count as owner fields.
         owner_fields: Vec<String>,
     },
+    /// A conditional role (`public_if_X`, a role with a configured condition) on an entity that
+    /// lacks the condition's Boolean field: the grant matches no row.
+    #[error("acl role \"{role}\" on entity \"{entity}\" matches no row: {detail}")]
+    RoleConditionMissing {
+        /// The role.
+        role: String,
+        /// Entity name.
+        entity: String,
+        /// What is missing.
+        detail: String,
+    },
     /// `acl.owner` names a field the entity does not have.
     #[error("acl owner field \"{field}\" is not a field of entity \"{entity}\"")]
     UnknownOwnerField {
@@ -569,6 +580,7 @@ impl SchemaError {
             Self::HasOneNeedsUnique { .. } => "has_one_needs_unique",
             Self::UnknownRole { .. } => "unknown_role",
             Self::OwnerFieldMissing { .. } => "owner_field_missing",
+            Self::RoleConditionMissing { .. } => "role_condition_missing",
             Self::UnknownOwnerField { .. } => "unknown_owner_field",
             Self::InvalidPredicate { .. } => "invalid_predicate",
             Self::PredicateUnknownReference { .. } => "predicate_unknown_reference",
@@ -658,6 +670,9 @@ impl SchemaError {
                 owner_fields.join(", ")
             ),
             Self::UnknownOwnerField { .. } => "name one of the entity's fields".to_owned(),
+            Self::RoleConditionMissing { role, .. } => format!(
+                "tell the platform which Boolean field of this entity the role reads (`--role-condition {role}=FIELD`), add that field, or drop the grant"
+            ),
             Self::InvalidPredicate { .. } => {
                 "expected comparisons like `userId = $user.id` joined with AND, OR, NOT and parentheses".to_owned()
             }

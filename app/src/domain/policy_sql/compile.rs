@@ -8,8 +8,10 @@ use super::super::base_schema::{BaseModel, BaseSchema};
 use super::super::config::{is_pseudo_role, Config};
 use super::super::model::{AclOp, Entity, FieldType, RelationKind};
 use super::super::predicate::{Operand, Predicate};
-use super::typing::{cast, compare, number, operands, sql_of, Value};
+use super::typing::{compare, number, operands, sql_of, Value};
 use super::{quote_ident, quote_literal};
+
+mod tenant;
 
 /// A model a policy can refer to: a package entity, a base schema model, or a name known to
 /// exist whose definition could not be read.
@@ -236,6 +238,15 @@ pub(super) struct Compiler<'m, 'a> {
     pub(super) reads: BTreeSet<String>,
     /// Why the entity's owner grants match no row, when no owner can be found.
     pub(super) unowned: Option<String>,
+    /// Conditional roles whose condition cannot be compiled for the entity → why: their grants
+    /// match no row.
+    pub(super) unmatched: BTreeMap<String, String>,
+    /// Conditional roles → the Boolean field whose rows they admit.
+    pub(super) conditions: BTreeMap<String, String>,
+    /// The tenant condition of the entity's rows, when it belongs to a tenant.
+    pub(super) tenant_scope: Option<String>,
+    /// Why the rows cannot be tied to a tenant on a platform that has tenants.
+    pub(super) untenanted: Option<String>,
 }
 
 impl<'m, 'a> Compiler<'m, 'a> {
@@ -248,6 +259,10 @@ impl<'m, 'a> Compiler<'m, 'a> {
             aliases: 0,
             reads: BTreeSet::from([entity.name.clone()]),
             unowned: None,
+            unmatched: BTreeMap::new(),
+            conditions: BTreeMap::new(),
+            tenant_scope: None,
+            untenanted: None,
         }
     }
 
@@ -267,12 +282,12 @@ impl<'m, 'a> Compiler<'m, 'a> {
         )
     }
 
-    /// The acting user's id as a value comparable with a column of `field_type`.
-    fn user_id(&self, field_type: FieldType) -> Result<String, Fault> {
-        cast(
-            Self::setting(&self.config.row_security.user_setting),
-            field_type,
-        )
+    /// `column` (of `field_type`) holds the acting user's id.
+    fn is_user(&self, column: &str, field_type: FieldType) -> Result<String, Fault> {
+        let setting = Self::setting(&self.config.row_security.user_setting);
+        tenant::identity(column, field_type, &setting).ok_or_else(|| {
+            Fault::NotEnforceable(format!("a {field_type:?} field cannot hold a user id"))
+        })
     }
 
     fn next_alias(&mut self) -> String {
@@ -303,20 +318,16 @@ impl<'m, 'a> Compiler<'m, 'a> {
         if names.contains(&"user") {
             parts.push(self.signed_in());
         }
+        let conditioned =
+            |name: &&str| self.config.row_security.role_conditions.contains_key(*name);
         let mut named: BTreeSet<String> = BTreeSet::new();
-        for name in &names {
+        for name in names.iter().filter(|n| !conditioned(n)) {
             if !is_pseudo_role(name) {
                 named.extend(self.config.row_security.hierarchy.admitted_by(name));
             }
         }
         if !named.is_empty() && !names.contains(&"user") {
-            let list: Vec<String> = named.iter().map(|r| quote_literal(r)).collect();
-            parts.push(format!(
-                "({} AND current_setting({}, true) IN ({}))",
-                self.signed_in(),
-                quote_literal(&self.config.row_security.role_setting),
-                list.join(", ")
-            ));
+            parts.push(self.in_roles(&named));
         }
         if names.iter().any(|n| matches!(*n, "self" | "owner")) {
             let role = names
@@ -335,12 +346,21 @@ impl<'m, 'a> Compiler<'m, 'a> {
                 Err(fault) => return Err((role.to_owned(), fault)),
             }
         }
-        for name in &names {
-            if let Some(flag) = name.strip_prefix("public_if_") {
-                let column = self
-                    .flag(flag)
-                    .map_err(|fault| ((*name).to_owned(), fault))?;
+        let with_conditions: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| conditioned(n) || n.starts_with("public_if_"))
+            .collect();
+        for name in with_conditions {
+            // A condition that cannot be compiled here fails closed: the grant matches no row.
+            let Some(column) = self.condition(name) else {
+                continue;
+            };
+            if name.starts_with("public_if_") || is_pseudo_role(name) {
                 parts.push(format!("{column} IS TRUE"));
+            } else {
+                let roles = self.config.row_security.hierarchy.admitted_by(name);
+                parts.push(format!("({} AND {column} IS TRUE)", self.in_roles(&roles)));
             }
         }
         Ok(match parts.len() {
@@ -350,24 +370,53 @@ impl<'m, 'a> Compiler<'m, 'a> {
         })
     }
 
-    /// The column of the flag `X` of `public_if_X`: a boolean field `X`, else `isX`.
-    fn flag(&self, flag: &str) -> Result<String, Fault> {
-        let mut upper = flag.chars();
-        let is_name = upper.next().map_or_else(String::new, |first| {
-            format!("is{}{}", first.to_uppercase(), upper.as_str())
-        });
+    /// A signed-in request whose role setting is one of `roles`.
+    fn in_roles(&self, roles: &BTreeSet<String>) -> String {
+        let list: Vec<String> = roles.iter().map(|r| quote_literal(r)).collect();
+        format!(
+            "({} AND current_setting({}, true) IN ({}))",
+            self.signed_in(),
+            quote_literal(&self.config.row_security.role_setting),
+            list.join(", ")
+        )
+    }
+
+    /// The Boolean column of `role`'s condition: the configured field (`--role-condition`),
+    /// else for `public_if_X` a field `X`, else `isX`. `None`, with the role recorded in
+    /// `unmatched`, when the entity has no such Boolean field.
+    fn condition(&mut self, role: &str) -> Option<String> {
+        let configured = self.config.row_security.role_conditions.get(role).cloned();
+        let candidates: Vec<String> = match (&configured, role.strip_prefix("public_if_")) {
+            (Some(field), _) => vec![field.clone()],
+            (None, Some(flag)) => {
+                let mut upper = flag.chars();
+                let is_name = upper.next().map_or_else(String::new, |first| {
+                    format!("is{}{}", first.to_uppercase(), upper.as_str())
+                });
+                vec![flag.to_owned(), is_name]
+            }
+            (None, None) => Vec::new(),
+        };
         let model = Model::Entity(self.entity);
-        for candidate in [flag, is_name.as_str()] {
-            if let Some((column, field_type)) = model.column(candidate) {
-                if field_type == FieldType::Boolean {
-                    return Ok(format!("{}.{}", self.outer, quote_ident(&column)));
-                }
+        for candidate in &candidates {
+            if let Some((column, FieldType::Boolean)) = model.column(candidate) {
+                self.conditions.insert(role.to_owned(), candidate.clone());
+                return Some(format!("{}.{}", self.outer, quote_ident(&column)));
             }
         }
-        Err(Fault::NotEnforceable(format!(
-            "it needs a Boolean field \"{flag}\" or \"{is_name}\" on entity \"{}\"",
-            self.entity.name
-        )))
+        let wanted = candidates
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        self.unmatched.insert(
+            role.to_owned(),
+            format!(
+                "its condition needs a Boolean field {wanted} on entity \"{}\"",
+                self.entity.name
+            ),
+        );
+        None
     }
 
     /// Whether rows of `model` (reachable as `qualifier`) belong to the acting user: the first
@@ -396,11 +445,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
         };
         for owner_field in named.iter().chain(&self.config.owner_fields) {
             if let Some((column, field_type)) = model.column(owner_field) {
-                return Ok(format!(
-                    "{qualifier}.{} = {}",
-                    quote_ident(&column),
-                    self.user_id(field_type)?
-                ));
+                return self.is_user(&format!("{qualifier}.{}", quote_ident(&column)), field_type);
             }
         }
         let Model::Entity(entity) = model else {
@@ -446,11 +491,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
                 let (column, field_type) = model
                     .column(fk)
                     .ok_or_else(|| Fault::Unresolved(format!("field \"{fk}\" of \"{name}\"")))?;
-                return Ok(format!(
-                    "{qualifier}.{} = {}",
-                    quote_ident(&column),
-                    self.user_id(field_type)?
-                ));
+                return self.is_user(&format!("{qualifier}.{}", quote_ident(&column)), field_type);
             }
             if !is_required || matches!(parent_model, Model::Unreadable) {
                 continue;
@@ -687,6 +728,12 @@ impl<'m, 'a> Compiler<'m, 'a> {
             .ok_or_else(|| Fault::Unresolved(format!("model \"{}\"", relation.target)))?;
         if matches!(target, Model::Unreadable) {
             return Err(Fault::Unresolved(format!("model \"{}\"", relation.target)));
+        }
+        if target.table() == table_name(self.entity) {
+            return Err(Fault::NotEnforceable(format!(
+                "the path through \"{name}\" leads back to table \"{}\": a policy that queries its own table makes PostgreSQL fail every query with infinite recursion; compare a field of the row itself",
+                table_name(self.entity)
+            )));
         }
         self.reads.insert(target.name());
         let alias = self.next_alias();

@@ -147,8 +147,130 @@ fn uncompilable_predicates_and_roles_name_the_culprit() {
         "rowLevel of entity \"Thread\" cannot be enforced by the database: the variable \"$user.profile.email\" has no setting (expected $ROOT.NAME, such as $user.id)"
     );
     assert_eq!(
-        error(&thread("", "      read: [public_if_shared]\n")),
-        "acl role \"public_if_shared\" of entity \"Thread\" cannot be enforced by the database: it needs a Boolean field \"shared\" or \"isShared\" on entity \"Thread\""
+        error(&thread(
+            "      parentId: { type: string, nullable: true }\n      userId: { type: string }\n",
+            "      rowLevel: \"parent.userId = $user.id\"\n    relations:\n      - { name: parent, type: belongsTo, entity: Thread, field: parentId, optional: true }\n"
+        )),
+        "rowLevel of entity \"Thread\" cannot be enforced by the database: the path through \"parent\" leads back to table \"Thread\": a policy that queries its own table makes PostgreSQL fail every query with infinite recursion; compare a field of the row itself"
+    );
+}
+
+/// The policies of the first entity of `yaml` under `config`.
+fn policies_with(yaml: &str, config: &Config) -> EntityPolicies {
+    let base = BaseSchema::default();
+    let entities = entities(yaml, config);
+    let models = Models::new(&base, &entities);
+    entity_policies(&entities[0], &models, config)
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn a_conditional_role_without_its_field_matches_no_row_and_a_configured_field_is_used() {
+    let yaml = "entities:
+  - name: Note
+    fields:
+      id: { type: cuid, primary: true }
+      isPublic: { type: boolean }
+    acl:
+      read: [public_if_shared, admin]
+";
+    let missing = policies_with(yaml, &Config::default());
+    assert_eq!(
+        missing
+            .unmatched
+            .get("public_if_shared")
+            .map(String::as_str),
+        Some("its condition needs a Boolean field \"shared\" or \"isShared\" on entity \"Note\"")
+    );
+    let read = &missing.policies[&AclOp::Read].expression;
+    assert!(!read.contains("isPublic"), "{read}");
+    assert!(read.contains("IN ('admin')"), "{read}");
+
+    let mut config = Config::default();
+    config
+        .row_security
+        .role_conditions
+        .insert("public_if_shared".to_owned(), "isPublic".to_owned());
+    let mapped = policies_with(yaml, &config);
+    assert!(mapped.unmatched.is_empty());
+    assert!(mapped.policies[&AclOp::Read]
+        .expression
+        .contains("\"Note\".\"isPublic\" IS TRUE"));
+}
+
+#[test]
+fn tenant_rows_are_scoped_directly_through_parents_and_on_the_root_except_for_platform_roles() {
+    let yaml = "entities:
+  - name: SmtpConfig
+    fields:
+      id: { type: cuid, primary: true }
+      tenantId: { type: string }
+      password: { type: string }
+    relations:
+      - { name: tenant, type: belongsTo, entity: Tenant, field: tenantId }
+    acl:
+      read: [admin]
+  - name: SmtpLog
+    fields:
+      id: { type: cuid, primary: true }
+      configId: { type: string }
+    relations:
+      - { name: config, type: belongsTo, entity: SmtpConfig, field: configId }
+    acl:
+      read: [public]
+";
+    let config = Config::default();
+    let direct = policies_with(yaml, &config);
+    assert_eq!(
+        direct.tenant.as_deref(),
+        Some("\"SmtpConfig\".\"tenantId\" = NULLIF(current_setting('app.tenant_id', true), '')")
+    );
+    assert_eq!(
+        direct.policies[&AclOp::Read].expression,
+        "(NULLIF(current_setting('app.user_id', true), '') IS NOT NULL AND current_setting('app.role', true) IN ('admin')) AND ((NULLIF(current_setting('app.user_id', true), '') IS NOT NULL AND current_setting('app.role', true) IN ('god', 'supergod')) OR \"SmtpConfig\".\"tenantId\" = NULLIF(current_setting('app.tenant_id', true), ''))"
+    );
+    let base = BaseSchema::default();
+    let all = entities(yaml, &config);
+    let models = Models::new(&base, &all);
+    let log = entity_policies(&all[1], &models, &config).unwrap().unwrap();
+    assert_eq!(
+        log.tenant.as_deref(),
+        Some("EXISTS (SELECT 1 FROM \"SmtpConfig\" sg_1 WHERE sg_1.\"id\" = \"SmtpLog\".\"configId\" AND sg_1.\"tenantId\" = NULLIF(current_setting('app.tenant_id', true), ''))")
+    );
+    assert!(log.policies[&AclOp::Read]
+        .expression
+        .starts_with("((NULLIF"));
+
+    let loose = "entities:
+  - name: Global
+    fields:
+      id: { type: cuid, primary: true }
+    acl:
+      read: [user]
+";
+    let global = policies_with(loose, &config);
+    assert!(global.tenant.is_none());
+    assert!(global
+        .untenanted
+        .as_deref()
+        .is_some_and(|why| why.contains("every tenant shares its rows")));
+}
+
+#[test]
+fn an_integer_owner_field_compares_as_text_so_no_user_id_breaks_the_query() {
+    let yaml = "entities:
+  - name: Ticket
+    fields:
+      id: { type: int, primary: true, generated: true }
+      ownerId: { type: int }
+    acl:
+      read: [owner]
+";
+    let read = &policies_with(yaml, &Config::default()).policies[&AclOp::Read].expression;
+    assert_eq!(
+        read,
+        "\"Ticket\".\"ownerId\"::text = NULLIF(current_setting('app.user_id', true), '')"
     );
 }
 
