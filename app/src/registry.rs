@@ -13,6 +13,7 @@ pub mod guard;
 pub mod plan;
 pub mod platform;
 pub mod policy;
+pub mod policy_reads;
 pub mod row_security;
 pub mod scan;
 pub mod setting;

@@ -94,3 +94,31 @@ test("an empty result says why and where to look", async ({ page }) => {
   await expect(empty.getByRole("link", { name: /History/ })).toHaveAttribute("href", "/changes?status=history");
   await expect(page.locator("table.changes")).toHaveCount(0);
 });
+
+test("a change whose rows no tenant owns carries a finding: badged in the queue, shown on its page, left out of bulk approval", async ({ page }) => {
+  const tag = unique();
+  const [untied, routine] = [`untied_${tag}`, `tied_${tag}`];
+  // No tenantId and no relation to Tenant: every tenant would share its rows.
+  writePackage(untied, `entities:\n  - name: Loose${tag}\n    fields:\n      id: { type: cuid, primary: true, generated: true }\n      title: { type: string, required: true }\n`);
+  writePackage(routine, forumYaml(`Tied${tag}`));
+  const changes = scan();
+  await signIn(page, "admin");
+  await page.goto(`/changes?q=${tag}`);
+  const row = page.locator("table.changes tbody tr", { has: page.getByRole("link", { name: untied }) });
+  await expect(row.getByTestId("findings")).toHaveText("1 finding");
+  await expect(row.locator("[data-risk]")).toHaveText("security");
+  const tied = page.locator("table.changes tbody tr", { has: page.getByRole("link", { name: routine }) });
+  await expect(tied.getByTestId("findings")).toHaveCount(0);
+
+  await page.goto(`/changes/${changes[untied]}`);
+  await expect(page.locator("main")).toContainText(`rows not tied to a Tenant`);
+  await expect(page.locator("main")).toContainText("every tenant shares them");
+
+  await page.goto("/changes/approve-all");
+  const take = page.locator("section[aria-labelledby=take-h]");
+  await expect(take).toContainText(routine);
+  await expect(take).not.toContainText(untied);
+  await expect(page.locator("section[aria-labelledby=skipped-h]")).toContainText(untied);
+  removePackage(untied);
+  removePackage(routine);
+});

@@ -175,3 +175,91 @@ fn an_acl_reaches_the_database_through_the_restart_job_and_a_changed_acl_replace
             .ok();
     });
 }
+
+/// Media assets, owned by a user; comments belong to an asset (no owner field of their own).
+const MEDIA: &str = "entities:
+  - name: MediaAsset
+    fields:
+      id: { type: string, primary: true }
+      userId: { type: string, required: true }
+";
+
+/// Comments are read by the owner of their asset: the policy reads `MediaAsset.userId`.
+const COMMENTS: &str = "entities:
+  - name: AssetComment
+    fields:
+      id: { type: string, primary: true }
+      assetId: { type: string, required: true }
+    relations:
+      - { name: asset, type: belongsTo, entity: MediaAsset, field: assetId }
+    acl:
+      read: [owner]
+";
+
+/// A package may not drop a column another package's applied policy reads: PostgreSQL would
+/// refuse the migration, so the approval is refused, naming the policy and the package.
+#[test]
+fn dropping_a_column_another_packages_policy_reads_is_refused_at_approval() {
+    let db = fresh_database("row_security_foreign_drop");
+    let dir = fresh_dir("row_security_foreign_drop");
+    stdout_of(&run_cli(
+        &db,
+        &["user", "add", "alice", "--role", "admin"],
+        "long enough\n",
+    ));
+    let package = |id: &str, yaml: &str| {
+        let schema = dir.join("packages").join(id).join("seed/schema");
+        std::fs::create_dir_all(&schema).unwrap();
+        std::fs::write(schema.join("entities.yaml"), yaml).unwrap();
+    };
+    package("media", MEDIA);
+    package("comments", COMMENTS);
+    let packages = dir.join("packages");
+    let scan = |db: &str| -> serde_json::Value {
+        serde_json::from_str(&stdout_of(&run_cli(
+            db,
+            &["--packages", packages.to_str().unwrap(), "scan", "--json"],
+            "",
+        )))
+        .unwrap()
+    };
+    let created = scan(&db);
+    let id_of = |scanned: &serde_json::Value, package: &str| {
+        scanned["created"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["package"] == package)
+            .and_then(|c| c["change"].as_str())
+            .unwrap()
+            .to_string()
+    };
+    for package in ["media", "comments"] {
+        let id = id_of(&created, package);
+        // comments' plan moves on once media is approved: the second look approves it.
+        let first = run_cli(&db, &["approve", &id, "--as", "alice"], "");
+        if !first.status.success() {
+            stdout_of(&run_cli(&db, &["approve", &id, "--as", "alice"], ""));
+        }
+    }
+    let out = dir.join("schema.prisma");
+    let apply = run_cli(&db, &["apply", "--schema-out", out.to_str().unwrap()], "");
+    assert!(
+        apply.status.success(),
+        "{}",
+        String::from_utf8_lossy(&apply.stdout)
+    );
+
+    package(
+        "media",
+        &MEDIA.replace("      userId: { type: string, required: true }\n", ""),
+    );
+    let dropped = id_of(&scan(&db), "media");
+    let refused = run_cli(&db, &["approve", &dropped, "--as", "alice"], "");
+    assert_eq!(refused.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("media drops column \"MediaAsset\".\"userId\", which the row-level-security policies (schemagate_create, schemagate_read, schemagate_update, schemagate_delete) of entity AssetComment of package comments read"),
+        "{said}"
+    );
+}

@@ -230,7 +230,9 @@ fn only_admins_change_four_eyes_and_each_change_is_audited() {
     );
     let settings = || {
         stdout_of(&run_cli(&f.db, &["settings"], ""))
-            .trim()
+            .lines()
+            .next()
+            .unwrap_or_default()
             .to_string()
     };
     assert_eq!(settings(), "four-eyes: off", "refusals change nothing");

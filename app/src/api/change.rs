@@ -75,6 +75,9 @@ pub struct ChangeRow {
     pub risk: String,
     /// How many items.
     pub items: usize,
+    /// How many of the items are findings (access rules, tenants).
+    #[serde(default)]
+    pub findings: usize,
     /// Conflicted entities.
     pub conflicts: Vec<String>,
     /// RFC 3339 creation time.

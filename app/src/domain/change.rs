@@ -42,6 +42,9 @@ pub enum ItemKind {
     AlterRelation,
     /// Access rules changed.
     AlterAcl,
+    /// A finding about the package's access rules (an owner or condition a grant cannot find,
+    /// rows no tenant owns): not an edit, but what the reviewer must know before approving.
+    Finding,
 }
 
 impl ItemKind {
@@ -61,6 +64,7 @@ impl ItemKind {
             ItemKind::DropRelation => "drop_relation",
             ItemKind::AlterRelation => "alter_relation",
             ItemKind::AlterAcl => "alter_acl",
+            ItemKind::Finding => "finding",
         }
     }
 }
@@ -93,7 +97,7 @@ pub fn finding_items(warnings: &[super::diagnostic::Diagnostic]) -> Vec<ChangeIt
             super::diagnostic::SchemaError::OwnerFieldMissing { role, entity, .. } => {
                 Some(ChangeItem {
                     entity: entity.clone(),
-                    kind: ItemKind::AlterAcl,
+                    kind: ItemKind::Finding,
                     path: warning.path.clone(),
                     summary: format!("{role} grant cannot be tied to an owner field"),
                     risk: Risk::Security,
@@ -109,7 +113,7 @@ pub fn finding_items(warnings: &[super::diagnostic::Diagnostic]) -> Vec<ChangeIt
             super::diagnostic::SchemaError::RoleConditionMissing { role, entity, detail } => {
                 Some(ChangeItem {
                     entity: entity.clone(),
-                    kind: ItemKind::AlterAcl,
+                    kind: ItemKind::Finding,
                     path: warning.path.clone(),
                     summary: format!("{role} grant matches no row"),
                     risk: Risk::Security,
@@ -120,7 +124,7 @@ pub fn finding_items(warnings: &[super::diagnostic::Diagnostic]) -> Vec<ChangeIt
             super::diagnostic::SchemaError::OwnershipUnreachable { entity, root, .. } => {
                 Some(ChangeItem {
                     entity: entity.clone(),
-                    kind: ItemKind::AlterAcl,
+                    kind: ItemKind::Finding,
                     path: warning.path.clone(),
                     summary: format!("rows not tied to a {root}"),
                     risk: Risk::Security,

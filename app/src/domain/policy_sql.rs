@@ -180,6 +180,8 @@ pub struct EntityPolicies {
     pub tenant: Option<String>,
     /// Why the rows cannot be tied to a tenant, on a platform that has tenants.
     pub untenanted: Option<String>,
+    /// Every (table, column) the policies read: PostgreSQL refuses to drop or retype them.
+    pub columns: std::collections::BTreeSet<(String, String)>,
 }
 
 impl EntityPolicies {
@@ -311,6 +313,7 @@ pub fn entity_policies(
         conditions: compiler.conditions,
         tenant: compiler.tenant_scope,
         untenanted: compiler.untenanted,
+        columns: compiler.columns,
     }))
 }
 
@@ -400,6 +403,7 @@ pub fn policy_plan(
                     conditions: BTreeMap::new(),
                     tenant: None,
                     untenanted: None,
+                    columns: std::collections::BTreeSet::new(),
                 })
             });
         let Some(new_policies) = entity_policies(entity, after.models, config)? else {

@@ -154,12 +154,17 @@ pub async fn check_approval(
     context: &SchemaContext,
 ) -> Result<Result<(), FutureProblem>, sqlx::Error> {
     let mut state = desired_state_on(conn).await?;
+    let before = state.clone();
     if change.kind == "drop" {
         state.remove(&change.package);
     } else {
         state.insert(change.package.clone(), change.yaml_snapshot.clone());
     }
-    let problems = future_problems(&state, context);
+    let mut problems = future_problems(&state, context);
+    if problems.is_empty() {
+        problems =
+            super::policy_reads::foreign_policy_reads(&before, &state, &change.package, context);
+    }
     if problems.is_empty() {
         return Ok(Ok(()));
     }

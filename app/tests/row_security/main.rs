@@ -575,7 +575,7 @@ async fn tenants_stay_apart_in_postgres_and_in_acl_check_and_unknown_conditions_
     let role = platform_role(&pool).await;
     let mismatches = matrix(&pool, &role, &world).await;
     // Spelled out: in tenant t1 an admin reads t1's SMTP passwords only; god reads both.
-    let mut read_as = async |who: &str| -> Vec<String> {
+    let read_as = async |who: &str| -> Vec<String> {
         let mut tx = pool.begin().await.unwrap();
         let actor = expected::Actor {
             user: Some("u1"),

@@ -220,11 +220,23 @@ fn a_row_level_predicate_the_database_cannot_enforce_is_an_error_at_its_position
 }
 
 #[test]
-fn a_public_if_role_without_its_flag_field_is_an_error_at_the_role() {
-    assert_errors(
-        &thread_with("      shared: { type: string }\n    acl:\n      read: [admin, public_if_shared]\n"),
-        &["acl role \"public_if_shared\" cannot be enforced by the database: it needs a Boolean field \"shared\" or \"isShared\" on entity \"ForumThread\" at ForumThread.acl.read (line 9, column 21)"],
+fn a_conditional_role_without_its_field_is_a_finding_never_an_error() {
+    // Another name for the flag: the package scans, and the grant is a security finding.
+    let text = thread_with(
+        "      isPublic: { type: boolean }\n    acl:\n      read: [admin, public_if_shared]\n",
     );
+    assert_valid(&text);
+    assert_eq!(
+        warnings_with(&text, &Config::default()),
+        ["acl role \"public_if_shared\" on entity \"ForumThread\" matches no row: its condition needs a Boolean field \"shared\" or \"isShared\" on entity \"ForumThread\" at ForumThread.acl.read (line 9, column 21)"]
+    );
+    // Configured: the platform says which field the role reads.
+    let mut config = Config::default();
+    config
+        .row_security
+        .role_conditions
+        .insert("public_if_shared".to_owned(), "isPublic".to_owned());
+    assert!(warnings_with(&text, &config).is_empty());
     assert_valid(&thread_with(
         "      isShared: { type: boolean }\n    acl:\n      read: [public_if_shared]\n",
     ));

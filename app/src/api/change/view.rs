@@ -107,6 +107,7 @@ fn change_row(c: ChangeSummary, changes_requested: bool) -> ChangeRow {
     ChangeRow {
         changes_requested,
         items: c.items,
+        findings: c.findings,
         conflicts: c.conflicts,
         created_at: rfc3339(c.created_at),
         id: c.id,
@@ -204,6 +205,11 @@ pub(super) fn change_detail(c: SchemaChange, viewer: &Account, gathered: Gathere
             status: c.status.as_str().to_string(),
             risk: c.risk.as_str().to_string(),
             items: c.items.len(),
+            findings: c
+                .items
+                .iter()
+                .filter(|item| item.kind == crate::domain::change::ItemKind::Finding)
+                .count(),
             conflicts: c.conflicts.iter().map(|x| x.entity.clone()).collect(),
             created_at: rfc3339(c.created_at),
             changes_requested: !review.changes_requested_by.is_empty(),

@@ -247,6 +247,8 @@ pub(super) struct Compiler<'m, 'a> {
     pub(super) tenant_scope: Option<String>,
     /// Why the rows cannot be tied to a tenant on a platform that has tenants.
     pub(super) untenanted: Option<String>,
+    /// Every (table, column) the expressions read.
+    pub(super) columns: BTreeSet<(String, String)>,
 }
 
 impl<'m, 'a> Compiler<'m, 'a> {
@@ -263,6 +265,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
             conditions: BTreeMap::new(),
             tenant_scope: None,
             untenanted: None,
+            columns: BTreeSet::new(),
         }
     }
 
@@ -288,6 +291,13 @@ impl<'m, 'a> Compiler<'m, 'a> {
         tenant::identity(column, field_type, &setting).ok_or_else(|| {
             Fault::NotEnforceable(format!("a {field_type:?} field cannot hold a user id"))
         })
+    }
+
+    /// The column and type of field `name` of `model`, recorded as read by the policies.
+    fn column(&mut self, model: Model<'_>, name: &str) -> Option<(String, FieldType)> {
+        let found = model.column(name)?;
+        self.columns.insert((model.table(), found.0.clone()));
+        Some(found)
     }
 
     fn next_alias(&mut self) -> String {
@@ -400,6 +410,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
         let model = Model::Entity(self.entity);
         for candidate in &candidates {
             if let Some((column, FieldType::Boolean)) = model.column(candidate) {
+                self.columns.insert((model.table(), column.clone()));
                 self.conditions.insert(role.to_owned(), candidate.clone());
                 return Some(format!("{}.{}", self.outer, quote_ident(&column)));
             }
@@ -444,7 +455,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
             _ => None,
         };
         for owner_field in named.iter().chain(&self.config.owner_fields) {
-            if let Some((column, field_type)) = model.column(owner_field) {
+            if let Some((column, field_type)) = self.column(model, owner_field) {
                 return self.is_user(&format!("{qualifier}.{}", quote_ident(&column)), field_type);
             }
         }
@@ -488,14 +499,16 @@ impl<'m, 'a> Compiler<'m, 'a> {
                         fields.len()
                     )));
                 };
-                let (column, field_type) = model
-                    .column(fk)
+                let (column, field_type) = self
+                    .column(model, fk)
                     .ok_or_else(|| Fault::Unresolved(format!("field \"{fk}\" of \"{name}\"")))?;
                 return self.is_user(&format!("{qualifier}.{}", quote_ident(&column)), field_type);
             }
             if !is_required || matches!(parent_model, Model::Unreadable) {
                 continue;
             }
+            // What a parent without an owner read is not read.
+            let columns = self.columns.clone();
             let alias = self.next_alias();
             let join = self.join(model, qualifier, fields, parent_model, &alias, references)?;
             match self.owner(parent_model, &alias, visiting) {
@@ -506,7 +519,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
                         quote_ident(&parent_model.table())
                     ));
                 }
-                Err(Fault::NotEnforceable(_) | Fault::Unowned(_)) => {}
+                Err(Fault::NotEnforceable(_) | Fault::Unowned(_)) => self.columns = columns,
                 Err(unresolved) => return Err(unresolved),
             }
         }
@@ -519,7 +532,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
     /// `alias.ref = qualifier.fk AND …` for a foreign key on `child` (as `qualifier`) that
     /// references `parent` (as `alias`).
     fn join(
-        &self,
+        &mut self,
         child: Model<'_>,
         qualifier: &str,
         fields: &[String],
@@ -537,11 +550,11 @@ impl<'m, 'a> Compiler<'m, 'a> {
         }
         let mut parts = Vec::new();
         for (fk, referenced) in fields.iter().zip(&references) {
-            let (fk_column, _) = child
-                .column(fk)
+            let (fk_column, _) = self
+                .column(child, fk)
                 .ok_or_else(|| Fault::Unresolved(format!("field \"{fk}\"")))?;
-            let (ref_column, _) = parent
-                .column(referenced)
+            let (ref_column, _) = self
+                .column(parent, referenced)
                 .ok_or_else(|| Fault::Unresolved(format!("field \"{referenced}\"")))?;
             parts.push(format!(
                 "{alias}.{} = {qualifier}.{}",
@@ -667,7 +680,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
                     model = next;
                     qualifier = alias;
                 }
-                let (column, field_type) = model.column(last).ok_or_else(|| {
+                let (column, field_type) = self.column(model, last).ok_or_else(|| {
                     Fault::Unresolved(format!("field \"{last}\" of \"{}\"", model.name()))
                 })?;
                 Value::Column(format!("{qualifier}.{}", quote_ident(&column)), field_type)

@@ -28,6 +28,8 @@ pub struct ChangeSummary {
     pub target_checksum: String,
     /// How many entity-level items it has.
     pub items: usize,
+    /// How many of them are findings (access rules, tenants).
+    pub findings: usize,
     /// The entities it conflicts on.
     pub conflicts: Vec<String>,
     /// Created.
@@ -36,12 +38,15 @@ pub struct ChangeSummary {
 
 const SELECT_SUMMARY: &str = "select id::text as id, package, kind, status, risk, target_checksum,
     jsonb_array_length(items) as items,
+    (select count(*) from jsonb_array_elements(items) i where i->>'kind' = 'finding')::int
+        as findings,
     array(select c->>'entity' from jsonb_array_elements(conflicts) c) as conflicts,
     created_at
     from schema_change";
 
 fn from_row(row: &sqlx::postgres::PgRow) -> Result<ChangeSummary, sqlx::Error> {
     let items: i32 = row.try_get("items")?;
+    let findings: i32 = row.try_get("findings")?;
     Ok(ChangeSummary {
         id: row.try_get("id")?,
         package: row.try_get("package")?,
@@ -50,6 +55,7 @@ fn from_row(row: &sqlx::postgres::PgRow) -> Result<ChangeSummary, sqlx::Error> {
         risk: decode(row, "risk")?,
         target_checksum: row.try_get("target_checksum")?,
         items: usize::try_from(items).unwrap_or_default(),
+        findings: usize::try_from(findings).unwrap_or_default(),
         conflicts: row.try_get("conflicts")?,
         created_at: row.try_get("created_at")?,
     })

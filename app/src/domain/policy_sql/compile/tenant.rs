@@ -10,6 +10,9 @@ use super::super::super::model::RelationKind;
 use super::super::{quote_ident, quote_literal};
 use super::{Compiler, Model};
 
+/// A parent of a row: (model, foreign key fields on the child, referenced fields).
+type Link<'a> = (&'a str, &'a [String], Option<&'a [String]>);
+
 impl<'a> Compiler<'_, 'a> {
     /// The tenant condition every policy of the entity carries: `(platform-wide role OR row of
     /// the acting tenant)`; `None` without tenant isolation, or when the entity's rows cannot
@@ -70,7 +73,7 @@ impl<'a> Compiler<'_, 'a> {
         let setting = Self::setting(&tenant.setting);
         if name == self.config.root_model {
             let [id] = model.primary_key().try_into().ok()?;
-            let (column, field_type) = model.column(&id)?;
+            let (column, field_type) = self.column(model, &id)?;
             return identity(
                 &format!("{qualifier}.{}", quote_ident(&column)),
                 field_type,
@@ -78,7 +81,7 @@ impl<'a> Compiler<'_, 'a> {
             );
         }
         for field in &tenant.fields {
-            if let Some((column, field_type)) = model.column(field) {
+            if let Some((column, field_type)) = self.column(model, field) {
                 let column = format!("{qualifier}.{}", quote_ident(&column));
                 return identity(&column, field_type, &setting);
             }
@@ -86,7 +89,7 @@ impl<'a> Compiler<'_, 'a> {
         let Model::Entity(entity) = model else {
             return None;
         };
-        let mut parents: Vec<(&'a str, &'a [String], Option<&'a [String]>)> = entity
+        let mut parents: Vec<Link<'a>> = entity
             .relations
             .iter()
             .filter(|r| r.kind == RelationKind::BelongsTo)
@@ -116,12 +119,12 @@ impl<'a> Compiler<'_, 'a> {
             if matches!(parent_model, Model::Unreadable) {
                 continue;
             }
-            // Aliases of a parent that leads nowhere are given back.
-            let aliases = self.aliases;
+            // Aliases and columns of a parent that leads nowhere are given back.
+            let (aliases, columns) = (self.aliases, self.columns.clone());
             let alias = self.next_alias();
             let Ok(join) = self.join(model, qualifier, fields, parent_model, &alias, references)
             else {
-                self.aliases = aliases;
+                (self.aliases, self.columns) = (aliases, columns);
                 continue;
             };
             if let Some(inner) = self.tenant_of(parent_model, &alias, tenant, visiting) {
@@ -131,7 +134,7 @@ impl<'a> Compiler<'_, 'a> {
                     quote_ident(&parent_model.table())
                 ));
             }
-            self.aliases = aliases;
+            (self.aliases, self.columns) = (aliases, columns);
         }
         None
     }
