@@ -183,17 +183,7 @@ pub async fn check_approval(
 /// The validation errors, conflicts and render error of the packages in `state` together.
 #[must_use]
 pub fn future_problems(state: &BTreeMap<String, String>, context: &SchemaContext) -> Vec<String> {
-    let sources = state
-        .iter()
-        .filter_map(|(package, yaml)| {
-            Some(PackageSource {
-                id: PackageId::parse(package).ok()?,
-                file: format!("{package}/seed/schema/entities.yaml"),
-                text: yaml.clone(),
-            })
-        })
-        .collect();
-    let catalog = Catalog::build(sources, context.base.clone(), &context.config);
+    let catalog = catalog_of(state, context);
     let mut problems: Vec<String> = catalog
         .packages
         .iter()
@@ -213,6 +203,22 @@ pub fn future_problems(state: &BTreeMap<String, String>, context: &SchemaContext
         }
     }
     problems
+}
+
+/// The catalog of a desired state (package → YAML).
+#[must_use]
+pub fn catalog_of(state: &BTreeMap<String, String>, context: &SchemaContext) -> Catalog {
+    let sources = state
+        .iter()
+        .filter_map(|(package, yaml)| {
+            Some(PackageSource {
+                id: PackageId::parse(package).ok()?,
+                file: format!("{package}/seed/schema/entities.yaml"),
+                text: yaml.clone(),
+            })
+        })
+        .collect();
+    Catalog::build(sources, context.base.clone(), &context.config)
 }
 
 /// The entities `change` relates to that other packages declare, with where each stands.

@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::future::SchemaContext;
-use crate::domain::catalog::{Catalog, PackageId, PackageSource};
+use super::future::{catalog_of, SchemaContext};
+use crate::domain::catalog::Catalog;
 use crate::domain::policy_sql::{entity_policies, policy_name, table_name, Models};
 use crate::domain::{AclOp, Entity};
 
@@ -31,20 +31,6 @@ fn columns(entities: &[Entity]) -> Columns {
     out
 }
 
-fn catalog(state: &BTreeMap<String, String>, context: &SchemaContext) -> Catalog {
-    let sources = state
-        .iter()
-        .filter_map(|(package, yaml)| {
-            Some(PackageSource {
-                id: PackageId::parse(package).ok()?,
-                file: format!("{package}/seed/schema/entities.yaml"),
-                text: yaml.clone(),
-            })
-        })
-        .collect();
-    Catalog::build(sources, context.base.clone(), &context.config)
-}
-
 /// What `package` going from `before` to `after` (desired states: package → YAML) drops or
 /// retypes that the policies of other packages in `before` read, one line each.
 #[must_use]
@@ -54,7 +40,7 @@ pub fn foreign_policy_reads(
     package: &str,
     context: &SchemaContext,
 ) -> Vec<String> {
-    let (old, new) = (catalog(before, context), catalog(after, context));
+    let (old, new) = (catalog_of(before, context), catalog_of(after, context));
     let own = |catalog: &Catalog| {
         catalog
             .packages

@@ -464,30 +464,7 @@ impl<'m, 'a> Compiler<'m, 'a> {
                 "model \"{name}\" has no owner field"
             )));
         };
-        let required = |fields: &[String]| {
-            fields
-                .iter()
-                .all(|n| entity.field(n).is_some_and(|f| !f.optional))
-        };
-        let mut parents: Vec<Parent<'_>> = entity
-            .relations
-            .iter()
-            .filter(|r| r.kind == RelationKind::BelongsTo)
-            .map(|r| {
-                (
-                    r.target.as_str(),
-                    r.fields.as_slice(),
-                    r.references.as_deref(),
-                    required(&r.fields),
-                )
-            })
-            .collect();
-        parents.extend(
-            self.models
-                .reverse_links(&entity.name)
-                .into_iter()
-                .map(|l| (l.parent, l.fields, l.references, required(l.fields))),
-        );
+        let parents = self.parents_of(entity);
         for (parent, fields, references, is_required) in parents {
             let Some(parent_model) = self.models.get(parent) else {
                 continue;
@@ -527,6 +504,36 @@ impl<'m, 'a> Compiler<'m, 'a> {
             "entity \"{name}\" has no owner field, no relation to {} and no required parent with an owner",
             self.config.user_model
         )))
+    }
+
+    /// The parents of `entity`'s rows: its belongsTo relations in declared order, then the
+    /// hasMany/hasOne relations other models declare to it.
+    fn parents_of(&self, entity: &'a Entity) -> Vec<Parent<'a>> {
+        let required = |fields: &[String]| {
+            fields
+                .iter()
+                .all(|n| entity.field(n).is_some_and(|f| !f.optional))
+        };
+        let mut parents: Vec<Parent<'a>> = entity
+            .relations
+            .iter()
+            .filter(|r| r.kind == RelationKind::BelongsTo)
+            .map(|r| {
+                (
+                    r.target.as_str(),
+                    r.fields.as_slice(),
+                    r.references.as_deref(),
+                    required(&r.fields),
+                )
+            })
+            .collect();
+        parents.extend(
+            self.models
+                .reverse_links(&entity.name)
+                .into_iter()
+                .map(|l| (l.parent, l.fields, l.references, required(l.fields))),
+        );
+        parents
     }
 
     /// `alias.ref = qualifier.fk AND …` for a foreign key on `child` (as `qualifier`) that

@@ -6,12 +6,8 @@
 use std::collections::BTreeSet;
 
 use super::super::super::config::TenantIsolation;
-use super::super::super::model::RelationKind;
 use super::super::{quote_ident, quote_literal};
 use super::{Compiler, Model};
-
-/// A parent of a row: (model, foreign key fields on the child, referenced fields).
-type Link<'a> = (&'a str, &'a [String], Option<&'a [String]>);
 
 impl<'a> Compiler<'_, 'a> {
     /// The tenant condition every policy of the entity carries: `(platform-wide role OR row of
@@ -89,25 +85,7 @@ impl<'a> Compiler<'_, 'a> {
         let Model::Entity(entity) = model else {
             return None;
         };
-        let mut parents: Vec<Link<'a>> = entity
-            .relations
-            .iter()
-            .filter(|r| r.kind == RelationKind::BelongsTo)
-            .map(|r| {
-                (
-                    r.target.as_str(),
-                    r.fields.as_slice(),
-                    r.references.as_deref(),
-                )
-            })
-            .collect();
-        parents.extend(
-            self.models
-                .reverse_links(&entity.name)
-                .into_iter()
-                .map(|l| (l.parent, l.fields, l.references)),
-        );
-        for (parent, fields, references) in parents {
+        for (parent, fields, references, _) in self.parents_of(entity) {
             // A relation to itself would make the policy query its own table: PostgreSQL
             // refuses that as infinite recursion.
             if parent == entity.name {
