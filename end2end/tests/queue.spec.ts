@@ -97,7 +97,7 @@ test("an empty result says why and where to look", async ({ page }) => {
 
 test("a change whose rows no tenant owns carries a finding: badged in the queue, shown on its page, left out of bulk approval", async ({ page }) => {
   const tag = unique();
-  const [untied, routine] = [`untied_${tag}`, `tied_${tag}`];
+  const [untied, routine] = [`loose_${tag}`, `tied_${tag}`];
   // No tenantId and no relation to Tenant: every tenant would share its rows.
   writePackage(untied, `entities:\n  - name: Loose${tag}\n    fields:\n      id: { type: cuid, primary: true, generated: true }\n      title: { type: string, required: true }\n`);
   writePackage(routine, forumYaml(`Tied${tag}`));
