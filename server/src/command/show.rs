@@ -200,10 +200,14 @@ fn print_statement(number: usize, statement: &PlannedStatement) {
     } else {
         format!(" [{}]", statement.items.join(", "))
     };
+    let lock = if statement.new_table {
+        "new table".to_string()
+    } else {
+        format!("lock {}", statement.lock.as_str())
+    };
     println!(
-        "\n  -- {number}. {}: lock {}{rewrite}{items}",
-        statement.kind,
-        statement.lock.as_str()
+        "\n  -- {number}. {}: {lock}{rewrite}{items}",
+        statement.kind
     );
     if let Some(refusal) = &statement.refusal {
         println!("  -- REFUSED: {refusal}");

@@ -257,7 +257,11 @@ pub fn SqlPlan(plan: Vec<PlannedStatement>, error: Option<String>, refused: bool
                         })}
                         <pre class="sql"><code>{highlighted(&statement.sql)}</code></pre>
                         <p class="facts">
-                            <span class="lock">{format!("lock: {} (blocks {})", statement.lock.as_str(), statement.lock.blocks())}</span>
+                            {if statement.new_table {
+                                view! { <span class="lock new-table" data-testid="new-table">"lock: none (new table: created by this migration, nobody waits for it)"</span> }.into_any()
+                            } else {
+                                view! { <span class="lock">{format!("lock: {} (blocks {})", statement.lock.as_str(), statement.lock.blocks())}</span> }.into_any()
+                            }}
                             {statement.rewrites.then(|| view! { " · " <strong class="rewrite">"rewrites the table"</strong> })}
                             {statement.table.clone().map(|t| view! { " · table " <code>{t}</code> })}
                             {(!statement.items.is_empty()).then(|| view! { " · implements " <code>{statement.items.join(", ")}</code> })}
