@@ -13,6 +13,7 @@ pub mod guard;
 pub mod plan;
 pub mod platform;
 pub mod policy;
+pub mod preflight;
 pub mod scan;
 pub mod setting;
 pub mod verdict;

@@ -53,6 +53,22 @@ pub struct CommonOptions {
         hide_env_values = true
     )]
     pub platform_database_url: Option<String>,
+    /// A read replica of the platform database for preflight's read-only checks (absent: the
+    /// platform database itself).
+    #[arg(
+        long,
+        env = "SCHEMAGATE_PREFLIGHT_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub preflight_database_url: Option<String>,
+    /// The `statement_timeout` of preflight's checks (`60s`, `2min`).
+    #[arg(long, env = "SCHEMAGATE_PREFLIGHT_TIMEOUT", global = true, default_value = "60s", value_parser = parse_duration)]
+    pub preflight_timeout: Duration,
+    /// Preflight facts older than this are checked again when a change is viewed (`10min`);
+    /// approvals and the restart job always check afresh.
+    #[arg(long, env = "SCHEMAGATE_PREFLIGHT_MAX_AGE", global = true, default_value = "10min", value_parser = parse_duration)]
+    pub preflight_max_age: Duration,
     /// Which Prisma schema engine plans and applies SQL: `builtin` (Prisma's engine compiled
     /// to WASM, bundled) or `cli` (the platform's own `npx prisma`, run in the current
     /// directory).
@@ -530,6 +546,15 @@ impl ServeArgs {
 }
 
 impl CommonOptions {
+    /// How preflight reads the platform database.
+    pub fn preflight_settings(&self) -> app::registry::preflight::PreflightSettings {
+        app::registry::preflight::PreflightSettings {
+            replica_url: self.preflight_database_url.clone(),
+            statement_timeout: self.preflight_timeout,
+            max_age: self.preflight_max_age,
+        }
+    }
+
     /// The domain's configuration: role vocabulary, owner fields, ownership root and severity.
     pub fn domain_config(&self) -> app::domain::Config {
         let mut config = app::domain::Config::default();

@@ -254,7 +254,36 @@ impl<'a> PlatformRun<'a> {
         };
         self.check_replans_to(approved, &context).await?;
         self.check_plan_accepts(approved, &context)?;
+        self.check_preflight(approved).await?;
         Ok(approved)
+    }
+
+    /// (c) preflight, right before anything runs: rows written since the approval that would
+    /// make a statement fail fail the change with the numbers, and nothing runs.
+    async fn check_preflight(&self, approved: &str) -> Result<(), Failure> {
+        let report = crate::registry::preflight::run(&self.engine.database, approved).await;
+        if let Err(error) =
+            crate::registry::preflight::store(self.pool, &self.change.id, &report).await
+        {
+            tracing::warn!("cannot keep the preflight facts with the change: {error}");
+        }
+        let Some(why) = report.refusal() else {
+            return Ok(());
+        };
+        let detail = format!(
+            "preflight against the live database no longer holds; nothing was run: {}",
+            first_line(&why)
+        );
+        let facts: Vec<String> = report.facts.iter().map(|f| f.summary()).collect();
+        let log = format!(
+            "preflight against the live database, right before applying (nothing was run):\n{why}\n\nevery fact checked:\n{}\n",
+            facts.join("\n")
+        );
+        Err(Failure {
+            reason: "preflight",
+            detail,
+            log,
+        })
     }
 
     /// (a) drift: the live schema must be the applied state.
