@@ -240,3 +240,51 @@ fn duplicates_orphans_long_values_and_drops_show_exact_counts_and_block_approval
     let run = engine_apply(&db, &dir, &[]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
 }
+
+#[test]
+fn the_change_page_shows_the_live_numbers_beside_the_statement_and_blocks_approve() {
+    let (db, dir) = apply_support::platform_with_admin("preflight_page");
+    stdout_of(&run_cli(
+        &db,
+        &["user", "passwd", "alice"],
+        "alice-password\n",
+    ));
+    applied(&db, &dir, "blog", &post_yaml(false));
+    Sql::connect(&db).script(
+        "insert into \"Tenant\" (id) values ('t1');
+         insert into \"Post\" (id, \"tenantId\", title) values ('p1', 't1', null), ('p2', 't1', 'x');",
+    );
+    write_package(&dir, "blog", &post_yaml(true));
+    let change = scan_for(&db, &dir, "blog");
+    let mut command = support::schemagate();
+    command
+        .env("DATABASE_URL", &db)
+        .env("SCHEMAGATE_PLATFORM_DATABASE_URL", &db)
+        .env("LEPTOS_SITE_ROOT", support::site_root())
+        .args(["serve", "--addr", "127.0.0.1:0", "--scan-on-start", "false"]);
+    let server = support::RunningServer::start(command);
+    let login = support::http(
+        &server.base_url,
+        "POST",
+        "/api/login",
+        &[("Accept", "application/json")],
+        Some(&[("username", "alice"), ("password", "alice-password")]),
+    );
+    let cookie = login.session_cookie().expect("signed in");
+    let page = support::http(
+        &server.base_url,
+        "GET",
+        &format!("/changes/{change}"),
+        &[("Accept", "text/html"), ("Cookie", &cookie)],
+        None,
+    );
+    assert_eq!(page.status, 200);
+    let body = &page.body;
+    let fact = "required: 1 of 2 rows would make it fail (for example p1)";
+    assert!(
+        body.contains("data-testid=\"preflight-fact\"") && body.contains(fact),
+        "{body}"
+    );
+    assert!(body.contains("data-testid=\"approve-blocked\""), "{body}");
+    server.stop();
+}

@@ -3,6 +3,7 @@
 //! on the platform database or on a replica (`--preflight-database-url`), and kept with the
 //! change (`change_preflight`) for the plan they checked.
 
+use std::collections::BTreeMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
@@ -121,11 +122,13 @@ async fn check_all(
     let set_timeout = format!("set local statement_timeout = '{}ms'", timeout.as_millis());
     sqlx::query(&set_timeout).execute(&mut conn).await?;
     let mut facts = Vec::with_capacity(found.len());
+    // Per table: its primary key and row count, read once (one snapshot: they do not move).
+    let mut tables = BTreeMap::new();
     for hazard in found {
         sqlx::query("savepoint preflight")
             .execute(&mut conn)
             .await?;
-        match check_one(&mut conn, hazard).await {
+        match check_one(&mut conn, hazard, &mut tables).await {
             Ok(fact) => facts.push(fact),
             Err(error) => {
                 sqlx::query("rollback to savepoint preflight")
@@ -150,12 +153,24 @@ fn describe(error: &sqlx::Error) -> String {
     }
 }
 
-async fn check_one(conn: &mut PgConnection, found: &StatementHazard) -> Result<Fact, sqlx::Error> {
-    let key = primary_key(conn, found.hazard.table()).await?;
+async fn check_one(
+    conn: &mut PgConnection,
+    found: &StatementHazard,
+    tables: &mut BTreeMap<String, (Vec<String>, i64)>,
+) -> Result<Fact, sqlx::Error> {
+    let table = found.hazard.table().to_string();
+    let (key, rows) = match tables.get(&table) {
+        Some(known) => known.clone(),
+        None => {
+            let key = primary_key(conn, &table).await?;
+            let rows: i64 = sqlx::query_scalar(&queries(&found.hazard, &key).rows)
+                .fetch_one(&mut *conn)
+                .await?;
+            tables.insert(table, (key.clone(), rows));
+            (key, rows)
+        }
+    };
     let checks = queries(&found.hazard, &key);
-    let rows: i64 = sqlx::query_scalar(&checks.rows)
-        .fetch_one(&mut *conn)
-        .await?;
     let violating = match &checks.violating {
         Some(sql) => {
             let query = sqlx::query_scalar::<_, i64>(sql);
