@@ -194,6 +194,12 @@ fn duplicates_orphans_long_values_and_drops_show_exact_counts_and_block_approval
         numbers("max_length"),
         (Some(4), Some(2), None, serde_json::json!(["i2", "i3"]))
     );
+    // The package's enum is text: the removed value is counted, and blocks nothing.
+    assert_eq!(
+        numbers("enum_values"),
+        (Some(4), Some(2), None, serde_json::json!(["i2", "i3"]))
+    );
+    assert_eq!(fact(&shown, "enum_values")["statement"], 0);
     assert_eq!(
         numbers("drop_column"),
         (Some(4), None, Some(3), none.clone())
@@ -217,6 +223,10 @@ fn duplicates_orphans_long_values_and_drops_show_exact_counts_and_block_approval
     assert!(
         !said.contains("drops"),
         "drops lose data but do not fail: {said}"
+    );
+    assert!(
+        !said.contains("removed value"),
+        "a text enum fails nothing: {said}"
     );
 
     // Fixed data: the plan passes; the drops still say what they lose.

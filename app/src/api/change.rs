@@ -305,7 +305,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         let schema = schema_context(&inputs)?;
         let c = view::find_change(&pool, &id).await?;
         let gathered = view::gather(&pool, &c, &account, &schema, &config).await?;
-        let preflight = view::preflight(&pool, &c, &schema).await?;
+        let preflight = view::preflight(&pool, &c, &schema, &config).await?;
         let mut detail = view::change_detail(c, &account, gathered);
         detail.preflight = preflight;
         Ok(detail)

@@ -38,7 +38,9 @@ pub enum Hazard {
         column: String,
         length: u32,
     },
-    /// The column becomes an enum (re)created by the plan: values outside it fail it.
+    /// The column becomes an enum (re)created by the plan: values outside it fail it. A
+    /// package's enum field (text, no `enum_type`) loses values without any SQL: rows holding
+    /// them fail nothing, but no longer fit the field.
     EnumValues {
         table: String,
         column: String,
@@ -103,6 +105,15 @@ impl Hazard {
                 column,
                 enum_type,
                 values,
+            } if enum_type.is_empty() => format!(
+                "removes enum values of \"{table}\".\"{column}\" (a text column; it keeps {})",
+                values.join(", ")
+            ),
+            Hazard::EnumValues {
+                table,
+                column,
+                enum_type,
+                values,
             } => format!(
                 "limits \"{table}\".\"{column}\" to the values of \"{enum_type}\" ({})",
                 values.join(", ")
@@ -129,7 +140,8 @@ impl Hazard {
     }
 }
 
-/// A hazard of statement `statement` (numbered from 1, as the plan's statements are).
+/// A hazard of statement `statement` (numbered from 1, as the plan's statements are; 0 for a
+/// hazard of the change's declarations that no statement carries).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementHazard {
     /// The statement's number in the plan.
@@ -181,6 +193,11 @@ impl Fact {
             (hazard, Some(0), _) => {
                 format!("{}: none of {rows} rows violates it", hazard.describe())
             }
+            (hazard @ Hazard::EnumValues { enum_type, .. }, Some(n), _) if enum_type.is_empty() => format!(
+                "{}: {} of {rows} rows hold a removed value; nothing fails, but readers of the field meet values outside its list{examples}",
+                hazard.describe(),
+                thousands(n)
+            ),
             (hazard, Some(n), _) => format!(
                 "{}: {} of {rows} rows would make it fail{examples}",
                 hazard.describe(),
@@ -193,7 +210,9 @@ impl Fact {
     /// Whether rows would make the statement fail (or the check could not tell).
     #[must_use]
     pub fn blocks(&self) -> bool {
-        self.violating.is_some_and(|n| n > 0)
+        let enforced =
+            !matches!(&self.hazard, Hazard::EnumValues { enum_type, .. } if enum_type.is_empty());
+        enforced && self.violating.is_some_and(|n| n > 0)
     }
 }
 
@@ -282,6 +301,6 @@ mod detect;
 mod queries;
 
 #[cfg(feature = "domain")]
-pub use detect::hazards;
+pub use detect::{declared_hazards, hazards};
 #[cfg(feature = "domain")]
 pub use queries::{queries, CheckQueries};

@@ -9,8 +9,12 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection as _, PgConnection, PgPool, Row as _};
 
-use crate::domain::preflight::{hazards, queries, Fact, PreflightReport, StatementHazard};
+use crate::domain::config::Config;
+use crate::domain::preflight::{
+    declared_hazards, hazards, queries, Fact, PreflightReport, StatementHazard,
+};
 use crate::platform::PlatformDatabase;
+use crate::registry::change::SchemaChange;
 use crate::registry::scan::sha256_hex;
 
 /// How preflight runs; one per process, set at start-up ([`configure`]).
@@ -62,14 +66,19 @@ pub fn settings() -> PreflightSettings {
 /// Runs the checks of `plan` on `platform` (or the configured replica). A check that fails
 /// (a timeout, a table missing) is kept as a fact with its error; one that cannot connect
 /// fails every fact with the connection's error.
-pub async fn run(platform: &PlatformDatabase, plan: &str) -> PreflightReport {
+pub async fn run(
+    platform: &PlatformDatabase,
+    plan: &str,
+    declared: Vec<StatementHazard>,
+) -> PreflightReport {
     let settings = settings();
     let started = Instant::now();
     let (database, source) = match &settings.replica_url {
         Some(url) => (PlatformDatabase::new(url.clone()), "replica"),
         None => (platform.clone(), "platform"),
     };
-    let found = hazards(plan);
+    let mut found = hazards(plan);
+    found.extend(declared);
     let facts = if found.is_empty() {
         Vec::new()
     } else {
@@ -273,10 +282,12 @@ pub async fn store(pool: &PgPool, id: &str, report: &PreflightReport) -> Result<
 pub async fn current(
     pool: &PgPool,
     platform: &PlatformDatabase,
-    id: &str,
-    plan: &str,
+    change: &SchemaChange,
+    config: &Config,
     max_age: Option<Duration>,
 ) -> Result<PreflightReport, sqlx::Error> {
+    let id = &change.id;
+    let plan = change.plan_sql.as_deref().unwrap_or_default();
     if let Some(max_age) = max_age {
         if let Some((kept, true)) = load(pool, id, max_age).await? {
             if kept.plan_sha256 == sha256_hex(plan) {
@@ -284,7 +295,26 @@ pub async fn current(
             }
         }
     }
-    let report = run(platform, plan).await;
+    let report = run(platform, plan, declared(pool, change, config).await?).await;
     store(pool, id, &report).await?;
     Ok(report)
+}
+
+/// The hazards of `change`'s declarations no statement carries: its entities as applied
+/// against its entities with the change.
+///
+/// # Errors
+/// Database errors.
+pub async fn declared(
+    pool: &PgPool,
+    change: &SchemaChange,
+    config: &Config,
+) -> Result<Vec<StatementHazard>, sqlx::Error> {
+    use crate::domain::dialect::parse_entities;
+    let before_yaml = crate::registry::change::base_yaml(pool, change)
+        .await?
+        .unwrap_or_default();
+    let before = parse_entities(&before_yaml, &change.package, config).entities;
+    let after = parse_entities(&change.yaml_snapshot, &change.package, config).entities;
+    Ok(declared_hazards(&before, &after))
 }

@@ -30,7 +30,7 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
     let dependencies = future::dependencies(&mut conn, &change, &context).await?;
     let superseded_by = app::registry::apply::newer_change(&mut conn, &change).await?;
     drop(conn);
-    let preflight = preflight(&database, &change).await?;
+    let preflight = preflight(&database, &change, &common.domain_config()).await?;
     database.close().await;
     if args.sql {
         return Ok(print_sql(&change));
@@ -67,6 +67,7 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
 async fn preflight(
     database: &Database,
     change: &SchemaChange,
+    config: &app::domain::Config,
 ) -> anyhow::Result<Option<PreflightReport>> {
     let max_age = app::registry::preflight::settings().max_age;
     let to_apply = matches!(
@@ -74,12 +75,12 @@ async fn preflight(
         ChangeStatus::Pending | ChangeStatus::Approved
     );
     match (&change.plan_sql, &database.engine) {
-        (Some(plan), Some(engine)) if to_apply => Ok(Some(
+        (Some(_), Some(engine)) if to_apply => Ok(Some(
             app::registry::preflight::current(
                 &database.pool,
                 &engine.database,
-                &change.id,
-                plan,
+                change,
+                config,
                 Some(max_age),
             )
             .await?,
@@ -215,6 +216,9 @@ fn print_plan(change: &SchemaChange, common: &CommonOptions, preflight: Option<&
                     "preflight: checked on the {} database at {} in {} ms",
                     report.source, report.checked_at, report.duration_ms
                 );
+                for fact in report.of_statement(0) {
+                    println!("preflight: {}", fact.summary());
+                }
                 if let Some(refusal) = report.refusal() {
                     println!("PREFLIGHT FAILS, cannot be approved:\n{refusal}");
                 }

@@ -138,14 +138,15 @@ pub(super) async fn preflight(
     pool: &sqlx::PgPool,
     c: &SchemaChange,
     schema: &crate::registry::future::SchemaContext,
+    config: &crate::domain::config::Config,
 ) -> Result<Option<crate::domain::preflight::PreflightReport>, AppError> {
     use crate::domain::review::ChangeStatus;
     use crate::registry::preflight;
     let max_age = preflight::settings().max_age;
     let to_apply = matches!(c.status, ChangeStatus::Pending | ChangeStatus::Approved);
     Ok(match (&c.plan_sql, &schema.engine) {
-        (Some(plan), Some(engine)) if to_apply => {
-            Some(preflight::current(pool, &engine.database, &c.id, plan, Some(max_age)).await?)
+        (Some(_), Some(engine)) if to_apply => {
+            Some(preflight::current(pool, &engine.database, c, config, Some(max_age)).await?)
         }
         _ => preflight::load(pool, &c.id, max_age)
             .await?

@@ -6,6 +6,47 @@ use squawk_syntax::ast::{self, AstNode};
 use squawk_syntax::{SourceFile, SyntaxKind, SyntaxNode};
 
 use super::{Hazard, StatementHazard};
+use crate::domain::model::Entity;
+
+/// Hazards of the change's declarations that no SQL statement carries (numbered 0): an enum
+/// field of a package that loses values is text in the database, so no statement changes, yet
+/// the rows holding a removed value no longer fit the field.
+#[must_use]
+pub fn declared_hazards(before: &[Entity], after: &[Entity]) -> Vec<StatementHazard> {
+    let mut out = Vec::new();
+    for entity in after {
+        let Some(old) = before.iter().find(|e| e.name == entity.name) else {
+            continue;
+        };
+        for field in &entity.fields {
+            let (Some(values), Some(was)) = (
+                &field.enum_values,
+                old.field(&field.name).and_then(|f| f.enum_values.as_ref()),
+            ) else {
+                continue;
+            };
+            if was.iter().all(|v| values.contains(v)) {
+                continue;
+            }
+            out.push(StatementHazard {
+                statement: 0,
+                hazard: Hazard::EnumValues {
+                    table: entity
+                        .table_name
+                        .clone()
+                        .unwrap_or_else(|| entity.name.clone()),
+                    column: field
+                        .column_name
+                        .clone()
+                        .unwrap_or_else(|| field.name.clone()),
+                    enum_type: String::new(),
+                    values: values.clone(),
+                },
+            });
+        }
+    }
+    out
+}
 
 /// What earlier statements of the plan created: tables, columns, enum types with their values.
 #[derive(Default)]

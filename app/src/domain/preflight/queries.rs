@@ -207,3 +207,42 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod declared_tests {
+    use crate::domain::config::Config;
+    use crate::domain::dialect::parse_entities;
+    use crate::domain::preflight::{declared_hazards, Fact, Hazard};
+
+    #[test]
+    fn a_text_enum_losing_values_is_counted_but_blocks_nothing() {
+        let yaml = |values: &str| {
+            format!("entities:\n  - name: Item\n    fields:\n      id: {{ type: string, primary: true }}\n      mood: {{ type: string, required: false, enum: [{values}] }}\n")
+        };
+        let parse = |y: &str| parse_entities(y, "shop", &Config::default()).entities;
+        let found = declared_hazards(&parse(&yaml("calm, odd, wild")), &parse(&yaml("calm, odd")));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].statement, 0);
+        assert_eq!(
+            found[0].hazard,
+            Hazard::EnumValues {
+                table: "Item".into(),
+                column: "mood".into(),
+                enum_type: String::new(),
+                values: vec!["calm".into(), "odd".into()],
+            }
+        );
+        assert!(declared_hazards(&parse(&yaml("calm")), &parse(&yaml("calm, odd"))).is_empty());
+        let fact = Fact {
+            statement: 0,
+            hazard: found[0].hazard.clone(),
+            rows: 4,
+            violating: Some(2),
+            examples: vec!["i2".into()],
+            lost: None,
+            error: None,
+        };
+        assert!(!fact.blocks());
+        assert_eq!(fact.summary(), "removes enum values of \"Item\".\"mood\" (a text column; it keeps calm, odd): 2 of 4 rows hold a removed value; nothing fails, but readers of the field meet values outside its list (for example i2)");
+    }
+}

@@ -268,6 +268,9 @@ pub fn SqlPlan(
                 <p class="flash error" role="alert" data-testid="plan-error">{lead}{error}</p>
             })}
             {checked.map(|text| view! { <p class="muted" data-testid="preflight-checked">{text}</p> })}
+            {facts_of(0).into_iter().map(|fact| view! {
+                <p class="preflight" data-testid="preflight-fact"><strong>"Live data: "</strong>{fact.summary()}</p>
+            }).collect_view()}
             <ol class="sql-plan">
                 {plan.into_iter().enumerate().map(|(index, statement)| view! {
                     <li class=if statement.refusal.is_some() { "statement refused" } else { "statement" } data-lock=statement.lock.as_str()>

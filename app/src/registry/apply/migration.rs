@@ -261,10 +261,12 @@ impl<'a> PlatformRun<'a> {
     /// (c) preflight, right before anything runs: rows written since the approval that would
     /// make a statement fail fail the change with the numbers, and nothing runs.
     async fn check_preflight(&self, approved: &str) -> Result<(), Failure> {
-        let report = crate::registry::preflight::run(&self.engine.database, approved).await;
-        if let Err(error) =
-            crate::registry::preflight::store(self.pool, &self.change.id, &report).await
-        {
+        use crate::registry::preflight;
+        let declared = preflight::declared(self.pool, self.change, &self.options.config)
+            .await
+            .unwrap_or_default();
+        let report = preflight::run(&self.engine.database, approved, declared).await;
+        if let Err(error) = preflight::store(self.pool, &self.change.id, &report).await {
             tracing::warn!("cannot keep the preflight facts with the change: {error}");
         }
         let Some(why) = report.refusal() else {

@@ -122,11 +122,12 @@ async fn preflight_problem(
     let Some(change) = super::get(pool, id).await? else {
         return Ok(());
     };
-    let Some(plan) = change.plan_sql.as_deref() else {
+    if change.plan_sql.is_none() {
         return Ok(());
-    };
+    }
     let report =
-        super::super::preflight::current(pool, &engine.database, &change.id, plan, None).await?;
+        super::super::preflight::current(pool, &engine.database, &change, &context.config, None)
+            .await?;
     match report.refusal() {
         Some(why) => Err(DecideError::Preflight {
             package: change.package,
