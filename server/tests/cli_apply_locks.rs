@@ -238,3 +238,57 @@ fn a_statement_timeout_as_long_as_the_migrate_timeout_is_refused_before_anything
     assert!(String::from_utf8_lossy(&zero.stderr)
         .contains("is zero, which PostgreSQL takes as no timeout at all"));
 }
+
+#[test]
+fn the_platforms_own_migrate_command_is_retried_on_a_lock_timeout_as_well() {
+    let (db, dir, change) = approved_alteration("apply_lock_command");
+    let mut holder = Sql::connect(&db);
+    holder.script("begin; lock table \"Note\" in access share mode;");
+    let deploy = concat!(
+        "'",
+        env!("CARGO_BIN_EXE_schemagate"),
+        "' db deploy \"$SCHEMAGATE_MIGRATIONS_DIR\""
+    );
+    let child = apply_command(
+        &db,
+        &dir,
+        &[
+            "--migrate-cmd",
+            deploy,
+            "--lock-timeout",
+            "1s",
+            "--lock-retry-backoff",
+            "1s",
+            "--lock-retries",
+            "5",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let mut watcher = Sql::connect(&db);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while watcher
+        .count("select count(*) from schemagate.audit_event where action = 'change.lock_wait'")
+        < 1
+    {
+        assert!(Instant::now() < deadline, "no lock wait reported");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    holder.script("rollback;");
+    let run = child.wait_with_output().unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let shown = show(&db, &change);
+    let log = shown["apply_log"].as_str().unwrap_or_default();
+    assert!(
+        log.contains("attempt 1 of 6: migration ")
+            && log.contains("canceling statement due to lock timeout"),
+        "{log}"
+    );
+    assert_eq!(shown["status"], "applied");
+}
