@@ -222,6 +222,22 @@ fn ChangeView(
     }
 }
 
+/// Why Approve is disabled: rows preflight found, no plan, unmet dependencies, or a conflict.
+fn blocked_note(preflight_refusal: Option<String>, unplanned: bool, unmet: bool) -> String {
+    if let Some(why) = preflight_refusal {
+        format!(
+            "Preflight against the live database found rows that would make the plan fail:\n{why}"
+        )
+    } else if unplanned {
+        "There is no SQL plan: see the engine's error in the SQL plan section, and plan again."
+            .to_string()
+    } else if unmet {
+        "Approve the changes it depends on first.".to_string()
+    } else {
+        "Resolve the conflict first.".to_string()
+    }
+}
+
 /// Approve and Reject, for admins on pending changes. Each form carries the target checksum
 /// the admin is looking at, so a decision on stale content is refused.
 #[component]
@@ -326,15 +342,7 @@ fn Decision(
                     <button type="submit" class=if needs_confirmation { "danger approve" } else { "primary approve" } disabled=blocked>
                         {if risky { format!("Approve ({risk})") } else if needs_confirmation { "Approve anyway".to_string() } else { "Approve".to_string() }}
                     </button>
-                    {blocked.then(|| view! { <p class="muted" data-testid="approve-blocked">{if let Some(why) = preflight_refusal.clone() {
-                        format!("Preflight against the live database found rows that would make the plan fail:\n{why}")
-                    } else if unplanned {
-                        "There is no SQL plan: see the engine's error in the SQL plan section, and plan again.".to_string()
-                    } else if unmet {
-                        "Approve the changes it depends on first.".to_string()
-                    } else {
-                        "Resolve the conflict first.".to_string()
-                    }}</p> })}
+                    {blocked.then(|| view! { <p class="muted" data-testid="approve-blocked">{blocked_note(preflight_refusal.clone(), unplanned, unmet)}</p> })}
                 </ActionForm>
                 <RejectForm reject id=reject_id target=reject_target/>
             </div>
