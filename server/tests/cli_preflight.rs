@@ -296,5 +296,30 @@ fn the_change_page_shows_the_live_numbers_beside_the_statement_and_blocks_approv
         "{body}"
     );
     assert!(body.contains("data-testid=\"approve-blocked\""), "{body}");
+
+    // A drop: nothing fails, and the typed confirmation says exactly what is lost.
+    write_package(
+        &dir,
+        "blog",
+        &post_yaml(false).replace("      title: { type: string, required: false }\n", ""),
+    );
+    let drop = scan_for(&db, &dir, "blog");
+    let page = support::http(
+        &server.base_url,
+        "GET",
+        &format!("/changes/{drop}"),
+        &[("Accept", "text/html"), ("Cookie", &cookie)],
+        None,
+    );
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("It drops 1 non-null value of")
+            && page
+                .body
+                .contains("(2 rows). To approve, type the package name: blog"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("data-testid=\"approve-blocked\""));
     server.stop();
 }

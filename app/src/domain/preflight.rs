@@ -184,11 +184,12 @@ impl Fact {
         };
         match (&self.hazard, self.violating, self.lost) {
             (Hazard::DropTable { table }, _, Some(lost)) => {
-                format!("drops {} rows of \"{table}\"", thousands(lost))
+                format!("drops {} of \"{table}\"", counted(lost, "row", "rows"))
             }
             (Hazard::DropColumn { table, column }, _, Some(lost)) => format!(
-                "drops {} non-null values of \"{table}\".\"{column}\" ({rows} rows)",
-                thousands(lost)
+                "drops {} of \"{table}\".\"{column}\" ({})",
+                counted(lost, "non-null value", "non-null values"),
+                counted(self.rows, "row", "rows")
             ),
             (hazard, Some(0), _) => {
                 format!("{}: none of {rows} rows violates it", hazard.describe())
@@ -269,6 +270,11 @@ impl PreflightReport {
             .collect();
         (!lines.is_empty()).then(|| lines.join("\n"))
     }
+}
+
+/// `1 row`, `1,204 rows`.
+fn counted(n: i64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 /// `1204` as `1,204`.
