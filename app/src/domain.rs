@@ -40,6 +40,7 @@ pub mod plan_scope;
 #[cfg(feature = "domain")]
 pub mod policy_sql;
 pub mod predicate;
+pub mod preflight;
 #[cfg(feature = "domain")]
 pub mod prisma;
 pub mod review;

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod platform;
 pub mod policy;
 pub mod policy_reads;
+pub mod preflight;
 pub mod row_security;
 pub mod scan;
 pub mod setting;

@@ -1,6 +1,7 @@
 //! The command line: every subcommand and option of the CLI contract, in one place.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -52,6 +53,22 @@ pub struct CommonOptions {
         hide_env_values = true
     )]
     pub platform_database_url: Option<String>,
+    /// A read replica of the platform database for preflight's read-only checks (absent: the
+    /// platform database itself).
+    #[arg(
+        long,
+        env = "SCHEMAGATE_PREFLIGHT_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub preflight_database_url: Option<String>,
+    /// The `statement_timeout` of preflight's checks (`60s`, `2min`).
+    #[arg(long, env = "SCHEMAGATE_PREFLIGHT_TIMEOUT", global = true, default_value = "60s", value_parser = parse_duration)]
+    pub preflight_timeout: Duration,
+    /// Preflight facts older than this are checked again when a change is viewed (`10min`);
+    /// approvals and the restart job always check afresh.
+    #[arg(long, env = "SCHEMAGATE_PREFLIGHT_MAX_AGE", global = true, default_value = "10min", value_parser = parse_duration)]
+    pub preflight_max_age: Duration,
     /// Which Prisma schema engine plans and applies SQL: `builtin` (Prisma's engine compiled
     /// to WASM, bundled) or `cli` (the platform's own `npx prisma`, run in the current
     /// directory).
@@ -192,6 +209,37 @@ fn parse_hierarchy(text: &str) -> Result<app::domain::config::RoleHierarchy, Str
         }
     }
     app::domain::config::RoleHierarchy::parse(&chains).map_err(|error| error.to_string())
+}
+
+/// A duration as PostgreSQL writes timeouts: `500ms`, `5s`, `2min`, `1h`; a bare number is
+/// seconds. Zero is refused (PostgreSQL takes it as no timeout at all).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a duration (write 500ms, 5s, 2min or 1h)"))?;
+    let millis = match unit.trim() {
+        "ms" => Some(number),
+        "" | "s" => number.checked_mul(1000),
+        "min" => number.checked_mul(60_000),
+        "h" => number.checked_mul(3_600_000),
+        other => {
+            return Err(format!(
+                "unknown unit \"{other}\" in \"{text}\" (write ms, s, min or h)"
+            ))
+        }
+    }
+    .ok_or_else(|| format!("\"{text}\" is too long a duration"))?;
+    if millis == 0 {
+        return Err(format!(
+            "\"{text}\" is zero, which PostgreSQL takes as no timeout at all"
+        ));
+    }
+    Ok(Duration::from_millis(millis))
 }
 
 /// The subcommands. No subcommand means `serve`.
@@ -388,6 +436,20 @@ pub struct ApplyArgs {
     /// a crashed runner's lease is taken over after this long.
     #[arg(long, env = "SCHEMAGATE_LEASE_TTL", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub lease_ttl: u64,
+    /// How long each statement of a migration waits for a table lock (`lock_timeout`): `5s`,
+    /// `500ms`, `2min`; a bare number is seconds.
+    #[arg(long, env = "SCHEMAGATE_LOCK_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+    /// How long each statement of a migration may run (`statement_timeout`); shorter than
+    /// `--migrate-timeout`.
+    #[arg(long, env = "SCHEMAGATE_STATEMENT_TIMEOUT", default_value = "5min", value_parser = parse_duration)]
+    pub statement_timeout: Duration,
+    /// How many times a migration that gave up waiting for a lock is tried again.
+    #[arg(long, env = "SCHEMAGATE_LOCK_RETRIES", default_value_t = 3)]
+    pub lock_retries: u32,
+    /// The pause before the first retry after a lock timeout; each later one doubles it.
+    #[arg(long, env = "SCHEMAGATE_LOCK_RETRY_BACKOFF", default_value = "5s", value_parser = parse_duration)]
+    pub lock_retry_backoff: Duration,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -554,6 +616,15 @@ impl ServeArgs {
 }
 
 impl CommonOptions {
+    /// How preflight reads the platform database.
+    pub fn preflight_settings(&self) -> app::registry::preflight::PreflightSettings {
+        app::registry::preflight::PreflightSettings {
+            replica_url: self.preflight_database_url.clone(),
+            statement_timeout: self.preflight_timeout,
+            max_age: self.preflight_max_age,
+        }
+    }
+
     /// The domain's configuration: role vocabulary, owner fields, ownership root and severity.
     pub fn domain_config(&self) -> app::domain::Config {
         let mut config = app::domain::Config::default();

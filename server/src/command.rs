@@ -60,6 +60,7 @@ pub fn refusal_message<E: app::registry::failure::Classify>(error: E) -> anyhow:
 /// Runs the chosen subcommand (default `serve`) and turns its outcome into an exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let common = cli.common;
+    app::registry::preflight::configure(common.preflight_settings());
     let outcome = match cli.command {
         None => serve::run(&common, &crate::cli::ServeArgs::from_env()).await,
         Some(Command::Serve(args)) => serve::run(&common, &args).await,

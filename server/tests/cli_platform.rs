@@ -621,17 +621,16 @@ fn a_column_added_by_hand_fails_the_next_apply_for_drift_and_nothing_is_half_app
 
 #[test]
 fn a_change_whose_planned_state_did_not_come_to_pass_is_refused_as_plan_changed() {
-    // books v2 adds a shared entity and a required column, which fails on the row below; shelves
-    // declares the same shared entity and was approved with books v2 in its future, so its SQL
-    // left the shared table out. Applied without books v2, its SQL would differ.
+    // books v2 adds a shared entity and a required column, which fails on the row written after
+    // its approval (preflight refuses it at apply); shelves declares the same shared entity and
+    // was approved with books v2 in its future, so its SQL left the shared table out. Applied
+    // without books v2, its SQL would differ.
     let (db, dir) = setup("plan_pinning");
     write_package(&dir, "books", BOOKS_V1);
     let v1 = created(&scan(&db, &dir), "books");
     approve_all(&db, &[v1]);
     assert!(apply(&db, &dir).status.success());
     let mut sql = Sql::connect(&db);
-    sql.execute("insert into public.\"Tenant\" (id) values ('t')");
-    sql.execute("insert into public.\"Book\" (id, \"tenantId\", title, isbn) values ('b', 't', 'A book', '1')");
 
     let shared = shelf("Label").replace("entities:\n", "");
     let v2 = format!(
@@ -646,6 +645,8 @@ fn a_change_whose_planned_state_did_not_come_to_pass_is_refused_as_plan_changed(
     let report = scan(&db, &dir);
     let (books, shelves) = (created(&report, "books"), created(&report, "shelves"));
     approve_all(&db, std::slice::from_ref(&books));
+    sql.execute("insert into public.\"Tenant\" (id) values ('t')");
+    sql.execute("insert into public.\"Book\" (id, \"tenantId\", title, isbn) values ('b', 't', 'A book', '1')");
     let planned_at_scan = show(&db, &shelves)["plan_sql"]
         .as_str()
         .unwrap()
@@ -680,13 +681,13 @@ fn a_change_whose_planned_state_did_not_come_to_pass_is_refused_as_plan_changed(
             .find(|f| f["id"] == id)
             .map(|f| f["reason"].clone())
     };
-    assert_eq!(reason(&books), Some("migrate".into()), "{report}");
+    assert_eq!(reason(&books), Some("preflight".into()), "{report}");
     assert_eq!(reason(&shelves), Some("plan_changed".into()), "{report}");
     assert!(show(&db, &shelves)["apply_log"]
         .as_str()
         .unwrap()
         .contains("CREATE TABLE \"Label\""));
-    // The failed migration left nothing behind and is marked rolled back.
+    // Nothing of books ran: no table, no finished migration.
     let tables = sql.rows("select table_name::text from information_schema.tables where table_schema = 'public' and table_name in ('Label', 'Shelf')");
     assert!(tables.is_empty(), "{tables:?}");
     let books_rows: Vec<_> = prisma_migrations(&mut sql)

@@ -289,6 +289,9 @@ pub struct ChangeDetail {
     /// Reviews: each account's latest verdict, and the admin approvals so far.
     #[serde(default)]
     pub review: super::review::ReviewState,
+    /// What the plan's statements would meet in the live platform database.
+    #[serde(default)]
+    pub preflight: Option<crate::domain::preflight::PreflightReport>,
 }
 
 /// One change with everything a reviewer needs.
@@ -305,7 +308,10 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         let schema = schema_context(&inputs)?;
         let c = view::find_change(&pool, &id).await?;
         let gathered = view::gather(&pool, &c, &account, &schema, &config).await?;
-        Ok(view::change_detail(c, &account, gathered))
+        let preflight = view::preflight(&pool, &c, &schema, &config).await?;
+        let mut detail = view::change_detail(c, &account, gathered);
+        detail.preflight = preflight;
+        Ok(detail)
     })
     .await
 }

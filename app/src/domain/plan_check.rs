@@ -118,8 +118,19 @@ pub fn statement_ranges(script: &str) -> Vec<Range<usize>> {
 /// disabled).
 #[must_use]
 pub fn sql_risk(script: &str) -> Risk {
+    // Statements on a table the plan itself creates lock nothing anyone waits for and hold no
+    // data: their findings are shown but raise no risk (security findings excepted).
+    let ranges = statement_ranges(script);
+    let new_tables = super::sql_plan::on_new_tables(script, &ranges);
+    let on_new_table = |at: usize| {
+        ranges
+            .iter()
+            .zip(&new_tables)
+            .any(|(range, new)| *new && range.contains(&at))
+    };
     let findings = super::sql_lint::lint(script)
         .into_iter()
+        .filter(|(at, f)| f.risk == Risk::Security || !on_new_table(at.start))
         .map(|(_, f)| f.risk)
         .max()
         .unwrap_or(Risk::Safe);

@@ -82,6 +82,10 @@ pub struct PlannedStatement {
     /// a kind a schema change never needs. A plan with one refused statement cannot be approved.
     #[serde(default)]
     pub refusal: Option<String>,
+    /// It works on a table an earlier statement of the same plan creates: no other session
+    /// can hold or wait for that table's locks, so it shows no lock and raises no risk.
+    #[serde(default)]
+    pub new_table: bool,
 }
 
 /// One finding of squawk's migration rules on a statement.
@@ -224,6 +228,7 @@ pub fn classify(statement: &str) -> PlannedStatement {
         items: Vec::new(),
         findings: Vec::new(),
         refusal: None,
+        new_table: false,
     };
     if starts(&["CREATE", "TABLE"]) {
         out.kind = "CREATE TABLE".into();
@@ -460,7 +465,9 @@ pub fn annotate(
             .unwrap_or_else(|| field.to_string())
     };
     let findings = super::sql_lint::lint(script);
-    super::plan_check::statement_ranges(script)
+    let ranges = super::plan_check::statement_ranges(script);
+    let new_tables = on_new_tables(script, &ranges);
+    ranges
         .into_iter()
         .enumerate()
         .map(|(index, range)| {
@@ -485,6 +492,9 @@ pub fn annotate(
             else {
                 return statement;
             };
+            if new_tables[index] {
+                mark_new_table(&mut statement);
+            }
             let on_table: Vec<&ChangeItem> = items
                 .iter()
                 .filter(|i| table_of(&i.entity) == table)
@@ -506,6 +516,45 @@ pub fn annotate(
             statement
         })
         .collect()
+}
+
+/// Per statement of `script` (delimited by `ranges`), whether it works on a table that an
+/// earlier statement of the same script creates (`CREATE TABLE` itself included).
+#[must_use]
+pub fn on_new_tables(script: &str, ranges: &[std::ops::Range<usize>]) -> Vec<bool> {
+    let mut created: Vec<String> = Vec::new();
+    ranges
+        .iter()
+        .map(|range| {
+            let statement = classify(&script[range.clone()]);
+            if statement.kind == "CREATE TABLE" {
+                created.extend(statement.table.clone());
+            }
+            statement.table.is_some_and(|t| created.contains(&t))
+        })
+        .collect()
+}
+
+/// A statement on a table the same migration creates: no lock anyone can wait for, no rewrite
+/// of rows that do not exist. A foreign key still locks the table it references, briefly.
+#[cfg(feature = "domain")]
+fn mark_new_table(statement: &mut PlannedStatement) {
+    statement.new_table = true;
+    statement.rewrites = false;
+    let referenced = statement
+        .kind
+        .contains("ADD FOREIGN KEY")
+        .then(|| identifier_after(&statement.sql, "REFERENCES"))
+        .flatten()
+        .filter(|t| statement.table.as_ref() != Some(t));
+    statement.note = Some(match referenced {
+        Some(target) => format!(
+            "on a table this migration creates (no rows, no other session); \"{target}\" is locked SHARE ROW EXCLUSIVE for a moment: writes to it wait, no row is checked"
+        ),
+        None if statement.kind == "CREATE TABLE" => "a new, empty table".to_string(),
+        None => "on a table this migration creates: no rows, no other session waits".to_string(),
+    });
+    statement.lock = Lock::None;
 }
 
 /// `DROP INDEX "Forum_title_idx"` names no table: Prisma's index names start with it.
@@ -644,6 +693,52 @@ mod tests {
         );
         assert!(statements[2].contains("select 1; $fn$"));
         assert!(split_statements("-- This is an empty migration.").is_empty());
+    }
+
+    #[cfg(feature = "domain")]
+    #[test]
+    fn statements_on_a_table_the_plan_creates_show_no_lock_and_existing_tables_keep_theirs() {
+        let script = concat!(
+            "CREATE TABLE \"Post\" (\"id\" TEXT NOT NULL, \"tenantId\" TEXT NOT NULL);\n",
+            "CREATE UNIQUE INDEX \"Post_id_key\" ON \"Post\"(\"id\");\n",
+            "ALTER TABLE \"Post\" ADD CONSTRAINT \"Post_tenantId_fkey\" FOREIGN KEY (\"tenantId\") REFERENCES \"Tenant\"(\"id\") ON DELETE RESTRICT ON UPDATE CASCADE;\n",
+            "ALTER TABLE \"Post\" ALTER COLUMN \"id\" SET DATA TYPE VARCHAR(30);\n",
+            "CREATE INDEX \"Tenant_name_idx\" ON \"Tenant\"(\"name\");\n",
+            "ALTER TABLE \"Tenant\" ADD COLUMN \"plan\" TEXT NOT NULL;\n",
+        );
+        let plan = annotate(script, &[], &[], &[]);
+        let shown: Vec<(bool, Lock, bool)> = plan
+            .iter()
+            .map(|s| (s.new_table, s.lock, s.rewrites))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (true, Lock::None, false),
+                (true, Lock::None, false),
+                (true, Lock::None, false),
+                (true, Lock::None, false),
+                (false, Lock::Share, false),
+                (false, Lock::AccessExclusive, false),
+            ]
+        );
+        assert_eq!(
+            plan[2].note.as_deref(),
+            Some("on a table this migration creates (no rows, no other session); \"Tenant\" is locked SHARE ROW EXCLUSIVE for a moment: writes to it wait, no row is checked")
+        );
+        assert_eq!(
+            plan[3].note.as_deref(),
+            Some("on a table this migration creates: no rows, no other session waits")
+        );
+        // A table dropped and created again is new from its CREATE TABLE on, not before.
+        let recreated = annotate(
+            "ALTER TABLE \"Old\" DROP COLUMN \"x\";\nDROP TABLE \"Old\";\nCREATE TABLE \"Old\" (\"id\" TEXT);\n",
+            &[],
+            &[],
+            &[],
+        );
+        let flags: Vec<bool> = recreated.iter().map(|s| s.new_table).collect();
+        assert_eq!(flags, [false, false, true]);
     }
 
     #[cfg(feature = "domain")]

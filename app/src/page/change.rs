@@ -166,7 +166,7 @@ fn ChangeView(
         <Dependencies dependencies=change.lineage.dependencies.clone()/>
         <Conflicts conflicts=change.conflicts.clone()/>
         <SinceLastReview since=change.lineage.since_review.clone()/>
-        <SqlPlan plan=change.plan.clone() error=change.plan_error.clone() refused=change.plan_refused/>
+        <SqlPlan plan=change.plan.clone() error=change.plan_error.clone() refused=change.plan_refused preflight=change.preflight.clone()/>
 
         <section aria-labelledby="items-h">
             <h2 id="items-h">{format!("Items ({})", change.items.len())}</h2>
@@ -222,6 +222,22 @@ fn ChangeView(
     }
 }
 
+/// Why Approve is disabled: rows preflight found, no plan, unmet dependencies, or a conflict.
+fn blocked_note(preflight_refusal: Option<String>, unplanned: bool, unmet: bool) -> String {
+    if let Some(why) = preflight_refusal {
+        format!(
+            "Preflight against the live database found rows that would make the plan fail:\n{why}"
+        )
+    } else if unplanned {
+        "There is no SQL plan: see the engine's error in the SQL plan section, and plan again."
+            .to_string()
+    } else if unmet {
+        "Approve the changes it depends on first.".to_string()
+    } else {
+        "Resolve the conflict first.".to_string()
+    }
+}
+
 /// Approve and Reject, for admins on pending changes. Each form carries the target checksum
 /// the admin is looking at, so a decision on stale content is refused.
 #[component]
@@ -261,7 +277,15 @@ fn Decision(
             </ActionForm>
         }
     });
-    let blocked = !change.conflicts.is_empty() || unmet || unplanned;
+    let preflight_refusal = change.preflight.as_ref().and_then(|p| p.refusal());
+    let blocked = !change.conflicts.is_empty() || unmet || unplanned || preflight_refusal.is_some();
+    // A drop says exactly what it loses where the admin types the package name.
+    let losses = change
+        .preflight
+        .as_ref()
+        .map(|p| p.losses())
+        .unwrap_or_default();
+    let losses = (!losses.is_empty()).then(|| format!(" It {}.", losses.join("; ")));
     let plan_sha256 = change.plan_sha256.clone().unwrap_or_default();
     // Each form's children own their copies.
     let (approve_id, approve_target) = (change.row.id.clone(), change.target_checksum.clone());
@@ -287,7 +311,8 @@ fn Decision(
         _ => format!("Changes were requested by {}.", requested.join(", ")),
     };
     let confirm_label = format!(
-        "{why_confirm} To approve, type the package name: {}",
+        "{why_confirm}{} To approve, type the package name: {}",
+        losses.unwrap_or_default(),
         change.row.package
     );
     let risky = change
@@ -317,13 +342,7 @@ fn Decision(
                     <button type="submit" class=if needs_confirmation { "danger approve" } else { "primary approve" } disabled=blocked>
                         {if risky { format!("Approve ({risk})") } else if needs_confirmation { "Approve anyway".to_string() } else { "Approve".to_string() }}
                     </button>
-                    {blocked.then(|| view! { <p class="muted">{if unplanned {
-                        "There is no SQL plan: see the engine's error in the SQL plan section, and plan again."
-                    } else if unmet {
-                        "Approve the changes it depends on first."
-                    } else {
-                        "Resolve the conflict first."
-                    }}</p> })}
+                    {blocked.then(|| view! { <p class="muted" data-testid="approve-blocked">{blocked_note(preflight_refusal.clone(), unplanned, unmet)}</p> })}
                 </ActionForm>
                 <RejectForm reject id=reject_id target=reject_target/>
             </div>

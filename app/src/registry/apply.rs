@@ -27,6 +27,7 @@ mod migrate;
 mod migration;
 mod retry;
 mod state;
+mod timeouts;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,10 @@ pub use state::{
     acl_json, applied_packages, applied_summaries, checksum_of, desired_state, desired_state_on,
     entities_json, parse_snapshot, parse_state, queued_changes, render_desired, render_entities,
     verify_integrity, AppliedPackage, AppliedSummary, IntegrityError, StateError,
+};
+pub use timeouts::{
+    approved_part, MigrationTimeouts, DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_RETRY_BACKOFF, DEFAULT_STATEMENT_TIMEOUT,
 };
 
 use super::change::SchemaChange;
@@ -89,6 +94,8 @@ pub struct ApplyOptions {
     pub platform: Option<std::sync::Arc<crate::platform::PlatformEngine>>,
     /// The Prisma migrations directory the changes' migrations are written to.
     pub migrations_dir: PathBuf,
+    /// The lock and statement timeouts every migration sets, and how a lock timeout is retried.
+    pub timeouts: MigrationTimeouts,
 }
 
 impl ApplyOptions {
@@ -107,6 +114,7 @@ impl ApplyOptions {
             base: BaseSchema::default(),
             config: Config::default(),
             echo_output: false,
+            timeouts: MigrationTimeouts::default(),
         }
     }
 }

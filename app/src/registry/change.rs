@@ -380,6 +380,14 @@ pub enum DecideError {
         /// The package.
         package: String,
     },
+    /// Preflight found rows in the live platform database that would make the plan fail.
+    #[error("cannot approve {package}: preflight against the live database found rows that would make the plan fail:\n{why}")]
+    Preflight {
+        /// The change's package.
+        package: String,
+        /// Each failing statement with its numbers and the way forward.
+        why: String,
+    },
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -401,6 +409,7 @@ impl super::failure::Classify for DecideError {
             | DecideError::Future(_)
             | DecideError::Plan(_)
             | DecideError::FourEyes { .. }
+            | DecideError::Preflight { .. }
             | DecideError::Superseded { .. }
             | DecideError::PlanMovedUnderFourEyes { .. } => Failure::Conflict(self.to_string()),
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::registry::apply::{
-    self, ApplyError, ApplyOptions, ApplyReport, ChangeOutcome, LeaseError,
+    self, ApplyError, ApplyOptions, ApplyReport, ChangeOutcome, LeaseError, MigrationTimeouts,
 };
 
 use crate::cli::{ApplyArgs, CommonOptions};
@@ -25,8 +25,10 @@ pub const EXIT_LEASE_HELD: u8 = 3;
 pub async fn run(common: &CommonOptions, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let base = app::scanner::read_base_schema(common.base_schema.as_deref())
         .context("while reading the base schema")?;
+    let timeouts = migration_timeouts(args)?;
     let database = Database::open(common).await?;
     let options = ApplyOptions {
+        timeouts,
         migrations_dir: args
             .migrations_dir
             .clone()
@@ -68,6 +70,24 @@ pub async fn run(common: &CommonOptions, args: &ApplyArgs) -> anyhow::Result<Exi
         }
         Err(error) => Err(anyhow::Error::new(error).context("while applying approved changes")),
     }
+}
+
+/// The migrations' timeouts, refused when a statement could outlast the migrate command (it
+/// would be killed before PostgreSQL cancels the statement cleanly).
+fn migration_timeouts(args: &ApplyArgs) -> anyhow::Result<MigrationTimeouts> {
+    if args.statement_timeout >= Duration::from_secs(args.migrate_timeout) {
+        anyhow::bail!(
+            "--statement-timeout ({} s) must be shorter than --migrate-timeout ({} s)",
+            args.statement_timeout.as_secs_f64(),
+            args.migrate_timeout
+        );
+    }
+    Ok(MigrationTimeouts {
+        lock: args.lock_timeout,
+        statement: args.statement_timeout,
+        lock_retries: args.lock_retries,
+        retry_backoff: args.lock_retry_backoff,
+    })
 }
 
 /// `<host> pid <pid>`: who runs, as shown to a second runner.

@@ -4,6 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use app::domain::preflight::PreflightReport;
+use app::domain::review::ChangeStatus;
 use app::domain::sql_plan::PlannedStatement;
 use app::domain::text_diff::unified_diff;
 use app::registry::change::{self, SchemaChange};
@@ -28,6 +30,7 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
     let dependencies = future::dependencies(&mut conn, &change, &context).await?;
     let superseded_by = app::registry::apply::newer_change(&mut conn, &change).await?;
     drop(conn);
+    let preflight = preflight(&database, &change, &common.domain_config()).await?;
     database.close().await;
     if args.sql {
         return Ok(print_sql(&change));
@@ -44,6 +47,7 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
         value["dependencies"] = serde_json::to_value(&dependencies)?;
         value["superseded_by"] = serde_json::to_value(&superseded_by)?;
         value["plan"] = serde_json::to_value(statements(&change, common))?;
+        value["preflight"] = serde_json::to_value(&preflight)?;
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -54,8 +58,39 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
     if !diff.is_empty() {
         println!("\n{diff}");
     }
-    print_plan(&change, common);
+    print_plan(&change, common, preflight.as_ref());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The preflight facts of the change's plan: for a change still to be applied, checked again
+/// when older than `--preflight-max-age`; for one applied or failed, as last kept.
+async fn preflight(
+    database: &Database,
+    change: &SchemaChange,
+    config: &app::domain::Config,
+) -> anyhow::Result<Option<PreflightReport>> {
+    let max_age = app::registry::preflight::settings().max_age;
+    let to_apply = matches!(
+        change.status,
+        ChangeStatus::Pending | ChangeStatus::Approved
+    );
+    match (&change.plan_sql, &database.engine) {
+        (Some(_), Some(engine)) if to_apply => Ok(Some(
+            app::registry::preflight::current(
+                &database.pool,
+                &engine.database,
+                change,
+                config,
+                Some(max_age),
+            )
+            .await?,
+        )),
+        _ => Ok(
+            app::registry::preflight::load(&database.pool, &change.id, max_age)
+                .await?
+                .map(|(report, _)| report),
+        ),
+    }
 }
 
 /// `show --sql`: the change's SQL alone, for piping; exit 1 when it has none.
@@ -166,7 +201,7 @@ fn print_conflicts(change: &SchemaChange) {
 }
 
 /// The SQL plan statement by statement, or why there is none.
-fn print_plan(change: &SchemaChange, common: &CommonOptions) {
+fn print_plan(change: &SchemaChange, common: &CommonOptions, preflight: Option<&PreflightReport>) {
     match (&change.plan_sql, &change.plan_error) {
         (Some(_), refused) => {
             println!(
@@ -176,8 +211,26 @@ fn print_plan(change: &SchemaChange, common: &CommonOptions) {
             if let Some(reason) = refused {
                 println!("REFUSED, cannot be approved: {reason}");
             }
+            if let Some(report) = preflight {
+                println!(
+                    "preflight: checked on the {} database at {} in {} ms",
+                    report.source, report.checked_at, report.duration_ms
+                );
+                for fact in report.of_statement(0) {
+                    println!("preflight: {}", fact.summary());
+                }
+                if let Some(refusal) = report.refusal() {
+                    println!("PREFLIGHT FAILS, cannot be approved:\n{refusal}");
+                }
+            }
             for (number, statement) in statements(change, common).into_iter().enumerate() {
                 print_statement(number + 1, &statement);
+                for fact in preflight
+                    .into_iter()
+                    .flat_map(|r| r.of_statement(number + 1))
+                {
+                    println!("  -- preflight: {}", fact.summary());
+                }
             }
         }
         (None, Some(error)) => {
@@ -200,10 +253,14 @@ fn print_statement(number: usize, statement: &PlannedStatement) {
     } else {
         format!(" [{}]", statement.items.join(", "))
     };
+    let lock = if statement.new_table {
+        "new table".to_string()
+    } else {
+        format!("lock {}", statement.lock.as_str())
+    };
     println!(
-        "\n  -- {number}. {}: lock {}{rewrite}{items}",
-        statement.kind,
-        statement.lock.as_str()
+        "\n  -- {number}. {}: {lock}{rewrite}{items}",
+        statement.kind
     );
     if let Some(refusal) = &statement.refusal {
         println!("  -- REFUSED: {refusal}");

@@ -133,6 +133,28 @@ pub(super) async fn find_change(pool: &sqlx::PgPool, id: &str) -> Result<SchemaC
     change::get(pool, &full_id).await?.ok_or_else(not_found)
 }
 
+/// The preflight facts of `c`'s plan: for a change still to be applied, checked again on the
+/// platform database when older than the configured age; for one applied or failed, as kept.
+pub(super) async fn preflight(
+    pool: &sqlx::PgPool,
+    c: &SchemaChange,
+    schema: &crate::registry::future::SchemaContext,
+    config: &crate::domain::config::Config,
+) -> Result<Option<crate::domain::preflight::PreflightReport>, AppError> {
+    use crate::domain::review::ChangeStatus;
+    use crate::registry::preflight;
+    let max_age = preflight::settings().max_age;
+    let to_apply = matches!(c.status, ChangeStatus::Pending | ChangeStatus::Approved);
+    Ok(match (&c.plan_sql, &schema.engine) {
+        (Some(_), Some(engine)) if to_apply => {
+            Some(preflight::current(pool, &engine.database, c, config, Some(max_age)).await?)
+        }
+        _ => preflight::load(pool, &c.id, max_age)
+            .await?
+            .map(|(report, _)| report),
+    })
+}
+
 /// What the change page shows besides the change's own fields.
 pub(super) struct Gathered {
     /// The package's entities as applied.
@@ -247,6 +269,7 @@ pub(super) fn change_detail(c: SchemaChange, viewer: &Account, gathered: Gathere
         needs_confirmation: c.risk.needs_confirmation() || !review.changes_requested_by.is_empty(),
         review,
         items: c.items,
+        preflight: None,
     }
 }
 

@@ -148,3 +148,45 @@ fn squawk_findings_carry_their_rule_ids() {
         "require-concurrent-index-creation"
     ));
 }
+
+#[test]
+fn findings_on_a_table_the_plan_creates_raise_no_risk_and_the_same_statements_on_an_existing_table_do(
+) {
+    let existing = concat!(
+        "ALTER TABLE \"Post\" ADD COLUMN \"title\" TEXT NOT NULL;\n",
+        "ALTER TABLE \"Post\" ADD CONSTRAINT \"Post_tenantId_fkey\" FOREIGN KEY (\"tenantId\") REFERENCES \"Tenant\"(\"id\");\n",
+        "ALTER TABLE \"Post\" ALTER COLUMN \"title\" SET DATA TYPE VARCHAR(10);\n",
+    );
+    assert!(
+        sql_risk(existing) >= Risk::Locking,
+        "{:?}",
+        sql_risk(existing)
+    );
+    let created =
+        format!("CREATE TABLE \"Post\" (\"id\" TEXT NOT NULL, \"tenantId\" TEXT);\n{existing}");
+    assert_eq!(sql_risk(&created), Risk::Safe);
+    // A security statement on a new table stays a security change.
+    let with_rls = format!("{created}ALTER TABLE \"Post\" ENABLE ROW LEVEL SECURITY;\n");
+    assert_eq!(sql_risk(&with_rls), Risk::Security);
+}
+
+#[cfg(feature = "ssr")]
+#[test]
+fn the_restart_jobs_timeout_prefix_stays_outside_the_checked_plan_and_a_package_plan_cannot_carry_it(
+) {
+    use crate::registry::apply::{approved_part, MigrationTimeouts};
+    let plan = "CREATE TABLE \"Forum\" (\"id\" TEXT NOT NULL);\n";
+    assert_eq!(refusal_of(plan), None);
+    // The migration file the job writes: its prefix, then the approved plan unaltered. The plan
+    // check (at scan, approval and apply) sees the approved plan alone.
+    let script = MigrationTimeouts::default().migration_script(plan);
+    assert_eq!(approved_part(&script), plan);
+    // A package plan that tried to set them itself is refused, statement by statement.
+    let refusal = refusal_of(&script).unwrap_or_default();
+    assert!(
+        refusal.starts_with(
+            "statement 1 is SET, which a schema change never needs\nstatement 2 is SET"
+        ),
+        "{refusal}"
+    );
+}

@@ -7,6 +7,7 @@ use crate::api::change::{ConflictView, DependencyView, EventView, SinceReview};
 use crate::component::badge::{Checksum, StatusBadge};
 use crate::component::diff::UnifiedDiff;
 use crate::component::text::LinkedText;
+use crate::domain::preflight::{Fact, PreflightReport};
 use crate::domain::sql_plan::PlannedStatement;
 
 fn change_link(id: &str) -> impl IntoView {
@@ -236,7 +237,24 @@ fn highlighted(sql: &str) -> impl IntoView {
 /// The SQL the change runs: each statement with the lock it takes, whether it rewrites the
 /// table, what else to know, and the items it implements; or the engine's refusal.
 #[component]
-pub fn SqlPlan(plan: Vec<PlannedStatement>, error: Option<String>, refused: bool) -> impl IntoView {
+pub fn SqlPlan(
+    plan: Vec<PlannedStatement>,
+    error: Option<String>,
+    refused: bool,
+    preflight: Option<PreflightReport>,
+) -> impl IntoView {
+    let checked = preflight.as_ref().map(|p| {
+        format!(
+            "Preflight: checked read-only on the {} database at {} ({} ms).",
+            p.source, p.checked_at, p.duration_ms
+        )
+    });
+    let facts_of = move |number: usize| -> Vec<Fact> {
+        preflight
+            .as_ref()
+            .map(|p| p.of_statement(number).cloned().collect())
+            .unwrap_or_default()
+    };
     let lead = if refused {
         "The plan check refuses this plan, so it cannot be approved: "
     } else {
@@ -249,20 +267,33 @@ pub fn SqlPlan(plan: Vec<PlannedStatement>, error: Option<String>, refused: bool
             {error.map(|error| view! {
                 <p class="flash error" role="alert" data-testid="plan-error">{lead}{error}</p>
             })}
+            {checked.map(|text| view! { <p class="muted" data-testid="preflight-checked">{text}</p> })}
+            {facts_of(0).into_iter().map(|fact| view! {
+                <p class="preflight" data-testid="preflight-fact"><strong>"Live data: "</strong>{fact.summary()}</p>
+            }).collect_view()}
             <ol class="sql-plan">
-                {plan.into_iter().map(|statement| view! {
+                {plan.into_iter().enumerate().map(|(index, statement)| view! {
                     <li class=if statement.refusal.is_some() { "statement refused" } else { "statement" } data-lock=statement.lock.as_str()>
                         {statement.refusal.clone().map(|why| view! {
                             <p class="refusal" data-testid="refused-statement"><strong>"Refused: "</strong>{why}</p>
                         })}
                         <pre class="sql"><code>{highlighted(&statement.sql)}</code></pre>
                         <p class="facts">
-                            <span class="lock">{format!("lock: {} (blocks {})", statement.lock.as_str(), statement.lock.blocks())}</span>
+                            {if statement.new_table {
+                                view! { <span class="lock new-table" data-testid="new-table">"lock: none (new table: created by this migration, nobody waits for it)"</span> }.into_any()
+                            } else {
+                                view! { <span class="lock">{format!("lock: {} (blocks {})", statement.lock.as_str(), statement.lock.blocks())}</span> }.into_any()
+                            }}
                             {statement.rewrites.then(|| view! { " · " <strong class="rewrite">"rewrites the table"</strong> })}
                             {statement.table.clone().map(|t| view! { " · table " <code>{t}</code> })}
                             {(!statement.items.is_empty()).then(|| view! { " · implements " <code>{statement.items.join(", ")}</code> })}
                         </p>
                         {statement.note.clone().map(|note| view! { <p class="note">{note}</p> })}
+                        {facts_of(index + 1).into_iter().map(|fact| view! {
+                            <p class=if fact.blocks() { "preflight fails" } else { "preflight" } data-testid="preflight-fact">
+                                <strong>"Live data: "</strong>{fact.summary()}
+                            </p>
+                        }).collect_view()}
                         {(!statement.findings.is_empty()).then(|| view! {
                             <ul class="findings">
                                 {statement.findings.iter().map(|f| view! {

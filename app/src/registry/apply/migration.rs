@@ -16,8 +16,8 @@ use std::time::Instant;
 use sqlx::PgPool;
 
 use super::{
-    fail, finish, moved, outcome_of, start, write_atomically, Applied, ApplyError, ApplyOptions,
-    ChangeOutcome, Failure, Step,
+    fail, finish, moved, outcome_of, record, start, timeouts, write_atomically, Applied,
+    ApplyError, ApplyOptions, ChangeOutcome, Failure, Step,
 };
 use crate::domain::model::Entity;
 use crate::engine::EngineError;
@@ -115,18 +115,44 @@ pub(super) async fn apply_on_platform(
     if !start(pool, lease, change).await? {
         return moved(pool, change).await;
     }
-    run.write_schema_and_migration(approved)?;
     let started = Instant::now();
     let mut outcome = outcome_of(change);
-    let result = run.migrate().await?;
-    outcome.duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
-    let recorded = migration_state(&engine.database.migration_records().await?, &run.name);
-    match (result, recorded) {
-        (Ok(output), MigrationState::Applied) => {
-            run.record_migrated(log, &output, started, outcome).await
+    let mut retry = 0;
+    loop {
+        run.write_schema_and_migration(approved)?;
+        let attempt_started = Instant::now();
+        let result = run.migrate().await?;
+        let recorded = migration_state(&engine.database.migration_records().await?, &run.name);
+        match (result, recorded) {
+            (Ok(output), MigrationState::Applied) => {
+                outcome.duration_ms =
+                    Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+                return run.record_migrated(log, &output, started, outcome).await;
+            }
+            (Err(failed), recorded)
+                if failed.lock_timeout && retry < options.timeouts.lock_retries =>
+            {
+                retry += 1;
+                let waited = attempt_started.elapsed();
+                if !run
+                    .wait_out_lock(retry, waited, &failed.output, recorded, &mut log)
+                    .await?
+                {
+                    return run
+                        .record_migration_failed(log, Err(failed), recorded)
+                        .await;
+                }
+            }
+            (result, recorded) => return run.record_migration_failed(log, result, recorded).await,
         }
-        (result, recorded) => run.record_migration_failed(log, result, recorded).await,
     }
+}
+
+/// A migration that did not succeed: its output, and whether PostgreSQL gave up waiting for a
+/// lock (SQLSTATE 55P03), which is worth trying again.
+struct MigrateFailure {
+    output: String,
+    lock_timeout: bool,
 }
 
 /// One change's run through the platform database: what every step of it needs.
@@ -228,7 +254,38 @@ impl<'a> PlatformRun<'a> {
         };
         self.check_replans_to(approved, &context).await?;
         self.check_plan_accepts(approved, &context)?;
+        self.check_preflight(approved).await?;
         Ok(approved)
+    }
+
+    /// (c) preflight, right before anything runs: rows written since the approval that would
+    /// make a statement fail fail the change with the numbers, and nothing runs.
+    async fn check_preflight(&self, approved: &str) -> Result<(), Failure> {
+        use crate::registry::preflight;
+        let declared = preflight::declared(self.pool, self.change, &self.options.config)
+            .await
+            .unwrap_or_default();
+        let report = preflight::run(&self.engine.database, approved, declared).await;
+        if let Err(error) = preflight::store(self.pool, &self.change.id, &report).await {
+            tracing::warn!("cannot keep the preflight facts with the change: {error}");
+        }
+        let Some(why) = report.refusal() else {
+            return Ok(());
+        };
+        let detail = format!(
+            "preflight against the live database no longer holds; nothing was run: {}",
+            first_line(&why)
+        );
+        let facts: Vec<String> = report.facts.iter().map(|f| f.summary()).collect();
+        let log = format!(
+            "preflight against the live database, right before applying (nothing was run):\n{why}\n\nevery fact checked:\n{}\n",
+            facts.join("\n")
+        );
+        Err(Failure {
+            reason: "preflight",
+            detail,
+            log,
+        })
     }
 
     /// (a) drift: the live schema must be the applied state.
@@ -333,7 +390,8 @@ impl<'a> PlatformRun<'a> {
                 source,
             }
         })?;
-        write_migration(&options.migrations_dir, &self.name, approved).map_err(|source| {
+        let script = options.timeouts.migration_script(approved);
+        write_migration(&options.migrations_dir, &self.name, &script).map_err(|source| {
             ApplyError::WriteSchema {
                 path: options.migrations_dir.join(&self.name),
                 source,
@@ -343,8 +401,8 @@ impl<'a> PlatformRun<'a> {
     }
 
     /// Applies the migrations directory through the schema engine, or the platform's own
-    /// command when one is configured: `Ok(output)` when it succeeded, `Err(output)` otherwise.
-    async fn migrate(&self) -> Result<Result<String, String>, ApplyError> {
+    /// command when one is configured: `Ok(output)` when it succeeded, the failure otherwise.
+    async fn migrate(&self) -> Result<Result<String, MigrateFailure>, ApplyError> {
         let options = self.options;
         Ok(match &options.migrate_cmd {
             None => match self.engine.apply_migrations(&options.migrations_dir).await {
@@ -352,12 +410,69 @@ impl<'a> PlatformRun<'a> {
                     "applied {} through the schema engine\n",
                     applied.join(", ")
                 )),
-                Err(error) => Err(describe(&error)),
+                Err(error) => Err(MigrateFailure {
+                    output: describe(&error),
+                    lock_timeout: timeouts::engine_lock_timeout(&error),
+                }),
             },
-            Some(command) => {
-                run_command(options, self.lease, self.change, command, &self.name).await?
-            }
+            Some(command) => run_command(options, self.lease, self.change, command, &self.name)
+                .await?
+                .map_err(|output| MigrateFailure {
+                    lock_timeout: timeouts::output_lock_timeout(&output),
+                    output,
+                }),
         })
+    }
+
+    /// After attempt `retry` gave up waiting for a lock: makes the migration runnable again,
+    /// reports the wait (change log, audit, log line) and pauses. `false` when the failed
+    /// attempt left something behind, so it must not run again.
+    async fn wait_out_lock(
+        &self,
+        retry: u32,
+        waited: std::time::Duration,
+        output: &str,
+        recorded: MigrationState,
+        log: &mut String,
+    ) -> Result<bool, ApplyError> {
+        let mut settled = String::new();
+        if !self.make_runnable_again(recorded, &mut settled).await? {
+            log.push_str(&settled);
+            return Ok(false);
+        }
+        let timeouts = &self.options.timeouts;
+        let pause = timeouts.pause_before(retry);
+        let line = format!(
+            "attempt {retry} of {}: migration {} gave up waiting for a lock after {} ms (lock_timeout {} ms, SQLSTATE 55P03: {}); nothing of it took effect; trying again in {} s",
+            timeouts.lock_retries + 1,
+            self.name,
+            waited.as_millis(),
+            timeouts.lock.as_millis(),
+            lock_message(output),
+            pause.as_secs_f64()
+        );
+        tracing::warn!(migration = %self.name, attempt = retry, "{line}");
+        log.push_str(&line);
+        log.push('\n');
+        let details = serde_json::json!({
+            "holder": self.lease.holder(),
+            "migration": self.name,
+            "attempt": retry,
+            "waited_ms": u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+            "lock_timeout_ms": u64::try_from(timeouts.lock.as_millis()).unwrap_or(u64::MAX),
+            "retry_in_ms": u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+        });
+        record(
+            self.pool,
+            self.lease,
+            Some(&self.change.id),
+            Some(&self.change.package),
+            "change.lock_wait",
+            details,
+        )
+        .await?;
+        tokio::time::sleep(pause).await;
+        Ok(true)
     }
 
     /// Records the change applied once its migration ran and is recorded finished.
@@ -395,13 +510,19 @@ impl<'a> PlatformRun<'a> {
     async fn record_migration_failed(
         &self,
         mut log: String,
-        result: Result<String, String>,
+        result: Result<String, MigrateFailure>,
         recorded: MigrationState,
     ) -> Result<Step, ApplyError> {
         let name = &self.name;
         let output = match result {
             Ok(output) => format!("{output}the migrate command succeeded, but _prisma_migrations does not record {name} as finished\n"),
-            Err(output) => output,
+            Err(failed) if failed.lock_timeout => format!(
+                "{}gave up after {} attempts, each waiting {} ms for a lock (lock_timeout); find the session holding it (pg_locks, pg_stat_activity) and retry the change\n",
+                failed.output,
+                self.options.timeouts.lock_retries + 1,
+                self.options.timeouts.lock.as_millis()
+            ),
+            Err(failed) => failed.output,
         };
         log.push_str(&output);
         self.make_runnable_again(recorded, &mut log).await?;
@@ -420,7 +541,7 @@ impl<'a> PlatformRun<'a> {
         &self,
         recorded: MigrationState,
         log: &mut String,
-    ) -> Result<(), ApplyError> {
+    ) -> Result<bool, ApplyError> {
         let name = &self.name;
         let clean = self
             .engine
@@ -436,7 +557,7 @@ impl<'a> PlatformRun<'a> {
         } else {
             log.push_str(&format!("the live schema no longer matches the applied state: {name} is left as _prisma_migrations records it; resolve it by hand\n"));
         }
-        Ok(())
+        Ok(clean)
     }
 }
 
@@ -449,7 +570,8 @@ async fn resolve_applied(
     name: &str,
 ) -> Result<(), Failure> {
     if let Some(sql) = change.plan_sql.as_deref() {
-        write_migration(&options.migrations_dir, name, sql).map_err(|error| {
+        let script = options.timeouts.migration_script(sql);
+        write_migration(&options.migrations_dir, name, &script).map_err(|error| {
             Failure::plain(
                 "migrate",
                 format!("cannot write migration {name} again: {error}"),
@@ -602,6 +724,15 @@ fn describe(error: &EngineError) -> String {
         ),
         other => other.to_string(),
     }
+}
+
+/// PostgreSQL's words for the lock timeout in a failed attempt's output, else its first line.
+fn lock_message(output: &str) -> String {
+    output
+        .lines()
+        .map(str::trim)
+        .find(|l| l.contains("lock timeout") || l.contains(timeouts::LOCK_NOT_AVAILABLE))
+        .map_or_else(|| first_line(output), str::to_string)
 }
 
 fn first_line(text: &str) -> String {

@@ -87,13 +87,54 @@ pub async fn decide_reviewed(
     reviewed: Reviewed<'_>,
     decision: &Decision,
 ) -> Result<SchemaChange, DecideError> {
-    let result = decide_inner(pool, context, account, id, reviewed, decision).await;
-    if let Err(error @ (DecideError::ChangesRequested { .. } | DecideError::FourEyes { .. })) =
-        &result
+    let result = match preflight_problem(pool, context, account, id, decision).await {
+        Ok(()) => decide_inner(pool, context, account, id, reviewed, decision).await,
+        Err(refusal) => Err(refusal),
+    };
+    if let Err(
+        error @ (DecideError::ChangesRequested { .. }
+        | DecideError::FourEyes { .. }
+        | DecideError::Preflight { .. }),
+    ) = &result
     {
         audit_refusal(pool, account, id, decision, &error.to_string()).await?;
     }
     result
+}
+
+/// Before an approval, the change's plan is checked against the live platform database (always
+/// afresh, outside the approval's transaction): rows that would make a statement fail refuse
+/// it, with the numbers and the expand/contract way forward. Without an engine (no platform
+/// database) there is nothing to check.
+async fn preflight_problem(
+    pool: &PgPool,
+    context: &SchemaContext,
+    account: &Account,
+    id: &str,
+    decision: &Decision,
+) -> Result<(), DecideError> {
+    let (Decision::Approve { .. }, Some(engine)) = (decision, &context.engine) else {
+        return Ok(());
+    };
+    if authority_problem(account).is_some() {
+        return Ok(());
+    }
+    let Some(change) = super::get(pool, id).await? else {
+        return Ok(());
+    };
+    if change.plan_sql.is_none() {
+        return Ok(());
+    }
+    let report =
+        super::super::preflight::current(pool, &engine.database, &change, &context.config, None)
+            .await?;
+    match report.refusal() {
+        Some(why) => Err(DecideError::Preflight {
+            package: change.package,
+            why,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Records that `account` was refused `decision` on change `id`, and why.
