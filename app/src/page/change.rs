@@ -150,6 +150,9 @@ fn ChangeView(
             superseded_by=change.lineage.superseded_by.clone()
             replaces=change.lineage.since_review.as_ref().map(|s| (s.previous_id.clone(), s.previous_status.clone()))
         />
+        {change.lineage.held_back.clone().map(|why| view! {
+            <p class="flash error" role="status" data-testid="held-back">{why}</p>
+        })}
         <Decision change=change.clone() approve reject/>
         <Reviews change=change.clone() review/>
         {change.can_retry.then(|| view! {

@@ -330,10 +330,26 @@ async fn apply_queued(
     report: &mut ApplyReport,
 ) -> Result<(), ApplyError> {
     let (order, depends_on) = apply_order(queued, options);
+    // Changes behind a failure of an earlier run (or a rejection) wait, and say why.
+    let stranded = {
+        let mut conn = pool.acquire().await?;
+        super::future::held_back_among(&mut conn, queued, &options.base, &options.config).await?
+    };
     // Per position of a change that did not apply, why not (for the changes it holds back).
     let mut blocked: BTreeMap<usize, String> = BTreeMap::new();
     for index in order {
         let change = &queued[index];
+        let waiting = stranded
+            .get(&change.id)
+            .filter(|_| change.status != ChangeStatus::Applying);
+        if let Some(held) = waiting {
+            let mut outcome = outcome_of(change);
+            outcome.reason = Some(format!("{}; it stays approved", held.reason()));
+            tracing::warn!(change.id = %change.id, package.id = %change.package, "{}", outcome.reason.as_deref().unwrap_or_default());
+            report.held_back.push(outcome);
+            blocked.insert(index, "is held back".to_string());
+            continue;
+        }
         let blocker = depends_on[index]
             .iter()
             .find(|(dependency, _)| blocked.contains_key(*dependency));

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use sqlx::{PgConnection, PgPool};
 
-use super::apply::{desired_state_on, parse_snapshot, parse_state, render_entities};
+use super::apply::{parse_snapshot, parse_state, render_entities};
 use super::change::SchemaChange;
-use super::future::SchemaContext;
+use super::future::{future_state_on, SchemaContext};
 use super::scan::sha256_hex;
 use crate::domain::change::overall_risk;
 use crate::domain::model::Entity;
@@ -258,7 +258,7 @@ pub async fn plan_change(
     context: &SchemaContext,
 ) -> Result<Result<Planned, EngineError>, sqlx::Error> {
     // The change is pending (or failed): the state holds its package as applied, if at all.
-    let state = desired_state_on(conn).await?;
+    let state = future_state_on(conn, context).await?.state;
     Ok(plan_over(engine, &state, change, context).await)
 }
 
@@ -330,7 +330,7 @@ pub async fn plan_new(
     let mut conn = pool.acquire().await?;
     // Read once for the whole batch: planning changes nothing it holds, and an approval
     // checks its change's plan against the state of its own moment.
-    let state = desired_state_on(&mut conn).await?;
+    let state = future_state_on(&mut conn, context).await?.state;
     for id in ids {
         let Some(change) = super::change::get(pool, id).await? else {
             continue;
@@ -382,7 +382,7 @@ pub async fn recheck_pending(pool: &PgPool, context: &SchemaContext) -> Result<u
         return Ok(0);
     }
     let mut conn = pool.acquire().await?;
-    let state = desired_state_on(&mut conn).await?;
+    let state = future_state_on(&mut conn, context).await?.state;
     let mut updated = 0;
     for change in pending {
         let Some(sql) = change.plan_sql.clone() else {
