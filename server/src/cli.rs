@@ -287,6 +287,9 @@ pub struct ApproveArgs {
     /// takes such changes).
     #[arg(long, conflicts_with = "all")]
     pub despite_requested_changes: bool,
+    /// Withdraw your first approval (four-eyes) of the named changes instead of approving.
+    #[arg(long, conflicts_with_all = ["all", "note", "despite_requested_changes"])]
+    pub withdraw: bool,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,

@@ -39,6 +39,12 @@ pub struct ReviewState {
     pub approvals_required: usize,
     /// Why the viewer cannot give the approval still missing, if they cannot.
     pub approval_problem: Option<String>,
+    /// The package's declared owner (the `owner:` of its `entities.yaml`): the change's author.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// The viewer gave the first of two admin approvals and may withdraw it.
+    #[serde(default)]
+    pub can_withdraw: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -53,6 +59,7 @@ pub(crate) async fn review_state(
     pool: &sqlx::PgPool,
     change: &crate::registry::change::SchemaChange,
     viewer: &crate::registry::account::Account,
+    config: &crate::domain::config::Config,
 ) -> Result<ReviewState, AppError> {
     use crate::domain::review::{
         newer_admin_problem, second_approval_problem, ChangeStatus, Role, Verdict,
@@ -79,9 +86,11 @@ pub(crate) async fn review_state(
         Vec::new()
     };
     let first: Vec<String> = admin_approvals.iter().map(|(n, _)| n.clone()).collect();
+    let author = crate::domain::dialect::declared_owner(&change.yaml_snapshot, config);
+    let can_withdraw = viewer.role.allows(Role::Admin) && first.contains(&viewer.username);
     let approval_problem = (!first.is_empty())
         .then(|| {
-            second_approval_problem(&viewer.username, &change.created_by, &first)
+            second_approval_problem(&viewer.username, author.as_deref(), &first)
                 .and_then(|()| {
                     newer_admin_problem(&viewer.username, viewer.created_at, change.created_at)
                 })
@@ -104,6 +113,8 @@ pub(crate) async fn review_state(
         admin_approvals,
         approvals_required: if four_eyes { 2 } else { 1 },
         approval_problem,
+        author,
+        can_withdraw: can_withdraw && !viewer.disabled,
     })
 }
 
@@ -140,6 +151,24 @@ pub async fn review_change(
         Ok(())
     })
     .await
+}
+
+/// Withdraws the viewer's first of two admin approvals of a pending change (four-eyes):
+/// `POST /api/withdraw_approval` with `id`. Admins only. A form post from a page is sent back
+/// to the change's page.
+///
+/// # Errors
+/// 401, 403, 404, 409 (the change is no longer pending, or the viewer gave no first approval).
+#[server(prefix = "/api", endpoint = "withdraw_approval")]
+pub async fn withdraw_approval(id: String) -> Result<(), AppError> {
+    use crate::domain::review::Role;
+    let page = format!("/changes/{id}");
+    let work = async {
+        let (pool, account) = context::signed_in(Role::Admin, "withdraw approvals").await?;
+        crate::registry::verdict::withdraw_first_approval(&pool, &account, &id).await?;
+        Ok(())
+    };
+    context::finish_then(work, |_| Some(page)).await
 }
 
 /// The pending change to look at after deciding change `id`: the oldest one created after it,

@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::change::{
     get_change, ApproveChange, ChangeDetail, CommentChange, PlanChange, RejectChange, RetryChange,
 };
-use crate::api::review::{next_pending_change, ReviewChange};
+use crate::api::review::{next_pending_change, ReviewChange, WithdrawApproval};
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
 use crate::component::diff::Diff;
 use crate::component::flash::QueryError;
@@ -30,6 +30,7 @@ pub fn ChangePage() -> impl IntoView {
     let retry = ServerAction::<RetryChange>::new();
     let comment = ServerAction::<CommentChange>::new();
     let review = ServerAction::<ReviewChange>::new();
+    let withdraw = ServerAction::<WithdrawApproval>::new();
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(
         move || {
@@ -39,7 +40,8 @@ pub fn ChangePage() -> impl IntoView {
                     + reject.version().get()
                     + retry.version().get()
                     + comment.version().get()
-                    + review.version().get(),
+                    + review.version().get()
+                    + withdraw.version().get(),
             )
         },
         |(id, _)| get_change(id),
@@ -66,6 +68,7 @@ pub fn ChangePage() -> impl IntoView {
             retry.value().get(),
             comment.value().get(),
             review.value().get(),
+            withdraw.value().get(),
         ];
         let error = errors
             .into_iter()
@@ -88,7 +91,7 @@ pub fn ChangePage() -> impl IntoView {
                         });
                         view! {
                             {confirmation}
-                            <ChangeView change split=split() approve reject retry comment review/>
+                            <ChangeView change split=split() approve reject retry comment review withdraw/>
                         }.into_any()
                     }
                     Err(error) => {
@@ -122,6 +125,7 @@ fn ChangeView(
     retry: ServerAction<RetryChange>,
     comment: ServerAction<CommentChange>,
     review: ServerAction<ReviewChange>,
+    withdraw: ServerAction<WithdrawApproval>,
 ) -> impl IntoView {
     let row = change.row.clone();
     let retry_id = row.id.clone();
@@ -153,7 +157,7 @@ fn ChangeView(
         {change.lineage.held_back.clone().map(|why| view! {
             <p class="flash error" role="status" data-testid="held-back">{why}</p>
         })}
-        <Decision change=change.clone() approve reject/>
+        <Decision change=change.clone() approve reject withdraw/>
         <Reviews change=change.clone() review/>
         {change.can_retry.then(|| view! {
             <section class="panel" aria-labelledby="retry-h">
@@ -232,6 +236,7 @@ fn Decision(
     change: ChangeDetail,
     approve: ServerAction<ApproveChange>,
     reject: ServerAction<RejectChange>,
+    withdraw: ServerAction<WithdrawApproval>,
 ) -> impl IntoView {
     if !change.can_decide {
         return None;
@@ -265,6 +270,15 @@ fn Decision(
         }
     });
     let blocked = !change.conflicts.is_empty() || unmet || unplanned;
+    let why_blocked = if unplanned {
+        "There is no SQL plan: see the engine's error in the SQL plan section, and plan again."
+    } else if unmet {
+        "Approve the changes it depends on first."
+    } else {
+        "Resolve the conflict first."
+    };
+    let capability = capability(&change, blocked.then_some(why_blocked));
+    let can_approve = !blocked && change.review.approval_problem.is_none();
     let plan_sha256 = change.plan_sha256.clone().unwrap_or_default();
     // Each form's children own their copies.
     let (approve_id, approve_target) = (change.row.id.clone(), change.target_checksum.clone());
@@ -303,7 +317,8 @@ fn Decision(
         <section class="panel decision" aria-labelledby="decide-h">
             <h2 id="decide-h">"Decision"</h2>
             <p class="muted help-link"><a href="/help/approvals">"What an approval checks"</a></p>
-            <AdminApprovals change=change.clone()/>
+            <p class="capability" data-testid="decision-capability">{capability}</p>
+            <AdminApprovals change=change.clone() withdraw/>
             {plan_now}
             <div class="decide-forms">
                 <ActionForm action=approve attr:class="stack">
@@ -312,27 +327,56 @@ fn Decision(
                     <input type="hidden" name="plan_sha256" value=plan_sha256/>
                     <label for="approve-note">"Note (optional)"</label>
                     <textarea id="approve-note" name="note" rows="2"></textarea>
-                    {needs_confirmation.then(|| view! {
+                    {(needs_confirmation && can_approve).then(|| view! {
                         <label for="confirm">{confirm_label}</label>
                         <input id="confirm" name="confirm" autocomplete="off" spellcheck="false"
                             data-expected=package/>
                     })}
-                    <button type="submit" class=if needs_confirmation { "danger approve" } else { "primary approve" } disabled=blocked>
+                    <button type="submit" class=if needs_confirmation { "danger approve" } else { "primary approve" } disabled=!can_approve>
                         {if risky { format!("Approve ({risk})") } else if needs_confirmation { "Approve anyway".to_string() } else { "Approve".to_string() }}
                     </button>
-                    {blocked.then(|| view! { <p class="muted">{if unplanned {
-                        "There is no SQL plan: see the engine's error in the SQL plan section, and plan again."
-                    } else if unmet {
-                        "Approve the changes it depends on first."
-                    } else {
-                        "Resolve the conflict first."
-                    }}</p> })}
+                    {blocked.then(|| view! { <p class="muted">{why_blocked}</p> })}
                 </ActionForm>
                 <RejectForm reject id=reject_id target=reject_target/>
             </div>
         </section>
     }
     .into_any())
+}
+
+/// What the viewer can and cannot do with this pending change, and why, in one sentence shown
+/// before any form: `blocked` is why nobody can approve it yet.
+fn capability(change: &ChangeDetail, blocked: Option<&str>) -> String {
+    let review = &change.review;
+    let withdraw = if review.can_withdraw {
+        ", or withdraw your first approval"
+    } else {
+        ""
+    };
+    if let Some(why) = &review.approval_problem {
+        return format!("You cannot approve this change: {why}. You can reject it{withdraw}.");
+    }
+    if let Some(why) = blocked {
+        return format!("You cannot approve this change yet: {why} You can reject it.");
+    }
+    let author = review.author.as_ref().map_or_else(String::new, |owner| {
+        format!(" {owner} (the package's owner) cannot give the second.")
+    });
+    let four_eyes = review.approvals_required > 1;
+    let typed = if change.needs_confirmation {
+        " after typing the package name"
+    } else {
+        ""
+    };
+    match (four_eyes, review.admin_approvals.is_empty()) {
+        (true, true) => format!(
+            "You can give the first of two admin approvals{typed}, or reject it. Another admin gives the second.{author}"
+        ),
+        (true, false) => format!(
+            "You can give the second admin approval{typed}, which approves the change, or reject it."
+        ),
+        _ => format!("You can approve this change{typed}, or reject it."),
+    }
 }
 
 /// Reject, with a reason: the target checksum pins what the admin saw.

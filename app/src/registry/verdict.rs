@@ -294,6 +294,106 @@ pub(crate) async fn record_first_approval(
     Ok(())
 }
 
+/// Why withdrawing a first approval was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WithdrawError {
+    /// The account may not decide changes (role or disabled).
+    #[error("{account} may not withdraw approvals: {why}")]
+    Forbidden {
+        /// Who tried.
+        account: String,
+        /// Why not.
+        why: String,
+    },
+    /// No such change.
+    #[error("no change {0}")]
+    NotFound(String),
+    /// The change was decided meanwhile: the approval counted, or no longer matters.
+    #[error("cannot withdraw an approval of a change that is {0}: only a pending change's first approval can be withdrawn")]
+    NotPending(ChangeStatus),
+    /// The account gave no first approval of this change.
+    #[error("{account} gave no first approval of {package} to withdraw")]
+    NoApproval {
+        /// Who tried.
+        account: String,
+        /// The change's package.
+        package: String,
+    },
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+impl super::failure::Classify for WithdrawError {
+    fn classify(self) -> super::failure::Failure {
+        use super::failure::Failure;
+        match self {
+            WithdrawError::Forbidden { .. } => Failure::Forbidden("withdraw approvals"),
+            WithdrawError::NotFound(id) => Failure::NotFound(format!("change {id}")),
+            WithdrawError::NotPending(_) | WithdrawError::NoApproval { .. } => {
+                Failure::Conflict(self.to_string())
+            }
+            WithdrawError::Database(error) => Failure::Database(error),
+        }
+    }
+}
+
+/// Withdraws `account`'s first approval of the pending change `id` (four-eyes), with its audit
+/// event (`change.first_approval_withdrawn`): the change again needs two admins.
+///
+/// # Errors
+/// [`WithdrawError`].
+pub async fn withdraw_first_approval(
+    pool: &PgPool,
+    account: &Account,
+    id: &str,
+) -> Result<SchemaChange, WithdrawError> {
+    if let Some(why) = super::change::authority_problem(account) {
+        return Err(WithdrawError::Forbidden {
+            account: account.username.clone(),
+            why,
+        });
+    }
+    let mut tx = pool.begin().await?;
+    // Locked like a decision, so that a second approval under way either counts this first
+    // approval or finds it gone.
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| WithdrawError::NotFound(id.to_string()))?;
+    let target = change::from_row(&row)?;
+    if target.status != ChangeStatus::Pending {
+        return Err(WithdrawError::NotPending(target.status));
+    }
+    let removed =
+        sqlx::query("delete from admin_approval where change_id = $1::uuid and account_id = $2")
+            .bind(&target.id)
+            .bind(account.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if removed == 0 {
+        return Err(WithdrawError::NoApproval {
+            account: account.username.clone(),
+            package: target.package,
+        });
+    }
+    audit::append(
+        &mut tx,
+        NewEvent {
+            actor: &account.username,
+            action: "change.first_approval_withdrawn",
+            change_id: Some(&target.id),
+            package: Some(&target.package),
+            details: serde_json::json!({"target_checksum": target.target_checksum}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(target)
+}
+
 /// The oldest pending change after `id` (by creation, then id), or else the oldest pending
 /// change other than `id`: where a reviewer goes next. `(id, package)`.
 ///

@@ -170,7 +170,7 @@ pub(super) async fn gather(
     .into_iter()
     .map(event_view)
     .collect();
-    let review = crate::api::review::review_state(pool, c, viewer).await?;
+    let review = crate::api::review::review_state(pool, c, viewer, config).await?;
     let lineage = crate::api::lineage::lineage(pool, c, schema).await?;
     Ok(Gathered {
         before,

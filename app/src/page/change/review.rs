@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::change::ChangeDetail;
-use crate::api::review::ReviewChange;
+use crate::api::review::{ReviewChange, WithdrawApproval};
 use crate::component::text::LinkedText;
 
 /// What a decision did, as `?decided=` names it after the form post.
@@ -134,8 +134,12 @@ pub fn Reviews(change: ChangeDetail, review: ServerAction<ReviewChange>) -> impl
 
 /// "1 of 2 admin approvals (alice)" under four-eyes, and why the viewer cannot give the second.
 #[component]
-pub fn AdminApprovals(change: ChangeDetail) -> impl IntoView {
+pub fn AdminApprovals(
+    change: ChangeDetail,
+    withdraw: ServerAction<WithdrawApproval>,
+) -> impl IntoView {
     let state = change.review;
+    let id = change.row.id;
     if state.approvals_required < 2 {
         return None;
     }
@@ -150,11 +154,17 @@ pub fn AdminApprovals(change: ChangeDetail) -> impl IntoView {
             <strong>{format!("{given} of {} admin approvals", state.approvals_required)}</strong>
             {(given > 0).then(|| format!(" (given by {})", names.join(", ")))}
             {if given == 0 {
-                " Four-eyes: this change needs two admins; the second may be neither the first approver nor its author."
+                " Four-eyes: this change needs two admins; the second may be neither the first approver nor the package's declared owner."
             } else {
                 ""
             }}
         </p>
         {state.approval_problem.map(|why| view! { <p class="error">{why}</p> })}
+        {state.can_withdraw.then(|| view! {
+            <ActionForm action=withdraw attr:class="withdraw">
+                <input type="hidden" name="id" value=id/>
+                <button type="submit">"Withdraw my approval"</button>
+            </ActionForm>
+        })}
     })
 }
