@@ -121,6 +121,22 @@ pub fn default_migrations_dir(schema_out: &Path) -> PathBuf {
         .join("migrations")
 }
 
+/// A file that shows `dir` is not a Prisma migrations directory (Prisma keeps each migration in
+/// a directory of its own, beside `migration_lock.toml`): an `.sql` file at its top level, as a
+/// repository's own SQL migrations have. None when `dir` is missing or looks like Prisma's.
+#[must_use]
+pub fn foreign_migration_file(dir: &Path) -> Option<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".sql"))
+        .collect();
+    names.sort();
+    names.into_iter().next()
+}
+
 /// One change's line in the run's report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeOutcome {

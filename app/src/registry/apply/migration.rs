@@ -399,13 +399,19 @@ impl<'a> PlatformRun<'a> {
         recorded: MigrationState,
     ) -> Result<Step, ApplyError> {
         let name = &self.name;
-        let output = match result {
-            Ok(output) => format!("{output}the migrate command succeeded, but _prisma_migrations does not record {name} as finished\n"),
-            Err(output) => output,
+        let (output, detail) = match result {
+            Ok(output) => {
+                // Exit 0 is no failure of the command: say what is missing instead.
+                let missing = unrecorded(name, &self.options.migrations_dir);
+                (format!("{output}{missing}\n"), missing)
+            }
+            Err(output) => {
+                let detail = format!("migration {name} failed: {}", first_line(&output));
+                (output, detail)
+            }
         };
         log.push_str(&output);
         self.make_runnable_again(recorded, &mut log).await?;
-        let detail = format!("migration {name} failed: {}", first_line(&output));
         self.fail(Failure {
             reason: "migrate",
             detail,
@@ -602,6 +608,15 @@ fn describe(error: &EngineError) -> String {
         ),
         other => other.to_string(),
     }
+}
+
+/// Why a migrate command that exited 0 did not apply migration `name`: what is missing, and
+/// what the command is expected to do.
+fn unrecorded(name: &str, migrations_dir: &Path) -> String {
+    format!(
+        "migration {name} was not applied: the migrate command exited 0, but _prisma_migrations has no finished row for {name}; the command must apply the migrations in {} (given as SCHEMAGATE_MIGRATIONS_DIR, with the schema as SCHEMAGATE_SCHEMA), as `prisma migrate deploy --schema \"$SCHEMAGATE_SCHEMA\"` does",
+        migrations_dir.display()
+    )
 }
 
 fn first_line(text: &str) -> String {
