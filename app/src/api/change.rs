@@ -301,6 +301,9 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
         let schema = schema_context(&inputs)?;
         let c = view::find_change(&pool, &id).await?;
+        // Planning a scan could not finish resumes when someone looks at the change.
+        let engine = context::services()?.engine;
+        let c = crate::registry::plan::resume_interrupted(&pool, &engine, c, &schema).await?;
         let gathered = view::gather(&pool, &c, &account, &schema, &config).await?;
         Ok(view::change_detail(c, &account, gathered))
     })
@@ -415,7 +418,8 @@ pub(crate) fn schema_context(
     })
 }
 
-/// Plans a pending change's SQL now, as an explicit step (reading a change never plans it):
+/// Plans a pending change's SQL now, as an explicit step (reading a change only resumes
+/// planning that was interrupted, never retries one the engine refused):
 /// `POST /api/plan_change` with `id`. For a change whose planning was interrupted or that could
 /// not be planned before its dependencies were approved. Admins only.
 ///

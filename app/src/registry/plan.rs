@@ -313,6 +313,41 @@ pub async fn unplanned_pending(pool: &PgPool) -> Result<Vec<String>, sqlx::Error
     .await
 }
 
+/// Resumes planning that was interrupted for `change` (a pending change that carries neither
+/// SQL nor the engine's error: the engine or the database was down when it was scanned), so
+/// that whoever looks at it sees its SQL. Returns the change as it now stands; when the engine
+/// still cannot plan, the failure is logged and the change is returned unchanged.
+///
+/// # Errors
+/// Database errors.
+pub async fn resume_interrupted(
+    pool: &PgPool,
+    engine: &PlatformEngine,
+    change: SchemaChange,
+    context: &SchemaContext,
+) -> Result<SchemaChange, sqlx::Error> {
+    let interrupted = change.status == crate::domain::review::ChangeStatus::Pending
+        && change.plan_sql.is_none()
+        && change.plan_error.is_none();
+    if !interrupted {
+        return Ok(change);
+    }
+    let mut conn = pool.acquire().await?;
+    match plan_change(&mut conn, engine, &change, context).await? {
+        Ok(planned) => {
+            store(&mut conn, &change, &planned).await?;
+            tracing::info!(change.id = %change.id, package.id = %change.package, "resumed the change's interrupted planning");
+            Ok(super::change::get(pool, &change.id)
+                .await?
+                .unwrap_or(change))
+        }
+        Err(error) => {
+            tracing::warn!(change.id = %change.id, "cannot plan the change's SQL now: {error}");
+            Ok(change)
+        }
+    }
+}
+
 /// Plans the changes `ids` (new ones from a scan), one after the other in one engine process.
 /// A change the engine cannot plan is stored with the engine's error; when the engine itself
 /// fails (no database, no program), the rest stay unplanned and the failure is logged: their
