@@ -21,6 +21,15 @@ pub struct VerdictView {
     pub comment: Option<String>,
     /// RFC 3339 time.
     pub at: String,
+    /// The earlier change the verdict was given on, when newer content carried it here.
+    #[serde(default)]
+    pub carried_from: Option<String>,
+    /// An approval of an earlier revision: shown, not counted.
+    #[serde(default)]
+    pub stale: bool,
+    /// The viewer may dismiss these requested changes (the reviewer, or an admin with a reason).
+    #[serde(default)]
+    pub can_dismiss: bool,
 }
 
 /// Where a change stands in review.
@@ -100,12 +109,26 @@ pub(crate) async fn review_state(
     Ok(ReviewState {
         verdicts: latest
             .into_iter()
-            .map(|v| VerdictView {
-                reviewer: v.reviewer,
-                verdict: v.verdict.as_str().to_string(),
-                label: v.verdict.label().to_string(),
-                comment: v.comment,
-                at: rfc3339(v.at),
+            .map(|v| {
+                let requesting = v.verdict == Verdict::RequestChanges;
+                let own = v.reviewer == viewer.username;
+                let may = !viewer.disabled
+                    && (viewer.role.allows(Role::Admin)
+                        || (own && viewer.role.allows(Role::Reviewer)));
+                VerdictView {
+                    label: if v.stale {
+                        "approved an earlier revision (stale)".to_string()
+                    } else {
+                        v.verdict.label().to_string()
+                    },
+                    can_dismiss: pending && requesting && may,
+                    reviewer: v.reviewer,
+                    verdict: v.verdict.as_str().to_string(),
+                    comment: v.comment,
+                    at: rfc3339(v.at),
+                    carried_from: v.carried_from,
+                    stale: v.stale,
+                }
             })
             .collect(),
         changes_requested_by,
@@ -151,6 +174,30 @@ pub async fn review_change(
         Ok(())
     })
     .await
+}
+
+/// Dismisses a reviewer's requested changes on a pending change: `POST /api/dismiss_verdict`
+/// with `id`, `reviewer` and `reason` (required unless the reviewer dismisses their own). The
+/// reviewer, or an admin. A form post from a page is sent back to the change's page.
+///
+/// # Errors
+/// 401, 403 (viewers; reviewers dismissing another's verdict), 404, 400 (an admin without a
+/// reason), 409 (not pending, or nothing requested).
+#[server(prefix = "/api", endpoint = "dismiss_verdict")]
+pub async fn dismiss_verdict(
+    id: String,
+    reviewer: String,
+    #[server(default)] reason: Option<String>,
+) -> Result<(), AppError> {
+    use crate::domain::review::Role;
+    let page = format!("/changes/{id}");
+    let work = async {
+        let (pool, account) = context::signed_in(Role::Reviewer, "dismiss verdicts").await?;
+        let reason = reason.unwrap_or_default();
+        crate::registry::verdict::dismiss(&pool, &account, &id, reviewer.trim(), &reason).await?;
+        Ok(())
+    };
+    context::finish_then(work, |_| Some(page)).await
 }
 
 /// Withdraws the viewer's first of two admin approvals of a pending change (four-eyes):

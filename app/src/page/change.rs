@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::change::{
     get_change, ApproveChange, ChangeDetail, CommentChange, PlanChange, RejectChange, RetryChange,
 };
-use crate::api::review::{next_pending_change, ReviewChange, WithdrawApproval};
+use crate::api::review::{next_pending_change, DismissVerdict, ReviewChange, WithdrawApproval};
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
 use crate::component::diff::Diff;
 use crate::component::flash::QueryError;
@@ -31,6 +31,7 @@ pub fn ChangePage() -> impl IntoView {
     let comment = ServerAction::<CommentChange>::new();
     let review = ServerAction::<ReviewChange>::new();
     let withdraw = ServerAction::<WithdrawApproval>::new();
+    let dismiss = ServerAction::<DismissVerdict>::new();
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(
         move || {
@@ -41,7 +42,8 @@ pub fn ChangePage() -> impl IntoView {
                     + retry.version().get()
                     + comment.version().get()
                     + review.version().get()
-                    + withdraw.version().get(),
+                    + withdraw.version().get()
+                    + dismiss.version().get(),
             )
         },
         |(id, _)| get_change(id),
@@ -69,6 +71,7 @@ pub fn ChangePage() -> impl IntoView {
             comment.value().get(),
             review.value().get(),
             withdraw.value().get(),
+            dismiss.value().get(),
         ];
         let error = errors
             .into_iter()
@@ -91,7 +94,7 @@ pub fn ChangePage() -> impl IntoView {
                         });
                         view! {
                             {confirmation}
-                            <ChangeView change split=split() approve reject retry comment review withdraw/>
+                            <ChangeView change split=split() approve reject retry comment review withdraw dismiss/>
                         }.into_any()
                     }
                     Err(error) => {
@@ -126,6 +129,7 @@ fn ChangeView(
     comment: ServerAction<CommentChange>,
     review: ServerAction<ReviewChange>,
     withdraw: ServerAction<WithdrawApproval>,
+    dismiss: ServerAction<DismissVerdict>,
 ) -> impl IntoView {
     let row = change.row.clone();
     let retry_id = row.id.clone();
@@ -158,7 +162,7 @@ fn ChangeView(
             <p class="flash error" role="status" data-testid="held-back">{why}</p>
         })}
         <Decision change=change.clone() approve reject withdraw/>
-        <Reviews change=change.clone() review/>
+        <Reviews change=change.clone() review dismiss/>
         {change.can_retry.then(|| view! {
             <section class="panel" aria-labelledby="retry-h">
                 <h2 id="retry-h">"Failed"</h2>

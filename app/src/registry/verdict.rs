@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, Row};
 use time::OffsetDateTime;
 
+mod carry;
+
+pub use carry::{carry_over, dismiss, DismissError};
+
 use super::account::Account;
 use super::audit::{self, NewEvent};
 use super::change::{self, SchemaChange, MAX_COMMENT_CHARS, SELECT_CHANGE};
@@ -28,6 +32,12 @@ pub struct ReviewVerdict {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The earlier change the verdict was given on, when newer content carried it here.
+    #[serde(default)]
+    pub carried_from: Option<String>,
+    /// An approval given on an earlier revision: shown, but the new revision is not approved.
+    #[serde(default)]
+    pub stale: bool,
 }
 
 /// Why a verdict was refused.
@@ -150,6 +160,8 @@ pub async fn record(
         verdict,
         comment: comment.map(str::to_string),
         at,
+        carried_from: None,
+        stale: false,
     })
 }
 
@@ -158,13 +170,15 @@ pub async fn record(
 /// # Errors
 /// Database errors.
 pub async fn latest(conn: &mut PgConnection, id: &str) -> Result<Vec<ReviewVerdict>, sqlx::Error> {
+    // A dismissed verdict leaves the account with none.
     let rows = sqlx::query(
         "select * from (
-             select distinct on (v.account_id) a.username, v.verdict, v.comment, v.created_at
+             select distinct on (v.account_id) a.username, v.verdict, v.comment, v.created_at,
+                    v.carried_from::text as carried_from, v.stale
              from review_verdict v join account a on a.id = v.account_id
              where v.change_id = $1::uuid
              order by v.account_id, v.id desc
-         ) latest order by created_at",
+         ) latest where verdict <> 'dismissed' order by created_at",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -179,6 +193,8 @@ pub async fn latest(conn: &mut PgConnection, id: &str) -> Result<Vec<ReviewVerdi
                     .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
                 comment: row.try_get("comment")?,
                 at: row.try_get("created_at")?,
+                carried_from: row.try_get("carried_from")?,
+                stale: row.try_get("stale")?,
             })
         })
         .collect()

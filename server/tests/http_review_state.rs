@@ -1,5 +1,6 @@
-//! Withdrawing a first approval over real HTTP: 401 without a session, 403 for a reviewer, 409
-//! for an admin with no first approval, and the admin who gave it takes it back.
+//! Review state over real HTTP: withdrawing a first approval (401 without a session, 403 for a
+//! reviewer, 409 for an admin with no first approval; the admin who gave it takes it back), and
+//! dismissing requested changes (the reviewer, or an admin with a reason).
 
 mod support;
 
@@ -63,4 +64,51 @@ fn only_the_admin_who_gave_a_first_approval_withdraws_it() {
             .any(|e| e["action"] == "change.first_approval_withdrawn" && e["actor"] == "admin"),
         "{shown}"
     );
+}
+
+#[test]
+fn requested_changes_are_dismissed_by_their_reviewer_or_an_admin_with_a_reason() {
+    let f = Fixture::start(
+        "dismiss_verdict",
+        &[
+            ("admin", "admin"),
+            ("rita", "reviewer"),
+            ("ann", "reviewer"),
+            ("viewer", "viewer"),
+        ],
+        &[],
+    );
+    let (forum, _) = f.pending("forum");
+    let rita = f.login("rita");
+    let asked = f.post(
+        "/api/review_change",
+        Some(&rita),
+        &[
+            ("id", forum.as_str()),
+            ("verdict", "request_changes"),
+            ("text", "rename the table"),
+        ],
+    );
+    assert_eq!(asked.status, 200, "{asked:?}");
+
+    let form = [("id", forum.as_str()), ("reviewer", "rita"), ("reason", "")];
+    assert_eq!(f.post("/api/dismiss_verdict", None, &form).status, 401);
+    let viewer = f.login("viewer");
+    assert_eq!(
+        f.post("/api/dismiss_verdict", Some(&viewer), &form).status,
+        403
+    );
+    let ann = f.login("ann");
+    assert_eq!(
+        f.post("/api/dismiss_verdict", Some(&ann), &form).status,
+        403
+    );
+    let admin = f.login("admin");
+    let bare = f.post("/api/dismiss_verdict", Some(&admin), &form);
+    assert_eq!(bare.status, 400, "{bare:?}");
+    assert!(bare.body.contains("needs a reason"), "{}", bare.body);
+    let own = f.post("/api/dismiss_verdict", Some(&rita), &form);
+    assert_eq!(own.status, 200, "{own:?}");
+    let again = f.post("/api/dismiss_verdict", Some(&rita), &form);
+    assert_eq!(again.status, 409, "{again:?}");
 }
