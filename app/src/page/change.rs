@@ -148,6 +148,10 @@ fn ChangeView(
             }}</dd></div>
             <div><dt>"Target"</dt><dd><Checksum value=change.target_checksum.clone()/></dd></div>
             <div><dt>"Scanned"</dt><dd><Time at=row.created_at.clone()/>" by "{actor_name(&change.created_by)}</dd></div>
+            <div><dt>"Author"</dt><dd data-testid="author">{match change.review.author.clone() {
+                Some(owner) => view! { {owner}<span class="muted">" (the package's owner)"</span> }.into_any(),
+                None => view! { <span class="muted">"none declared (the package names no owner)"</span> }.into_any(),
+            }}</dd></div>
             {change.decided.clone().map(|(by, at, note)| view! {
                 <div><dt>"Decided"</dt><dd><Time at/>" by "{by}{note.map(|n| view! { ": "<LinkedText text=n/> })}</dd></div>
             })}
