@@ -600,6 +600,7 @@ async fn a_failed_change_holds_back_its_dependents_and_blocks_no_other_approval(
     );
     assert!(why.ends_with("retry b's change, or fix b's package and approve its new change; d applies once b does"), "{why}");
     assert_eq!(held[&d].blocked_by(), Some("b"));
+    assert_eq!(held[&d].headline(), "held back: b failed");
     assert_eq!(held[&d].cause.change_id.as_deref(), Some(b.as_str()));
     // `generate` renders what the restart job will leave: x, not d.
     let rendered = apply::render_desired(&pool, &context().base, &context().config)

@@ -112,3 +112,72 @@ fn requested_changes_are_dismissed_by_their_reviewer_or_an_admin_with_a_reason()
     let again = f.post("/api/dismiss_verdict", Some(&rita), &form);
     assert_eq!(again.status, 409, "{again:?}");
 }
+
+#[test]
+fn the_queue_badges_an_approved_change_held_back_behind_a_failure() {
+    let f = Fixture::start(
+        "held_back_badge",
+        &[("admin", "admin"), ("viewer", "viewer")],
+        &[],
+    );
+    let chain = [
+        ("a", "  - name: Parent\n    fields:\n      id: { type: cuid, primary: true, generated: true }\n"),
+        ("b", "  - name: Child\n    fields:\n      id: { type: cuid, primary: true, generated: true }\n      parentId: { type: string, required: true }\n    relations:\n      - { name: parent, type: belongsTo, entity: Parent, field: parentId }\n"),
+        ("d", "  - name: Grandchild\n    fields:\n      id: { type: cuid, primary: true, generated: true }\n      childId: { type: string, required: true }\n    relations:\n      - { name: child, type: belongsTo, entity: Child, field: childId }\n"),
+    ];
+    for (id, entities) in chain {
+        let dir = f.packages.join(id).join("seed/schema");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("entities.yaml"), format!("entities:\n{entities}")).unwrap();
+    }
+    let packages = f.packages.to_str().unwrap();
+    stdout_of(&run_cli(&f.db, &["--packages", packages, "scan"], ""));
+    let ids: Vec<String> = ["a", "b", "d"].iter().map(|p| f.pending(p).0).collect();
+    for id in &ids {
+        // Planned before its dependency was approved, a change is planned again by its first
+        // approval, which then asks for a look at the new plan.
+        if !run_cli(&f.db, &["approve", id, "--as", "admin"], "")
+            .status
+            .success()
+        {
+            stdout_of(&run_cli(&f.db, &["approve", id, "--as", "admin"], ""));
+        }
+    }
+    // b failed at apply (as the restart job records it).
+    support::run_sql(
+        &f.db,
+        &format!(
+            "update schemagate.schema_change set status = 'failed', failure_reason = 'migrate'
+              where id = '{}'::uuid",
+            ids[1]
+        ),
+    );
+    let viewer = f.login("viewer");
+    let list = f.post("/api/list_changes", Some(&viewer), &[]);
+    assert_eq!(list.status, 200, "{list:?}");
+    let body: serde_json::Value = serde_json::from_str(&list.body).unwrap();
+    let held: Vec<(String, serde_json::Value)> = body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["package"].as_str().unwrap().to_string(),
+                r["held_back"].clone(),
+            )
+        })
+        .filter(|(package, _)| ["a", "d"].contains(&package.as_str()))
+        .collect();
+    assert_eq!(held.len(), 2, "{body}");
+    for (package, badge) in held {
+        if package == "d" {
+            assert_eq!(badge[0], "held back: b failed", "{badge}");
+            assert!(
+                badge[1].as_str().unwrap().contains("d needs Child from b"),
+                "{badge}"
+            );
+        } else {
+            assert!(badge.is_null(), "{package}: {badge}");
+        }
+    }
+}

@@ -82,6 +82,10 @@ pub struct ChangeRow {
     /// A reviewer's latest verdict on it requests changes.
     #[serde(default)]
     pub changes_requested: bool,
+    /// An approved change that cannot apply: `(headline, full reason)`, such as
+    /// `held back: billing failed`.
+    #[serde(default)]
+    pub held_back: Option<(String, String)>,
 }
 
 /// A page of the changes list.
@@ -215,7 +219,8 @@ pub async fn list_changes(
     context::finish(async {
         let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
         let filter = view::change_filter(status, risk, package, q)?;
-        view::change_page(&pool, filter, page).await
+        let inputs = context::services()?.scan_inputs;
+        view::change_page(&pool, filter, page, || schema_context(&inputs)).await
     })
     .await
 }

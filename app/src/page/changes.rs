@@ -118,7 +118,8 @@ pub fn ChangesPage() -> impl IntoView {
                                             <td><a class="change-link" href=format!("/changes/{}", row.id)>{row.package.clone()}</a>
                                                 {(row.kind == "drop").then(|| view! { " " <span class="badge drop">"drop"</span> })}</td>
                                             <td><StatusBadge status=row.status.clone()/>
-                                                {row.changes_requested.then(|| view! { " " <span class="badge changes-requested" data-testid="changes-requested">"changes requested"</span> })}</td>
+                                                {row.changes_requested.then(|| view! { " " <span class="badge changes-requested" data-testid="changes-requested">"changes requested"</span> })}
+                                                {row.held_back.clone().map(|(headline, why)| view! { " " <span class="badge held-back" data-testid="held-back" title=why>{headline}</span> })}</td>
                                             <td><RiskBadge risk=row.risk.clone()/></td>
                                             <td>{row.items}</td>
                                             <td>{if row.conflicts.is_empty() { String::new() } else { format!("⚠ {}", row.conflicts.join(", ")) }}</td>

@@ -38,6 +38,19 @@ impl HeldBack {
         self.cause.package.as_deref()
     }
 
+    /// The short form for badges: `held back: billing failed`.
+    #[must_use]
+    pub fn headline(&self) -> String {
+        let reason = self.reason();
+        reason
+            .split_once(": ")
+            .and_then(|(_, rest)| {
+                rest.split_once(": ")
+                    .map(|(head, _)| format!("held back: {head}"))
+            })
+            .unwrap_or(reason)
+    }
+
     /// One sentence: what holds the change back, and what unblocks it
     /// (`held back: billing failed: ...`).
     #[must_use]
