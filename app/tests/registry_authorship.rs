@@ -177,3 +177,60 @@ async fn an_admin_withdraws_a_first_approval_and_the_change_needs_two_again(pool
         "cannot withdraw an approval of a change that is approved: only a pending change's first approval can be withdrawn"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn next_leads_an_admin_past_changes_they_cannot_decide(pool: PgPool) {
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
+    let attachment = |package: &str, size: &str| {
+        format!(
+            "entities:\n  - name: Attachment\n    fields:\n      id: {{ type: cuid, primary: true, generated: true }}\n      size: {{ type: {size}, required: true }}\n  - name: {package}Note\n    fields:\n      id: {{ type: cuid, primary: true, generated: true }}\n"
+        )
+    };
+    let (forum, wiki) = (attachment("Forum", "int"), attachment("Wiki", "bigint"));
+    let first = scan_as(&pool, "alice", &open_thread(None)).await;
+    // Conflicted with each other: nobody can approve either.
+    support::scan_packages(
+        &pool,
+        &[
+            ("open", &open_thread(None)),
+            ("forum", &forum),
+            ("wiki", &wiki),
+        ],
+    )
+    .await;
+    let later = support::scan_packages(
+        &pool,
+        &[
+            ("open", &open_thread(None)),
+            ("forum", &forum),
+            ("wiki", &wiki),
+            ("billing", "entities:\n  - name: Invoice\n    fields:\n      id: { type: cuid, primary: true, generated: true }\n"),
+        ],
+    )
+    .await;
+    let billing = later.created[0].change.clone().unwrap();
+    let next = verdict::next_decidable(&pool, &first, &alice)
+        .await
+        .unwrap();
+    assert_eq!(next.map(|(_, package)| package).as_deref(), Some("billing"));
+    // Reading, the conflicted ones come first.
+    let read = verdict::next_pending(&pool, &first).await.unwrap();
+    assert_ne!(read.map(|(id, _)| id).as_deref(), Some(billing.as_str()));
+
+    // A change alice gave the first of two approvals of is not hers to decide again.
+    four_eyes_on(&pool).await;
+    let next_after_billing = verdict::next_decidable(&pool, &billing, &alice)
+        .await
+        .unwrap();
+    assert_eq!(
+        next_after_billing.map(|(id, _)| id).as_deref(),
+        Some(first.as_str())
+    );
+    approve(&pool, &alice, &first).await.unwrap();
+    assert_eq!(
+        verdict::next_decidable(&pool, &billing, &alice)
+            .await
+            .unwrap(),
+        None
+    );
+}

@@ -219,7 +219,9 @@ pub async fn withdraw_approval(id: String) -> Result<(), AppError> {
 }
 
 /// The pending change to look at after deciding change `id`: the oldest one created after it,
-/// else the oldest one left. `(id, package)`; none when nothing else is pending.
+/// else the oldest one left; for an admin, only one they can decide now (not conflicted, no
+/// refused plan, not already approved by them as the first of two). `(id, package)`; none when
+/// nothing is left.
 ///
 /// # Errors
 /// 401 without a session.
@@ -227,8 +229,13 @@ pub async fn withdraw_approval(id: String) -> Result<(), AppError> {
 pub async fn next_pending_change(id: String) -> Result<Option<(String, String)>, AppError> {
     use crate::domain::review::Role;
     context::finish(async {
-        let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
-        Ok(crate::registry::verdict::next_pending(&pool, &id).await?)
+        let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
+        // Admins go to a change they can decide; others to the next one to read.
+        if account.role.allows(Role::Admin) {
+            Ok(crate::registry::verdict::next_decidable(&pool, &id, &account).await?)
+        } else {
+            Ok(crate::registry::verdict::next_pending(&pool, &id).await?)
+        }
     })
     .await
 }

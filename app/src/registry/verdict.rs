@@ -431,3 +431,32 @@ pub async fn next_pending(
     .fetch_optional(pool)
     .await
 }
+
+/// [`next_pending`] for `account`, skipping the changes it cannot decide now: conflicted ones,
+/// ones whose SQL plan is refused, and ones it already gave the first of two approvals of. `(id,
+/// package)`.
+///
+/// # Errors
+/// Database errors.
+pub async fn next_decidable(
+    pool: &PgPool,
+    id: &str,
+    account: &Account,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select c.id::text, c.package from schema_change c
+         left join schema_change here on here.id = $1::uuid
+         where c.status = 'pending' and c.id <> $1::uuid
+           and jsonb_array_length(c.conflicts) = 0
+           and not (c.plan_sql is not null and c.plan_error is not null)
+           and not exists (select 1 from admin_approval p
+                            where p.change_id = c.id and p.account_id = $2)
+         order by (here.id is not null and (c.created_at, c.id) > (here.created_at, here.id)) desc,
+                  c.created_at, c.id
+         limit 1",
+    )
+    .bind(id)
+    .bind(account.id)
+    .fetch_optional(pool)
+    .await
+}
