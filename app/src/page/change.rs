@@ -291,35 +291,7 @@ fn Decision(
     // Each form's children own their copies.
     let (approve_id, approve_target) = (change.row.id.clone(), change.target_checksum.clone());
     let (reject_id, reject_target) = (change.row.id.clone(), change.target_checksum.clone());
-    let risk = change
-        .row
-        .risk
-        .parse::<crate::domain::change::Risk>()
-        .map_or_else(
-            |_| change.row.risk.replace('_', " "),
-            |r| r.label().to_string(),
-        );
-    let requested = &change.review.changes_requested_by;
-    let why_confirm = match (
-        change.row.risk.parse::<crate::domain::change::Risk>(),
-        requested.is_empty(),
-    ) {
-        (Ok(r), true) if r.needs_confirmation() => format!("This change is {risk}."),
-        (Ok(r), false) if r.needs_confirmation() => format!(
-            "This change is {risk}, and changes were requested by {}.",
-            requested.join(", ")
-        ),
-        _ => format!("Changes were requested by {}.", requested.join(", ")),
-    };
-    let confirm_label = format!(
-        "{why_confirm} To approve, type the package name: {}",
-        change.row.package
-    );
-    let risky = change
-        .row
-        .risk
-        .parse::<crate::domain::change::Risk>()
-        .is_ok_and(|r| r.needs_confirmation());
+    let (risk, risky, confirm_label) = confirmation(&change);
     let (needs_confirmation, package) = (change.needs_confirmation, change.row.package.clone());
     Some(view! {
         <section class="panel decision" aria-labelledby="decide-h">
@@ -350,6 +322,31 @@ fn Decision(
         </section>
     }
     .into_any())
+}
+
+/// The change's risk in words, whether that risk needs the typed confirmation, and the
+/// confirmation field's label (which also says why it is asked).
+fn confirmation(change: &ChangeDetail) -> (String, bool, String) {
+    let parsed = change.row.risk.parse::<crate::domain::change::Risk>();
+    let risk = parsed.as_ref().map_or_else(
+        |_| change.row.risk.replace('_', " "),
+        |r| r.label().to_string(),
+    );
+    let risky = parsed.as_ref().is_ok_and(|r| r.needs_confirmation());
+    let requested = &change.review.changes_requested_by;
+    let why_confirm = match (risky, requested.is_empty()) {
+        (true, true) => format!("This change is {risk}."),
+        (true, false) => format!(
+            "This change is {risk}, and changes were requested by {}.",
+            requested.join(", ")
+        ),
+        _ => format!("Changes were requested by {}.", requested.join(", ")),
+    };
+    let label = format!(
+        "{why_confirm} To approve, type the package name: {}",
+        change.row.package
+    );
+    (risk, risky, label)
 }
 
 /// What the viewer can and cannot do with this pending change, and why, in one sentence shown
