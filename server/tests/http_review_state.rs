@@ -181,3 +181,47 @@ fn the_queue_badges_an_approved_change_held_back_behind_a_failure() {
         }
     }
 }
+
+#[test]
+fn the_decision_panel_says_what_the_admin_cannot_do_before_any_typing() {
+    let f = Fixture::start("capability", &[("admin", "admin")], &[]);
+    let (wiki, target) = f.pending("wiki");
+    let admin = f.login("admin");
+    let on = f.post("/api/set_four_eyes", Some(&admin), &[("four_eyes", "on")]);
+    assert_eq!(on.status, 200, "{on:?}");
+    let page = format!("/changes/{wiki}");
+    let before = f.get(&page, Some(&admin)).body;
+    assert!(
+        before.contains("You can give the first of two admin approvals after typing the package name, or reject it."),
+        "{before}"
+    );
+    assert!(before.contains("none declared"), "no owner: no author");
+
+    let first = f.post(
+        "/api/approve_change",
+        Some(&admin),
+        &[
+            ("id", wiki.as_str()),
+            ("target_checksum", target.as_str()),
+            ("confirm", "wiki"),
+        ],
+    );
+    assert_eq!(first.status, 200, "{first:?}");
+    let after = f.get(&page, Some(&admin)).body;
+    assert!(
+        after.contains("You cannot approve this change: admin already gave the first approval; four-eyes needs a second admin. You can reject it, or withdraw your first approval."),
+        "{after}"
+    );
+    assert!(after.contains("Withdraw my approval"), "{after}");
+    assert!(
+        !after.contains("To approve, type the package name"),
+        "no typing asked of an admin who cannot approve"
+    );
+    // The Approve button's opening tag.
+    let button = after
+        .split("<button")
+        .map(|b| b.split('>').next().unwrap_or_default())
+        .find(|tag| tag.contains("approve\""))
+        .unwrap_or_default();
+    assert!(button.contains("disabled"), "{button}");
+}
