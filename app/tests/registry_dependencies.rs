@@ -525,3 +525,151 @@ async fn changes_written_before_declared_names_were_kept_are_still_found_and_get
     );
     assert_eq!(located().await, expected);
 }
+
+/// A ← B ← D: B relates to A's entity, D to B's.
+const CHAIN_A: &str = "
+entities:
+  - name: Parent
+    fields:
+      id: { type: cuid, primary: true, generated: true }
+";
+
+const CHAIN_B: &str = "
+entities:
+  - name: Child
+    fields:
+      id: { type: cuid, primary: true, generated: true }
+      parentId: { type: string, required: true }
+    relations:
+      - { name: parent, type: belongsTo, entity: Parent, field: parentId }
+";
+
+const CHAIN_D: &str = "
+entities:
+  - name: Grandchild
+    fields:
+      id: { type: cuid, primary: true, generated: true }
+      childId: { type: string, required: true }
+    relations:
+      - { name: child, type: belongsTo, entity: Child, field: childId }
+";
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_failed_change_holds_back_its_dependents_and_blocks_no_other_approval(pool: PgPool) {
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
+    let report = scan_packages(&pool, &[("a", CHAIN_A), ("b", CHAIN_B), ("d", CHAIN_D)]).await;
+    let (a, b, d) = (
+        created(&report, "a"),
+        created(&report, "b"),
+        created(&report, "d"),
+    );
+    for id in [&a, &b, &d] {
+        approve(&pool, &alice, id).await.unwrap();
+    }
+    let dir = work_dir("contained");
+    let run = apply::run(&pool, &options(&dir, &["b"])).await.unwrap();
+    assert_eq!(run.failed[0].package, "b", "{run:?}");
+    assert_eq!(status(&pool, &a).await, ChangeStatus::Applied);
+    assert_eq!(status(&pool, &b).await, ChangeStatus::Failed);
+    assert_eq!(status(&pool, &d).await, ChangeStatus::Approved);
+
+    // An unrelated package approves although d, approved, cannot apply.
+    let later = scan_packages(
+        &pool,
+        &[
+            ("a", CHAIN_A),
+            ("b", CHAIN_B),
+            ("d", CHAIN_D),
+            ("x", BILLING),
+        ],
+    )
+    .await;
+    let x = created(&later, "x");
+    approve(&pool, &alice, &x).await.unwrap();
+    assert_eq!(status(&pool, &x).await, ChangeStatus::Approved);
+
+    // d says what holds it back, and what unblocks it.
+    let mut conn = pool.acquire().await.unwrap();
+    let held = future::held_back(&mut conn, &context()).await.unwrap();
+    drop(conn);
+    assert_eq!(held.keys().collect::<Vec<_>>(), [&d]);
+    let why = held[&d].reason();
+    assert!(
+        why.starts_with("held back: b failed: d needs Child from b (change "),
+        "{why}"
+    );
+    assert!(why.ends_with("retry b's change, or fix b's package and approve its new change; d applies once b does"), "{why}");
+    assert_eq!(held[&d].blocked_by(), Some("b"));
+    assert_eq!(held[&d].headline(), "held back: b failed");
+    assert_eq!(held[&d].cause.change_id.as_deref(), Some(b.as_str()));
+    // `generate` renders what the restart job will leave: x, not d.
+    let rendered = apply::render_desired(&pool, &context().base, &context().config)
+        .await
+        .unwrap()
+        .expect("the future renders");
+    assert!(
+        rendered.contains("model Parent") && rendered.contains("model Invoice"),
+        "{rendered}"
+    );
+    assert!(!rendered.contains("model Grandchild"), "{rendered}");
+
+    // The next run holds d back instead of failing it, and applies x.
+    let next = apply::run(&pool, &options(&dir, &[])).await.unwrap();
+    assert_eq!(
+        next.applied
+            .iter()
+            .map(|o| o.package.as_str())
+            .collect::<Vec<_>>(),
+        ["x"],
+        "{next:?}"
+    );
+    assert!(next.failed.is_empty(), "{next:?}");
+    assert_eq!(next.held_back.len(), 1, "{next:?}");
+    let reason = next.held_back[0].reason.clone().unwrap_or_default();
+    assert!(
+        reason.starts_with("held back: b failed") && reason.ends_with("; it stays approved"),
+        "{reason}"
+    );
+    assert_eq!(status(&pool, &d).await, ChangeStatus::Approved);
+
+    // Retried, b applies, and d follows in the same run.
+    apply::retry(&pool, &context(), &alice, &b).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    assert!(future::held_back(&mut conn, &context())
+        .await
+        .unwrap()
+        .is_empty());
+    drop(conn);
+    let last = apply::run(&pool, &options(&dir, &[])).await.unwrap();
+    assert_eq!(
+        last.applied
+            .iter()
+            .map(|o| o.package.as_str())
+            .collect::<Vec<_>>(),
+        ["b", "d"],
+        "{last:?}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_change_needing_what_a_failed_change_declares_is_refused_naming_it(pool: PgPool) {
+    let alice = account_with_role(&pool, "alice", Role::Admin).await;
+    let report = scan_packages(&pool, &[("a", CHAIN_A), ("b", CHAIN_B)]).await;
+    let b = created(&report, "b");
+    approve(&pool, &alice, &created(&report, "a"))
+        .await
+        .unwrap();
+    approve(&pool, &alice, &b).await.unwrap();
+    apply::run(&pool, &options(&work_dir("root"), &["b"]))
+        .await
+        .unwrap();
+    // d still validates with b's content on disk, but b's change failed.
+    let later = scan_packages(&pool, &[("a", CHAIN_A), ("b", CHAIN_B), ("d", CHAIN_D)]).await;
+    let d = created(&later, "d");
+    let refusal = approve(&pool, &alice, &d).await.unwrap_err().to_string();
+    assert!(
+        refusal.contains("Child is declared by b, whose change ") && refusal.contains(" is failed"),
+        "{refusal}"
+    );
+    assert_eq!(status(&pool, &b).await, ChangeStatus::Failed);
+}

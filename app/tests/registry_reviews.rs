@@ -237,9 +237,10 @@ async fn the_queue_knows_which_changes_have_changes_requested(pool: PgPool) {
 async fn four_eyes_needs_a_second_admin_who_is_neither_first_approver_nor_author(pool: PgPool) {
     let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let bob = account_with_role(&pool, "bob", Role::Admin).await;
-    // The support scans run as "tester": that admin is the changes' author.
+    // The package names tester as its owner: that admin is the changes' author.
     let tester = account_with_role(&pool, "tester", Role::Admin).await;
-    let report = scan_packages(&pool, &[("open", &thread("OpenThread", "public"))]).await;
+    let owned = format!("owner: tester\n{}", thread("OpenThread", "public"));
+    let report = scan_packages(&pool, &[("open", &owned)]).await;
     let id = created_id(&report, "open");
     // No flag in the context: the rule is the registry's.
     let context = support::context();
@@ -265,7 +266,7 @@ async fn four_eyes_needs_a_second_admin_who_is_neither_first_approver_nor_author
         .await
         .unwrap_err();
     assert!(
-        matches!(author, DecideError::FourEyes { ref why, .. } if why.contains("tester made this change")),
+        matches!(author, DecideError::FourEyes { ref why, .. } if why.contains("tester is the package's declared owner")),
         "{author}"
     );
     assert_eq!(

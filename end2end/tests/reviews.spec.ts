@@ -199,11 +199,18 @@ test.describe("four-eyes", () => {
     await expect(admin.locator("ol.timeline")).toContainText("change.first_approval by admin");
     await noAxeViolations(admin);
 
-    // The same admin again: refused by the server, the change stays pending.
-    await approveTyped(admin);
-    await expect(admin.getByRole("alert")).toContainText(
-      `cannot approve ${pkg} alone: admin already gave the first approval; four-eyes needs a second admin`,
+    // The same admin again: the panel says so before any typing, and Approve is disabled.
+    await expect(admin.getByTestId("decision-capability")).toContainText(
+      "You cannot approve this change: admin already gave the first approval; four-eyes needs a second admin. You can reject it, or withdraw your first approval.",
     );
+    await expect(admin.getByRole("button", { name: "Approve (data loss)" })).toBeDisabled();
+    await expect(admin.getByLabel(/type the package name/)).toHaveCount(0);
+    // Withdrawn, the approval is gone; given again, it is the first once more.
+    await admin.getByRole("button", { name: "Withdraw my approval" }).click();
+    await expect(admin.getByTestId("admin-approvals")).toContainText("0 of 2 admin approvals");
+    await expect(admin.locator("ol.timeline")).toContainText("change.first_approval_withdrawn by admin");
+    await approveTyped(admin);
+    await expect(admin.getByTestId("admin-approvals")).toContainText("1 of 2 admin approvals (given by admin)");
     await expect(admin.locator("[data-status]").first()).toHaveText("pending");
 
     const second = await signInHere(browser, "second");

@@ -392,6 +392,9 @@ pub struct ApproveArgs {
     /// takes such changes).
     #[arg(long, conflicts_with = "all")]
     pub despite_requested_changes: bool,
+    /// Withdraw your first approval (four-eyes) of the named changes instead of approving.
+    #[arg(long, conflicts_with_all = ["all", "note", "despite_requested_changes"])]
+    pub withdraw: bool,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -416,11 +419,13 @@ pub struct RejectArgs {
 /// `apply` options.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Where the merged Prisma schema is written.
-    #[arg(long, env = "SCHEMAGATE_SCHEMA_OUT", default_value = "schema.prisma")]
-    pub schema_out: PathBuf,
+    /// Where the merged Prisma schema is written (default: `platform/schema.prisma` in the data
+    /// directory, so that a run from a repository never writes into its files).
+    #[arg(long, env = "SCHEMAGATE_SCHEMA_OUT")]
+    pub schema_out: Option<PathBuf>,
     /// The Prisma migrations directory each change's migration is written to (default:
-    /// `migrations` beside the schema file, where Prisma looks for it).
+    /// `migrations` beside the schema file, where Prisma looks for it; refused when that
+    /// directory holds SQL files of its own, such as a repository's migrations).
     #[arg(long, env = "SCHEMAGATE_MIGRATIONS_DIR")]
     pub migrations_dir: Option<PathBuf>,
     /// Run through `sh -c` after the schema is written, with SCHEMAGATE_SCHEMA set.

@@ -85,6 +85,10 @@ pub struct ChangeRow {
     /// A reviewer's latest verdict on it requests changes.
     #[serde(default)]
     pub changes_requested: bool,
+    /// An approved change that cannot apply: `(headline, full reason)`, such as
+    /// `held back: billing failed`.
+    #[serde(default)]
+    pub held_back: Option<(String, String)>,
 }
 
 /// A page of the changes list.
@@ -218,7 +222,8 @@ pub async fn list_changes(
     context::finish(async {
         let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
         let filter = view::change_filter(status, risk, package, q)?;
-        view::change_page(&pool, filter, page).await
+        let inputs = context::services()?.scan_inputs;
+        view::change_page(&pool, filter, page, || schema_context(&inputs)).await
     })
     .await
 }
@@ -307,6 +312,9 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
         let schema = schema_context(&inputs)?;
         let c = view::find_change(&pool, &id).await?;
+        // Planning a scan could not finish resumes when someone looks at the change.
+        let engine = context::services()?.engine;
+        let c = crate::registry::plan::resume_interrupted(&pool, &engine, c, &schema).await?;
         let gathered = view::gather(&pool, &c, &account, &schema, &config).await?;
         let preflight = view::preflight(&pool, &c, &schema, &config).await?;
         let mut detail = view::change_detail(c, &account, gathered);
@@ -424,7 +432,8 @@ pub(crate) fn schema_context(
     })
 }
 
-/// Plans a pending change's SQL now, as an explicit step (reading a change never plans it):
+/// Plans a pending change's SQL now, as an explicit step (reading a change only resumes
+/// planning that was interrupted, never retries one the engine refused):
 /// `POST /api/plan_change` with `id`. For a change whose planning was interrupted or that could
 /// not be planned before its dependencies were approved. Admins only.
 ///

@@ -15,7 +15,7 @@ pub struct DependencyView {
     pub entity: String,
     /// The declaring package, if any.
     pub package: Option<String>,
-    /// `applied`, `approved`, `pending`, `failed`, `rejected` or `missing`.
+    /// `applied`, `approved`, `held_back`, `pending`, `failed`, `rejected` or `missing`.
     pub state: String,
     /// That package's change, to link to.
     pub change_id: Option<String>,
@@ -43,6 +43,9 @@ pub struct SinceReview {
 pub struct Lineage {
     /// Entities of other packages it needs.
     pub dependencies: Vec<DependencyView>,
+    /// An approved change that cannot apply: what holds it back and what unblocks it.
+    #[serde(default)]
+    pub held_back: Option<String>,
     /// The change that replaced this one.
     pub superseded_by: Option<String>,
     /// The change this one replaced, with what changed since.
@@ -100,6 +103,19 @@ pub(crate) async fn lineage(
             change_id: d.change_id,
         })
         .collect();
+    let queued = matches!(
+        change.status,
+        crate::domain::review::ChangeStatus::Approved
+            | crate::domain::review::ChangeStatus::Applying
+    );
+    let held_back = if queued {
+        future::held_back(&mut conn, context)
+            .await?
+            .remove(&change.id)
+            .map(|held| held.reason())
+    } else {
+        None
+    };
     let superseded_by = apply::newer_change(&mut conn, change).await?;
     drop(conn);
 
@@ -137,6 +153,7 @@ pub(crate) async fn lineage(
     }
     Ok(Lineage {
         dependencies,
+        held_back,
         superseded_by,
         since_review,
         earlier_comments,

@@ -88,6 +88,48 @@ pub fn dependency_order(items: &[WorkItem]) -> (Vec<usize>, Vec<BTreeMap<usize, 
     (order, depends_on)
 }
 
+/// The queued items (positions in `queued`, in queue order) that cannot apply, with the
+/// entity each misses and the round it was found in: an item needs an entity no other package
+/// declares once every item that cannot apply is taken out. `applied` holds each package's live
+/// entities; an item taken out leaves its package at those. Later rounds miss what earlier
+/// ones took out, so the round orders causes before their effects.
+#[must_use]
+pub fn stranded(
+    applied: &BTreeMap<String, BTreeSet<String>>,
+    queued: &[WorkItem],
+) -> BTreeMap<usize, (String, usize)> {
+    let mut held: BTreeMap<usize, (String, usize)> = BTreeMap::new();
+    for round in 0.. {
+        let mut provided: BTreeMap<&str, &BTreeSet<String>> = applied
+            .iter()
+            .map(|(package, entities)| (package.as_str(), entities))
+            .collect();
+        for (i, item) in queued.iter().enumerate() {
+            if !held.contains_key(&i) {
+                provided.insert(&item.package, &item.declares);
+            }
+        }
+        let found: Vec<(usize, String)> = queued
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !held.contains_key(i))
+            .filter_map(|(i, item)| {
+                let missing = item.needs.iter().find(|entity| {
+                    !provided.iter().any(|(package, declares)| {
+                        *package != item.package && declares.contains(*entity)
+                    })
+                })?;
+                Some((i, missing.clone()))
+            })
+            .collect();
+        if found.is_empty() {
+            break;
+        }
+        held.extend(found.into_iter().map(|(i, entity)| (i, (entity, round))));
+    }
+    held
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +167,39 @@ mod tests {
         let (order, deps) = dependency_order(&items);
         assert_eq!(order, vec![0]);
         assert!(deps[0].is_empty());
+    }
+
+    #[test]
+    fn a_missing_dependency_strands_its_dependents_transitively_and_nothing_else() {
+        let applied = BTreeMap::from([("a".to_string(), BTreeSet::from(["AThing".to_string()]))]);
+        // b failed earlier (not queued): d needs it, e needs d, x needs nothing, f needs a.
+        let queued = [
+            item("d", &["DThing"], &["BThing"]),
+            item("e", &["EThing"], &["DThing"]),
+            item("x", &["XThing"], &[]),
+            item("f", &["FThing"], &["AThing"]),
+        ];
+        let held = stranded(&applied, &queued);
+        assert_eq!(
+            held.into_iter().collect::<Vec<_>>(),
+            [
+                (0, ("BThing".to_string(), 0)),
+                (1, ("DThing".to_string(), 1))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stranded_change_leaves_its_package_at_what_is_applied() {
+        let applied = BTreeMap::from([("d".to_string(), BTreeSet::from(["DThing".to_string()]))]);
+        // d's new content cannot apply, so e still finds d's applied DThing.
+        let queued = [
+            item("d", &["DThing", "DMore"], &["Gone"]),
+            item("e", &["EThing"], &["DThing"]),
+        ];
+        assert_eq!(
+            stranded(&applied, &queued).into_keys().collect::<Vec<_>>(),
+            [0]
+        );
     }
 }

@@ -30,7 +30,43 @@ pub struct ParsedFile {
     pub diagnostics: Vec<super::diagnostic::Diagnostic>,
 }
 
-const TOP_KEYS: [&str; 1] = ["entities"];
+const TOP_KEYS: [&str; 2] = ["entities", "owner"];
+
+/// What an `owner:` must look like: a Schemagate account name.
+const OWNER_RULE: &str = "an account name: lowercase letters, digits, '.', '_' or '-', a letter or digit first, at most 64 bytes";
+
+/// Whether `name` is a Schemagate account name (the grammar `schemagate user add` accepts).
+#[must_use]
+pub fn is_account_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    first_ok
+        && name.len() <= 64
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
+
+/// The package's declared owner: the optional top-level `owner:` of its `entities.yaml`, the
+/// Schemagate account that authors its changes (four-eyes never lets it give the second
+/// approval). None when the file names none, or names one that is not an account name (the
+/// scan reports that as an error).
+#[must_use]
+pub fn declared_owner(text: &str, config: &Config) -> Option<String> {
+    let root = yaml::parse(text, &config.limits).ok()?;
+    let Value::Map(entries) = &root.value else {
+        return None;
+    };
+    entries
+        .iter()
+        .find_map(|(key, value)| match (&key.value, &value.value) {
+            (Value::Str(k), Value::Str(owner)) if k == "owner" && is_account_name(owner) => {
+                Some(owner.clone())
+            }
+            _ => None,
+        })
+}
 const ENTITY_KEYS: [&str; 10] = [
     "name",
     "version",
@@ -269,6 +305,7 @@ impl Reader<'_, '_> {
         else {
             return;
         };
+        self.owner(&keys);
         let Some(list) = keys.get("entities") else {
             self.missing(root, "", "entities");
             return;
@@ -311,6 +348,24 @@ impl Reader<'_, '_> {
                 Some(entity) if self.error_count() == before => entities.push(entity),
                 _ => broken.extend(name),
             }
+        }
+    }
+
+    /// `owner:`, if present, must be an account name.
+    fn owner(&mut self, keys: &Keys<'_>) {
+        let Some(node) = keys.get("owner") else {
+            return;
+        };
+        let Some(name) = self.string(node, "owner") else {
+            return;
+        };
+        if !is_account_name(&name) {
+            let error = SchemaError::InvalidName {
+                what: "owner",
+                name,
+                rule: OWNER_RULE,
+            };
+            self.error(node.position, "owner", error);
         }
     }
 
@@ -456,5 +511,35 @@ pub(crate) fn unknown_field(
         field: field.to_owned(),
         entity: entity.to_owned(),
         known: fields.iter().map(|f| f.name.clone()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_package_declares_its_owner_with_a_top_level_key() {
+        let config = Config::default();
+        let text = "owner: alice\nentities:\n  - name: Thing\n    fields:\n      id: { type: cuid, primary: true }\n";
+        assert_eq!(declared_owner(text, &config).as_deref(), Some("alice"));
+        let parsed = parse_entities(text, "p/entities.yaml", &config);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert_eq!(parsed.entities.len(), 1);
+        assert_eq!(declared_owner("entities: []\n", &config), None);
+    }
+
+    #[test]
+    fn an_owner_that_is_no_account_name_is_an_error_and_owns_nothing() {
+        let config = Config::default();
+        let text = "owner: Alice Smith\nentities: []\n";
+        assert_eq!(declared_owner(text, &config), None);
+        let parsed = parse_entities(text, "p/entities.yaml", &config);
+        let messages: Vec<String> = parsed.diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].contains("invalid owner name \"Alice Smith\""),
+            "{messages:?}"
+        );
     }
 }

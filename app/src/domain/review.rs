@@ -269,14 +269,15 @@ impl FromStr for Verdict {
 }
 
 /// Who may give the second approval of a change that four-eyes covers: an admin who neither
-/// gave the first one nor made the change. `author` is the change's `created_by` (an account
-/// name, `cli:<user>`, or `system`); `first` the admins who approved it so far.
+/// gave the first one nor authored the change. `author` is the package's declared owner (the
+/// `owner:` of its `entities.yaml`), if it names one: scanning is not authoring, so the admin
+/// who ran the scan is no author. `first` holds the admins who approved it so far.
 ///
 /// # Errors
 /// Why `approver` may not give it, in words.
 pub fn second_approval_problem(
     approver: &str,
-    author: &str,
+    author: Option<&str>,
     first: &[String],
 ) -> Result<(), String> {
     if first.iter().any(|name| name == approver) {
@@ -284,10 +285,9 @@ pub fn second_approval_problem(
             "{approver} already gave the first approval; four-eyes needs a second admin"
         ));
     }
-    let author_account = author.strip_prefix("cli:").unwrap_or(author);
-    if author_account == approver {
+    if author == Some(approver) {
         return Err(format!(
-            "{approver} made this change (its scan ran as {author}); four-eyes needs a second admin who is not its author"
+            "{approver} is the package's declared owner (its owner: key), so the author of this change; four-eyes needs a second admin who is not its author"
         ));
     }
     Ok(())
@@ -410,14 +410,18 @@ mod tests {
     fn the_second_approval_needs_an_admin_who_is_neither_first_approver_nor_author() {
         let first = vec!["alice".to_string()];
         assert_eq!(
-            second_approval_problem("alice", "system", &first).unwrap_err(),
+            second_approval_problem("alice", None, &first).unwrap_err(),
             "alice already gave the first approval; four-eyes needs a second admin"
         );
-        assert!(second_approval_problem("bob", "cli:bob", &first)
+        assert!(second_approval_problem("bob", Some("bob"), &first)
             .unwrap_err()
-            .contains("bob made this change (its scan ran as cli:bob)"));
-        assert!(second_approval_problem("bob", "bob", &first).is_err());
-        assert_eq!(second_approval_problem("bob", "system", &first), Ok(()));
+            .contains("bob is the package's declared owner"));
+        assert_eq!(
+            second_approval_problem("bob", Some("carol"), &first),
+            Ok(())
+        );
+        // A package that names no owner has no author: any second admin will do.
+        assert_eq!(second_approval_problem("bob", None, &first), Ok(()));
     }
 
     #[cfg(feature = "ssr")]

@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::change::{
     get_change, ApproveChange, ChangeDetail, CommentChange, PlanChange, RejectChange, RetryChange,
 };
-use crate::api::review::{next_pending_change, ReviewChange};
+use crate::api::review::{next_pending_change, DismissVerdict, ReviewChange, WithdrawApproval};
 use crate::component::badge::{Checksum, RiskBadge, StatusBadge};
 use crate::component::diff::Diff;
 use crate::component::flash::QueryError;
@@ -30,6 +30,8 @@ pub fn ChangePage() -> impl IntoView {
     let retry = ServerAction::<RetryChange>::new();
     let comment = ServerAction::<CommentChange>::new();
     let review = ServerAction::<ReviewChange>::new();
+    let withdraw = ServerAction::<WithdrawApproval>::new();
+    let dismiss = ServerAction::<DismissVerdict>::new();
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(
         move || {
@@ -39,7 +41,9 @@ pub fn ChangePage() -> impl IntoView {
                     + reject.version().get()
                     + retry.version().get()
                     + comment.version().get()
-                    + review.version().get(),
+                    + review.version().get()
+                    + withdraw.version().get()
+                    + dismiss.version().get(),
             )
         },
         |(id, _)| get_change(id),
@@ -66,6 +70,8 @@ pub fn ChangePage() -> impl IntoView {
             retry.value().get(),
             comment.value().get(),
             review.value().get(),
+            withdraw.value().get(),
+            dismiss.value().get(),
         ];
         let error = errors
             .into_iter()
@@ -88,7 +94,7 @@ pub fn ChangePage() -> impl IntoView {
                         });
                         view! {
                             {confirmation}
-                            <ChangeView change split=split() approve reject retry comment review/>
+                            <ChangeView change split=split() approve reject retry comment review withdraw dismiss/>
                         }.into_any()
                     }
                     Err(error) => {
@@ -122,6 +128,8 @@ fn ChangeView(
     retry: ServerAction<RetryChange>,
     comment: ServerAction<CommentChange>,
     review: ServerAction<ReviewChange>,
+    withdraw: ServerAction<WithdrawApproval>,
+    dismiss: ServerAction<DismissVerdict>,
 ) -> impl IntoView {
     let row = change.row.clone();
     let retry_id = row.id.clone();
@@ -140,6 +148,10 @@ fn ChangeView(
             }}</dd></div>
             <div><dt>"Target"</dt><dd><Checksum value=change.target_checksum.clone()/></dd></div>
             <div><dt>"Scanned"</dt><dd><Time at=row.created_at.clone()/>" by "{actor_name(&change.created_by)}</dd></div>
+            <div><dt>"Author"</dt><dd data-testid="author">{match change.review.author.clone() {
+                Some(owner) => view! { {owner}<span class="muted">" (the package's owner)"</span> }.into_any(),
+                None => view! { <span class="muted">"none declared (the package names no owner)"</span> }.into_any(),
+            }}</dd></div>
             {change.decided.clone().map(|(by, at, note)| view! {
                 <div><dt>"Decided"</dt><dd><Time at/>" by "{by}{note.map(|n| view! { ": "<LinkedText text=n/> })}</dd></div>
             })}
@@ -150,8 +162,11 @@ fn ChangeView(
             superseded_by=change.lineage.superseded_by.clone()
             replaces=change.lineage.since_review.as_ref().map(|s| (s.previous_id.clone(), s.previous_status.clone()))
         />
-        <Decision change=change.clone() approve reject/>
-        <Reviews change=change.clone() review/>
+        {change.lineage.held_back.clone().map(|why| view! {
+            <p class="flash error" role="status" data-testid="held-back">{why}</p>
+        })}
+        <Decision change=change.clone() approve reject withdraw/>
+        <Reviews change=change.clone() review dismiss/>
         {change.can_retry.then(|| view! {
             <section class="panel" aria-labelledby="retry-h">
                 <h2 id="retry-h">"Failed"</h2>
@@ -245,6 +260,7 @@ fn Decision(
     change: ChangeDetail,
     approve: ServerAction<ApproveChange>,
     reject: ServerAction<RejectChange>,
+    withdraw: ServerAction<WithdrawApproval>,
 ) -> impl IntoView {
     if !change.can_decide {
         return None;
@@ -279,53 +295,21 @@ fn Decision(
     });
     let preflight_refusal = change.preflight.as_ref().and_then(|p| p.refusal());
     let blocked = !change.conflicts.is_empty() || unmet || unplanned || preflight_refusal.is_some();
-    // A drop says exactly what it loses where the admin types the package name.
-    let losses = change
-        .preflight
-        .as_ref()
-        .map(|p| p.losses())
-        .unwrap_or_default();
-    let losses = (!losses.is_empty()).then(|| format!(" It {}.", losses.join("; ")));
+    let why_blocked = blocked_note(preflight_refusal, unplanned, unmet);
+    let capability = capability(&change, blocked.then_some(why_blocked.as_str()));
+    let can_approve = !blocked && change.review.approval_problem.is_none();
     let plan_sha256 = change.plan_sha256.clone().unwrap_or_default();
     // Each form's children own their copies.
     let (approve_id, approve_target) = (change.row.id.clone(), change.target_checksum.clone());
     let (reject_id, reject_target) = (change.row.id.clone(), change.target_checksum.clone());
-    let risk = change
-        .row
-        .risk
-        .parse::<crate::domain::change::Risk>()
-        .map_or_else(
-            |_| change.row.risk.replace('_', " "),
-            |r| r.label().to_string(),
-        );
-    let requested = &change.review.changes_requested_by;
-    let why_confirm = match (
-        change.row.risk.parse::<crate::domain::change::Risk>(),
-        requested.is_empty(),
-    ) {
-        (Ok(r), true) if r.needs_confirmation() => format!("This change is {risk}."),
-        (Ok(r), false) if r.needs_confirmation() => format!(
-            "This change is {risk}, and changes were requested by {}.",
-            requested.join(", ")
-        ),
-        _ => format!("Changes were requested by {}.", requested.join(", ")),
-    };
-    let confirm_label = format!(
-        "{why_confirm}{} To approve, type the package name: {}",
-        losses.unwrap_or_default(),
-        change.row.package
-    );
-    let risky = change
-        .row
-        .risk
-        .parse::<crate::domain::change::Risk>()
-        .is_ok_and(|r| r.needs_confirmation());
+    let (risk, risky, confirm_label) = confirmation(&change);
     let (needs_confirmation, package) = (change.needs_confirmation, change.row.package.clone());
     Some(view! {
         <section class="panel decision" aria-labelledby="decide-h">
             <h2 id="decide-h">"Decision"</h2>
             <p class="muted help-link"><a href="/help/approvals">"What an approval checks"</a></p>
-            <AdminApprovals change=change.clone()/>
+            <p class="capability" data-testid="decision-capability">{capability}</p>
+            <AdminApprovals change=change.clone() withdraw/>
             {plan_now}
             <div class="decide-forms">
                 <ActionForm action=approve attr:class="stack">
@@ -334,21 +318,92 @@ fn Decision(
                     <input type="hidden" name="plan_sha256" value=plan_sha256/>
                     <label for="approve-note">"Note (optional)"</label>
                     <textarea id="approve-note" name="note" rows="2"></textarea>
-                    {needs_confirmation.then(|| view! {
+                    {(needs_confirmation && can_approve).then(|| view! {
                         <label for="confirm">{confirm_label}</label>
                         <input id="confirm" name="confirm" autocomplete="off" spellcheck="false"
                             data-expected=package/>
                     })}
-                    <button type="submit" class=if needs_confirmation { "danger approve" } else { "primary approve" } disabled=blocked>
+                    <button type="submit" class=if needs_confirmation { "danger approve" } else { "primary approve" } disabled=!can_approve>
                         {if risky { format!("Approve ({risk})") } else if needs_confirmation { "Approve anyway".to_string() } else { "Approve".to_string() }}
                     </button>
-                    {blocked.then(|| view! { <p class="muted" data-testid="approve-blocked">{blocked_note(preflight_refusal.clone(), unplanned, unmet)}</p> })}
+                    {blocked.then(|| view! { <p class="muted" data-testid="approve-blocked">{why_blocked.clone()}</p> })}
                 </ActionForm>
                 <RejectForm reject id=reject_id target=reject_target/>
             </div>
         </section>
     }
     .into_any())
+}
+
+/// The change's risk in words, whether that risk needs the typed confirmation, and the
+/// confirmation field's label (which also says why it is asked).
+fn confirmation(change: &ChangeDetail) -> (String, bool, String) {
+    let parsed = change.row.risk.parse::<crate::domain::change::Risk>();
+    let risk = parsed.as_ref().map_or_else(
+        |_| change.row.risk.replace('_', " "),
+        |r| r.label().to_string(),
+    );
+    let risky = parsed.as_ref().is_ok_and(|r| r.needs_confirmation());
+    let requested = &change.review.changes_requested_by;
+    let why_confirm = match (risky, requested.is_empty()) {
+        (true, true) => format!("This change is {risk}."),
+        (true, false) => format!(
+            "This change is {risk}, and changes were requested by {}.",
+            requested.join(", ")
+        ),
+        _ => format!("Changes were requested by {}.", requested.join(", ")),
+    };
+    // A drop says exactly what it loses where the admin types the package name.
+    let losses = change
+        .preflight
+        .as_ref()
+        .map(|p| p.losses())
+        .unwrap_or_default();
+    let losses = if losses.is_empty() {
+        String::new()
+    } else {
+        format!(" It {}.", losses.join("; "))
+    };
+    let label = format!(
+        "{why_confirm}{losses} To approve, type the package name: {}",
+        change.row.package
+    );
+    (risk, risky, label)
+}
+
+/// What the viewer can and cannot do with this pending change, and why, in one sentence shown
+/// before any form: `blocked` is why nobody can approve it yet.
+fn capability(change: &ChangeDetail, blocked: Option<&str>) -> String {
+    let review = &change.review;
+    let withdraw = if review.can_withdraw {
+        ", or withdraw your first approval"
+    } else {
+        ""
+    };
+    if let Some(why) = &review.approval_problem {
+        return format!("You cannot approve this change: {why}. You can reject it{withdraw}.");
+    }
+    if let Some(why) = blocked {
+        return format!("You cannot approve this change yet: {why} You can reject it.");
+    }
+    let author = review.author.as_ref().map_or_else(String::new, |owner| {
+        format!(" {owner} (the package's owner) cannot give the second.")
+    });
+    let four_eyes = review.approvals_required > 1;
+    let typed = if change.needs_confirmation {
+        " after typing the package name"
+    } else {
+        ""
+    };
+    match (four_eyes, review.admin_approvals.is_empty()) {
+        (true, true) => format!(
+            "You can give the first of two admin approvals{typed}, or reject it. Another admin gives the second.{author}"
+        ),
+        (true, false) => format!(
+            "You can give the second admin approval{typed}, which approves the change, or reject it."
+        ),
+        _ => format!("You can approve this change{typed}, or reject it."),
+    }
 }
 
 /// Reject, with a reason: the target checksum pins what the admin saw.

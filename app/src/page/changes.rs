@@ -119,7 +119,8 @@ pub fn ChangesPage() -> impl IntoView {
                                                 {(row.kind == "drop").then(|| view! { " " <span class="badge drop">"drop"</span> })}</td>
                                             <td><StatusBadge status=row.status.clone()/>
                                                 {row.changes_requested.then(|| view! { " " <span class="badge changes-requested" data-testid="changes-requested">"changes requested"</span> })}
-                                                {(row.findings > 0).then(|| view! { " " <span class="badge finding" data-testid="findings" title="findings about access rules or tenants: read them on the change">{if row.findings == 1 { "1 finding".to_owned() } else { format!("{} findings", row.findings) }}</span> })}</td>
+                                                {(row.findings > 0).then(|| view! { " " <span class="badge finding" data-testid="findings" title="findings about access rules or tenants: read them on the change">{if row.findings == 1 { "1 finding".to_owned() } else { format!("{} findings", row.findings) }}</span> })}
+                                                {row.held_back.clone().map(|(headline, why)| view! { " " <span class="badge held-back" data-testid="held-back" title=why>{headline}</span> })}</td>
                                             <td><RiskBadge risk=row.risk.clone()/></td>
                                             <td>{row.items}</td>
                                             <td>{if row.conflicts.is_empty() { String::new() } else { format!("⚠ {}", row.conflicts.join(", ")) }}</td>

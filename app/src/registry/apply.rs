@@ -129,6 +129,22 @@ pub fn default_migrations_dir(schema_out: &Path) -> PathBuf {
         .join("migrations")
 }
 
+/// A file that shows `dir` is not a Prisma migrations directory (Prisma keeps each migration in
+/// a directory of its own, beside `migration_lock.toml`): an `.sql` file at its top level, as a
+/// repository's own SQL migrations have. None when `dir` is missing or looks like Prisma's.
+#[must_use]
+pub fn foreign_migration_file(dir: &Path) -> Option<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".sql"))
+        .collect();
+    names.sort();
+    names.into_iter().next()
+}
+
 /// One change's line in the run's report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeOutcome {
@@ -343,10 +359,26 @@ async fn apply_queued(
     report: &mut ApplyReport,
 ) -> Result<(), ApplyError> {
     let (order, depends_on) = apply_order(queued, options);
+    // Changes behind a failure of an earlier run (or a rejection) wait, and say why.
+    let stranded = {
+        let mut conn = pool.acquire().await?;
+        super::future::held_back_among(&mut conn, queued, &options.base, &options.config).await?
+    };
     // Per position of a change that did not apply, why not (for the changes it holds back).
     let mut blocked: BTreeMap<usize, String> = BTreeMap::new();
     for index in order {
         let change = &queued[index];
+        let waiting = stranded
+            .get(&change.id)
+            .filter(|_| change.status != ChangeStatus::Applying);
+        if let Some(held) = waiting {
+            let mut outcome = outcome_of(change);
+            outcome.reason = Some(format!("{}; it stays approved", held.reason()));
+            tracing::warn!(change.id = %change.id, package.id = %change.package, "{}", outcome.reason.as_deref().unwrap_or_default());
+            report.held_back.push(outcome);
+            blocked.insert(index, "is held back".to_string());
+            continue;
+        }
         let blocker = depends_on[index]
             .iter()
             .find(|(dependency, _)| blocked.contains_key(*dependency));

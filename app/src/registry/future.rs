@@ -7,13 +7,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use super::apply::desired_state_on;
 use super::change::SchemaChange;
 use crate::domain::base_schema::BaseSchema;
 use crate::domain::catalog::{Catalog, PackageId, PackageSource};
 use crate::domain::config::Config;
 use crate::domain::dependency::{declared, foreign_targets};
 use crate::domain::dialect::parse_entities;
+
+mod held;
+
+pub use held::{future_state_on, held_back, held_back_among, HeldBack};
 
 /// What rendering needs besides the registry: the base schema and the domain configuration.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +43,10 @@ pub enum DependencyState {
     Failed,
     /// Refused by an admin.
     Rejected,
+    /// Approved, but it cannot apply: it needs what a failed, rejected or unapproved change
+    /// would declare.
+    #[serde(rename = "held_back")]
+    HeldBack,
     /// No package declares the entity.
     Missing,
 }
@@ -54,6 +61,7 @@ impl DependencyState {
             Self::Pending => "pending",
             Self::Failed => "failed",
             Self::Rejected => "rejected",
+            Self::HeldBack => "held_back",
             Self::Missing => "missing",
         }
     }
@@ -87,6 +95,11 @@ impl Dependency {
             (Some(package), _, DependencyState::Applied) => {
                 format!("{} is applied by {package}", self.entity)
             }
+            (Some(package), Some(id), DependencyState::HeldBack) => format!(
+                "{} is declared by {package}, whose change {} is approved but held back",
+                self.entity,
+                short(id)
+            ),
             (Some(package), Some(id), state) => format!(
                 "{} is declared by {package}, whose change {} is {}",
                 self.entity,
@@ -104,7 +117,7 @@ impl Dependency {
     }
 }
 
-fn short(id: &str) -> &str {
+pub(crate) fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
@@ -144,7 +157,9 @@ impl FutureProblem {
 }
 
 /// Checks that the schema the restart job would write with `change` approved (applied state,
-/// every approved change, and this one) validates and renders.
+/// every approved change that can apply, and this one) validates and renders. Approved changes
+/// held back behind a failed, rejected or unapproved dependency are left out: they cannot
+/// apply, so they block nothing.
 ///
 /// # Errors
 /// Database errors outside; the refusal inside.
@@ -153,7 +168,7 @@ pub async fn check_approval(
     change: &SchemaChange,
     context: &SchemaContext,
 ) -> Result<Result<(), FutureProblem>, sqlx::Error> {
-    let mut state = desired_state_on(conn).await?;
+    let mut state = future_state_on(conn, context).await?.state;
     let before = state.clone();
     if change.kind == "drop" {
         state.remove(&change.package);
@@ -231,20 +246,27 @@ pub async fn dependencies(
     context: &SchemaContext,
 ) -> Result<Vec<Dependency>, sqlx::Error> {
     let entities = parse_entities(&change.yaml_snapshot, &change.package, &context.config).entities;
+    let targets = foreign_targets(&entities, &context.base);
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held = held_back(&mut *conn, context).await?;
     let mut out = Vec::new();
-    for entity in foreign_targets(&entities, &context.base) {
-        out.push(locate(conn, &change.package, &entity, &context.config).await?);
+    for entity in targets {
+        out.push(locate(conn, &change.package, &entity, &context.config, Some(&held)).await?);
     }
     Ok(out)
 }
 
 /// Who declares `entity` (other than `package`), best state first: approved, applied,
-/// pending, failed, rejected.
+/// pending, failed, rejected. An approved change in `held` is held back, unless the entity is
+/// applied anyway.
 async fn locate(
     conn: &mut PgConnection,
     package: &str,
     entity: &str,
     config: &Config,
+    held: Option<&BTreeMap<String, HeldBack>>,
 ) -> Result<Dependency, sqlx::Error> {
     let candidates = declaring_changes(conn, package, entity, config).await?;
     let found = |states: &[&str]| {
@@ -259,7 +281,9 @@ async fn locate(
         state,
         change_id: Some(c.0),
     };
-    if let Some(c) = found(&["approved", "applying"]) {
+    let approved = found(&["approved", "applying"]);
+    let is_held = |c: &Candidate| held.is_some_and(|held| held.contains_key(&c.0));
+    if let Some(c) = approved.clone().filter(|c| !is_held(c)) {
         return Ok(dependency(c, DependencyState::Approved));
     }
     if let Some(applied) = applied_declarer(conn, package, entity).await? {
@@ -269,6 +293,9 @@ async fn locate(
             state: DependencyState::Applied,
             change_id: None,
         });
+    }
+    if let Some(c) = approved {
+        return Ok(dependency(c, DependencyState::HeldBack));
     }
     for (statuses, state) in [
         (&["pending"][..], DependencyState::Pending),

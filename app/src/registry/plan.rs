@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use sqlx::{PgConnection, PgPool};
 
-use super::apply::{desired_state_on, parse_snapshot, parse_state, render_entities};
+use super::apply::{parse_snapshot, parse_state, render_entities};
 use super::change::SchemaChange;
-use super::future::SchemaContext;
+use super::future::{future_state_on, SchemaContext};
 use super::scan::sha256_hex;
 use crate::domain::change::overall_risk;
 use crate::domain::model::Entity;
@@ -258,7 +258,7 @@ pub async fn plan_change(
     context: &SchemaContext,
 ) -> Result<Result<Planned, EngineError>, sqlx::Error> {
     // The change is pending (or failed): the state holds its package as applied, if at all.
-    let state = desired_state_on(conn).await?;
+    let state = future_state_on(conn, context).await?.state;
     Ok(plan_over(engine, &state, change, context).await)
 }
 
@@ -313,6 +313,41 @@ pub async fn unplanned_pending(pool: &PgPool) -> Result<Vec<String>, sqlx::Error
     .await
 }
 
+/// Resumes planning that was interrupted for `change` (a pending change that carries neither
+/// SQL nor the engine's error: the engine or the database was down when it was scanned), so
+/// that whoever looks at it sees its SQL. Returns the change as it now stands; when the engine
+/// still cannot plan, the failure is logged and the change is returned unchanged.
+///
+/// # Errors
+/// Database errors.
+pub async fn resume_interrupted(
+    pool: &PgPool,
+    engine: &PlatformEngine,
+    change: SchemaChange,
+    context: &SchemaContext,
+) -> Result<SchemaChange, sqlx::Error> {
+    let interrupted = change.status == crate::domain::review::ChangeStatus::Pending
+        && change.plan_sql.is_none()
+        && change.plan_error.is_none();
+    if !interrupted {
+        return Ok(change);
+    }
+    let mut conn = pool.acquire().await?;
+    match plan_change(&mut conn, engine, &change, context).await? {
+        Ok(planned) => {
+            store(&mut conn, &change, &planned).await?;
+            tracing::info!(change.id = %change.id, package.id = %change.package, "resumed the change's interrupted planning");
+            Ok(super::change::get(pool, &change.id)
+                .await?
+                .unwrap_or(change))
+        }
+        Err(error) => {
+            tracing::warn!(change.id = %change.id, "cannot plan the change's SQL now: {error}");
+            Ok(change)
+        }
+    }
+}
+
 /// Plans the changes `ids` (new ones from a scan), one after the other in one engine process.
 /// A change the engine cannot plan is stored with the engine's error; when the engine itself
 /// fails (no database, no program), the rest stay unplanned and the failure is logged: their
@@ -330,7 +365,7 @@ pub async fn plan_new(
     let mut conn = pool.acquire().await?;
     // Read once for the whole batch: planning changes nothing it holds, and an approval
     // checks its change's plan against the state of its own moment.
-    let state = desired_state_on(&mut conn).await?;
+    let state = future_state_on(&mut conn, context).await?.state;
     for id in ids {
         let Some(change) = super::change::get(pool, id).await? else {
             continue;
@@ -382,7 +417,7 @@ pub async fn recheck_pending(pool: &PgPool, context: &SchemaContext) -> Result<u
         return Ok(0);
     }
     let mut conn = pool.acquire().await?;
-    let state = desired_state_on(&mut conn).await?;
+    let state = future_state_on(&mut conn, context).await?.state;
     let mut updated = 0;
     for change in pending {
         let Some(sql) = change.plan_sql.clone() else {

@@ -557,6 +557,11 @@ async fn create_change(
     .bind(&proposal.declares)
     .fetch_one(&mut *conn)
     .await?;
+    // Review state persists across revisions: verdicts go with the content they reviewed.
+    let carried = match replaces {
+        Some(previous) => super::verdict::carry_over(conn, previous, &created).await?,
+        None => 0,
+    };
     audit::append(
         conn,
         NewEvent {
@@ -570,6 +575,7 @@ async fn create_change(
                 "risk": risk.as_str(),
                 "items": proposal.items.len(),
                 "supersedes": replaces,
+                "verdicts_carried": carried,
             }),
         },
     )

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, Row};
 use time::OffsetDateTime;
 
+mod carry;
+
+pub use carry::{carry_over, dismiss, DismissError};
+
 use super::account::Account;
 use super::audit::{self, NewEvent};
 use super::change::{self, SchemaChange, MAX_COMMENT_CHARS, SELECT_CHANGE};
@@ -28,6 +32,12 @@ pub struct ReviewVerdict {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The earlier change the verdict was given on, when newer content carried it here.
+    #[serde(default)]
+    pub carried_from: Option<String>,
+    /// An approval given on an earlier revision: shown, but the new revision is not approved.
+    #[serde(default)]
+    pub stale: bool,
 }
 
 /// Why a verdict was refused.
@@ -150,6 +160,8 @@ pub async fn record(
         verdict,
         comment: comment.map(str::to_string),
         at,
+        carried_from: None,
+        stale: false,
     })
 }
 
@@ -158,13 +170,15 @@ pub async fn record(
 /// # Errors
 /// Database errors.
 pub async fn latest(conn: &mut PgConnection, id: &str) -> Result<Vec<ReviewVerdict>, sqlx::Error> {
+    // A dismissed verdict leaves the account with none.
     let rows = sqlx::query(
         "select * from (
-             select distinct on (v.account_id) a.username, v.verdict, v.comment, v.created_at
+             select distinct on (v.account_id) a.username, v.verdict, v.comment, v.created_at,
+                    v.carried_from::text as carried_from, v.stale
              from review_verdict v join account a on a.id = v.account_id
              where v.change_id = $1::uuid
              order by v.account_id, v.id desc
-         ) latest order by created_at",
+         ) latest where verdict <> 'dismissed' order by created_at",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -179,6 +193,8 @@ pub async fn latest(conn: &mut PgConnection, id: &str) -> Result<Vec<ReviewVerdi
                     .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
                 comment: row.try_get("comment")?,
                 at: row.try_get("created_at")?,
+                carried_from: row.try_get("carried_from")?,
+                stale: row.try_get("stale")?,
             })
         })
         .collect()
@@ -294,6 +310,106 @@ pub(crate) async fn record_first_approval(
     Ok(())
 }
 
+/// Why withdrawing a first approval was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WithdrawError {
+    /// The account may not decide changes (role or disabled).
+    #[error("{account} may not withdraw approvals: {why}")]
+    Forbidden {
+        /// Who tried.
+        account: String,
+        /// Why not.
+        why: String,
+    },
+    /// No such change.
+    #[error("no change {0}")]
+    NotFound(String),
+    /// The change was decided meanwhile: the approval counted, or no longer matters.
+    #[error("cannot withdraw an approval of a change that is {0}: only a pending change's first approval can be withdrawn")]
+    NotPending(ChangeStatus),
+    /// The account gave no first approval of this change.
+    #[error("{account} gave no first approval of {package} to withdraw")]
+    NoApproval {
+        /// Who tried.
+        account: String,
+        /// The change's package.
+        package: String,
+    },
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+impl super::failure::Classify for WithdrawError {
+    fn classify(self) -> super::failure::Failure {
+        use super::failure::Failure;
+        match self {
+            WithdrawError::Forbidden { .. } => Failure::Forbidden("withdraw approvals"),
+            WithdrawError::NotFound(id) => Failure::NotFound(format!("change {id}")),
+            WithdrawError::NotPending(_) | WithdrawError::NoApproval { .. } => {
+                Failure::Conflict(self.to_string())
+            }
+            WithdrawError::Database(error) => Failure::Database(error),
+        }
+    }
+}
+
+/// Withdraws `account`'s first approval of the pending change `id` (four-eyes), with its audit
+/// event (`change.first_approval_withdrawn`): the change again needs two admins.
+///
+/// # Errors
+/// [`WithdrawError`].
+pub async fn withdraw_first_approval(
+    pool: &PgPool,
+    account: &Account,
+    id: &str,
+) -> Result<SchemaChange, WithdrawError> {
+    if let Some(why) = super::change::authority_problem(account) {
+        return Err(WithdrawError::Forbidden {
+            account: account.username.clone(),
+            why,
+        });
+    }
+    let mut tx = pool.begin().await?;
+    // Locked like a decision, so that a second approval under way either counts this first
+    // approval or finds it gone.
+    let row = sqlx::query(&format!("{SELECT_CHANGE} where id = $1::uuid for update"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| WithdrawError::NotFound(id.to_string()))?;
+    let target = change::from_row(&row)?;
+    if target.status != ChangeStatus::Pending {
+        return Err(WithdrawError::NotPending(target.status));
+    }
+    let removed =
+        sqlx::query("delete from admin_approval where change_id = $1::uuid and account_id = $2")
+            .bind(&target.id)
+            .bind(account.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if removed == 0 {
+        return Err(WithdrawError::NoApproval {
+            account: account.username.clone(),
+            package: target.package,
+        });
+    }
+    audit::append(
+        &mut tx,
+        NewEvent {
+            actor: &account.username,
+            action: "change.first_approval_withdrawn",
+            change_id: Some(&target.id),
+            package: Some(&target.package),
+            details: serde_json::json!({"target_checksum": target.target_checksum}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(target)
+}
+
 /// The oldest pending change after `id` (by creation, then id), or else the oldest pending
 /// change other than `id`: where a reviewer goes next. `(id, package)`.
 ///
@@ -312,6 +428,35 @@ pub async fn next_pending(
          limit 1",
     )
     .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// [`next_pending`] for `account`, skipping the changes it cannot decide now: conflicted ones,
+/// ones whose SQL plan is refused, and ones it already gave the first of two approvals of. `(id,
+/// package)`.
+///
+/// # Errors
+/// Database errors.
+pub async fn next_decidable(
+    pool: &PgPool,
+    id: &str,
+    account: &Account,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select c.id::text, c.package from schema_change c
+         left join schema_change here on here.id = $1::uuid
+         where c.status = 'pending' and c.id <> $1::uuid
+           and jsonb_array_length(c.conflicts) = 0
+           and not (c.plan_sql is not null and c.plan_error is not null)
+           and not exists (select 1 from admin_approval p
+                            where p.change_id = c.id and p.account_id = $2)
+         order by (here.id is not null and (c.created_at, c.id) > (here.created_at, here.id)) desc,
+                  c.created_at, c.id
+         limit 1",
+    )
+    .bind(id)
+    .bind(account.id)
     .fetch_optional(pool)
     .await
 }

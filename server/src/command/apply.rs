@@ -18,6 +18,39 @@ use crate::database::Database;
 /// Exit code when another runner holds the apply lease.
 pub const EXIT_LEASE_HELD: u8 = 3;
 
+/// Where the schema file and the Prisma migrations go: by default under the data directory
+/// (created if missing), never into the current directory, where a repository's own
+/// `migrations/` may be. A migrations directory implied by `--schema-out` that holds SQL files
+/// of its own is refused.
+///
+/// # Errors
+/// The data directory cannot be created; the implied migrations directory is not Prisma's.
+fn output_paths(
+    common: &CommonOptions,
+    args: &ApplyArgs,
+) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let schema_out = match &args.schema_out {
+        Some(path) => path.clone(),
+        None => {
+            let dir = common.data_dir.join("platform");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("while creating {}", dir.display()))?;
+            dir.join("schema.prisma")
+        }
+    };
+    if let Some(dir) = &args.migrations_dir {
+        return Ok((schema_out, dir.clone()));
+    }
+    let migrations = apply::default_migrations_dir(&schema_out);
+    if let Some(file) = apply::foreign_migration_file(&migrations) {
+        anyhow::bail!(
+            "refusing to write Prisma migrations into {}: it holds {file}, which is no Prisma migration (a repository's own migrations?); pass --migrations-dir (or SCHEMAGATE_MIGRATIONS_DIR) to say where they go",
+            migrations.display()
+        );
+    }
+    Ok((schema_out, migrations))
+}
+
 /// Runs the restart job and reports what it did.
 ///
 /// # Errors
@@ -26,15 +59,13 @@ pub async fn run(common: &CommonOptions, args: &ApplyArgs) -> anyhow::Result<Exi
     let base = app::scanner::read_base_schema(common.base_schema.as_deref())
         .context("while reading the base schema")?;
     let timeouts = migration_timeouts(args)?;
+    let (schema_out, migrations_dir) = output_paths(common, args)?;
     let database = Database::open(common).await?;
     let options = ApplyOptions {
         timeouts,
-        migrations_dir: args
-            .migrations_dir
-            .clone()
-            .unwrap_or_else(|| apply::default_migrations_dir(&args.schema_out)),
+        migrations_dir,
         platform: Some(database.require_engine()?),
-        schema_out: args.schema_out.clone(),
+        schema_out,
         migrate_cmd: args
             .migrate_cmd
             .clone()

@@ -1,11 +1,12 @@
-//! `schemagate approve CHANGE... | --all --as USER [--note TEXT] [--despite-requested-changes]`.
+//! `schemagate approve CHANGE... | --all --as USER [--note TEXT] [--despite-requested-changes]`,
+//! and `approve CHANGE... --withdraw --as USER` to take back a first approval under four-eyes.
 //! Four-eyes is the registry's setting (`schemagate settings`), not an option of this command.
 
 use std::process::ExitCode;
 
 use app::domain::review::ChangeStatus;
 use app::registry::bulk;
-use app::registry::change::{self, Decision, Reviewed};
+use app::registry::change::{self, DecideError, Decision, Reviewed};
 
 use crate::cli::{ApproveArgs, CommonOptions};
 use crate::command::lookup;
@@ -19,6 +20,11 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
     let database = Database::open(common).await?;
     let pool = &database.pool;
     let account = lookup::actor_account(pool, args.actor.as_deref()).await?;
+    if args.withdraw {
+        let code = withdraw(pool, &account, args).await?;
+        database.close().await;
+        return Ok(code);
+    }
     let context = lookup::schema_context(common, &database)?;
     let mut approved = Vec::new();
     let mut first_approvals = Vec::new();
@@ -66,12 +72,67 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
                     first_approvals.push((change.id, change.package));
                 }
                 Ok(change) => approved.push((change.id, change.package)),
-                Err(error) => refused.push((id, super::refusal_message(error)?)),
+                Err(error) => refused.push((id, cli_refusal(error)?)),
             }
         }
     }
     database.close().await;
     print_outcome(args.json, &approved, &first_approvals, &refused, "refused")?;
+    Ok(if refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// A refusal in the command line's words: requested changes are overridden with a flag here,
+/// not by typing the package name.
+fn cli_refusal(error: DecideError) -> anyhow::Result<String> {
+    if let DecideError::ChangesRequested { package, by } = &error {
+        return Ok(format!(
+            "changes were requested by {} on {package}: pass --despite-requested-changes to approve anyway",
+            by.join(", ")
+        ));
+    }
+    super::refusal_message(error)
+}
+
+/// `--withdraw`: takes back the account's first approval of each named change; exit 1 when
+/// any is refused.
+async fn withdraw(
+    pool: &sqlx::PgPool,
+    account: &app::registry::account::Account,
+    args: &ApproveArgs,
+) -> anyhow::Result<ExitCode> {
+    let mut withdrawn = Vec::new();
+    let mut refused = Vec::new();
+    for prefix in &args.changes {
+        let id = match lookup::change_id(pool, prefix).await {
+            Ok(id) => id,
+            Err(error) => {
+                refused.push((prefix.clone(), error.to_string()));
+                continue;
+            }
+        };
+        match app::registry::verdict::withdraw_first_approval(pool, account, &id).await {
+            Ok(change) => withdrawn.push((change.id, change.package)),
+            Err(error) => refused.push((id, super::refusal_message(error)?)),
+        }
+    }
+    if args.json {
+        let value = serde_json::json!({
+            "withdrawn": withdrawn.iter().map(|(id, package)| serde_json::json!({"id": id, "package": package})).collect::<Vec<_>>(),
+            "refused": refused.iter().map(|(id, why)| serde_json::json!({"id": id, "reason": why})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        for (id, package) in &withdrawn {
+            println!("withdrew the first approval of {id} ({package}); it needs two admin approvals again");
+        }
+        for (id, why) in &refused {
+            eprintln!("refused {id}: {why}");
+        }
+    }
     Ok(if refused.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -29,6 +29,10 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
     let mut conn = database.pool.acquire().await?;
     let dependencies = future::dependencies(&mut conn, &change, &context).await?;
     let superseded_by = app::registry::apply::newer_change(&mut conn, &change).await?;
+    let held_back = future::held_back(&mut conn, &context)
+        .await?
+        .remove(&change.id)
+        .map(|held| held.reason());
     drop(conn);
     let preflight = preflight(&database, &change, &common.domain_config()).await?;
     database.close().await;
@@ -46,12 +50,16 @@ pub async fn run(common: &CommonOptions, args: &ShowArgs) -> anyhow::Result<Exit
         value["diff"] = serde_json::Value::String(diff);
         value["dependencies"] = serde_json::to_value(&dependencies)?;
         value["superseded_by"] = serde_json::to_value(&superseded_by)?;
+        value["held_back"] = serde_json::to_value(&held_back)?;
         value["plan"] = serde_json::to_value(statements(&change, common))?;
         value["preflight"] = serde_json::to_value(&preflight)?;
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
     print_summary(&change, superseded_by.as_deref());
+    if let Some(why) = &held_back {
+        println!("\n{why}");
+    }
     print_dependencies(&dependencies);
     print_items(&change);
     print_conflicts(&change);

@@ -72,11 +72,13 @@ fn status_selection(
     })
 }
 
-/// Page `page` (from 1) of the changes `filter` selects.
+/// Page `page` (from 1) of the changes `filter` selects; `schema` gives what rendering needs,
+/// read only when the page shows an approved change (to tell whether it is held back).
 pub(super) async fn change_page(
     pool: &sqlx::PgPool,
     mut filter: ChangeFilter,
     page: Option<i64>,
+    schema: impl FnOnce() -> Result<crate::registry::future::SchemaContext, AppError>,
 ) -> Result<ChangeList, AppError> {
     let total = change::count(pool, &filter).await?;
     // A page past the end (a stale link, a hand-typed number) shows the last page.
@@ -87,11 +89,24 @@ pub(super) async fn change_page(
     let changes = change::list_summaries(pool, &filter).await?;
     let ids: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
     let requested = crate::registry::verdict::with_changes_requested(pool, &ids).await?;
+    let queued = changes
+        .iter()
+        .any(|c| matches!(c.status, ChangeStatus::Approved | ChangeStatus::Applying));
+    let mut held = if queued {
+        let mut conn = pool.acquire().await?;
+        crate::registry::future::held_back(&mut conn, &schema()?).await?
+    } else {
+        std::collections::BTreeMap::new()
+    };
     let rows = changes
         .into_iter()
         .map(|c| {
             let changes_requested = requested.contains(&c.id);
-            change_row(c, changes_requested)
+            let held_back = held.remove(&c.id).map(|h| (h.headline(), h.reason()));
+            ChangeRow {
+                held_back,
+                ..change_row(c, changes_requested)
+            }
         })
         .collect();
     Ok(ChangeList {
@@ -106,6 +121,7 @@ pub(super) async fn change_page(
 fn change_row(c: ChangeSummary, changes_requested: bool) -> ChangeRow {
     ChangeRow {
         changes_requested,
+        held_back: None,
         items: c.items,
         findings: c.findings,
         conflicts: c.conflicts,
@@ -193,7 +209,7 @@ pub(super) async fn gather(
     .into_iter()
     .map(event_view)
     .collect();
-    let review = crate::api::review::review_state(pool, c, viewer).await?;
+    let review = crate::api::review::review_state(pool, c, viewer, config).await?;
     let lineage = crate::api::lineage::lineage(pool, c, schema).await?;
     Ok(Gathered {
         before,
@@ -235,6 +251,8 @@ pub(super) fn change_detail(c: SchemaChange, viewer: &Account, gathered: Gathere
             conflicts: c.conflicts.iter().map(|x| x.entity.clone()).collect(),
             created_at: rfc3339(c.created_at),
             changes_requested: !review.changes_requested_by.is_empty(),
+            // The page says it in full (the lineage's `held_back`).
+            held_back: None,
         },
         base_checksum: c.base_checksum.clone(),
         target_checksum: c.target_checksum.clone(),

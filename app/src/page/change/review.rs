@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::change::ChangeDetail;
-use crate::api::review::ReviewChange;
+use crate::api::review::{DismissVerdict, ReviewChange, VerdictView, WithdrawApproval};
 use crate::component::text::LinkedText;
 
 /// What a decision did, as `?decided=` names it after the form post.
@@ -72,12 +72,17 @@ pub fn DecisionConfirmation(
 /// Each reviewer's latest verdict, and for reviewers and admins the verdict form. Admins decide
 /// with the Decision panel; their reviewer verdict sits behind a disclosure.
 #[component]
-pub fn Reviews(change: ChangeDetail, review: ServerAction<ReviewChange>) -> impl IntoView {
+pub fn Reviews(
+    change: ChangeDetail,
+    review: ServerAction<ReviewChange>,
+    dismiss: ServerAction<DismissVerdict>,
+) -> impl IntoView {
     let state = change.review.clone();
     if state.verdicts.is_empty() && !state.can_review {
         return None;
     }
     let id = change.row.id.clone();
+    let id_for_list = change.row.id.clone();
     let form = state.can_review.then(|| {
         view! {
             <ActionForm action=review attr:class="stack verdict">
@@ -116,14 +121,7 @@ pub fn Reviews(change: ChangeDetail, review: ServerAction<ReviewChange>) -> impl
             } else {
                 view! {
                     <ul class="verdicts">
-                        {state.verdicts.into_iter().map(|v| view! {
-                            <li data-verdict=v.verdict.clone()>
-                                <strong>{v.reviewer}</strong>" "
-                                <span class=format!("badge verdict-{}", v.verdict)>{v.label}</span>" "
-                                <time datetime=v.at.clone()>{v.at.clone()}</time>
-                                {v.comment.map(|c| view! { <span class="note">": "<LinkedText text=c/></span> })}
-                            </li>
-                        }).collect_view()}
+                        {state.verdicts.into_iter().map(|v| view! { <VerdictItem v id=id_for_list.clone() dismiss/> }).collect_view()}
                     </ul>
                 }.into_any()
             }}
@@ -132,10 +130,52 @@ pub fn Reviews(change: ChangeDetail, review: ServerAction<ReviewChange>) -> impl
     })
 }
 
+/// One account's latest verdict: carried from an earlier revision or stale when it was, and a
+/// way to dismiss requested changes for the reviewer or an admin.
+#[component]
+fn VerdictItem(v: VerdictView, id: String, dismiss: ServerAction<DismissVerdict>) -> impl IntoView {
+    let carried = v.carried_from.clone().map(|from| {
+        let short: String = from.chars().take(8).collect();
+        view! {
+            " "<span class="muted carried">"(given on the earlier change "
+            <a href=format!("/changes/{from}")><code>{short}</code></a>")"</span>
+        }
+    });
+    let reviewer = v.reviewer.clone();
+    let form = v.can_dismiss.then(|| {
+        view! {
+            <details class="dismiss">
+                <summary>"Dismiss"</summary>
+                <ActionForm action=dismiss attr:class="stack">
+                    <input type="hidden" name="id" value=id/>
+                    <input type="hidden" name="reviewer" value=reviewer/>
+                    <label>"Reason (an admin dismissing another's verdict must give one) "
+                        <input name="reason" maxlength="4000"/></label>
+                    <button type="submit">"Dismiss requested changes"</button>
+                </ActionForm>
+            </details>
+        }
+    });
+    view! {
+        <li data-verdict=v.verdict.clone() class:stale=v.stale>
+            <strong>{v.reviewer}</strong>" "
+            <span class=format!("badge verdict-{}", v.verdict)>{v.label}</span>" "
+            <time datetime=v.at.clone()>{v.at.clone()}</time>
+            {carried}
+            {v.comment.map(|c| view! { <span class="note">": "<LinkedText text=c/></span> })}
+            {form}
+        </li>
+    }
+}
+
 /// "1 of 2 admin approvals (alice)" under four-eyes, and why the viewer cannot give the second.
 #[component]
-pub fn AdminApprovals(change: ChangeDetail) -> impl IntoView {
+pub fn AdminApprovals(
+    change: ChangeDetail,
+    withdraw: ServerAction<WithdrawApproval>,
+) -> impl IntoView {
     let state = change.review;
+    let id = change.row.id;
     if state.approvals_required < 2 {
         return None;
     }
@@ -150,11 +190,17 @@ pub fn AdminApprovals(change: ChangeDetail) -> impl IntoView {
             <strong>{format!("{given} of {} admin approvals", state.approvals_required)}</strong>
             {(given > 0).then(|| format!(" (given by {})", names.join(", ")))}
             {if given == 0 {
-                " Four-eyes: this change needs two admins; the second may be neither the first approver nor its author."
+                " Four-eyes: this change needs two admins; the second may be neither the first approver nor the package's declared owner."
             } else {
                 ""
             }}
         </p>
         {state.approval_problem.map(|why| view! { <p class="error">{why}</p> })}
+        {state.can_withdraw.then(|| view! {
+            <ActionForm action=withdraw attr:class="withdraw">
+                <input type="hidden" name="id" value=id/>
+                <button type="submit">"Withdraw my approval"</button>
+            </ActionForm>
+        })}
     })
 }

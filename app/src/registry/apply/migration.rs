@@ -514,19 +514,29 @@ impl<'a> PlatformRun<'a> {
         recorded: MigrationState,
     ) -> Result<Step, ApplyError> {
         let name = &self.name;
-        let output = match result {
-            Ok(output) => format!("{output}the migrate command succeeded, but _prisma_migrations does not record {name} as finished\n"),
-            Err(failed) if failed.lock_timeout => format!(
-                "{}gave up after {} attempts, each waiting {} ms for a lock (lock_timeout); find the session holding it (pg_locks, pg_stat_activity) and retry the change\n",
-                failed.output,
-                self.options.timeouts.lock_retries + 1,
-                self.options.timeouts.lock.as_millis()
-            ),
-            Err(failed) => failed.output,
+        let (output, detail) = match result {
+            Ok(output) => {
+                // Exit 0 is no failure of the command: say what is missing instead.
+                let missing = unrecorded(name, &self.options.migrations_dir);
+                (format!("{output}{missing}\n"), missing)
+            }
+            Err(failed) if failed.lock_timeout => {
+                let detail = format!("migration {name} failed: {}", first_line(&failed.output));
+                let output = format!(
+                    "{}gave up after {} attempts, each waiting {} ms for a lock (lock_timeout); find the session holding it (pg_locks, pg_stat_activity) and retry the change\n",
+                    failed.output,
+                    self.options.timeouts.lock_retries + 1,
+                    self.options.timeouts.lock.as_millis()
+                );
+                (output, detail)
+            }
+            Err(failed) => {
+                let detail = format!("migration {name} failed: {}", first_line(&failed.output));
+                (failed.output, detail)
+            }
         };
         log.push_str(&output);
         self.make_runnable_again(recorded, &mut log).await?;
-        let detail = format!("migration {name} failed: {}", first_line(&output));
         self.fail(Failure {
             reason: "migrate",
             detail,
@@ -733,6 +743,15 @@ fn lock_message(output: &str) -> String {
         .map(str::trim)
         .find(|l| l.contains("lock timeout") || l.contains(timeouts::LOCK_NOT_AVAILABLE))
         .map_or_else(|| first_line(output), str::to_string)
+}
+
+/// Why a migrate command that exited 0 did not apply migration `name`: what is missing, and
+/// what the command is expected to do.
+fn unrecorded(name: &str, migrations_dir: &Path) -> String {
+    format!(
+        "migration {name} was not applied: the migrate command exited 0, but _prisma_migrations has no finished row for {name}; the command must apply the migrations in {} (given as SCHEMAGATE_MIGRATIONS_DIR, with the schema as SCHEMAGATE_SCHEMA), as `prisma migrate deploy --schema \"$SCHEMAGATE_SCHEMA\"` does",
+        migrations_dir.display()
+    )
 }
 
 fn first_line(text: &str) -> String {

@@ -321,6 +321,8 @@ pub fn render_entities(
 
 /// The full Prisma schema of the registry's applied and approved state: what `schemagate
 /// generate` prints and what `schemagate apply` leaves behind once everything applied.
+/// Approved changes held back behind a failed, rejected or unapproved dependency are left out,
+/// as the restart job leaves them.
 ///
 /// # Errors
 /// Database errors outside, [`StateError`] inside.
@@ -329,7 +331,20 @@ pub async fn render_desired(
     base: &BaseSchema,
     config: &Config,
 ) -> Result<Result<String, StateError>, sqlx::Error> {
-    let state = desired_state(pool).await?;
+    let context = crate::registry::future::SchemaContext {
+        base: base.clone(),
+        config: config.clone(),
+        engine: None,
+    };
+    let mut tx = pool.begin().await?;
+    // One snapshot of the applied state and the queue.
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    let state = crate::registry::future::future_state_on(&mut tx, &context)
+        .await?
+        .state;
+    tx.commit().await?;
     Ok(parse_state(&state, config).and_then(|packages| render_entities(base, &packages)))
 }
 

@@ -194,7 +194,7 @@ async fn decide_inner(
     }
     let mut first_approval_by = None;
     if approval {
-        match four_eyes(&mut tx, &change, account).await? {
+        match four_eyes(&mut tx, &change, account, context).await? {
             FourEyes::NotCovered => {}
             FourEyes::First => {
                 super::super::verdict::record_first_approval(
@@ -323,12 +323,13 @@ enum FourEyes {
 }
 
 /// Four-eyes is the registry's setting, read in this transaction: every process agrees. The
-/// second admin must be neither the first approver nor the author, and must have had an account
-/// before the change existed.
+/// second admin must be neither the first approver nor the author (the package's declared
+/// owner, if it names one), and must have had an account before the change existed.
 async fn four_eyes(
     tx: &mut PgConnection,
     change: &SchemaChange,
     account: &Account,
+    context: &SchemaContext,
 ) -> Result<FourEyes, DecideError> {
     if !change.risk.needs_confirmation() || !super::super::setting::four_eyes(&mut *tx).await? {
         return Ok(FourEyes::NotCovered);
@@ -342,7 +343,8 @@ async fn four_eyes(
     if first.is_empty() {
         return Ok(FourEyes::First);
     }
-    crate::domain::review::second_approval_problem(&account.username, &change.created_by, &first)
+    let author = crate::domain::dialect::declared_owner(&change.yaml_snapshot, &context.config);
+    crate::domain::review::second_approval_problem(&account.username, author.as_deref(), &first)
         .and_then(|()| {
             crate::domain::review::newer_admin_problem(
                 &account.username,

@@ -17,7 +17,8 @@ pub struct ChangeFilter {
     pub risk: Option<Risk>,
     /// Only this package.
     pub package: Option<String>,
-    /// Text search in the package name and item summaries.
+    /// Text search in the package name, item summaries, the entities.yaml (entity and field
+    /// names), the SQL plan, and the change's comments and reviewers' comments.
     pub search: Option<String>,
     /// Page size (default all).
     pub limit: Option<i64>,
@@ -48,7 +49,12 @@ fn like_escaped(text: &str) -> String {
 const FILTER_WHERE: &str = "where ($1::text is null or status = $1)
            and ($2::text is null or risk = $2)
            and ($3::text is null or package = $3)
-           and ($4::text is null or search_text like '%' || lower($4) || '%' escape '\\')
+           and ($4::text is null or search_text like '%' || lower($4) || '%' escape '\\'
+                or exists (select 1 from audit_event e where e.change_id = schema_change.id
+                             and e.action = 'change.commented'
+                             and lower(e.details->>'note') like '%' || lower($4) || '%' escape '\\')
+                or exists (select 1 from review_verdict v where v.change_id = schema_change.id
+                             and lower(v.comment) like '%' || lower($4) || '%' escape '\\'))
            and (cardinality($5::text[]) = 0 or status = any($5))
            and ($6::text is null or package ilike '%' || $6 || '%' escape '\\')";
 
