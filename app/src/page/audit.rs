@@ -144,17 +144,17 @@ fn EventTable(events: Vec<EventView>) -> impl IntoView {
             <tbody>
                 {events.into_iter().map(|e| view! {
                     <tr data-action=e.action.clone()>
-                        <td class="num">{e.seq}</td>
-                        <td><crate::component::time::Time at=e.at.clone()/></td>
-                        <td><a href=href("/audit", &[("actor", Some(e.actor.clone()))]) title=format!("Only events by {}", e.actor)>{e.actor.clone()}</a></td>
-                        <td><code>{e.action.clone()}</code></td>
-                        <td>{e.package.clone().map(|p| view! {
+                        <td class="num" data-label="#">{e.seq}</td>
+                        <td data-label="Time"><crate::component::time::Time at=e.at.clone()/></td>
+                        <td data-label="Actor"><a href=href("/audit", &[("actor", Some(e.actor.clone()))]) title=format!("Only events by {}", e.actor)>{e.actor.clone()}</a></td>
+                        <td data-label="Action"><code>{e.action.clone()}</code></td>
+                        <td data-label="Package">{e.package.clone().map(|p| view! {
                             <a href=href("/audit", &[("package", Some(p.clone()))]) title=format!("Only events of {p}")>{p.clone()}</a>
                         })}</td>
-                        <td>{e.change_id.clone().map(|id| view! {
+                        <td data-label="Change">{e.change_id.clone().map(|id| view! {
                             <a href=format!("/changes/{id}") class="change-ref" title=id.clone()>{id.chars().take(8).collect::<String>()}</a>
                         })}</td>
-                        <td class="details" title=e.details.clone()>
+                        <td class="details" data-label="Details" title=e.details.clone()>
                             {e.note.clone().map(|note| view! { <span class="note">{note}</span> })}
                             <ul class="pairs">
                                 {detail_pairs(&e.details).into_iter().map(|(key, value)| view! {

@@ -158,6 +158,9 @@ fn ChangeView(
             {change.failure_reason.clone().map(|why| view! { <div><dt>"Failed"</dt><dd class="error">{why}</dd></div> })}
         </dl>
 
+        <nav class="toc" aria-label="On this page">
+            <a href="#items-h">"Items"</a>" · "<a href="#diff-h">"Diff"</a>" · "<a href="#sql-h">"SQL plan"</a>" · "<a href="#timeline-h">"Timeline"</a>
+        </nav>
         <Succession
             superseded_by=change.lineage.superseded_by.clone()
             replaces=change.lineage.since_review.as_ref().map(|s| (s.previous_id.clone(), s.previous_status.clone()))
@@ -168,9 +171,13 @@ fn ChangeView(
         <Decision change=change.clone() approve reject withdraw/>
         <Reviews change=change.clone() review dismiss/>
         {change.can_retry.then(|| view! {
-            <section class="panel" aria-labelledby="retry-h">
+            <section class="panel failed" aria-labelledby="retry-h">
                 <h2 id="retry-h">"Failed"</h2>
-                <p>"Fix the cause (see the migrate output below), then send the change back to the restart job."</p>
+                {change.failure_reason.clone().map(|why| view! { <p class="flash error" data-testid="failure">{why}</p> })}
+                {change.apply_log.clone().map(|log| view! {
+                    <details open><summary>"What the database said"</summary><pre>{log}</pre></details>
+                })}
+                <p>"Fix the cause, then send the change back to the restart job."</p>
                 <ActionForm action=retry>
                     <input type="hidden" name="id" value=retry_id/>
                     <button type="submit" class="primary">"Retry"</button>
@@ -178,24 +185,31 @@ fn ChangeView(
             </section>
         })}
 
-        <Dependencies dependencies=change.lineage.dependencies.clone()/>
-        <Conflicts conflicts=change.conflicts.clone()/>
-        <SinceLastReview since=change.lineage.since_review.clone()/>
-        <SqlPlan plan=change.plan.clone() error=change.plan_error.clone() refused=change.plan_refused preflight=change.preflight.clone()/>
-
         <section aria-labelledby="items-h">
             <h2 id="items-h">{format!("Items ({})", change.items.len())}</h2>
             <ul class="items">
-                {change.items.clone().into_iter().map(|item| view! {
-                    <li class="item" data-risk=item.risk.as_str()>
-                        <RiskBadge risk=item.risk.as_str().to_string()/>" "
-                        <code>{item.path.clone()}</code>": "<strong>{item.summary.clone()}</strong>
-                        <div class="reason">{item.reason.clone()}</div>
-                        {item.advice.clone().map(|advice| view! { <div class="advice">"Advice: "{advice}</div> })}
-                    </li>
+                {change.items.clone().into_iter().enumerate().map(|(n, item)| {
+                    let statements = statements_of(&change, &item.path);
+                    view! {
+                        <li class="item" id=format!("item-{}", n + 1) data-risk=item.risk.as_str()>
+                            <RiskBadge risk=item.risk.as_str().to_string()/>" "
+                            <code>{item.path.clone()}</code>": "<strong>{item.summary.clone()}</strong>
+                            {(!statements.is_empty()).then(|| view! {
+                                " "<span class="muted item-statements">"→ "{statements.into_iter().map(|number| view! {
+                                    <a href=format!("#statement-{number}")>{format!("statement {number}")}</a>" "
+                                }).collect_view()}</span>
+                            })}
+                            <div class="reason">{item.reason.clone()}</div>
+                            {item.advice.clone().map(|advice| view! { <div class="advice">"Advice: "{advice}</div> })}
+                        </li>
+                    }
                 }).collect_view()}
             </ul>
         </section>
+
+        <Dependencies dependencies=change.lineage.dependencies.clone()/>
+        <Conflicts conflicts=change.conflicts.clone()/>
+        <SinceLastReview since=change.lineage.since_review.clone()/>
 
         <section aria-labelledby="diff-h">
             <h2 id="diff-h">"Prisma diff"</h2>
@@ -203,6 +217,7 @@ fn ChangeView(
         </section>
 
         <crate::component::access_rules::AccessRules rules=change.acl.clone()/>
+        <SqlPlan plan=change.plan.clone() error=change.plan_error.clone() refused=change.plan_refused preflight=change.preflight.clone()/>
 
         <section aria-labelledby="timeline-h">
             <h2 id="timeline-h">"Timeline"</h2>
@@ -227,7 +242,7 @@ fn ChangeView(
             </ActionForm>
         })}
 
-        {change.apply_log.clone().map(|log| view! {
+        {change.apply_log.clone().filter(|_| !change.can_retry).map(|log| view! {
             <details><summary>"Migrate output"</summary><pre>{log}</pre></details>
         })}
         <details>
@@ -235,6 +250,17 @@ fn ChangeView(
             <pre class="yaml">{change.yaml.clone()}</pre>
         </details>
     }
+}
+
+/// The numbers of the plan's statements that implement the item at `path`.
+fn statements_of(change: &ChangeDetail, path: &str) -> Vec<usize> {
+    change
+        .plan
+        .iter()
+        .enumerate()
+        .filter(|(_, statement)| statement.items.iter().any(|p| p == path))
+        .map(|(index, _)| index + 1)
+        .collect()
 }
 
 /// Why Approve is disabled: rows preflight found, no plan, unmet dependencies, or a conflict.

@@ -117,14 +117,14 @@ pub fn ChangesPage() -> impl IntoView {
                                         <tr data-change=row.id.clone()>
                                             <td><a class="change-link" href=format!("/changes/{}", row.id)>{row.package.clone()}</a>
                                                 {(row.kind == "drop").then(|| view! { " " <span class="badge drop">"drop"</span> })}</td>
-                                            <td><StatusBadge status=row.status.clone()/>
+                                            <td data-label="Status"><StatusBadge status=row.status.clone()/>
                                                 {row.changes_requested.then(|| view! { " " <span class="badge changes-requested" data-testid="changes-requested">"changes requested"</span> })}
                                                 {(row.findings > 0).then(|| view! { " " <span class="badge finding" data-testid="findings" title="findings about access rules or tenants: read them on the change">{if row.findings == 1 { "1 finding".to_owned() } else { format!("{} findings", row.findings) }}</span> })}
                                                 {row.held_back.clone().map(|(headline, why)| view! { " " <span class="badge held-back" data-testid="held-back" title=why>{headline}</span> })}</td>
-                                            <td><RiskBadge risk=row.risk.clone()/></td>
-                                            <td>{row.items}</td>
-                                            <td>{if row.conflicts.is_empty() { String::new() } else { format!("⚠ {}", row.conflicts.join(", ")) }}</td>
-                                            <td><Time at=row.created_at.clone()/></td>
+                                            <td data-label="Risk"><RiskBadge risk=row.risk.clone()/></td>
+                                            <td data-label="Items">{row.items}</td>
+                                            <td data-label="Conflicts">{if row.conflicts.is_empty() { String::new() } else { format!("⚠ {}", row.conflicts.join(", ")) }}</td>
+                                            <td data-label="Created"><Time at=row.created_at.clone()/></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

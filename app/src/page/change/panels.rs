@@ -273,7 +273,7 @@ pub fn SqlPlan(
             }).collect_view()}
             <ol class="sql-plan">
                 {plan.into_iter().enumerate().map(|(index, statement)| view! {
-                    <li class=if statement.refusal.is_some() { "statement refused" } else { "statement" } data-lock=statement.lock.as_str()>
+                    <li id=format!("statement-{}", index + 1) class=if statement.refusal.is_some() { "statement refused" } else { "statement" } data-lock=statement.lock.as_str()>
                         {statement.refusal.clone().map(|why| view! {
                             <p class="refusal" data-testid="refused-statement"><strong>"Refused: "</strong>{why}</p>
                         })}
