@@ -182,7 +182,9 @@ test.describe("four-eyes", () => {
     await expect(settings.getByRole("button", { name: "Turn four-eyes off" })).toBeVisible();
     await noAxeViolations(admin);
     const events = JSON.parse(run(["audit", "list", "--json"]));
-    const changed = events.filter((e: { action: string }) => e.action === "setting.changed");
+    const changed = events.filter(
+      (e: { action: string; details: { setting?: string } }) => e.action === "setting.changed" && e.details.setting === "four_eyes",
+    );
     expect(changed.map((e: { actor: string; details: unknown }) => [e.actor, e.details])).toEqual([
       ["admin", { setting: "four_eyes", old: "off", new: "on" }],
     ]);
