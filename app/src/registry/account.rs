@@ -58,16 +58,10 @@ impl super::failure::Classify for AccountError {
     }
 }
 
-/// Whether `name` is an acceptable username (the database checks the same rule).
+/// Whether `name` is an acceptable username (the database checks the same rule; a package's
+/// `owner:` follows it too).
 pub fn is_valid_username(name: &str) -> bool {
-    let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    first_ok
-        && name.len() <= 64
-        && chars
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+    crate::domain::dialect::is_account_name(name)
 }
 
 fn from_row(row: &sqlx::postgres::PgRow) -> Result<Account, sqlx::Error> {
