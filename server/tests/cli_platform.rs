@@ -413,6 +413,13 @@ fn every_corpus_package_is_planned_approved_and_applied_and_the_database_holds_w
             .is_some_and(|p| p.iter().all(|s| s["lock"].is_string())));
     }
     approve_all(&db, &ids);
+    // Before the first apply the empty database is no drift: the restart job's next run gives
+    // it the baseline, so the status says that instead.
+    let before = run_cli(&db, &["db", "status", "--json"], "");
+    assert_eq!(before.status.code(), Some(0));
+    let before = json(&before);
+    assert_eq!(before["awaiting_baseline"], true, "{before}");
+    assert!(before["drift"].is_null(), "{before}");
     let output = apply(&db, &dir);
     assert!(
         output.status.success(),
@@ -451,6 +458,7 @@ fn every_corpus_package_is_planned_approved_and_applied_and_the_database_holds_w
 
     let status = json(&run_cli(&db, &["db", "status", "--json"], ""));
     assert!(status["drift"].is_null(), "{status}");
+    assert_eq!(status["awaiting_baseline"], false, "{status}");
     assert_eq!(status["migrations"].as_array().unwrap().len(), count + 1);
     assert!(status["tables"].as_array().unwrap().len() > count);
     // A second run has nothing to do.

@@ -368,9 +368,40 @@ fn retrying_a_failed_change_answers_401_403_403_200() {
         "{}",
         String::from_utf8_lossy(&failed.stderr)
     );
+    // The failed change's page leads with what the database said, for every viewer; only an
+    // admin is offered Retry.
+    let viewer = f.login("viewer");
+    let page = f.get(&format!("/changes/{forum}"), Some(&viewer));
+    assert_eq!(page.status, 200);
+    let failure = page
+        .body
+        .find("data-testid=\"failure\"")
+        .expect("the failure first");
+    let said = page
+        .body
+        .find("broken")
+        .expect("the migrate command's output");
+    let items = page.body.find("id=\"items-h\"").expect("the items");
+    assert!(
+        failure < items && said < items,
+        "the failure comes before the items"
+    );
+    assert!(
+        !page.body.contains(">Retry<"),
+        "a viewer is offered no Retry"
+    );
+    let dashboard = f.get("/", Some(&viewer));
+    assert!(
+        dashboard.body.contains("data-testid=\"failures\"")
+            && dashboard.body.contains("1 change failed"),
+        "the dashboard shows the failure in red with a link"
+    );
+    let admin = f.login("admin");
+    let page = f.get(&format!("/changes/{forum}"), Some(&admin));
+    assert!(page.body.contains(">Retry<"), "an admin is offered Retry");
     let sessions = [
         (None, 401),
-        (Some(f.login("viewer")), 403),
+        (Some(viewer), 403),
         (Some(f.login("reviewer")), 403),
         (Some(f.login("admin")), 200),
     ];

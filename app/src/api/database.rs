@@ -31,6 +31,9 @@ pub struct DatabaseView {
     pub drift: Option<String>,
     /// The SQL that would bring the live schema back to the applied state.
     pub drift_sql: Option<String>,
+    /// Empty and never migrated: the restart job's next run applies the baseline.
+    #[serde(default)]
+    pub awaiting_baseline: bool,
     /// Why the database could not be read or compared.
     pub error: Option<String>,
 }
@@ -76,6 +79,7 @@ pub async fn database_status() -> Result<DatabaseView, AppError> {
                     }
                 })
                 .collect(),
+            awaiting_baseline: status.awaiting_baseline,
             drift_sql: status.drift.as_ref().map(|d| d.sql.clone()),
             drift: status.drift.map(|d| d.summary),
             error: status.error,

@@ -155,7 +155,6 @@ fn ChangeView(
             {change.decided.clone().map(|(by, at, note)| view! {
                 <div><dt>"Decided"</dt><dd><Time at/>" by "{by}{note.map(|n| view! { ": "<LinkedText text=n/> })}</dd></div>
             })}
-            {change.failure_reason.clone().map(|why| view! { <div><dt>"Failed"</dt><dd class="error">{why}</dd></div> })}
         </dl>
 
         <nav class="toc" aria-label="On this page">
@@ -168,23 +167,24 @@ fn ChangeView(
         {change.lineage.held_back.clone().map(|why| view! {
             <p class="flash error" role="status" data-testid="held-back">{why}</p>
         })}
-        <Decision change=change.clone() approve reject withdraw/>
-        <Reviews change=change.clone() review dismiss/>
-        {change.can_retry.then(|| view! {
+        {(row.status == "failed").then(|| view! {
             <section class="panel failed" aria-labelledby="retry-h">
                 <h2 id="retry-h">"Failed"</h2>
                 {change.failure_reason.clone().map(|why| view! { <p class="flash error" data-testid="failure">{why}</p> })}
                 {change.apply_log.clone().map(|log| view! {
                     <details open><summary>"What the database said"</summary><pre>{log}</pre></details>
                 })}
-                <p>"Fix the cause, then send the change back to the restart job."</p>
-                <ActionForm action=retry>
-                    <input type="hidden" name="id" value=retry_id/>
-                    <button type="submit" class="primary">"Retry"</button>
-                </ActionForm>
+                {change.can_retry.then(|| view! {
+                    <p>"Fix the cause, then send the change back to the restart job."</p>
+                    <ActionForm action=retry>
+                        <input type="hidden" name="id" value=retry_id/>
+                        <button type="submit" class="primary">"Retry"</button>
+                    </ActionForm>
+                })}
             </section>
         })}
-
+        <Decision change=change.clone() approve reject withdraw/>
+        <Reviews change=change.clone() review dismiss/>
         <section aria-labelledby="items-h">
             <h2 id="items-h">{format!("Items ({})", change.items.len())}</h2>
             <ul class="items">
@@ -242,7 +242,7 @@ fn ChangeView(
             </ActionForm>
         })}
 
-        {change.apply_log.clone().filter(|_| !change.can_retry).map(|log| view! {
+        {change.apply_log.clone().filter(|_| row.status != "failed").map(|log| view! {
             <details><summary>"Migrate output"</summary><pre>{log}</pre></details>
         })}
         <details>

@@ -57,7 +57,15 @@ fn Dashboard() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => view! {
+                    Ok(d) => {
+                        let failed = d.counts.iter().find(|(state, _)| state == "failed").map_or(0, |(_, n)| *n);
+                        view! {
+                        {(failed > 0).then(|| view! {
+                            <p class="flash error" data-testid="failures">
+                                <a href="/changes?status=failed">{if failed == 1 { "1 change failed".to_owned() } else { format!("{failed} changes failed") }}</a>
+                                " to apply: read the database's error on each, fix the cause, and retry."
+                            </p>
+                        })}
                         <dl class="counts" aria-label="Changes per state">
                             {d.counts.into_iter().map(|(state, n)| view! {
                                 <div class="count" data-state=state.clone()>
@@ -87,7 +95,8 @@ fn Dashboard() -> impl IntoView {
                         </section>
                         <ScanPanel status=d.scan can_scan=d.can_scan scan/>
                         <p class="muted updated" data-testid="updated">"Figures as of "<Time at=d.as_of style=TimeStyle::Clock/></p>
-                    }.into_any(),
+                    }.into_any()
+                    }
                     Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
                 }
             })}

@@ -20,7 +20,7 @@ pub fn DatabasePage() -> impl IntoView {
                         {db.error.clone().map(|error| view! { <p class="flash error" role="alert">{error}</p> })}
                         <section aria-labelledby="drift-h">
                             <h2 id="drift-h">"Drift"</h2>
-                            {match (db.drift.clone(), db.error.is_some()) {
+                            {match (db.drift.clone(), db.error.is_some() || db.awaiting_baseline) {
                                 (Some(summary), _) => view! {
                                     <p class="flash error" data-testid="drift">"The live schema differs from the applied state: the restart job refuses to apply changes until it is resolved."</p>
                                     <pre class="sql">{summary}</pre>
@@ -28,6 +28,7 @@ pub fn DatabasePage() -> impl IntoView {
                                         <pre class="sql">{db.drift_sql.clone().unwrap_or_default()}</pre>
                                     </details>
                                 }.into_any(),
+                                (None, true) if db.awaiting_baseline => view! { <p class="flash ok" data-testid="awaiting-baseline">"Not migrated yet: the database is empty, and the restart job's next run gives it the applied state's tables (its baseline migration) before any change."</p> }.into_any(),
                                 (None, true) => view! { <p class="muted">"Unknown."</p> }.into_any(),
                                 (None, false) => view! { <p class="flash ok" data-testid="no-drift">"No drift: the live schema matches the applied state."</p> }.into_any(),
                             }}

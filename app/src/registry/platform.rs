@@ -19,8 +19,13 @@ pub struct PlatformStatus {
     pub tables: Vec<IntrospectedTable>,
     /// The rows of `_prisma_migrations`, oldest first.
     pub migrations: Vec<MigrationRecord>,
-    /// How the live schema differs from the applied state; none when it matches.
+    /// How the live schema differs from the applied state; none when it matches, and before
+    /// the first apply (see `awaiting_baseline`).
     pub drift: Option<LiveDiff>,
+    /// The platform database is empty and no migration ever finished: the restart job's next
+    /// run gives it the applied state's tables (its baseline), so nothing counts as drift yet.
+    #[serde(default)]
+    pub awaiting_baseline: bool,
     /// Why the live schema could not be compared, if it could not.
     pub error: Option<String>,
 }
@@ -49,7 +54,35 @@ pub async fn status(
             Vec::new()
         }
     };
-    let drift = match parse_state(&applied, config).and_then(|p| render_entities(base, &p)) {
+    // What the restart job does with an empty database it never migrated: it applies the
+    // baseline, it does not refuse. The page must not cry drift where the job would not.
+    let awaiting_baseline =
+        error.is_none() && tables.is_empty() && !migrations.iter().any(|r| r.finished_at.is_some());
+    let drift = if awaiting_baseline {
+        None
+    } else {
+        live_drift(engine, base, config, &applied, &mut error).await
+    };
+    Ok(PlatformStatus {
+        schema: engine.database.schema.clone(),
+        tables,
+        migrations,
+        drift,
+        awaiting_baseline,
+        error,
+    })
+}
+
+/// How the live schema differs from the applied state `applied` (package → YAML); a failure to
+/// compare goes to `error`.
+async fn live_drift(
+    engine: &PlatformEngine,
+    base: &BaseSchema,
+    config: &Config,
+    applied: &std::collections::BTreeMap<String, String>,
+    error: &mut Option<String>,
+) -> Option<LiveDiff> {
+    match parse_state(applied, config).and_then(|p| render_entities(base, &p)) {
         Ok(schema) => match engine.diff_live(&schema).await {
             Ok(diff) => (!diff.empty).then_some(diff),
             Err(e) => {
@@ -61,12 +94,5 @@ pub async fn status(
             error.get_or_insert(format!("the applied state does not render: {e}"));
             None
         }
-    };
-    Ok(PlatformStatus {
-        schema: engine.database.schema.clone(),
-        tables,
-        migrations,
-        drift,
-        error,
-    })
+    }
 }

@@ -71,6 +71,9 @@ async fn status(common: &CommonOptions, json: bool) -> anyhow::Result<ExitCode> 
         }
         match (&status.drift, &status.error) {
             (_, Some(error)) => println!("\ndrift: unknown ({error})"),
+            (None, None) if status.awaiting_baseline => println!(
+                "\nnot migrated yet: the database is empty; the restart job's next run applies the baseline (the applied state's tables)"
+            ),
             (Some(drift), None) => println!(
                 "\ndrift: the live schema differs from the applied state:\n{}",
                 drift.summary.trim_end()
