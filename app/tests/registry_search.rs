@@ -75,9 +75,15 @@ async fn the_queue_search_covers_names_fields_sql_and_comments(pool: PgPool) {
     // A comment, and a reviewer's comment.
     let rita = account_with_role(&pool, "rita", Role::Reviewer).await;
     assert!(found(&pool, "currency").await.is_empty());
-    change::comment(&pool, &rita, &billing, "Which Currency is the total in?")
-        .await
-        .unwrap();
+    change::comment(
+        &pool,
+        &rita,
+        &billing,
+        "Which Currency is the total in?",
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(found(&pool, "currency").await, ["billing"]);
     verdict::record(
         &pool,

@@ -477,6 +477,39 @@ fn reviewers_and_admins_comment_viewers_cannot() {
         &[("id", &forum), ("text", "  ")],
     );
     assert_eq!(empty.status, 400);
+    // On one statement of the plan: kept with the comment, linked from the timeline; an item or
+    // statement the change does not have is refused.
+    let reviewer = sessions[2].0.as_deref();
+    let on = f.post(
+        "/api/comment_change",
+        reviewer,
+        &[
+            ("id", &forum),
+            ("text", "why this index?"),
+            ("on", "statement-1"),
+        ],
+    );
+    assert_eq!(on.status, 200, "{on:?}");
+    for bad in [
+        "statement-999",
+        "item-0",
+        "item-1x",
+        "x\" onmouseover=\"alert(1)",
+    ] {
+        let refused = f.post(
+            "/api/comment_change",
+            reviewer,
+            &[("id", &forum), ("text", "on nothing"), ("on", bad)],
+        );
+        assert_eq!(refused.status, 400, "{bad}: {refused:?}");
+    }
+    let page = f.get(&format!("/changes/{forum}"), reviewer);
+    assert!(
+        page.body
+            .contains("href=\"#statement-1\" data-testid=\"comment-on\"")
+            && page.body.contains("id=\"statement-1\""),
+        "the timeline links the comment to its statement"
+    );
     let events: serde_json::Value = serde_json::from_str(&stdout_of(&run_cli(
         &f.db,
         &["audit", "list", "--json"],
@@ -490,7 +523,7 @@ fn reviewers_and_admins_comment_viewers_cannot() {
         .filter(|e| e["action"] == "change.commented")
         .map(|e| e["actor"].as_str().unwrap())
         .collect();
-    assert_eq!(comments, ["reviewer", "admin"]);
+    assert_eq!(comments, ["reviewer", "admin", "reviewer"]);
 }
 
 /// Over a real socket: a password change, a role change and disabling each end every session

@@ -39,6 +39,9 @@ pub struct EventView {
     pub details: String,
     /// A note or reason from the details, if any.
     pub note: Option<String>,
+    /// What a comment is on: an item or a statement of the change (`item-3`, `statement-7`).
+    #[serde(default)]
+    pub on: Option<String>,
 }
 
 /// What the dashboard shows.
@@ -146,6 +149,17 @@ pub(crate) fn event_view(event: crate::registry::audit::AuditEvent) -> EventView
         action: event.action,
         change_id: event.change_id,
         package: event.package,
+        on: event
+            .details
+            .get("on")
+            .and_then(|v| v.as_str())
+            .filter(|on| {
+                let number = on
+                    .strip_prefix("item-")
+                    .or_else(|| on.strip_prefix("statement-"));
+                number.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(str::to_string),
         details: event.details.to_string(),
         note,
     }
@@ -490,17 +504,22 @@ pub async fn retry_change(id: String) -> Result<(), AppError> {
     .await
 }
 
-/// Comments on a change: `POST /api/comment_change` with `id` and `text`. Reviewers and admins.
+/// Comments on a change: `POST /api/comment_change` with `id`, `text` and optionally `on` (an
+/// item or statement of the change: `item-3`, `statement-7`). Reviewers and admins.
 ///
 /// # Errors
-/// 401, 403 (viewers), 404, 400 (empty or too long).
+/// 401, 403 (viewers), 404, 400 (empty or too long, or no such item or statement).
 #[server(prefix = "/api", endpoint = "comment_change")]
-pub async fn comment_change(id: String, text: String) -> Result<(), AppError> {
+pub async fn comment_change(
+    id: String,
+    text: String,
+    #[server(default)] on: Option<String>,
+) -> Result<(), AppError> {
     use crate::domain::review::Role;
     use crate::registry::change;
     context::finish(async {
         let (pool, account) = context::signed_in(Role::Reviewer, "comment on changes").await?;
-        Ok(change::comment(&pool, &account, &id, &text).await?)
+        Ok(change::comment(&pool, &account, &id, &text, on.as_deref()).await?)
     })
     .await
 }

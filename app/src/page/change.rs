@@ -226,6 +226,9 @@ fn ChangeView(
                     <li>
                         <Time at=event.at.clone()/>" "
                         <strong>{event.action.clone()}</strong>" by "{event.actor.clone()}
+                        {event.on.clone().map(|on| view! {
+                            " on "<a href=format!("#{on}") data-testid="comment-on">{on.replace('-', " ")}</a>
+                        })}
                         {event.note.clone().map(|note| view! { <span class="note">": "<LinkedText text=note/></span> })}
                     </li>
                 }).collect_view()}
@@ -236,6 +239,16 @@ fn ChangeView(
         {change.can_comment.then(|| view! {
             <ActionForm action=comment attr:class="stack comment">
                 <input type="hidden" name="id" value=comment_id/>
+                <label for="comment-on">"On"</label>
+                <select id="comment-on" name="on">
+                    <option value="">"the whole change"</option>
+                    {change.items.iter().enumerate().map(|(n, item)| view! {
+                        <option value=format!("item-{}", n + 1)>{format!("item {}: {}", n + 1, item.path)}</option>
+                    }).collect_view()}
+                    {(1..=change.plan.len()).map(|n| view! {
+                        <option value=format!("statement-{n}")>{format!("statement {n}")}</option>
+                    }).collect_view()}
+                </select>
                 <label for="comment-text">"Comment"</label>
                 <textarea id="comment-text" name="text" rows="2" required maxlength="4000"></textarea>
                 <button type="submit">"Add comment"</button>

@@ -15,6 +15,9 @@ pub enum CommentError {
     /// Empty or too long.
     #[error("a comment needs 1 to {MAX_COMMENT_CHARS} characters")]
     Invalid,
+    /// Attached to an item or a statement the change does not have.
+    #[error("a comment is on the whole change, on item-N or on statement-N of this change; it has no \"{0}\"")]
+    UnknownTarget(String),
     /// No such change.
     #[error("no change {0}")]
     NotFound(String),
@@ -27,7 +30,9 @@ impl crate::registry::failure::Classify for CommentError {
     fn classify(self) -> crate::registry::failure::Failure {
         use crate::registry::failure::Failure;
         match self {
-            CommentError::Invalid => Failure::Invalid(self.to_string()),
+            CommentError::Invalid | CommentError::UnknownTarget(_) => {
+                Failure::Invalid(self.to_string())
+            }
             CommentError::NotFound(id) => Failure::NotFound(format!("change {id}")),
             CommentError::Database(error) => Failure::Database(error),
         }
@@ -35,7 +40,9 @@ impl crate::registry::failure::Classify for CommentError {
 }
 
 /// Records `account`'s comment on change `id` in its history (the audit log, where the
-/// change's timeline reads it). Reviewers and admins comment; the caller checks the role.
+/// change's timeline reads it), on the whole change or on one of its items or statements
+/// (`on`: `item-3`, `statement-7`, the anchors of the change page). Reviewers and admins
+/// comment; the caller checks the role.
 ///
 /// # Errors
 /// [`CommentError`].
@@ -44,6 +51,7 @@ pub async fn comment(
     account: &Account,
     id: &str,
     text: &str,
+    on: Option<&str>,
 ) -> Result<(), CommentError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
@@ -52,6 +60,19 @@ pub async fn comment(
     let change = get(pool, id)
         .await?
         .ok_or_else(|| CommentError::NotFound(id.to_string()))?;
+    let on = on.map(str::trim).filter(|on| !on.is_empty());
+    if let Some(on) = on {
+        let statements = change.plan_sql.as_deref().map_or(0, |sql| {
+            crate::domain::plan_check::statement_ranges(sql).len()
+        });
+        if !target_exists(on, change.items.len(), statements) {
+            return Err(CommentError::UnknownTarget(on.chars().take(40).collect()));
+        }
+    }
+    let mut details = serde_json::json!({"note": text});
+    if let Some(on) = on {
+        details["on"] = serde_json::Value::String(on.to_owned());
+    }
     audit::append_alone(
         pool,
         NewEvent {
@@ -59,9 +80,23 @@ pub async fn comment(
             action: "change.commented",
             change_id: Some(&change.id),
             package: Some(&change.package),
-            details: serde_json::json!({"note": text}),
+            details,
         },
     )
     .await?;
     Ok(())
+}
+
+/// Whether `on` names item 1..=`items` or statement 1..=`statements` (`item-3`, `statement-7`).
+fn target_exists(on: &str, items: usize, statements: usize) -> bool {
+    let number = |prefix: &str| {
+        on.strip_prefix(prefix)
+            .filter(|n| !n.is_empty() && n.len() <= 5 && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<usize>().ok())
+    };
+    match (number("item-"), number("statement-")) {
+        (Some(n), _) => (1..=items).contains(&n),
+        (_, Some(n)) => (1..=statements).contains(&n),
+        _ => false,
+    }
 }
