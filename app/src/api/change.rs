@@ -153,12 +153,7 @@ pub(crate) fn event_view(event: crate::registry::audit::AuditEvent) -> EventView
             .details
             .get("on")
             .and_then(|v| v.as_str())
-            .filter(|on| {
-                let number = on
-                    .strip_prefix("item-")
-                    .or_else(|| on.strip_prefix("statement-"));
-                number.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            })
+            .filter(|on| crate::registry::change::comment_target(on).is_some())
             .map(str::to_string),
         details: event.details.to_string(),
         note,

@@ -8,8 +8,8 @@ pub mod seal;
 mod verify;
 
 pub use verify::{
-    anchor, check_anchor, verify, verify_cached, verify_events, verify_events_from, verify_with,
-    ChainProblem, Checkpoint, Verification,
+    anchor, check_anchor, registry_identity, verify, verify_cached, verify_events,
+    verify_events_from, verify_with, ChainProblem, Checkpoint, Verification,
 };
 
 use serde::{Deserialize, Serialize};

@@ -14,7 +14,7 @@ mod decide;
 mod list;
 mod summary;
 
-pub use comment::{comment, CommentError, MAX_COMMENT_CHARS};
+pub use comment::{comment, target as comment_target, CommentError, MAX_COMMENT_CHARS};
 pub(crate) use decide::locked_change;
 pub use decide::{authority_problem, decide, decide_pinned, decide_reviewed, Reviewed};
 pub use list::{count, counts, list, ChangeFilter};

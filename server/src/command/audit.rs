@@ -111,14 +111,7 @@ async fn rotate_key(pool: &PgPool) -> anyhow::Result<ExitCode> {
 /// in the data directory (`audit-anchor.<registry>.json`).
 fn kept_anchor_path(common: &CommonOptions, pool: &PgPool) -> PathBuf {
     use sha2::{Digest, Sha256};
-    let options = pool.connect_options();
-    let identity = format!(
-        "{}:{}/{}",
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or_default()
-    );
-    let digest = Sha256::digest(identity.as_bytes());
+    let digest = Sha256::digest(audit::registry_identity(pool).as_bytes());
     let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     common.data_dir.join(format!("audit-anchor.{name}.json"))
 }

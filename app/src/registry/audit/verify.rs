@@ -420,6 +420,18 @@ pub async fn check_anchor(
 /// page): keyed by server and database.
 static VERIFIED: Mutex<Option<HashMap<String, Checkpoint>>> = Mutex::new(None);
 
+/// Which registry `pool` reaches (`host:port/database`): what verified heads are kept under.
+#[must_use]
+pub fn registry_identity(pool: &PgPool) -> String {
+    let options = pool.connect_options();
+    format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    )
+}
+
 /// Verifies the chain incrementally for the audit page: from the position this process last
 /// verified (after checking that the event there still has its hash, so rewrites and deleted
 /// newest events since then are caught), with the installed key.
@@ -427,13 +439,7 @@ static VERIFIED: Mutex<Option<HashMap<String, Checkpoint>>> = Mutex::new(None);
 /// # Errors
 /// Database errors.
 pub async fn verify_cached(pool: &PgPool) -> Result<Verification, sqlx::Error> {
-    let options = pool.connect_options();
-    let identity = format!(
-        "{}:{}/{}",
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or_default()
-    );
+    let identity = registry_identity(pool);
     let start = VERIFIED
         .lock()
         .ok()

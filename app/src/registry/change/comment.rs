@@ -87,16 +87,27 @@ pub async fn comment(
     Ok(())
 }
 
+/// What a comment can be on: the `item-N` or `statement-N` anchor of the change page, as
+/// (whether it is an item, N); `None` for anything else.
+#[must_use]
+pub fn target(on: &str) -> Option<(bool, usize)> {
+    let number = |n: &str| {
+        (!n.is_empty() && n.len() <= 5 && n.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| n.parse::<usize>().ok())
+            .flatten()
+    };
+    match (on.strip_prefix("item-"), on.strip_prefix("statement-")) {
+        (Some(n), _) => Some((true, number(n)?)),
+        (_, Some(n)) => Some((false, number(n)?)),
+        _ => None,
+    }
+}
+
 /// Whether `on` names item 1..=`items` or statement 1..=`statements` (`item-3`, `statement-7`).
 fn target_exists(on: &str, items: usize, statements: usize) -> bool {
-    let number = |prefix: &str| {
-        on.strip_prefix(prefix)
-            .filter(|n| !n.is_empty() && n.len() <= 5 && n.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|n| n.parse::<usize>().ok())
-    };
-    match (number("item-"), number("statement-")) {
-        (Some(n), _) => (1..=items).contains(&n),
-        (_, Some(n)) => (1..=statements).contains(&n),
-        _ => false,
+    match target(on) {
+        Some((true, n)) => (1..=items).contains(&n),
+        Some((false, n)) => (1..=statements).contains(&n),
+        None => false,
     }
 }
