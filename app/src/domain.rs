@@ -44,8 +44,11 @@ pub mod preflight;
 #[cfg(feature = "domain")]
 pub mod prisma;
 pub mod review;
+pub mod rename;
 #[cfg(feature = "domain")]
 pub mod sql_lint;
+#[cfg(feature = "domain")]
+pub mod sql_names;
 pub mod sql_plan;
 pub mod text_diff;
 #[cfg(feature = "domain")]

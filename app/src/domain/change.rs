@@ -22,6 +22,10 @@ pub enum ItemKind {
     DropEntity,
     /// The entity's table name changed.
     RenameTable,
+    /// The entity renamed (`renamedFrom:`): its table renamed in place, rows kept.
+    RenameEntity,
+    /// A field renamed (`renamedFrom:`): its column renamed in place, values kept.
+    RenameField,
     /// The primary key changed.
     AlterPrimaryKey,
     /// A new field (column).
@@ -54,6 +58,8 @@ impl ItemKind {
             ItemKind::CreateEntity => "create_entity",
             ItemKind::DropEntity => "drop_entity",
             ItemKind::RenameTable => "rename_table",
+            ItemKind::RenameEntity => "rename_entity",
+            ItemKind::RenameField => "rename_field",
             ItemKind::AlterPrimaryKey => "alter_primary_key",
             ItemKind::AddField => "add_field",
             ItemKind::DropField => "drop_field",

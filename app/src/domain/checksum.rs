@@ -5,6 +5,7 @@
 //! - included: name, tableName, every field's type, optionality, default, maxLength, enum
 //!   values, min/max and columnName; the primary key; indexes; relations (kind, target, foreign
 //!   key, references, onDelete, onUpdate); ACL roles per operation and the canonical rowLevel;
+//!   `renamedFrom` of entities and fields, only where given (it changes the plan);
 //! - excluded: descriptions, version, the stored checksum, comments, formatting, line endings,
 //!   key order, field order, role order, dialect and type spelling (`cuid` vs `String`).
 //!
@@ -172,6 +173,10 @@ fn field(field: &Field, out: &mut String) {
     }
     write_number(field.min, object.key("min"));
     write_bool(field.optional, object.key("optional"));
+    // Only when named, so that the checksums of fields without it stay what they were.
+    if let Some(earlier) = &field.renamed_from {
+        write_json_string(earlier, object.key("renamedFrom"));
+    }
     write_json_string(field.field_type.prisma_name(), object.key("type"));
     object.close();
 }
@@ -287,6 +292,9 @@ pub fn canonical_encoding(entity: &Entity) -> String {
         relation(r, map.key(&r.name));
     }
     map.close();
+    if let Some(earlier) = &entity.renamed_from {
+        write_json_string(earlier, object.key("renamedFrom"));
+    }
     write_opt_str(entity.table_name.as_deref(), object.key("tableName"));
     object.close();
     out

@@ -17,6 +17,7 @@ mod acl;
 mod fields;
 mod indexes;
 mod relations;
+mod renames;
 
 /// The result of reading one `entities.yaml`.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,8 +68,9 @@ pub fn declared_owner(text: &str, config: &Config) -> Option<String> {
             _ => None,
         })
 }
-const ENTITY_KEYS: [&str; 10] = [
+const ENTITY_KEYS: [&str; 11] = [
     "name",
+    "renamedFrom",
     "version",
     "description",
     "checksum",
@@ -349,6 +351,7 @@ impl Reader<'_, '_> {
                 _ => broken.extend(name),
             }
         }
+        self.distinct_entity_renames(entities);
     }
 
     /// `owner:`, if present, must be an account name.
@@ -419,6 +422,7 @@ impl Reader<'_, '_> {
         }
         let description = self.optional_string(&keys, "description", &path);
         let table_name = self.db_name(&keys, "tableName", &path, DbObject::Table);
+        let renamed_from = self.renamed_from(&keys, &path, &name, renames::Renamed::Entity);
 
         let Some(fields_node) = keys.get("fields") else {
             self.missing(node, path, "fields");
@@ -427,6 +431,7 @@ impl Reader<'_, '_> {
         let (dialect, mut fields, flags) = self.fields(fields_node, &path)?;
 
         self.unique_columns(&path, &fields);
+        self.distinct_field_renames(&path, &fields);
         let mut primary_key = self.primary_key(&keys, &path, &name, &fields, &flags);
         if primary_key.is_empty() && self.error_count() == before {
             self.error(
@@ -459,6 +464,7 @@ impl Reader<'_, '_> {
         Some(Entity {
             name,
             table_name,
+            renamed_from,
             description,
             fields,
             primary_key,

@@ -199,6 +199,10 @@ pub struct Field {
     pub max: Option<Number>,
     /// Database column name (`columnName` → `@map`).
     pub column_name: Option<String>,
+    /// The field's earlier name (`renamedFrom`): where the package held it under that name, the
+    /// change renames the column instead of dropping it and adding another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
     /// Free text; not part of the checksum.
     pub description: Option<String>,
     /// Where the field is declared.
@@ -413,6 +417,10 @@ pub struct Entity {
     pub name: String,
     /// Database table name (`tableName` → `@@map`).
     pub table_name: Option<String>,
+    /// The entity's earlier name (`renamedFrom`): where the package held it under that name,
+    /// the change renames the table instead of dropping it and creating another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
     /// Free text; not part of the checksum.
     pub description: Option<String>,
     /// Fields in declaration order.

@@ -17,8 +17,9 @@ use crate::domain::model::Entity;
 use crate::domain::plan_check::{self, sql_risk};
 use crate::domain::plan_scope::PlanScope;
 use crate::domain::policy_sql::{policy_plan, Models, PolicyPlan, PolicyState};
+use crate::domain::rename::{self, Renames};
 use crate::domain::sql_plan::StatementRefusal;
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Plan};
 use crate::platform::PlatformEngine;
 
 /// What Prisma writes for a plan with nothing to do.
@@ -138,6 +139,41 @@ pub struct PlanSchemas {
     pub before: String,
     /// The same with this change.
     pub after: String,
+    /// The renames the change declares, and `before` with them done; `None` when it renames
+    /// nothing.
+    pub renamed: Option<(Renames, String)>,
+}
+
+impl PlanSchemas {
+    /// Prisma's part of the plan: the engine's script from `before` to `after`; with renames,
+    /// the renames in place (tables, columns, then the indexes and constraints named after
+    /// them, as the engine names them) and the engine's script from the renamed state.
+    ///
+    /// # Errors
+    /// The engine's.
+    pub async fn prisma_script(&self, engine: &PlatformEngine) -> Result<Plan, EngineError> {
+        let Some((renames, renamed)) = &self.renamed else {
+            return engine.plan(Some(&self.before), &self.after).await;
+        };
+        let before_names = engine.plan(None, &self.before).await?;
+        let renamed_names = engine.plan(None, renamed).await?;
+        let mut statements = rename::statements(renames);
+        statements.extend(rename::constraint_renames(
+            &before_names.sql,
+            &renamed_names.sql,
+            renames,
+        ));
+        let rest = engine.plan(Some(renamed), &self.after).await?;
+        let mut sql = format!("-- Renames (renamedFrom)\n{}\n", statements.join("\n"));
+        if !rest.empty {
+            sql.push('\n');
+            sql.push_str(rest.sql.trim_start());
+        }
+        Ok(Plan {
+            empty: statements.is_empty() && rest.empty,
+            sql,
+        })
+    }
 }
 
 /// The schemas before and after `change` over `state` (package → YAML).
@@ -151,15 +187,34 @@ pub fn schemas_for(
 ) -> Result<PlanSchemas, String> {
     let mut packages = parse_state(state, &context.config).map_err(|e| e.to_string())?;
     let before = render_entities(&context.base, &packages).map_err(|e| e.to_string())?;
+    let before_own = packages.get(&change.package).cloned().unwrap_or_default();
+    let after_own = if change.kind == "drop" {
+        Vec::new()
+    } else {
+        parse_snapshot(&change.package, &change.yaml_snapshot, &context.config)?
+    };
+    let renames = rename::renames(&before_own, &after_own);
+    let renamed = if renames.is_empty() {
+        None
+    } else {
+        let own = rename::renamed_state(&before_own, &renames, &after_own);
+        packages.insert(change.package.clone(), own);
+        let schema = render_entities(&context.base, &packages)
+            .map_err(|e| format!("the schema with the renames done does not render: {e}"))?;
+        Some((renames, schema))
+    };
     if change.kind == "drop" {
         packages.remove(&change.package);
     } else {
-        let entities = parse_snapshot(&change.package, &change.yaml_snapshot, &context.config)?;
-        packages.insert(change.package.clone(), entities);
+        packages.insert(change.package.clone(), after_own);
     }
     let after = render_entities(&context.base, &packages)
         .map_err(|e| format!("the schema with this change does not render: {e}"))?;
-    Ok(PlanSchemas { before, after })
+    Ok(PlanSchemas {
+        before,
+        after,
+        renamed,
+    })
 }
 
 /// The row-level-security statements that take `change`'s package from its policies in
@@ -234,7 +289,7 @@ pub async fn plan_over(
         Ok(policies) => policies,
         Err(problem) => return Ok(Planned::Unplannable(problem)),
     };
-    match engine.plan(Some(&schemas.before), &schemas.after).await {
+    match schemas.prisma_script(engine).await {
         Ok(plan) => {
             let sql = full_plan(&plan.sql, plan.empty, &policies);
             Ok(checked(sql, state, change, context).unwrap_or_else(Planned::Unplannable))

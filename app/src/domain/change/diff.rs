@@ -4,10 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::model::{Acl, AclOp, Entity, Field, FieldType, Index, Relation, RelationKind};
+use super::super::rename::{self, Renames};
 use super::{ChangeItem, ItemKind, Risk};
 
 const DROP_ADVICE: &str = "expand/contract: ship a release that stops reading and writing it, back up the data, then drop it in a later change";
 const RENAME_ADVICE: &str = "expand/contract: add the new name alongside the old, write both, backfill, switch readers, then drop the old name";
+const RENAMED_ADVICE: &str = "ship the clients that use the new name with this change, or expand/contract: add the new name alongside the old, backfill, switch readers, then drop the old";
 const REQUIRED_ADVICE: &str = "expand/contract: add it optional (or with a default), backfill existing rows, then make it required";
 const TYPE_ADVICE: &str = "expand/contract: add a new column of the new type, backfill and dual-write, switch readers, then drop the old column";
 const UNIQUE_ADVICE: &str =
@@ -17,11 +19,15 @@ const ACL_ADVICE: &str = "confirm that every role granted here should see or cha
 /// The items that turn `before` (the applied entities of a package, empty when it was never
 /// applied) into `after` (its entities on disk, empty when it was removed). Deterministic:
 /// entities by name, then items in a fixed order.
+/// Renames (`renamedFrom:`) come first, and the rest is the diff from the state with them done.
 pub fn diff_entities(before: &[Entity], after: &[Entity]) -> Vec<ChangeItem> {
-    let before: BTreeMap<&str, &Entity> = before.iter().map(|e| (e.name.as_str(), e)).collect();
+    let renames = rename::renames(before, after);
+    let renamed = rename::renamed_state(before, &renames, after);
+    let mut items = rename_items(&renames);
+    let before: BTreeMap<&str, &Entity> = renamed.iter().map(|e| (e.name.as_str(), e)).collect();
     let after: BTreeMap<&str, &Entity> = after.iter().map(|e| (e.name.as_str(), e)).collect();
     let names: BTreeSet<&str> = before.keys().chain(after.keys()).copied().collect();
-    let mut items = Vec::new();
+    let first = items.len();
     for name in names {
         match (before.get(name), after.get(name)) {
             (None, Some(new)) => create_entity(new, &mut items),
@@ -38,7 +44,69 @@ pub fn diff_entities(before: &[Entity], after: &[Entity]) -> Vec<ChangeItem> {
             (None, None) => {}
         }
     }
+    suggest_entity_renames(&before, &after, &mut items[first..]);
     items
+}
+
+fn rename_items(renames: &Renames) -> Vec<ChangeItem> {
+    let entities = renames.entities.iter().map(|r| {
+        let table = if r.from_table == r.to_table {
+            format!("table \"{}\" stays", r.to_table)
+        } else {
+            format!("table \"{}\" → \"{}\"", r.from_table, r.to_table)
+        };
+        item(
+            &r.to,
+            ItemKind::RenameEntity,
+            format!("{}.renamedFrom", r.to),
+            format!("rename entity {} → {} ({table})", r.from, r.to),
+            Risk::Breaking,
+            "renames the table and keeps every row: running clients and queries use the old name",
+            Some(RENAMED_ADVICE),
+        )
+    });
+    let fields = renames.fields.iter().map(|r| {
+        item(
+            &r.entity,
+            ItemKind::RenameField,
+            format!("{}.fields.{}", r.entity, r.to),
+            format!("rename field {} → {}", r.from, r.to),
+            Risk::Breaking,
+            "renames the column and keeps its values: running clients and queries use the old name",
+            Some(RENAMED_ADVICE),
+        )
+    });
+    entities.chain(fields).collect()
+}
+
+/// An entity dropped and another created with the same fields (names and types) in one change
+/// looks like a rename: the drop says how to keep the rows.
+fn suggest_entity_renames(
+    before: &BTreeMap<&str, &Entity>,
+    after: &BTreeMap<&str, &Entity>,
+    items: &mut [ChangeItem],
+) {
+    let shape = |e: &Entity| -> BTreeSet<(String, FieldType)> {
+        e.fields.iter().map(|f| (f.name.clone(), f.field_type)).collect()
+    };
+    for drop in items.iter_mut().filter(|i| i.kind == ItemKind::DropEntity) {
+        let Some(old) = before.get(drop.entity.as_str()) else {
+            continue;
+        };
+        let twin = after
+            .values()
+            .find(|new| !before.contains_key(new.name.as_str()) && shape(new) == shape(old));
+        if let Some(new) = twin {
+            drop.advice = Some(rename_hint(&old.name, &format!("entity {}", new.name)));
+        }
+    }
+}
+
+/// What a drop that looks like a rename says.
+fn rename_hint(earlier: &str, new: &str) -> String {
+    format!(
+        "looks like a rename: add `renamedFrom: {earlier}` to {new} (renames in place and keeps the data); otherwise {DROP_ADVICE}"
+    )
 }
 
 fn item(
@@ -177,15 +245,22 @@ fn alter_fields(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
                     advice,
                 ));
             }
-            (Some(_), None) => items.push(item(
-                name,
-                ItemKind::DropField,
-                path,
-                format!("drop field {field_name}"),
-                Risk::DataLoss,
-                "drops the column and its data",
-                Some(DROP_ADVICE),
-            )),
+            (Some(dropped), None) => {
+                // A field of the same type added beside it looks like a rename.
+                let twin = new.fields.iter().find(|f| {
+                    !old_fields.contains_key(f.name.as_str()) && f.field_type == dropped.field_type
+                });
+                let advice = twin.map(|f| rename_hint(field_name, &f.name));
+                items.push(item(
+                    name,
+                    ItemKind::DropField,
+                    path,
+                    format!("drop field {field_name}"),
+                    Risk::DataLoss,
+                    "drops the column and its data",
+                    Some(advice.as_deref().unwrap_or(DROP_ADVICE)),
+                ));
+            }
             (Some(before), Some(after)) => alter_field(name, &path, before, after, items),
             (None, None) => {}
         }

@@ -9,7 +9,7 @@ use crate::domain::model::{DefaultValue, Dialect, Field, FieldType, Number, Type
 use crate::domain::naming::{is_identifier, DbObject};
 use crate::domain::yaml::{Node, Value};
 
-const FIELD_KEYS: [&str; 14] = [
+const FIELD_KEYS: [&str; 15] = [
     "type",
     "required",
     "nullable",
@@ -24,8 +24,9 @@ const FIELD_KEYS: [&str; 14] = [
     "max",
     "description",
     "columnName",
+    "renamedFrom",
 ];
-const LIST_FIELD_KEYS: [&str; 15] = [
+const LIST_FIELD_KEYS: [&str; 16] = [
     "name",
     "type",
     "required",
@@ -41,6 +42,7 @@ const LIST_FIELD_KEYS: [&str; 15] = [
     "max",
     "description",
     "columnName",
+    "renamedFrom",
 ];
 /// Largest `varchar(n)` Postgres accepts.
 const MAX_VARCHAR_LENGTH: u64 = 10_485_760;
@@ -199,6 +201,7 @@ impl Reader<'_, '_> {
         let generated = self.boolean(&keys, "generated", path).unwrap_or(false);
         let description = self.optional_string(&keys, "description", path);
         let column_name = self.db_name(&keys, "columnName", path, DbObject::Column);
+        let renamed_from = self.renamed_from(&keys, path, &name, super::renames::Renamed::Field);
 
         let max_length = keys.get("maxLength").and_then(|node| {
             let key_path = join(path, "maxLength");
@@ -303,6 +306,7 @@ impl Reader<'_, '_> {
             min,
             max,
             column_name,
+            renamed_from,
             description,
             origin: position,
         };

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use squawk_syntax::ast::{self, AstNode};
 use squawk_syntax::{SourceFile, SyntaxKind, SyntaxNode};
 
+use crate::domain::sql_names::{first_name, names};
+
 use super::{Hazard, StatementHazard};
 use crate::domain::model::Entity;
 
@@ -13,16 +15,28 @@ use crate::domain::model::Entity;
 /// the rows holding a removed value no longer fit the field.
 #[must_use]
 pub fn declared_hazards(before: &[Entity], after: &[Entity]) -> Vec<StatementHazard> {
+    // Renamed entities and fields are found by their earlier names, and checked by them.
+    let renames = crate::domain::rename::renames(before, after);
     let mut out = Vec::new();
     for entity in after {
-        let Some(old) = before.iter().find(|e| e.name == entity.name) else {
+        let earlier = renames
+            .entities
+            .iter()
+            .find(|r| r.to == entity.name)
+            .map_or(entity.name.as_str(), |r| r.from.as_str());
+        let Some(old) = before.iter().find(|e| e.name == earlier) else {
             continue;
         };
         for field in &entity.fields {
-            let (Some(values), Some(was)) = (
-                &field.enum_values,
-                old.field(&field.name).and_then(|f| f.enum_values.as_ref()),
-            ) else {
+            let earlier_field = renames
+                .fields
+                .iter()
+                .find(|r| r.entity == entity.name && r.to == field.name)
+                .map_or(field.name.as_str(), |r| r.from.as_str());
+            let Some(old_field) = old.field(earlier_field) else {
+                continue;
+            };
+            let (Some(values), Some(was)) = (&field.enum_values, &old_field.enum_values) else {
                 continue;
             };
             if was.iter().all(|v| values.contains(v)) {
@@ -31,14 +45,11 @@ pub fn declared_hazards(before: &[Entity], after: &[Entity]) -> Vec<StatementHaz
             out.push(StatementHazard {
                 statement: 0,
                 hazard: Hazard::EnumValues {
-                    table: entity
-                        .table_name
-                        .clone()
-                        .unwrap_or_else(|| entity.name.clone()),
-                    column: field
+                    table: old.table_name.clone().unwrap_or_else(|| old.name.clone()),
+                    column: old_field
                         .column_name
                         .clone()
-                        .unwrap_or_else(|| field.name.clone()),
+                        .unwrap_or_else(|| old_field.name.clone()),
                     enum_type: String::new(),
                     values: values.clone(),
                 },
@@ -48,12 +59,117 @@ pub fn declared_hazards(before: &[Entity], after: &[Entity]) -> Vec<StatementHaz
     out
 }
 
-/// What earlier statements of the plan created: tables, columns, enum types with their values.
+/// What earlier statements of the plan created: tables, columns, enum types with their values;
+/// and what they renamed, to check the live database by the names it has now.
 #[derive(Default)]
 struct Created {
     tables: BTreeSet<String>,
     columns: BTreeSet<(String, String)>,
     enums: BTreeMap<String, Vec<String>>,
+    /// A renamed table's new name → its live name.
+    renamed_tables: BTreeMap<String, String>,
+    /// (table, new column name) → the column's live name.
+    renamed_columns: BTreeMap<(String, String), String>,
+}
+
+impl Created {
+    fn live_table(&self, table: &str) -> String {
+        self.renamed_tables
+            .get(table)
+            .cloned()
+            .unwrap_or_else(|| table.to_string())
+    }
+
+    fn live_column(&self, table: &str, column: &str) -> String {
+        self.renamed_columns
+            .get(&(table.to_string(), column.to_string()))
+            .cloned()
+            .unwrap_or_else(|| column.to_string())
+    }
+
+    /// `hazard` named as the live database names its table and columns.
+    fn live(&self, hazard: Hazard) -> Hazard {
+        let columns = |table: &str, columns: Vec<String>| -> Vec<String> {
+            columns.iter().map(|c| self.live_column(table, c)).collect()
+        };
+        match hazard {
+            Hazard::NotNull { table, column } => Hazard::NotNull {
+                column: self.live_column(&table, &column),
+                table: self.live_table(&table),
+            },
+            Hazard::RequiredColumn { table, column } => Hazard::RequiredColumn {
+                column: self.live_column(&table, &column),
+                table: self.live_table(&table),
+            },
+            Hazard::Unique { table, columns: c } => Hazard::Unique {
+                columns: columns(&table, c),
+                table: self.live_table(&table),
+            },
+            Hazard::ForeignKey {
+                table,
+                columns: c,
+                target,
+                target_columns,
+                target_is_new,
+            } => Hazard::ForeignKey {
+                columns: columns(&table, c),
+                table: self.live_table(&table),
+                target_columns: columns(&target, target_columns),
+                target: self.live_table(&target),
+                target_is_new,
+            },
+            Hazard::MaxLength {
+                table,
+                column,
+                length,
+            } => Hazard::MaxLength {
+                column: self.live_column(&table, &column),
+                table: self.live_table(&table),
+                length,
+            },
+            Hazard::EnumValues {
+                table,
+                column,
+                enum_type,
+                values,
+            } => Hazard::EnumValues {
+                column: self.live_column(&table, &column),
+                table: self.live_table(&table),
+                enum_type,
+                values,
+            },
+            Hazard::DropColumn { table, column } => Hazard::DropColumn {
+                column: self.live_column(&table, &column),
+                table: self.live_table(&table),
+            },
+            Hazard::DropTable { table } => Hazard::DropTable {
+                table: self.live_table(&table),
+            },
+        }
+    }
+
+    /// `ALTER TABLE table RENAME TO new`: later statements name it `new`.
+    fn rename_table(&mut self, table: &str, new: String) {
+        let live = self.live_table(table);
+        let moved: Vec<((String, String), String)> = self
+            .renamed_columns
+            .iter()
+            .filter(|((t, _), _)| t == table)
+            .map(|((_, c), live)| ((new.clone(), c.clone()), live.clone()))
+            .collect();
+        self.renamed_columns.retain(|(t, _), _| t != table);
+        self.renamed_columns.extend(moved);
+        self.renamed_tables.remove(table);
+        self.renamed_tables.insert(new, live);
+    }
+
+    /// `ALTER TABLE table RENAME COLUMN column TO new`.
+    fn rename_column(&mut self, table: &str, column: &str, new: String) {
+        let live = self.live_column(table, column);
+        self.renamed_columns
+            .remove(&(table.to_string(), column.to_string()));
+        self.renamed_columns.insert((table.to_string(), new), live);
+    }
 }
 
 /// The data hazards of `script`'s statements, numbered from 1 as the plan check numbers them.
@@ -69,7 +185,7 @@ pub fn hazards(script: &str) -> Vec<StatementHazard> {
         let found = statement_hazards(&stmt, &mut created);
         out.extend(found.into_iter().map(|hazard| StatementHazard {
             statement: index + 1,
-            hazard,
+            hazard: created.live(hazard),
         }));
     }
     out
@@ -143,6 +259,17 @@ fn action_hazard(
                 table: table.to_string(),
                 column,
             })
+        }
+        A::TableRenameTo(rename) => {
+            let new = rename.table_name().and_then(|n| first_name(n.syntax()))?;
+            created.rename_table(table, new);
+            None
+        }
+        A::RenameColumn(rename) => {
+            let from = rename.column_name_ref().and_then(|c| column_of(c.syntax()))?;
+            let to = rename.column_name().and_then(|c| column_of(c.syntax()))?;
+            created.rename_column(table, &from, to);
+            None
         }
         A::DropColumn(drop) => Some(Hazard::DropColumn {
             table: table.to_string(),
@@ -242,34 +369,6 @@ fn foreign_key(table: &str, fk: &ast::ForeignKeyConstraint, created: &Created) -
             target_columns,
         }
     })
-}
-
-/// Every identifier under `node`, unquoted, in order.
-fn names(node: &SyntaxNode) -> Vec<String> {
-    node.descendants_with_tokens()
-        .filter_map(|e| e.into_token())
-        .filter(|t| t.kind() == SyntaxKind::IDENT)
-        .map(|t| unquote_ident(t.text()))
-        .collect()
-}
-
-/// The last identifier of the first name under `node` (`"public"."T"` gives `T`).
-fn first_name(node: &SyntaxNode) -> Option<String> {
-    let path = node
-        .descendants()
-        .find(|n| n.kind() == SyntaxKind::PATH || n.kind() == SyntaxKind::PATH_REF);
-    match path {
-        Some(path) => names(&path).pop(),
-        None => names(node).into_iter().next(),
-    }
-}
-
-/// `"Post"` as `Post`; an unquoted `post` as PostgreSQL folds it.
-fn unquote_ident(text: &str) -> String {
-    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(inner) => inner.replace("\"\"", "\""),
-        None => text.to_ascii_lowercase(),
-    }
 }
 
 /// The string literals under `node` (an enum's values), unquoted.

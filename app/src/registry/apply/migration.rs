@@ -25,7 +25,7 @@ use crate::platform::{migration_state, write_migration, MigrationState, Platform
 use crate::registry::apply::lease::Lease;
 use crate::registry::change::SchemaChange;
 use crate::registry::future::SchemaContext;
-use crate::registry::plan::{checked, full_plan, policies_for, Planned};
+use crate::registry::plan::{checked, full_plan, policies_for, schemas_for, PlanSchemas, Planned};
 use crate::registry::scan::sha256_hex;
 
 /// The migration directory name of `change`: `<UTC YYYYMMDDHHMMSS of its approval>_<package>_<id8>`.
@@ -336,10 +336,22 @@ impl<'a> PlatformRun<'a> {
         approved: &str,
         context: &SchemaContext,
     ) -> Result<(), Failure> {
-        let live = engine_call(self.engine.diff_live(self.schemas.target).await)?;
         let policies =
             policies_for(self.schemas.applied_state, self.change, context).unwrap_or_default();
-        let replanned = full_plan(&live.sql, live.empty, &policies);
+        let replanned = match schemas_for(self.schemas.applied_state, self.change, context) {
+            // Renames are planned from the applied schema, which the drift check has just
+            // found to be the live one: the engine cannot see a rename in a live database.
+            Ok(planned @ PlanSchemas {
+                renamed: Some(_), ..
+            }) => {
+                let plan = engine_call(planned.prisma_script(self.engine).await)?;
+                full_plan(&plan.sql, plan.empty, &policies)
+            }
+            _ => {
+                let live = engine_call(self.engine.diff_live(self.schemas.target).await)?;
+                full_plan(&live.sql, live.empty, &policies)
+            }
+        };
         if normalized(&replanned) == normalized(approved) {
             return Ok(());
         }
