@@ -43,8 +43,8 @@ pub mod predicate;
 pub mod preflight;
 #[cfg(feature = "domain")]
 pub mod prisma;
-pub mod review;
 pub mod rename;
+pub mod review;
 #[cfg(feature = "domain")]
 pub mod sql_lint;
 #[cfg(feature = "domain")]

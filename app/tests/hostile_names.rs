@@ -81,12 +81,13 @@ fn too_long() -> String {
 
 const MAP_TEMPLATE: &str = "entities:
   - name: {ENTITY}
+    renamedFrom: {EARLIER_ENTITY}
     tableName: {TABLE}
     fields:
       id: { type: cuid, primary: true }
       title: { type: string }
       userId: { type: string }
-      {FIELD}: { type: string, columnName: {COLUMN} }
+      {FIELD}: { type: string, columnName: {COLUMN}, renamedFrom: {EARLIER_FIELD} }
     indexes:
       - fields: [title]
         name: {INDEX}
@@ -99,6 +100,7 @@ const MAP_TEMPLATE: &str = "entities:
 
 const LIST_TEMPLATE: &str = "entities:
   - name: {ENTITY}
+    renamedFrom: {EARLIER_ENTITY}
     tableName: {TABLE}
     fields:
       - name: id
@@ -111,6 +113,7 @@ const LIST_TEMPLATE: &str = "entities:
       - name: {FIELD}
         type: String
         columnName: {COLUMN}
+        renamedFrom: {EARLIER_FIELD}
     indexes:
       - fields: [title]
         name: {INDEX}
@@ -123,8 +126,10 @@ const LIST_TEMPLATE: &str = "entities:
 
 /// Each position with the valid name it takes when another position is under test, and
 /// whether it is a database name (where reserved names are refused too).
-const POSITIONS: [(&str, &str, bool); 6] = [
+const POSITIONS: [(&str, &str, bool); 8] = [
     ("{ENTITY}", "Shop", false),
+    ("{EARLIER_ENTITY}", "OldShop", false),
+    ("{EARLIER_FIELD}", "oldLabel", false),
     ("{TABLE}", "shop_table", true),
     ("{FIELD}", "label", false),
     ("{COLUMN}", "label_text", true),

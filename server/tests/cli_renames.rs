@@ -108,7 +108,11 @@ fn an_entity_and_a_field_renamed_keep_every_row_and_leave_no_drift() {
         ],
         "",
     ));
-    assert_eq!(rescan["created"].as_array().map(Vec::len), Some(0), "{rescan}");
+    assert_eq!(
+        rescan["created"].as_array().map(Vec::len),
+        Some(0),
+        "{rescan}"
+    );
 }
 
 fn note_list(field: &str, renamed_from: &str, type_name: &str) -> String {
@@ -144,7 +148,7 @@ fn a_field_renamed_in_the_list_dialect_keeps_its_values_and_its_unique_index() {
         .find(|i| i["kind"] == "drop_field")
         .unwrap_or_else(|| panic!("no drop item: {guessed}"));
     assert!(
-        drop["advice"]
+        drop["suggestion"]
             .as_str()
             .unwrap()
             .starts_with("looks like a rename: add `renamedFrom: code` to reference"),
@@ -168,7 +172,12 @@ fn a_field_renamed_in_the_list_dialect_keeps_its_values_and_its_unique_index() {
     );
     stdout_of(&approve(&db, &change));
     let run = engine_apply(&db, &dir, &[]);
-    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert_eq!(
         sql.strings("select id || '=' || coalesce(reference, '-') from \"Note\" order by id"),
         ["n1=A-1", "n2=-"]

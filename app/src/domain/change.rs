@@ -92,6 +92,9 @@ pub struct ChangeItem {
     pub reason: String,
     /// How to do it safely (expand/contract), for risky items.
     pub advice: Option<String>,
+    /// What the edit looks like it meant (a drop beside an add of the same type: a rename).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
 }
 
 /// Security items for the access findings among a package's `warnings`: an owner grant that
@@ -114,6 +117,7 @@ pub fn finding_items(warnings: &[super::diagnostic::Diagnostic]) -> Vec<ChangeIt
                         "name the owner field in the acl (`owner: followerId`), or drop the grant"
                             .to_string(),
                     ),
+                    suggestion: None,
                 })
             }
             super::diagnostic::SchemaError::RoleConditionMissing { role, entity, detail } => {
@@ -125,6 +129,7 @@ pub fn finding_items(warnings: &[super::diagnostic::Diagnostic]) -> Vec<ChangeIt
                     risk: Risk::Security,
                     reason: format!("{detail}: the grant fails closed"),
                     advice: warning.error.help(),
+                    suggestion: None,
                 })
             }
             super::diagnostic::SchemaError::OwnershipUnreachable { entity, root, .. } => {
@@ -138,6 +143,7 @@ pub fn finding_items(warnings: &[super::diagnostic::Diagnostic]) -> Vec<ChangeIt
                         "{entity} cannot reach {root} through belongsTo relations, so tenant isolation cannot scope its rows: every tenant shares them"
                     ),
                     advice: warning.error.help(),
+                    suggestion: None,
                 })
             }
             _ => None,

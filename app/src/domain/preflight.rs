@@ -295,12 +295,6 @@ pub fn thousands(n: i64) -> String {
     }
 }
 
-/// `name` as a quoted SQL identifier (`"a""b"`).
-#[must_use]
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 #[cfg(feature = "domain")]
 mod detect;
 #[cfg(feature = "domain")]

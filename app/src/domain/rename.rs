@@ -104,7 +104,9 @@ pub fn renames(before: &[Entity], after: &[Entity]) -> Renames {
         let earlier = entity
             .renamed_from
             .as_deref()
-            .filter(|from| by_name.contains_key(from) && !by_name.contains_key(entity.name.as_str()))
+            .filter(|from| {
+                by_name.contains_key(from) && !by_name.contains_key(entity.name.as_str())
+            })
             .and_then(|from| by_name.get(from));
         if let Some(old) = earlier {
             found.entities.push(EntityRename {
@@ -142,9 +144,8 @@ pub fn renames(before: &[Entity], after: &[Entity]) -> Renames {
 /// keys, indexes and relations follow.
 #[must_use]
 pub fn renamed_state(before: &[Entity], renames: &Renames, after: &[Entity]) -> Vec<Entity> {
-    let entity_to = |name: &str| -> Option<&EntityRename> {
-        renames.entities.iter().find(|r| r.from == name)
-    };
+    let entity_to =
+        |name: &str| -> Option<&EntityRename> { renames.entities.iter().find(|r| r.from == name) };
     let mut state: Vec<Entity> = before.to_vec();
     for entity in &mut state {
         if let Some(rename) = entity_to(&entity.name) {

@@ -753,6 +753,7 @@ mod tests {
             risk: Risk::Safe,
             reason: String::new(),
             advice: None,
+            suggestion: None,
         };
         let items = [
             item("Author", "Author.fields.bio"),

@@ -200,6 +200,7 @@ fn ChangeView(
                                 }).collect_view()}</span>
                             })}
                             <div class="reason">{item.reason.clone()}</div>
+                            {item.suggestion.clone().map(|hint| view! { <div class="advice suggestion" data-testid="suggestion"><strong>"Suggestion: "</strong>{hint}</div> })}
                             {item.advice.clone().map(|advice| view! { <div class="advice">"Advice: "{advice}</div> })}
                         </li>
                     }

@@ -672,6 +672,7 @@ fn items_or_generic(items: Vec<ChangeItem>, package: &str) -> Vec<ChangeItem> {
         reason: "the checksum changed without a field, index, relation or ACL difference"
             .to_string(),
         advice: None,
+        suggestion: None,
     }]
 }
 

@@ -164,7 +164,7 @@ fn print_dependencies(dependencies: &[future::Dependency]) {
     }
 }
 
-/// The change's items with their risk, reason and advice.
+/// The change's items with their risk, reason, suggestion and advice.
 fn print_items(change: &SchemaChange) {
     println!("\nitems:");
     for item in &change.items {
@@ -172,6 +172,9 @@ fn print_items(change: &SchemaChange) {
             "  [{}] {}: {} ({})",
             item.risk, item.path, item.summary, item.reason
         );
+        if let Some(hint) = &item.suggestion {
+            println!("      suggestion: {hint}");
+        }
         if let Some(advice) = &item.advice {
             println!("      advice: {advice}");
         }

@@ -39,6 +39,7 @@ pub fn diff_entities(before: &[Entity], after: &[Entity]) -> Vec<ChangeItem> {
                 risk: Risk::DataLoss,
                 reason: "drops the table and every row in it".to_string(),
                 advice: Some(DROP_ADVICE.to_string()),
+                suggestion: None,
             }),
             (Some(old), Some(new)) => alter_entity(old, new, &mut items),
             (None, None) => {}
@@ -79,15 +80,17 @@ fn rename_items(renames: &Renames) -> Vec<ChangeItem> {
     entities.chain(fields).collect()
 }
 
-/// An entity dropped and another created with the same fields (names and types) in one change
-/// looks like a rename: the drop says how to keep the rows.
+/// An entity dropped and another created with fields of the same types in one change looks like
+/// a rename: the drop says how to keep the rows.
 fn suggest_entity_renames(
     before: &BTreeMap<&str, &Entity>,
     after: &BTreeMap<&str, &Entity>,
     items: &mut [ChangeItem],
 ) {
-    let shape = |e: &Entity| -> BTreeSet<(String, FieldType)> {
-        e.fields.iter().map(|f| (f.name.clone(), f.field_type)).collect()
+    let shape = |e: &Entity| -> Vec<FieldType> {
+        let mut types: Vec<FieldType> = e.fields.iter().map(|f| f.field_type).collect();
+        types.sort_unstable();
+        types
     };
     for drop in items.iter_mut().filter(|i| i.kind == ItemKind::DropEntity) {
         let Some(old) = before.get(drop.entity.as_str()) else {
@@ -97,7 +100,7 @@ fn suggest_entity_renames(
             .values()
             .find(|new| !before.contains_key(new.name.as_str()) && shape(new) == shape(old));
         if let Some(new) = twin {
-            drop.advice = Some(rename_hint(&old.name, &format!("entity {}", new.name)));
+            drop.suggestion = Some(rename_hint(&old.name, &format!("entity {}", new.name)));
         }
     }
 }
@@ -105,7 +108,7 @@ fn suggest_entity_renames(
 /// What a drop that looks like a rename says.
 fn rename_hint(earlier: &str, new: &str) -> String {
     format!(
-        "looks like a rename: add `renamedFrom: {earlier}` to {new} (renames in place and keeps the data); otherwise {DROP_ADVICE}"
+        "looks like a rename: add `renamedFrom: {earlier}` to {new} (renames in place and keeps the data)"
     )
 }
 
@@ -126,6 +129,7 @@ fn item(
         risk,
         reason: reason.to_string(),
         advice: advice.map(str::to_string),
+        suggestion: None,
     }
 }
 
@@ -250,16 +254,17 @@ fn alter_fields(old: &Entity, new: &Entity, items: &mut Vec<ChangeItem>) {
                 let twin = new.fields.iter().find(|f| {
                     !old_fields.contains_key(f.name.as_str()) && f.field_type == dropped.field_type
                 });
-                let advice = twin.map(|f| rename_hint(field_name, &f.name));
-                items.push(item(
+                let mut drop = item(
                     name,
                     ItemKind::DropField,
                     path,
                     format!("drop field {field_name}"),
                     Risk::DataLoss,
                     "drops the column and its data",
-                    Some(advice.as_deref().unwrap_or(DROP_ADVICE)),
-                ));
+                    Some(DROP_ADVICE),
+                );
+                drop.suggestion = twin.map(|f| rename_hint(field_name, &f.name));
+                items.push(drop);
             }
             (Some(before), Some(after)) => alter_field(name, &path, before, after, items),
             (None, None) => {}

@@ -74,7 +74,11 @@ impl Reader<'_, '_> {
     pub(super) fn distinct_field_renames(&mut self, path: &str, fields: &[Field]) {
         let named = |f: &Field| (f.name.clone(), f.renamed_from.clone(), f.origin);
         let entries: Vec<_> = fields.iter().map(named).collect();
-        self.distinct_renames(&entries, |field| join(&join(path, "fields"), field), "field");
+        self.distinct_renames(
+            &entries,
+            |field| join(&join(path, "fields"), field),
+            "field",
+        );
     }
 
     /// Each earlier entity name once, and none that an entity of the file still has.

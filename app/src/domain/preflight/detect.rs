@@ -266,7 +266,9 @@ fn action_hazard(
             None
         }
         A::RenameColumn(rename) => {
-            let from = rename.column_name_ref().and_then(|c| column_of(c.syntax()))?;
+            let from = rename
+                .column_name_ref()
+                .and_then(|c| column_of(c.syntax()))?;
             let to = rename.column_name().and_then(|c| column_of(c.syntax()))?;
             created.rename_column(table, &from, to);
             None

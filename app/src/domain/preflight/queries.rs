@@ -1,7 +1,8 @@
 //! The read-only queries of each hazard. Every identifier is quoted with [`quote_ident`];
 //! enum values are bound as `$1`, never written into the text.
 
-use super::{quote_ident, Hazard, EXAMPLES};
+use super::{Hazard, EXAMPLES};
+use crate::domain::policy_sql::quote_ident;
 
 /// The queries that check one hazard; each returns one bigint, the examples one text per row.
 #[derive(Debug, Clone, PartialEq, Eq)]

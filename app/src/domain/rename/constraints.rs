@@ -34,7 +34,11 @@ fn named_objects(script: &str) -> BTreeMap<Covers, String> {
                 let Some(table) = t.table_name().and_then(|n| first_name(n.syntax())) else {
                     continue;
                 };
-                for pk in t.syntax().descendants().filter_map(ast::PrimaryKeyConstraint::cast) {
+                for pk in t
+                    .syntax()
+                    .descendants()
+                    .filter_map(ast::PrimaryKeyConstraint::cast)
+                {
                     let name = pk
                         .constraint_name_clause()
                         .and_then(|c| c.constraint_name())
@@ -59,7 +63,11 @@ fn named_objects(script: &str) -> BTreeMap<Covers, String> {
                 else {
                     continue;
                 };
-                for fk in a.syntax().descendants().filter_map(ast::ForeignKeyConstraint::cast) {
+                for fk in a
+                    .syntax()
+                    .descendants()
+                    .filter_map(ast::ForeignKeyConstraint::cast)
+                {
                     let name = fk
                         .constraint_name_clause()
                         .and_then(|c| c.constraint_name())

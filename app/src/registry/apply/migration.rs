@@ -341,9 +341,11 @@ impl<'a> PlatformRun<'a> {
         let replanned = match schemas_for(self.schemas.applied_state, self.change, context) {
             // Renames are planned from the applied schema, which the drift check has just
             // found to be the live one: the engine cannot see a rename in a live database.
-            Ok(planned @ PlanSchemas {
-                renamed: Some(_), ..
-            }) => {
+            Ok(
+                planned @ PlanSchemas {
+                    renamed: Some(_), ..
+                },
+            ) => {
                 let plan = engine_call(planned.prisma_script(self.engine).await)?;
                 full_plan(&plan.sql, plan.empty, &policies)
             }
