@@ -323,3 +323,43 @@ fn the_change_page_shows_the_live_numbers_beside_the_statement_and_blocks_approv
     assert!(!page.body.contains("data-testid=\"approve-blocked\""));
     server.stop();
 }
+
+#[test]
+fn a_replica_named_for_preflight_is_the_database_read() {
+    let (db, dir) = apply_support::platform_with_admin("preflight_replica");
+    applied(&db, &dir, "blog", &post_yaml(false));
+    // The "replica": another database whose rows differ from the platform's, so the numbers
+    // say which one was read.
+    let replica = support::fresh_database("preflight_replica_copy");
+    Sql::connect(&replica).script(
+        "create table \"Post\" (id text primary key, \"tenantId\" text not null, title text);
+         insert into \"Post\" values ('r1', 't1', null), ('r2', 't1', null), ('r3', 't1', 'x');",
+    );
+    write_package(&dir, "blog", &post_yaml(true));
+    let change = scan_for(&db, &dir, "blog");
+    assert_eq!(
+        fact(&show(&db, &change), "not_null")["rows"].as_i64(),
+        Some(0)
+    );
+
+    let shown = apply_support::json(&run_cli(
+        &db,
+        &[
+            "--preflight-database-url",
+            &replica,
+            "--preflight-max-age",
+            "1ms",
+            "show",
+            &change,
+            "--json",
+        ],
+        "",
+    ));
+    assert_eq!(shown["preflight"]["source"], "replica", "{shown}");
+    let not_null = fact(&shown, "not_null");
+    assert_eq!(
+        (not_null["rows"].as_i64(), not_null["violating"].as_i64()),
+        (Some(3), Some(2)),
+        "{not_null}"
+    );
+}

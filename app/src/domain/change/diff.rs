@@ -22,9 +22,15 @@ const ACL_ADVICE: &str = "confirm that every role granted here should see or cha
 /// Renames (`renamedFrom:`) come first, and the rest is the diff from the state with them done.
 pub fn diff_entities(before: &[Entity], after: &[Entity]) -> Vec<ChangeItem> {
     let renames = rename::renames(before, after);
-    let renamed = rename::renamed_state(before, &renames, after);
+    let renamed;
+    let before = if renames.is_empty() {
+        before
+    } else {
+        renamed = rename::renamed_state(before, &renames, after);
+        &renamed
+    };
     let mut items = rename_items(&renames);
-    let before: BTreeMap<&str, &Entity> = renamed.iter().map(|e| (e.name.as_str(), e)).collect();
+    let before: BTreeMap<&str, &Entity> = before.iter().map(|e| (e.name.as_str(), e)).collect();
     let after: BTreeMap<&str, &Entity> = after.iter().map(|e| (e.name.as_str(), e)).collect();
     let names: BTreeSet<&str> = before.keys().chain(after.keys()).copied().collect();
     let first = items.len();
