@@ -1,8 +1,8 @@
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Browser, expect, Page, test } from "@playwright/test";
-import { BIN, unique } from "./support";
+import { BIN, freshDatabase, startServer, unique } from "./support";
 
 // What the live data says, on the change page: a platform whose table holds rows, a change that
 // makes a column required over null rows and drops a column that still holds values. The page
@@ -36,12 +36,8 @@ test.describe("preflight on the change page", () => {
 
   test.beforeAll(async () => {
     test.setTimeout(120_000);
-    const name = `preflight_${unique()}`;
-    execFileSync("psql", [process.env.DATABASE_URL ?? "", "-qc", `create database ${name}`]);
-    const database = new URL(process.env.DATABASE_URL ?? "");
-    database.pathname = `/${name}`;
-    url = database.toString();
-    const work = path.join(ROOT, "target/e2e-preflight", name);
+    url = freshDatabase("preflight");
+    const work = path.join(ROOT, "target/e2e-preflight", path.basename(new URL(url).pathname));
     const packages = path.join(work, "packages");
     const schema = path.join(packages, pkg, "seed/schema");
     fs.mkdirSync(schema, { recursive: true });
@@ -60,24 +56,7 @@ test.describe("preflight on the change page", () => {
     fs.writeFileSync(path.join(schema, "entities.yaml"), ticketYaml(true));
     change = created(run(["--packages", packages, "scan", "--json"]));
 
-    server = spawn(BIN, ["--database-url", url, "--packages", packages, "serve", "--addr", `127.0.0.1:${PORT}`], {
-      env: {
-        ...process.env,
-        SCHEMAGATE_PLATFORM_DATABASE_URL: url,
-        LEPTOS_SITE_ROOT: path.join(ROOT, "target/site"), LEPTOS_SITE_PKG_DIR: "pkg",
-        RUST_LOG: "warn",
-      },
-      stdio: "ignore",
-    });
-    for (let i = 0; i < 120; i++) {
-      try {
-        if ((await fetch(`${BASE}/healthz`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    throw new Error("the preflight server did not start");
+    server = await startServer(url, ["--packages", packages], PORT, { SCHEMAGATE_PLATFORM_DATABASE_URL: url });
   });
 
   test.afterAll(() => {

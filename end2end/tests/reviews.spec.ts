@@ -1,9 +1,9 @@
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { Browser, expect, Page, test } from "@playwright/test";
-import { BIN, forumYaml, scan, signIn, unique, writePackage } from "./support";
+import { BIN, forumYaml, freshDatabase, scan, signIn, startServer, unique, writePackage } from "./support";
 
 // Reviews that carry weight: a confirmation and the next pending change after each decision,
 // reviewers requesting changes, and four-eyes on a destructive change.
@@ -113,12 +113,8 @@ test.describe("four-eyes", () => {
 
   test.beforeAll(async () => {
     test.setTimeout(120_000);
-    const name = `four_eyes_${unique()}`;
-    execFileSync("psql", [process.env.DATABASE_URL ?? "", "-qc", `create database ${name}`]);
-    const database = new URL(process.env.DATABASE_URL ?? "");
-    database.pathname = `/${name}`;
-    url = database.toString();
-    const work = path.join(ROOT, "target/e2e-four-eyes", name);
+    url = freshDatabase("four_eyes");
+    const work = path.join(ROOT, "target/e2e-four-eyes", path.basename(new URL(url).pathname));
     const packages = path.join(work, "packages");
     const schema = path.join(packages, pkg, "seed/schema");
     fs.mkdirSync(schema, { recursive: true });
@@ -137,19 +133,7 @@ test.describe("four-eyes", () => {
     const report = JSON.parse(run(["--packages", packages, "scan", "--json"]));
     change = report.created.find((c: { package: string }) => c.package === pkg).change;
 
-    server = spawn(BIN, ["--database-url", url, "--packages", packages, "serve", "--addr", `127.0.0.1:${PORT}`], {
-      env: { ...process.env, LEPTOS_SITE_ROOT: path.join(ROOT, "target/site"), LEPTOS_SITE_PKG_DIR: "pkg", RUST_LOG: "warn" },
-      stdio: "ignore",
-    });
-    for (let i = 0; i < 120; i++) {
-      try {
-        if ((await fetch(`${BASE}/healthz`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    throw new Error("the four-eyes server did not start");
+    server = await startServer(url, ["--packages", packages], PORT);
   });
 
   test.afterAll(() => {

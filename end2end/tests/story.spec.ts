@@ -1,8 +1,8 @@
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect, Page, test } from "@playwright/test";
-import { BIN, unique } from "./support";
+import { BIN, freshDatabase, startServer } from "./support";
 
 // The demo platform from a fresh registry, played the way a new admin would: a change that
 // depends on a pending package, a conflict resolved by a rejection, approvals in dependency
@@ -13,30 +13,12 @@ const DEMO = path.join(ROOT, "server/demo");
 const PORT = Number(process.env.E2E_STORY_PORT ?? 3107);
 const BASE = `http://127.0.0.1:${PORT}`;
 
-function databaseUrl(name: string): string {
-  const url = new URL(process.env.DATABASE_URL ?? "");
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 function run(url: string, args: string[], input = ""): string {
   return execFileSync(BIN, ["--database-url", url, "--base-schema", path.join(DEMO, "base.prisma"), ...args], {
     input,
     encoding: "utf8",
     env: { ...process.env, RUST_LOG: "warn" },
   });
-}
-
-async function waitForHealth() {
-  for (let i = 0; i < 120; i++) {
-    try {
-      if ((await fetch(`${BASE}/healthz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error("the story server did not start");
 }
 
 async function openChange(page: Page, ids: Record<string, string>, pkg: string) {
@@ -58,23 +40,16 @@ test.describe("the demo platform, start to finish", () => {
   let work = "";
 
   test.beforeAll(async () => {
-    const name = `story_${unique()}`;
-    execFileSync("psql", [process.env.DATABASE_URL ?? "", "-qc", `create database ${name}`]);
-    url = databaseUrl(name);
-    work = path.join(ROOT, "target/e2e-story", name);
+    url = freshDatabase("story");
+    work = path.join(ROOT, "target/e2e-story", path.basename(new URL(url).pathname));
     fs.mkdirSync(work, { recursive: true });
     fs.cpSync(path.join(DEMO, "packages"), path.join(work, "packages"), { recursive: true });
     run(url, ["user", "add", "admin", "--role", "admin"], "admin-password\n");
-    server = spawn(
-      BIN,
-      ["--database-url", url, "--packages", path.join(work, "packages"), "--base-schema", path.join(DEMO, "base.prisma"),
-        "serve", "--addr", `127.0.0.1:${PORT}`],
-      {
-        env: { ...process.env, LEPTOS_SITE_ROOT: path.join(ROOT, "target/site"), LEPTOS_SITE_PKG_DIR: "pkg", RUST_LOG: "warn" },
-        stdio: "ignore",
-      },
+    server = await startServer(
+      url,
+      ["--packages", path.join(work, "packages"), "--base-schema", path.join(DEMO, "base.prisma")],
+      PORT,
     );
-    await waitForHealth();
   });
 
   test.afterAll(() => {

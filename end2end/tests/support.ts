@@ -1,10 +1,50 @@
-import { execFileSync } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect, Page } from "@playwright/test";
 
 export const BIN = path.resolve(__dirname, "../../target/debug/schemagate");
 export const PACKAGES = path.resolve(__dirname, "../../target/e2e-packages");
+const ROOT = path.resolve(__dirname, "../..");
+
+/** A database of its own on the test server (`make test`'s DATABASE_URL), by URL. */
+export function freshDatabase(prefix: string): string {
+  const name = `${prefix}_${unique()}`;
+  execFileSync("psql", [process.env.DATABASE_URL ?? "", "-qc", `create database ${name}`]);
+  const url = new URL(process.env.DATABASE_URL ?? "");
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** A server of its own on `port` over the registry `url`, with `args` before `serve` and `env`
+ *  added to its environment; resolves once it answers /healthz. */
+export async function startServer(
+  url: string,
+  args: string[],
+  port: number,
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
+  const server = spawn(BIN, ["--database-url", url, ...args, "serve", "--addr", `127.0.0.1:${port}`], {
+    env: {
+      ...process.env,
+      ...env,
+      LEPTOS_SITE_ROOT: path.join(ROOT, "target/site"),
+      LEPTOS_SITE_PKG_DIR: "pkg",
+      RUST_LOG: "warn",
+    },
+    stdio: "ignore",
+  });
+  for (let i = 0; i < 120; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return server;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  server.kill();
+  throw new Error(`the server on port ${port} did not start`);
+}
 
 /** Runs the CLI against the test database (DATABASE_URL comes from `make test`). */
 export function cli(args: string[], input = ""): string {

@@ -42,6 +42,26 @@ fn article_v2() -> &'static str {
 "
 }
 
+/// `apply` through the engine succeeds.
+#[track_caller]
+fn applies(db: &str, dir: &std::path::Path) {
+    let run = engine_apply(db, dir, &[]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// `db status` finds the live schema to be the applied state.
+#[track_caller]
+fn no_drift(db: &str) {
+    let status = json(&run_cli(db, &["db", "status", "--json"], ""));
+    assert!(status["drift"].is_null(), "{status}");
+}
+
 /// The kinds of the change's edits (security findings about the package left out).
 fn kinds(report: &serde_json::Value) -> Vec<String> {
     report["items"]
@@ -82,20 +102,12 @@ fn an_entity_and_a_field_renamed_keep_every_row_and_leave_no_drift() {
     assert!(!plan.contains("DROP"), "nothing is dropped:\n{plan}");
 
     stdout_of(&approve(&db, &change));
-    let run = engine_apply(&db, &dir, &[]);
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    applies(&db, &dir);
     assert_eq!(
         sql.strings("select id || '=' || subject || '/' || coalesce(body, '-') from \"Article\" order by id"),
         ["p1=first/one", "p2=second/-"]
     );
-    let status = json(&run_cli(&db, &["db", "status", "--json"], ""));
-    assert!(status["drift"].is_null(), "{status}");
+    no_drift(&db);
 
     // Applied, the same `renamedFrom:` finds nothing to rename: a rescan plans nothing.
     let rescan = json(&run_cli(
@@ -171,19 +183,12 @@ fn a_field_renamed_in_the_list_dialect_keeps_its_values_and_its_unique_index() {
         "{shown}"
     );
     stdout_of(&approve(&db, &change));
-    let run = engine_apply(&db, &dir, &[]);
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    applies(&db, &dir);
     assert_eq!(
         sql.strings("select id || '=' || coalesce(reference, '-') from \"Note\" order by id"),
         ["n1=A-1", "n2=-"]
     );
-    let status = json(&run_cli(&db, &["db", "status", "--json"], ""));
-    assert!(status["drift"].is_null(), "{status}");
+    no_drift(&db);
 }
 
 #[test]

@@ -61,7 +61,7 @@ fn an_unknown_field_key_is_an_error_naming_the_allowed_keys() {
     );
     assert_eq!(
         catalog.packages[0].errors[0].to_string(),
-        "unknown key \"requried\" at ForumThread.fields.title.requried (line 9, column 9); expected one of type, required, nullable, primary, generated, unique, index, default, maxLength, enum, min, max, description, columnName"
+        "unknown key \"requried\" at ForumThread.fields.title.requried (line 9, column 9); expected one of type, required, nullable, primary, generated, unique, index, default, maxLength, enum, min, max, description, columnName, renamedFrom"
     );
 }
 

@@ -39,10 +39,7 @@ fn named_objects(script: &str) -> BTreeMap<Covers, String> {
                     .descendants()
                     .filter_map(ast::PrimaryKeyConstraint::cast)
                 {
-                    let name = pk
-                        .constraint_name_clause()
-                        .and_then(|c| c.constraint_name())
-                        .and_then(|n| first_name(n.syntax()));
+                    let name = constraint_name(pk.constraint_name_clause());
                     let columns = pk.index_parameters().map(|p| names(p.syntax()));
                     if let (Some(name), Some(columns)) = (name, columns) {
                         out.insert((table.clone(), Kind::PrimaryKey, columns), name);
@@ -68,10 +65,7 @@ fn named_objects(script: &str) -> BTreeMap<Covers, String> {
                     .descendants()
                     .filter_map(ast::ForeignKeyConstraint::cast)
                 {
-                    let name = fk
-                        .constraint_name_clause()
-                        .and_then(|c| c.constraint_name())
-                        .and_then(|n| first_name(n.syntax()));
+                    let name = constraint_name(fk.constraint_name_clause());
                     let columns = fk.from_columns().map(|l| names(l.syntax()));
                     if let (Some(name), Some(columns)) = (name, columns) {
                         out.insert((table.clone(), Kind::ForeignKey, columns), name);
@@ -82,6 +76,13 @@ fn named_objects(script: &str) -> BTreeMap<Covers, String> {
         }
     }
     out
+}
+
+/// The name a `CONSTRAINT name` clause gives.
+fn constraint_name(clause: Option<ast::ConstraintNameClause>) -> Option<String> {
+    clause
+        .and_then(|c| c.constraint_name())
+        .and_then(|n| first_name(n.syntax()))
 }
 
 /// The statements that give the renamed tables' indexes and constraints the names the engine
