@@ -17,5 +17,15 @@ test("a posted comment clears the box and its web address is a link, its markup 
   await expect(link).toHaveAttribute("href", "https://example.com/spec?id=7");
   await expect(timeline).toContainText("<b>bold</b>");
   await expect(timeline.locator("b")).toHaveCount(0);
+  // The comment has an anchor of its own: a deep link opens the page on it.
+  const anchor = timeline
+    .locator("li")
+    .filter({ hasText: "change.commented by reviewer" })
+    .getByRole("link", { name: /^Link to event \d+$/ });
+  const hash = await anchor.getAttribute("href");
+  expect(hash).toMatch(/^#event-\d+$/);
+  await page.goto(`/changes/${change}${hash}`);
+  await expect(page.locator(`li${hash}`)).toContainText("change.commented by reviewer");
+  await expect(page.locator("li:target")).toContainText("see https://example.com/spec?id=7");
   removePackage(id);
 });

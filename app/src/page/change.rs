@@ -223,15 +223,20 @@ fn ChangeView(
         <section aria-labelledby="timeline-h">
             <h2 id="timeline-h">"Timeline"</h2>
             <ol class="timeline">
-                {change.timeline.clone().into_iter().map(|event| view! {
-                    <li>
-                        <Time at=event.at.clone()/>" "
-                        <strong>{event.action.clone()}</strong>" by "{event.actor.clone()}
-                        {event.on.clone().map(|on| view! {
-                            " on "<a href=format!("#{on}") data-testid="comment-on">{on.replace('-', " ")}</a>
-                        })}
-                        {event.note.clone().map(|note| view! { <span class="note">": "<LinkedText text=note/></span> })}
-                    </li>
+                {change.timeline.clone().into_iter().enumerate().map(|(n, event)| {
+                    // Every event (comments, verdicts, decisions) has an anchor to link to.
+                    let anchor = format!("event-{}", n + 1);
+                    view! {
+                        <li id=anchor.clone()>
+                            <Time at=event.at.clone()/>" "
+                            <strong>{event.action.clone()}</strong>" by "{event.actor.clone()}
+                            {event.on.clone().map(|on| view! {
+                                " on "<a href=format!("#{on}") data-testid="comment-on">{on.replace('-', " ")}</a>
+                            })}
+                            {event.note.clone().map(|note| view! { <span class="note">": "<LinkedText text=note/></span> })}
+                            <a class="anchor" href=format!("#{anchor}") aria-label=format!("Link to event {}", n + 1)>"#"</a>
+                        </li>
+                    }
                 }).collect_view()}
             </ol>
             <EarlierComments comments=change.lineage.earlier_comments.clone()/>
