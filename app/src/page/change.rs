@@ -17,8 +17,10 @@ use crate::component::time::Time;
 
 mod panels;
 mod review;
-use panels::{Conflicts, Dependencies, EarlierComments, SinceLastReview, SqlPlan, Succession};
+mod sql;
+use panels::{Conflicts, Dependencies, EarlierComments, SinceLastReview, Succession};
 use review::{AdminApprovals, DecisionConfirmation, Outcome, Reviews};
+use sql::SqlPlan;
 
 /// Fetches the change (again after each decision) and lays it out.
 #[component]
