@@ -283,8 +283,15 @@ pub struct ChangeDetail {
     pub timeline: Vec<EventView>,
     /// The viewer may approve or reject it now.
     pub can_decide: bool,
-    /// The viewer may send it back to the restart job.
+    /// The viewer may send it back to the restart job: an admin, on a failed change that a
+    /// retry as it is can cure.
     pub can_retry: bool,
+    /// For a failed change a retry can cure: what to do before retrying.
+    #[serde(default)]
+    pub failure_next: Option<String>,
+    /// For a failed change a retry cannot cure: why it would fail again, and what to do instead.
+    #[serde(default)]
+    pub retry_blocked: Option<String>,
     /// The viewer may comment (reviewers and admins).
     pub can_comment: bool,
     /// Approving needs the package name typed.
@@ -326,8 +333,12 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         let c = crate::registry::plan::resume_interrupted(&pool, &engine, c, &schema).await?;
         let gathered = view::gather(&pool, &c, &account, &schema, &config).await?;
         let preflight = view::preflight(&pool, &c, &schema, &config).await?;
+        let failure = view::failure_next(&pool, &c, &schema, preflight.as_ref()).await?;
         let mut detail = view::change_detail(c, &account, gathered);
         detail.preflight = preflight;
+        detail.can_retry &= failure.retry_blocked.is_none();
+        detail.failure_next = failure.next;
+        detail.retry_blocked = failure.retry_blocked;
         Ok(detail)
     })
     .await
@@ -482,10 +493,13 @@ pub async fn plan_change(id: String) -> Result<(), AppError> {
     .await
 }
 
-/// Sends a failed change back to the restart job: `POST /api/retry_change` with `id`. Admins only.
+/// Sends a failed change back to the restart job: `POST /api/retry_change` with `id`. Admins
+/// only. A change that would fail again as it is (a refused or changed plan, an integrity
+/// failure, a dependency neither applied nor approved, preflight rows still there, a package
+/// applied at other content) is refused with what to do instead.
 ///
 /// # Errors
-/// 401, 403, 404, 409 (not failed, or replaced by a newer change).
+/// 401, 403, 404, 409 (not failed, replaced by a newer change, or it cannot succeed).
 #[server(prefix = "/api", endpoint = "retry_change")]
 pub async fn retry_change(id: String) -> Result<(), AppError> {
     use crate::domain::review::Role;

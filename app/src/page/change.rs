@@ -176,13 +176,20 @@ fn ChangeView(
                 {change.apply_log.clone().map(|log| view! {
                     <details open><summary>"What the database said"</summary><pre>{log}</pre></details>
                 })}
-                {change.can_retry.then(|| view! {
-                    <p>"Fix the cause, then send the change back to the restart job."</p>
-                    <ActionForm action=retry>
-                        <input type="hidden" name="id" value=retry_id/>
-                        <button type="submit" class="primary">"Retry"</button>
-                    </ActionForm>
-                })}
+                {change.retry_blocked.clone().map(|why| view! { <p data-testid="retry-blocked">{why}</p> })}
+                {change.failure_next.clone().map(|next| view! { <p data-testid="failure-next">{next}</p> })}
+                {if change.can_retry {
+                    view! {
+                        <ActionForm action=retry>
+                            <input type="hidden" name="id" value=retry_id/>
+                            <button type="submit" class="primary">"Retry"</button>
+                        </ActionForm>
+                    }.into_any()
+                } else if change.failure_next.is_some() {
+                    view! { <p class="muted">"Only an admin can send it back to the restart job."</p> }.into_any()
+                } else {
+                    ().into_any()
+                }}
             </section>
         })}
         <Decision change=change.clone() approve reject withdraw/>
