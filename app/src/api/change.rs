@@ -92,6 +92,10 @@ pub struct ChangeRow {
     /// `held back: billing failed`.
     #[serde(default)]
     pub held_back: Option<(String, String)>,
+    /// For an open change: its package's entities that a package with validation errors on
+    /// disk declares differently (a conflict as soon as that package is fixed).
+    #[serde(default)]
+    pub broken_conflicts: Vec<crate::domain::broken_conflict::BrokenConflict>,
 }
 
 /// A page of the changes list.
@@ -232,7 +236,9 @@ pub async fn list_changes(
         let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
         let filter = view::change_filter(status, risk, package, q)?;
         let inputs = context::services()?.scan_inputs;
-        view::change_page(&pool, filter, page, || schema_context(&inputs)).await
+        let mut list = view::change_page(&pool, filter, page, || schema_context(&inputs)).await?;
+        view::mark_broken_conflicts(&mut list.rows, inputs).await?;
+        Ok(list)
     })
     .await
 }
@@ -335,6 +341,7 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         let preflight = view::preflight(&pool, &c, &schema, &config).await?;
         let failure = view::failure_next(&pool, &c, &schema, preflight.as_ref()).await?;
         let mut detail = view::change_detail(c, &account, gathered);
+        view::mark_broken_conflicts(std::slice::from_mut(&mut detail.row), inputs).await?;
         detail.preflight = preflight;
         detail.can_retry &= failure.retry_blocked.is_none();
         detail.failure_next = failure.next;

@@ -18,7 +18,9 @@ use crate::component::time::Time;
 mod panels;
 mod review;
 mod sql;
-use panels::{Conflicts, Dependencies, EarlierComments, SinceLastReview, Succession};
+use panels::{
+    BrokenConflicts, Conflicts, Dependencies, EarlierComments, SinceLastReview, Succession,
+};
 use review::{AdminApprovals, DecisionConfirmation, Outcome, Reviews};
 use sql::SqlPlan;
 
@@ -218,6 +220,7 @@ fn ChangeView(
 
         <Dependencies dependencies=change.lineage.dependencies.clone()/>
         <Conflicts conflicts=change.conflicts.clone()/>
+        <BrokenConflicts conflicts=change.row.broken_conflicts.clone()/>
         <SinceLastReview since=change.lineage.since_review.clone()/>
 
         <section aria-labelledby="diff-h">

@@ -122,6 +122,7 @@ fn change_row(c: ChangeSummary, changes_requested: bool) -> ChangeRow {
     ChangeRow {
         changes_requested,
         held_back: None,
+        broken_conflicts: Vec::new(),
         items: c.items,
         findings: c.findings,
         conflicts: c.conflicts,
@@ -132,6 +133,25 @@ fn change_row(c: ChangeSummary, changes_requested: bool) -> ChangeRow {
         status: c.status.as_str().to_string(),
         risk: c.risk.as_str().to_string(),
     }
+}
+
+/// Marks each open change of `rows` whose package's entity a package with validation errors on
+/// disk declares differently. Nothing is marked when the packages on disk cannot be read.
+pub(super) async fn mark_broken_conflicts(
+    rows: &mut [ChangeRow],
+    inputs: crate::registry::scan::ScanInputs,
+) -> Result<(), AppError> {
+    let open = |row: &ChangeRow| row.status == "pending" || row.status == "approved";
+    if !rows.iter().any(open) {
+        return Ok(());
+    }
+    let Some(catalog) = crate::api::broken::disk_catalog_if_readable(inputs).await? else {
+        return Ok(());
+    };
+    for row in rows.iter_mut().filter(|row| open(row)) {
+        row.broken_conflicts = catalog.broken_conflicts(&row.package);
+    }
+    Ok(())
 }
 
 /// `t` as RFC 3339, as pages show times.
@@ -296,6 +316,7 @@ pub(super) fn change_detail(c: SchemaChange, viewer: &Account, gathered: Gathere
             changes_requested: !review.changes_requested_by.is_empty(),
             // The page says it in full (the lineage's `held_back`).
             held_back: None,
+            broken_conflicts: Vec::new(),
         },
         base_checksum: c.base_checksum.clone(),
         target_checksum: c.target_checksum.clone(),

@@ -121,6 +121,29 @@ pub fn Conflicts(conflicts: Vec<ConflictView>) -> impl IntoView {
     })
 }
 
+/// Entities of the package that a package with validation errors declares differently: no
+/// conflict in the registry yet, but one as soon as that package is fixed.
+#[component]
+pub fn BrokenConflicts(
+    conflicts: Vec<crate::domain::broken_conflict::BrokenConflict>,
+) -> impl IntoView {
+    (!conflicts.is_empty()).then(|| view! {
+        <section class="panel conflict" aria-labelledby="broken-conflict-h" data-testid="broken-conflicts">
+            <h2 id="broken-conflict-h">"⚠ Conflicts with packages that have errors"</h2>
+            <ul>
+                {conflicts.into_iter().map(|c| view! {
+                    <li data-testid="broken-conflict">
+                        <code>{c.entity.clone()}</code>" is also declared, differently, by "
+                        <a href=crate::api::broken::package_link(&c.package)>{c.package.clone()}</a>
+                        {format!(", whose file has {} error(s): ", c.errors)}<span class="error">{c.error.clone()}</span>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <p class="muted">"That package cannot be queued until its errors are fixed; then the two declarations conflict. Agree on one definition before approving. Bulk approval leaves this change out."</p>
+        </section>
+    })
+}
+
 /// What changed since the content the replaced change was reviewed at.
 #[component]
 pub fn SinceLastReview(since: Option<SinceReview>) -> impl IntoView {
