@@ -196,6 +196,36 @@ for (const width of WIDTHS) {
   });
 }
 
+for (const width of WIDTHS) {
+  test(`requested changes carry over to the next revision, badged in the queue and on the change at ${width} px`, async ({ page }) => {
+    const tag = unique();
+    const id = `revised_${tag}`;
+    const entity = `Revised${tag}`;
+    writePackage(id, forumYaml(entity));
+    const first = scan()[id];
+    await page.setViewportSize({ width, height: 900 });
+    await signIn(page, "reviewer");
+    await page.goto(`/changes/${first}`);
+    await page.getByLabel("Your review").fill(`title needs an index (${tag})`);
+    await page.getByRole("button", { name: "Request changes" }).click();
+    await expect(page.locator("section.reviews li[data-verdict=request_changes]")).toContainText("reviewer");
+
+    // Partly fixed and scanned again: the new change keeps the request until it is settled.
+    writePackage(id, forumYaml(entity).replace("maxLength: 200", "maxLength: 250"));
+    const second = scan()[id];
+    expect(second).not.toEqual(first);
+    await page.goto(`/changes?q=${id}`);
+    await expect(page.locator(`tr[data-change="${second}"]`).getByTestId("changes-requested")).toHaveText("changes requested");
+    await page.goto(`/changes/${second}`);
+    const carried = page.locator("section.reviews li[data-verdict=request_changes]");
+    await expect(carried).toContainText(`title needs an index (${tag})`);
+    await expect(carried.locator(".carried")).toContainText("given on the earlier change");
+    await fitsTheWindow(page);
+    removePackage(id);
+    scan();
+  });
+}
+
 test("the queue finds a change by a field name", async ({ page }) => {
   const tag = unique();
   const id = `fields_${tag}`;
