@@ -185,6 +185,13 @@ for (const width of WIDTHS) {
     expect(href).toMatch(/^#statement-\d+$/);
     await link.click();
     await expect(page.locator(href!)).toBeInViewport();
+    // Followed into a group folded by hand, the link opens the group (the browser reveals it).
+    const folded = page.locator(`details.sql-group:has(${href})`);
+    await folded.locator("summary").click();
+    await expect(page.locator(href!)).toBeHidden();
+    await link.click();
+    await expect(folded).toHaveAttribute("open", "");
+    await expect(page.locator(href!)).toBeInViewport();
     // A deep link opened afresh lands on the statement too, and on an item.
     await page.goto(`/changes/${change}${href}`);
     await expect(page.locator(href!)).toBeInViewport();
