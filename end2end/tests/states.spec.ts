@@ -127,6 +127,16 @@ for (const width of WIDTHS) {
     expect(await top(page, "[data-testid=broken-conflicts]")).toBeLessThan(await top(page, "#sql-h"));
     await fitsTheWindow(page);
 
+    // An admin reads it before the decision's forms, with a link to the panel.
+    await page.context().clearCookies();
+    await signIn(page, "admin");
+    await page.goto(`/changes/${ids[good]}`);
+    const note = page.getByTestId("broken-conflict-note");
+    await expect(note).toContainText(`a package with validation errors declares ${entity} (by ${broken}) differently`);
+    expect(await top(page, "[data-testid=broken-conflict-note]")).toBeLessThan(await top(page, "#approve-note"));
+    await note.getByRole("link", { name: "see the conflict" }).click();
+    await expect(page.locator("#broken-conflict-h")).toBeInViewport();
+
     await page.goto("/changes/approve-all");
     const skipped = page.getByRole("region", { name: /Needing a decision of their own/ });
     const row = skipped.getByRole("row").filter({ has: page.getByRole("link", { name: good }) });

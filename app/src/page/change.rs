@@ -360,6 +360,7 @@ fn Decision(
             <h2 id="decide-h">"Decision"</h2>
             <p class="muted help-link"><a href="/help/approvals">"What an approval checks"</a></p>
             <p class="capability" data-testid="decision-capability">{capability}</p>
+            <BrokenConflictNote conflicts=change.row.broken_conflicts.clone()/>
             <AdminApprovals change=change.clone() withdraw/>
             {plan_now}
             <div class="decide-forms">
@@ -384,6 +385,24 @@ fn Decision(
         </section>
     }
     .into_any())
+}
+
+/// Before the forms: an entity of the change that a package with validation errors declares
+/// differently, which the panel further down explains.
+#[component]
+fn BrokenConflictNote(
+    conflicts: Vec<crate::domain::broken_conflict::BrokenConflict>,
+) -> impl IntoView {
+    let named: Vec<String> = conflicts
+        .iter()
+        .map(|c| format!("{} (by {})", c.entity, c.package))
+        .collect();
+    (!named.is_empty()).then(|| view! {
+        <p class="flash info" data-testid="broken-conflict-note">
+            {format!("Before approving: a package with validation errors declares {} differently; ", named.join(", "))}
+            <a href="#broken-conflict-h">"see the conflict"</a>"."
+        </p>
+    })
 }
 
 /// The change's risk in words, whether that risk needs the typed confirmation, and the
