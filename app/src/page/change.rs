@@ -136,7 +136,6 @@ fn ChangeView(
     dismiss: ServerAction<DismissVerdict>,
 ) -> impl IntoView {
     let row = change.row.clone();
-    let retry_id = row.id.clone();
     let comment_id = row.id.clone();
     let path = format!("/changes/{}", row.id);
     let title = format!("Change {} · Schemagate", row.package);
@@ -171,29 +170,7 @@ fn ChangeView(
         {change.lineage.held_back.clone().map(|why| view! {
             <p class="flash error" role="status" data-testid="held-back">{why}</p>
         })}
-        {(row.status == "failed").then(|| view! {
-            <section class="panel failed" aria-labelledby="retry-h">
-                <h2 id="retry-h">"Failed"</h2>
-                {change.failure_reason.clone().map(|why| view! { <p class="flash error" data-testid="failure">{why}</p> })}
-                {change.apply_log.clone().map(|log| view! {
-                    <details open><summary>"What the database said"</summary><pre>{log}</pre></details>
-                })}
-                {change.retry_blocked.clone().map(|why| view! { <p data-testid="retry-blocked">{why}</p> })}
-                {change.failure_next.clone().map(|next| view! { <p data-testid="failure-next">{next}</p> })}
-                {if change.can_retry {
-                    view! {
-                        <ActionForm action=retry>
-                            <input type="hidden" name="id" value=retry_id/>
-                            <button type="submit" class="primary">"Retry"</button>
-                        </ActionForm>
-                    }.into_any()
-                } else if change.failure_next.is_some() {
-                    view! { <p class="muted">"Only an admin can send it back to the restart job."</p> }.into_any()
-                } else {
-                    ().into_any()
-                }}
-            </section>
-        })}
+        {(row.status == "failed").then(|| view! { <Failed change=change.clone() retry/> })}
         <Decision change=change.clone() approve reject withdraw/>
         <Reviews change=change.clone() review dismiss/>
         <section aria-labelledby="items-h">
@@ -274,6 +251,38 @@ fn ChangeView(
             <summary>"YAML snapshot"</summary>
             <pre class="yaml">{change.yaml.clone()}</pre>
         </details>
+    }
+}
+
+/// A failed change: what the database said first, then what to do, and Retry for an admin when
+/// a retry can cure it.
+#[component]
+fn Failed(change: ChangeDetail, retry: ServerAction<RetryChange>) -> impl IntoView {
+    let next = if change.can_retry {
+        view! {
+            <ActionForm action=retry>
+                <input type="hidden" name="id" value=change.row.id.clone()/>
+                <button type="submit" class="primary">"Retry"</button>
+            </ActionForm>
+        }
+        .into_any()
+    } else if change.failure_next.is_some() {
+        view! { <p class="muted">"Only an admin can send it back to the restart job."</p> }
+            .into_any()
+    } else {
+        ().into_any()
+    };
+    view! {
+        <section class="panel failed" aria-labelledby="retry-h">
+            <h2 id="retry-h">"Failed"</h2>
+            {change.failure_reason.clone().map(|why| view! { <p class="flash error" data-testid="failure">{why}</p> })}
+            {change.apply_log.clone().map(|log| view! {
+                <details open><summary>"What the database said"</summary><pre>{log}</pre></details>
+            })}
+            {change.retry_blocked.clone().map(|why| view! { <p data-testid="retry-blocked">{why}</p> })}
+            {change.failure_next.clone().map(|next| view! { <p data-testid="failure-next">{next}</p> })}
+            {next}
+        </section>
     }
 }
 
