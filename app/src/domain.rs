@@ -1,7 +1,8 @@
 //! The pure core: entity model, YAML dialects, validation, checksums, Prisma rendering.
 //! No I/O, no leptos, no sqlx. The browser build (without the `domain` feature) compiles only the
-//! types pages render (`access`, `change`, `diagnostic`, `model`, `predicate`, `review`,
-//! `text_diff`); reading YAML, validating, hashing and rendering Prisma are the server's.
+//! types pages render (`access`, `broken_conflict`, `change`, `diagnostic`, `model`,
+//! `predicate`, `review`, `text_diff`); reading YAML, validating, hashing and rendering Prisma
+//! are the server's.
 //!
 //! Data flow: [`parse_entities`] reads one `entities.yaml` (either dialect) into canonical
 //! [`Entity`] values plus [`Diagnostic`]s; [`Catalog::build`] does that for every package, then
@@ -12,6 +13,7 @@
 pub mod access;
 #[cfg(feature = "domain")]
 pub mod base_schema;
+pub mod broken_conflict;
 #[cfg(feature = "domain")]
 pub mod catalog;
 pub mod change;

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, Page, test } from "@playwright/test";
-import { forumYaml, removePackage, scan, signIn, unique, writePackage } from "./support";
+import { fitsTheWindow, forumYaml, removePackage, scan, signIn, unique, writePackage } from "./support";
 
 const SHOTS = path.resolve(__dirname, "../../target/screenshots");
 // Phone, tablet, laptop, desktop; screenshots of every page at the first and the third.
@@ -15,22 +15,6 @@ const CRM_IMPORT = fs.readFileSync(path.resolve(__dirname, "../../server/demo/pa
 function longYaml(entity: string): string {
   const field = "descriptionOfTheThingThatIsLongerThanMostScreensAllow";
   return forumYaml(entity, `      ${field}: { type: string, required: true, maxLength: 4000 }\n`);
-}
-
-async function fitsTheWindow(page: Page) {
-  const [scrollWidth, innerWidth, culprits] = await page.evaluate(() => {
-    // The outermost elements reaching past the window's right edge, for the message.
-    const wide = [...document.querySelectorAll("body *")].filter(
-      (el) => el.getBoundingClientRect().right > window.innerWidth + 0.5 && !el.parentElement?.closest(".scroll, details:not([open])"),
-    );
-    const outermost = wide.filter((el) => !wide.some((other) => other !== el && other.contains(el) && other.tagName !== "MAIN" && other.tagName !== "BODY"));
-    return [
-      document.documentElement.scrollWidth,
-      window.innerWidth,
-      outermost.slice(0, 5).map((el) => `${el.tagName.toLowerCase()}.${el.className} "${(el.textContent ?? "").trim().slice(0, 30)}"`).join(", "),
-    ] as const;
-  });
-  expect(scrollWidth, `${page.url()} scrolls sideways (${culprits})`).toBeLessThanOrEqual(innerWidth);
 }
 
 async function noAxeViolations(page: Page) {
@@ -85,7 +69,7 @@ for (const width of WIDTHS) {
 }
 
 for (const width of WIDTHS) {
-  test(`the side-by-side diff stays inside its column at ${width} px`, async ({ page }) => {
+  test(`the side-by-side diff stays inside its column at ${width} px, or below 600 px gives way to the unified one`, async ({ page }) => {
     const tag = unique();
     const id = `split_${tag}`;
     writePackage(id, longYaml(`Split${tag}`));
@@ -95,6 +79,19 @@ for (const width of WIDTHS) {
     await signIn(page, "viewer");
     await page.goto(`/changes/${change}?view=split`);
     const table = page.locator("table.diff.split");
+    if (width < 600) {
+      await expect(table).toBeHidden();
+      await expect(page.locator("table.diff.unified")).toBeVisible();
+      await expect(page.getByText("Side by side needs a wider screen: the diff is shown unified.")).toBeVisible();
+      await fitsTheWindow(page);
+      // Wide again, the side-by-side layout is back without a reload.
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await expect(table).toBeVisible();
+      await expect(page.locator("table.diff.unified")).toBeHidden();
+      removePackage(id);
+      return;
+    }
+    await expect(page.locator("table.diff.unified")).toBeHidden();
     await expect(table.getByRole("columnheader", { name: "Before" })).toBeVisible();
     await expect(table.getByRole("columnheader", { name: "After" })).toBeVisible();
     const [tableBox, columnBox] = await Promise.all([

@@ -100,7 +100,7 @@ test.describe("the demo platform, start to finish", () => {
     await openChange(page, ids, "forum");
     await expect(page.locator("section.conflict")).toHaveCount(0);
     // The SQL it will run, planned by Prisma's engine, with the lock each statement takes.
-    const plan = page.locator("ol.sql-plan");
+    const plan = page.getByRole("region", { name: /^SQL plan/ });
     await expect(plan).toContainText("CREATE TABLE");
     await expect(plan.locator("li.statement").first()).toContainText("lock:");
     await approveHere(page, "forum");
@@ -112,7 +112,7 @@ test.describe("the demo platform, start to finish", () => {
     await expect(page.locator("table.dependencies")).toContainText("approved");
     await expect(page.getByRole("button", { name: "Approve" })).toBeDisabled();
     await page.getByRole("button", { name: "Plan now" }).click();
-    await expect(page.locator("ol.sql-plan")).toContainText("CREATE TABLE");
+    await expect(page.getByRole("region", { name: /^SQL plan/ })).toContainText("CREATE TABLE");
     await approveHere(page, "notifications");
 
     // billing's ACLs become row-level-security policies: a security change, which the bulk
@@ -121,7 +121,7 @@ test.describe("the demo platform, start to finish", () => {
     await expect(page.getByRole("heading", { name: "To approve (0)" })).toBeVisible();
     await expect(page.locator("main")).toContainText("security risk needs a decision of its own");
     await openChange(page, ids, "billing");
-    await expect(page.locator("ol.sql-plan")).toContainText("CREATE POLICY");
+    await expect(page.getByRole("region", { name: /^SQL plan/ })).toContainText("CREATE POLICY");
     await approveHere(page, "billing");
 
     const schemaOut = path.join(work, "schema.prisma");

@@ -132,3 +132,21 @@ export function consoleErrors(page: Page): string[] {
   page.on("pageerror", (error) => errors.push(error.message));
   return errors;
 }
+
+/** Fails when the page scrolls sideways, naming the outermost elements that reach past the
+ *  window's right edge (content inside a scrolling box or a closed <details> does not count). */
+export async function fitsTheWindow(page: Page) {
+  const [scrollWidth, innerWidth, culprits] = await page.evaluate(() => {
+    // The outermost elements reaching past the window's right edge, for the message.
+    const wide = [...document.querySelectorAll("body *")].filter(
+      (el) => el.getBoundingClientRect().right > window.innerWidth + 0.5 && !el.parentElement?.closest(".scroll, details:not([open])"),
+    );
+    const outermost = wide.filter((el) => !wide.some((other) => other !== el && other.contains(el) && other.tagName !== "MAIN" && other.tagName !== "BODY"));
+    return [
+      document.documentElement.scrollWidth,
+      window.innerWidth,
+      outermost.slice(0, 5).map((el) => `${el.tagName.toLowerCase()}.${el.className} "${(el.textContent ?? "").trim().slice(0, 30)}"`).join(", "),
+    ] as const;
+  });
+  expect(scrollWidth, `${page.url()} scrolls sideways (${culprits})`).toBeLessThanOrEqual(innerWidth);
+}

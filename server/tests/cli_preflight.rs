@@ -104,6 +104,17 @@ fn a_column_made_required_over_null_rows_is_refused_at_approval_and_at_apply_unt
         "the column is still optional"
     );
 
+    // While the row is still there, a retry would fail again: refused, saying what to do.
+    let early = run_cli(&db, &["retry", &change, "--as", "alice"], "");
+    assert_eq!(early.status.code(), Some(1), "{}", stderr(&early));
+    assert!(
+        stderr(&early).contains(
+            "preflight against the live database still finds rows that would make the plan fail"
+        ) && stderr(&early).contains("fix those rows"),
+        "{}",
+        stderr(&early)
+    );
+    assert_eq!(show(&db, &change)["status"], "failed");
     sql.script("update \"Post\" set title = 'late' where id = 'p4';");
     stdout_of(&run_cli(&db, &["retry", &change, "--as", "alice"], ""));
     let again = engine_apply(&db, &dir, &[]);

@@ -559,3 +559,49 @@ fn acl_check_answers_with_the_configuration_the_package_was_applied_with() {
     assert!(same.starts_with("allow: "), "{same}");
     assert!(!same.contains("note:"), "{same}");
 }
+
+#[test]
+fn approve_all_leaves_out_a_change_in_conflict_with_a_package_that_has_errors() {
+    let db = fresh_database("review_all_broken");
+    // legacy declares ForumThread with another title length, and has a field of an unknown type.
+    let legacy = FORUM.replace("maxLength: 200", "maxLength: 80")
+        + "  - name: LegacyNote\n    fields:\n      id: { type: cuid, primary: true, generated: true }\n      meta: { type: jsonb, required: false }\n";
+    let dir = packages(
+        "review_all_broken",
+        &[
+            ("forum", FORUM),
+            ("legacy", &legacy),
+            (
+                "other",
+                &WIKI.replace("    acl:\n      read: [public]\n", ""),
+            ),
+        ],
+    );
+    stdout_of(&run_cli(
+        &db,
+        &["user", "add", "alice", "--role", "admin"],
+        "long enough\n",
+    ));
+    let scan = run_cli(&db, &with_packages(&dir, &["scan", "--json"]), "");
+    let created: Vec<String> = serde_json::from_slice::<serde_json::Value>(&scan.stdout).unwrap()
+        ["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["package"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(created, ["forum", "other"], "legacy has errors: no change");
+
+    let all = json(&run_cli(
+        &db,
+        &with_packages(&dir, &["approve", "--all", "--as", "alice", "--json"]),
+        "",
+    ));
+    assert_eq!(all["approved"].as_array().unwrap().len(), 1, "{all}");
+    assert_eq!(all["approved"][0]["package"], "other");
+    let why = all["skipped"][0]["reason"].as_str().unwrap();
+    assert!(
+        why.starts_with("conflict with a package that has errors: ForumThread is declared differently by legacy, which has validation errors (unknown field type \"jsonb\""),
+        "{why}"
+    );
+}

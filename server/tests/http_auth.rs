@@ -418,6 +418,66 @@ fn retrying_a_failed_change_answers_401_403_403_200() {
     assert!(f.audit_actions().contains(&"change.retried".to_string()));
 }
 
+/// Runs `sql` on the registry database at `url`.
+fn registry_sql(url: &str, sql: &str) {
+    use sqlx::Connection;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+        sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
+    });
+}
+
+#[test]
+fn a_failed_change_that_would_fail_again_offers_no_retry_says_what_to_do_and_refuses_it_409() {
+    let f = fixture("auth_retry_blocked", &[]);
+    let (forum, _) = f.pending("forum");
+    stdout_of(&run_cli(&f.db, &["approve", &forum, "--as", "admin"], ""));
+    let schema = fresh_dir("auth_retry_blocked_schema").join("schema.prisma");
+    let args = [
+        "apply",
+        "--schema-out",
+        schema.to_str().unwrap(),
+        "--migrate-cmd",
+        "exit 4",
+    ];
+    assert_eq!(run_cli(&f.db, &args, "").status.code(), Some(1));
+    // As the restart job records a plan its check refuses, which it refuses every time.
+    registry_sql(
+        &f.db,
+        &format!("update schemagate.schema_change set failure_reason = 'plan_refused' where id = '{forum}'"),
+    );
+
+    let admin = f.login("admin");
+    let page = f.get(&format!("/changes/{forum}"), Some(&admin));
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains(">Retry<"), "no Retry that cannot work");
+    assert!(
+        page.body.contains("data-testid=\"retry-blocked\"")
+            && page.body.contains(
+                "Retrying it as it is would fail again: the plan check refuses its approved SQL"
+            ),
+        "the page says why and what to do instead"
+    );
+    let response = f.post("/api/retry_change", Some(&admin), &[("id", &forum)]);
+    assert_eq!(response.status, 409, "{response:?}");
+    assert!(
+        response
+            .body
+            .contains("cannot retry forum: the plan check refuses its approved SQL"),
+        "{response:?}"
+    );
+    let show: serde_json::Value =
+        serde_json::from_str(&stdout_of(&run_cli(&f.db, &["show", &forum, "--json"], ""))).unwrap();
+    assert_eq!(show["status"], "failed");
+    assert!(f
+        .audit_actions()
+        .contains(&"change.retry_refused".to_string()));
+}
+
 #[test]
 fn the_acl_check_endpoint_needs_a_session_and_answers_from_the_applied_policy() {
     let f = fixture("auth_acl", &[]);

@@ -60,6 +60,19 @@ pub(crate) fn relative_file(file: &str, packages_dir: Option<&str>) -> String {
         .unwrap_or_else(|| file.to_string())
 }
 
+/// The packages on disk as pages read them, or `None` when there are none to read (no packages
+/// directory, or it cannot be read: the pages say so elsewhere).
+///
+/// # Errors
+/// [`AppError::Internal`] when reading fails unexpectedly.
+#[cfg(feature = "ssr")]
+pub(crate) async fn disk_catalog_if_readable(
+    inputs: crate::registry::scan::ScanInputs,
+) -> Result<Option<std::sync::Arc<super::disk::DiskCatalog>>, AppError> {
+    let (_, disk) = super::disk::disk_catalog(inputs).await?;
+    Ok(disk.ok())
+}
+
 /// Every package on disk whose schema file has errors (and every directory that cannot be read
 /// as a package), by id: the first `limit` ([`DEFAULT_LIMIT`], at most [`MAX_LIMIT`]) with
 /// their causes, and how many there are. Any signed-in role.

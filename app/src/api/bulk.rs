@@ -69,7 +69,8 @@ pub async fn bulk_plan() -> Result<BulkPlanView, AppError> {
         let inputs = context::services()?.scan_inputs;
         let (pool, account) = context::signed_in(Role::Viewer, "read the registry").await?;
         let schema = super::change::schema_context(&inputs)?;
-        let plan = crate::registry::bulk::plan(&pool, &schema).await?;
+        let left_out = left_out_on_disk(inputs).await?;
+        let plan = crate::registry::bulk::plan_leaving_out(&pool, &schema, &left_out).await?;
         Ok(BulkPlanView {
             take: plan.take.iter().map(|c| bulk_row(c, None)).collect(),
             skipped: plan
@@ -102,9 +103,16 @@ pub async fn approve_all_changes(
         let schema = super::change::schema_context(&inputs)?;
         let confirmed = parse_selection(&selection)?;
         let note = note.filter(|n| !n.trim().is_empty());
-        let outcome =
-            crate::registry::bulk::approve_all(&pool, &schema, &account, note, Some(&confirmed))
-                .await?;
+        let left_out = left_out_on_disk(inputs).await?;
+        let outcome = crate::registry::bulk::approve_all_leaving_out(
+            &pool,
+            &schema,
+            &account,
+            note,
+            Some(&confirmed),
+            &left_out,
+        )
+        .await?;
         Ok(BulkResult {
             approved: outcome.approved.iter().map(|c| bulk_row(c, None)).collect(),
             skipped: outcome
@@ -116,6 +124,18 @@ pub async fn approve_all_changes(
         })
     })
     .await
+}
+
+/// The packages a bulk approval leaves out for a conflict with a package that has validation
+/// errors on disk (none when the packages on disk cannot be read).
+#[cfg(feature = "ssr")]
+async fn left_out_on_disk(
+    inputs: crate::registry::scan::ScanInputs,
+) -> Result<crate::registry::bulk::LeftOut, AppError> {
+    Ok(super::broken::disk_catalog_if_readable(inputs)
+        .await?
+        .map(|disk| crate::registry::bulk::left_out_on_disk(&disk))
+        .unwrap_or_default())
 }
 
 /// `id=checksum,id=checksum` → map.

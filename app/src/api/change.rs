@@ -92,6 +92,10 @@ pub struct ChangeRow {
     /// `held back: billing failed`.
     #[serde(default)]
     pub held_back: Option<(String, String)>,
+    /// For an open change: its package's entities that a package with validation errors on
+    /// disk declares differently (a conflict as soon as that package is fixed).
+    #[serde(default)]
+    pub broken_conflicts: Vec<crate::domain::broken_conflict::BrokenConflict>,
 }
 
 /// A page of the changes list.
@@ -232,7 +236,9 @@ pub async fn list_changes(
         let (pool, _) = context::signed_in(Role::Viewer, "read the registry").await?;
         let filter = view::change_filter(status, risk, package, q)?;
         let inputs = context::services()?.scan_inputs;
-        view::change_page(&pool, filter, page, || schema_context(&inputs)).await
+        let mut list = view::change_page(&pool, filter, page, || schema_context(&inputs)).await?;
+        view::mark_broken_conflicts(&mut list.rows, inputs).await?;
+        Ok(list)
     })
     .await
 }
@@ -283,8 +289,15 @@ pub struct ChangeDetail {
     pub timeline: Vec<EventView>,
     /// The viewer may approve or reject it now.
     pub can_decide: bool,
-    /// The viewer may send it back to the restart job.
+    /// The viewer may send it back to the restart job: an admin, on a failed change that a
+    /// retry as it is can cure.
     pub can_retry: bool,
+    /// For a failed change a retry can cure: what to do before retrying.
+    #[serde(default)]
+    pub failure_next: Option<String>,
+    /// For a failed change a retry cannot cure: why it would fail again, and what to do instead.
+    #[serde(default)]
+    pub retry_blocked: Option<String>,
     /// The viewer may comment (reviewers and admins).
     pub can_comment: bool,
     /// Approving needs the package name typed.
@@ -326,8 +339,13 @@ pub async fn get_change(id: String) -> Result<ChangeDetail, AppError> {
         let c = crate::registry::plan::resume_interrupted(&pool, &engine, c, &schema).await?;
         let gathered = view::gather(&pool, &c, &account, &schema, &config).await?;
         let preflight = view::preflight(&pool, &c, &schema, &config).await?;
+        let failure = view::failure_next(&pool, &c, &schema, preflight.as_ref()).await?;
         let mut detail = view::change_detail(c, &account, gathered);
+        view::mark_broken_conflicts(std::slice::from_mut(&mut detail.row), inputs).await?;
         detail.preflight = preflight;
+        detail.can_retry &= failure.retry_blocked.is_none();
+        detail.failure_next = failure.next;
+        detail.retry_blocked = failure.retry_blocked;
         Ok(detail)
     })
     .await
@@ -482,10 +500,13 @@ pub async fn plan_change(id: String) -> Result<(), AppError> {
     .await
 }
 
-/// Sends a failed change back to the restart job: `POST /api/retry_change` with `id`. Admins only.
+/// Sends a failed change back to the restart job: `POST /api/retry_change` with `id`. Admins
+/// only. A change that would fail again as it is (a refused or changed plan, an integrity
+/// failure, a dependency neither applied nor approved, preflight rows still there, a package
+/// applied at other content) is refused with what to do instead.
 ///
 /// # Errors
-/// 401, 403, 404, 409 (not failed, or replaced by a newer change).
+/// 401, 403, 404, 409 (not failed, replaced by a newer change, or it cannot succeed).
 #[server(prefix = "/api", endpoint = "retry_change")]
 pub async fn retry_change(id: String) -> Result<(), AppError> {
     use crate::domain::review::Role;

@@ -33,11 +33,16 @@ pub fn Diff(hunks: Vec<Hunk>, label: String, path: String, split: bool) -> impl 
     let split_href = format!("{path}?view=split");
     view! {
         <nav class="tabs" aria-label="Diff layout">
-            <a href=path aria-current=(!split).then_some("page")>"Unified"</a>
+            <a href=path.clone() aria-current=(!split).then_some("page")>"Unified"</a>
             <a href=split_href aria-current=split.then_some("page")>"Side by side"</a>
         </nav>
         {if split {
-            view! { <SplitDiff hunks label/> }.into_any()
+            // Sending every line twice would double an already long page: below 600 px a
+            // link to the unified layout stands in for it.
+            view! {
+                <p class="muted diff-narrow">"Side by side needs a wider screen: "<a href=path.clone()>"show the diff unified"</a></p>
+                <SplitDiff hunks label/>
+            }.into_any()
         } else {
             view! { <UnifiedDiff hunks label/> }.into_any()
         }}
@@ -87,11 +92,24 @@ pub fn DiffLayout(
         {move || {
             let (hunks, label) = (hunks.clone(), label.clone());
             if split.get() {
-                view! { <SplitDiff hunks label/> }.into_any()
+                view! { <SplitOrUnified hunks label/> }.into_any()
             } else {
                 view! { <UnifiedDiff hunks label/> }.into_any()
             }
         }}
+    }
+}
+
+/// The side-by-side view, and the unified one that stands in for it below 600 px, where two
+/// columns of code do not fit: the stylesheet shows one of them.
+#[component]
+fn SplitOrUnified(hunks: Vec<Hunk>, label: String) -> impl IntoView {
+    view! {
+        <div class="diff-wide"><SplitDiff hunks=hunks.clone() label=label.clone()/></div>
+        <div class="diff-narrow">
+            <p class="muted">"Side by side needs a wider screen: the diff is shown unified."</p>
+            <UnifiedDiff hunks label/>
+        </div>
     }
 }
 

@@ -15,6 +15,10 @@ use super::config::Config;
 use super::diagnostic::{Diagnostic, SchemaError, Severity};
 use super::dialect::parse_entities;
 use super::model::Entity;
+
+mod broken;
+
+pub use super::broken_conflict::BrokenConflict;
 use super::ownership;
 use super::prisma::{
     render_full_schema, render_package_fragment, Fragment, PackageModels, RenderError,

@@ -17,8 +17,12 @@ use crate::component::time::Time;
 
 mod panels;
 mod review;
-use panels::{Conflicts, Dependencies, EarlierComments, SinceLastReview, SqlPlan, Succession};
+mod sql;
+use panels::{
+    BrokenConflicts, Conflicts, Dependencies, EarlierComments, SinceLastReview, Succession,
+};
 use review::{AdminApprovals, DecisionConfirmation, Outcome, Reviews};
+use sql::SqlPlan;
 
 /// Fetches the change (again after each decision) and lays it out.
 #[component]
@@ -132,7 +136,6 @@ fn ChangeView(
     dismiss: ServerAction<DismissVerdict>,
 ) -> impl IntoView {
     let row = change.row.clone();
-    let retry_id = row.id.clone();
     let comment_id = row.id.clone();
     let path = format!("/changes/{}", row.id);
     let title = format!("Change {} · Schemagate", row.package);
@@ -167,22 +170,7 @@ fn ChangeView(
         {change.lineage.held_back.clone().map(|why| view! {
             <p class="flash error" role="status" data-testid="held-back">{why}</p>
         })}
-        {(row.status == "failed").then(|| view! {
-            <section class="panel failed" aria-labelledby="retry-h">
-                <h2 id="retry-h">"Failed"</h2>
-                {change.failure_reason.clone().map(|why| view! { <p class="flash error" data-testid="failure">{why}</p> })}
-                {change.apply_log.clone().map(|log| view! {
-                    <details open><summary>"What the database said"</summary><pre>{log}</pre></details>
-                })}
-                {change.can_retry.then(|| view! {
-                    <p>"Fix the cause, then send the change back to the restart job."</p>
-                    <ActionForm action=retry>
-                        <input type="hidden" name="id" value=retry_id/>
-                        <button type="submit" class="primary">"Retry"</button>
-                    </ActionForm>
-                })}
-            </section>
-        })}
+        {(row.status == "failed").then(|| view! { <Failed change=change.clone() retry/> })}
         <Decision change=change.clone() approve reject withdraw/>
         <Reviews change=change.clone() review dismiss/>
         <section aria-labelledby="items-h">
@@ -210,6 +198,7 @@ fn ChangeView(
 
         <Dependencies dependencies=change.lineage.dependencies.clone()/>
         <Conflicts conflicts=change.conflicts.clone()/>
+        <BrokenConflicts conflicts=change.row.broken_conflicts.clone()/>
         <SinceLastReview since=change.lineage.since_review.clone()/>
 
         <section aria-labelledby="diff-h">
@@ -268,6 +257,38 @@ fn ChangeView(
             <summary>"YAML snapshot"</summary>
             <pre class="yaml">{change.yaml.clone()}</pre>
         </details>
+    }
+}
+
+/// A failed change: what the database said first, then what to do, and Retry for an admin when
+/// a retry can cure it.
+#[component]
+fn Failed(change: ChangeDetail, retry: ServerAction<RetryChange>) -> impl IntoView {
+    let next = if change.can_retry {
+        view! {
+            <ActionForm action=retry>
+                <input type="hidden" name="id" value=change.row.id.clone()/>
+                <button type="submit" class="primary">"Retry"</button>
+            </ActionForm>
+        }
+        .into_any()
+    } else if change.failure_next.is_some() {
+        view! { <p class="muted">"Only an admin can send it back to the restart job."</p> }
+            .into_any()
+    } else {
+        ().into_any()
+    };
+    view! {
+        <section class="panel failed" aria-labelledby="retry-h">
+            <h2 id="retry-h">"Failed"</h2>
+            {change.failure_reason.clone().map(|why| view! { <p class="flash error" data-testid="failure">{why}</p> })}
+            {change.apply_log.clone().map(|log| view! {
+                <details open><summary>"What the database said"</summary><pre>{log}</pre></details>
+            })}
+            {change.retry_blocked.clone().map(|why| view! { <p data-testid="retry-blocked">{why}</p> })}
+            {change.failure_next.clone().map(|next| view! { <p data-testid="failure-next">{next}</p> })}
+            {next}
+        </section>
     }
 }
 
@@ -354,6 +375,7 @@ fn Decision(
             <h2 id="decide-h">"Decision"</h2>
             <p class="muted help-link"><a href="/help/approvals">"What an approval checks"</a></p>
             <p class="capability" data-testid="decision-capability">{capability}</p>
+            <BrokenConflictNote conflicts=change.row.broken_conflicts.clone()/>
             <AdminApprovals change=change.clone() withdraw/>
             {plan_now}
             <div class="decide-forms">
@@ -378,6 +400,24 @@ fn Decision(
         </section>
     }
     .into_any())
+}
+
+/// Before the forms: an entity of the change that a package with validation errors declares
+/// differently, which the panel further down explains.
+#[component]
+fn BrokenConflictNote(
+    conflicts: Vec<crate::domain::broken_conflict::BrokenConflict>,
+) -> impl IntoView {
+    let named: Vec<String> = conflicts
+        .iter()
+        .map(|c| format!("{} (by {})", c.entity, c.package))
+        .collect();
+    (!named.is_empty()).then(|| view! {
+        <p class="flash info" data-testid="broken-conflict-note">
+            {format!("Before approving: a package with validation errors declares {} differently; ", named.join(", "))}
+            <a href="#broken-conflict-h">"see the conflict"</a>"."
+        </p>
+    })
 }
 
 /// The change's risk in words, whether that risk needs the typed confirmation, and the

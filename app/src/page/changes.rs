@@ -123,7 +123,10 @@ pub fn ChangesPage() -> impl IntoView {
                                                 {row.held_back.clone().map(|(headline, why)| view! { " " <span class="badge held-back" data-testid="held-back" title=why>{headline}</span> })}</td>
                                             <td data-label="Risk"><RiskBadge risk=row.risk.clone()/></td>
                                             <td data-label="Items">{row.items}</td>
-                                            <td data-label="Conflicts">{if row.conflicts.is_empty() { String::new() } else { format!("⚠ {}", row.conflicts.join(", ")) }}</td>
+                                            <td data-label="Conflicts">{if row.conflicts.is_empty() { String::new() } else { format!("⚠ {}", row.conflicts.join(", ")) }}
+                                                {row.broken_conflicts.iter().map(|c| view! {
+                                                    " "<span class="badge broken-conflict" data-testid="broken-conflict" title=c.describe()>{format!("⚠ {} vs {} (has errors)", c.entity, c.package)}</span>
+                                                }).collect_view()}</td>
                                             <td data-label="Created"><Time at=row.created_at.clone()/></td>
                                         </tr>
                                     }).collect_view()}

@@ -41,7 +41,7 @@ pub use lease::{
 };
 pub use migrate::{MigrateEnd, MigrateOutcome, LOG_LIMIT};
 pub use migration::migration_name;
-pub use retry::{newer_change, retry};
+pub use retry::{newer_change, next_step, retry, retry_blocker, RetryBlocker};
 pub use state::{
     acl_json, applied_packages, applied_summaries, checksum_of, desired_state, desired_state_on,
     entities_json, parse_snapshot, parse_state, queued_changes, render_desired, render_entities,

@@ -1,6 +1,7 @@
 //! Approving every routine pending change at once (`approve --all`, and the web app's bulk
 //! approval): no destructive, breaking, security or conflicted change, none with changes
-//! requested, dependencies satisfied, approved in dependency order so that a chain of routine
+//! requested, none of a package whose entity a package with validation errors declares
+//! differently (the caller knows the packages on disk), dependencies satisfied, approved in dependency order so that a chain of routine
 //! changes goes through in one sitting.
 //! Each approval is its own decision, checked and audited like any other.
 
@@ -34,12 +35,50 @@ pub struct BulkApproval {
     pub skipped: Vec<(SchemaChange, String)>,
 }
 
+/// Packages whose changes a bulk approval leaves out whatever else they are, with why: those
+/// whose entities a package with validation errors on disk declares differently.
+pub type LeftOut = BTreeMap<String, String>;
+
+/// What to leave out of a bulk approval for the packages of `catalog` (the packages on disk):
+/// each package with an entity a package with validation errors declares differently.
+#[must_use]
+pub fn left_out_on_disk(catalog: &crate::domain::Catalog) -> LeftOut {
+    catalog
+        .packages
+        .iter()
+        .filter(|p| p.errors.is_empty())
+        .filter_map(|p| {
+            let found = catalog.broken_conflicts(p.package.as_str());
+            let first = found.first()?;
+            Some((
+                p.package.to_string(),
+                format!(
+                    "conflict with a package that has errors: {}",
+                    first.describe()
+                ),
+            ))
+        })
+        .collect()
+}
+
 /// The pending changes a bulk approval would take, in dependency order, and the ones it leaves
 /// for a decision of their own.
 ///
 /// # Errors
 /// Database errors.
 pub async fn plan(pool: &PgPool, context: &SchemaContext) -> Result<BulkPlan, sqlx::Error> {
+    plan_leaving_out(pool, context, &LeftOut::new()).await
+}
+
+/// As [`plan`], leaving out the changes of the packages in `left_out` too.
+///
+/// # Errors
+/// Database errors.
+pub async fn plan_leaving_out(
+    pool: &PgPool,
+    context: &SchemaContext,
+    left_out: &LeftOut,
+) -> Result<BulkPlan, sqlx::Error> {
     let pending = change::list(
         pool,
         &ChangeFilter {
@@ -53,6 +92,10 @@ pub async fn plan(pool: &PgPool, context: &SchemaContext) -> Result<BulkPlan, sq
     let mut conn = pool.acquire().await?;
     // Oldest first: the tie-break order of the approvals.
     for change in pending.into_iter().rev() {
+        if let Some(why) = left_out.get(&change.package) {
+            plan.skipped.push((change, why.clone()));
+            continue;
+        }
         match why_not_routine(&mut conn, &change).await? {
             Some(why) => plan.skipped.push((change, why)),
             None => routine.push(change),
@@ -156,6 +199,21 @@ pub async fn approve_all(
     note: Option<String>,
     confirmed: Option<&BTreeMap<String, String>>,
 ) -> Result<BulkApproval, DecideError> {
+    approve_all_leaving_out(pool, context, account, note, confirmed, &LeftOut::new()).await
+}
+
+/// As [`approve_all`], leaving out the changes of the packages in `left_out` too.
+///
+/// # Errors
+/// Database errors and [`DecideError::Forbidden`].
+pub async fn approve_all_leaving_out(
+    pool: &PgPool,
+    context: &SchemaContext,
+    account: &Account,
+    note: Option<String>,
+    confirmed: Option<&BTreeMap<String, String>>,
+    left_out: &LeftOut,
+) -> Result<BulkApproval, DecideError> {
     if let Some(why) = authority_problem(account) {
         return Err(DecideError::Forbidden {
             action: "decide changes",
@@ -163,7 +221,7 @@ pub async fn approve_all(
             why,
         });
     }
-    let plan = plan(pool, context).await?;
+    let plan = plan_leaving_out(pool, context, left_out).await?;
     let mut outcome = BulkApproval {
         approved: Vec::new(),
         skipped: plan.skipped,

@@ -380,6 +380,16 @@ pub enum DecideError {
         /// The package.
         package: String,
     },
+    /// Sent back as it is, the failed change would fail again.
+    #[error("cannot retry {package}: {why}; {instead}")]
+    RetryCannotSucceed {
+        /// The package.
+        package: String,
+        /// Why it would fail again.
+        why: String,
+        /// What to do instead.
+        instead: String,
+    },
     /// Preflight found rows in the live platform database that would make the plan fail.
     #[error("cannot approve {package}: preflight against the live database found rows that would make the plan fail:\n{why}")]
     Preflight {
@@ -411,7 +421,8 @@ impl super::failure::Classify for DecideError {
             | DecideError::FourEyes { .. }
             | DecideError::Preflight { .. }
             | DecideError::Superseded { .. }
-            | DecideError::PlanMovedUnderFourEyes { .. } => Failure::Conflict(self.to_string()),
+            | DecideError::PlanMovedUnderFourEyes { .. }
+            | DecideError::RetryCannotSucceed { .. } => Failure::Conflict(self.to_string()),
         }
     }
 }

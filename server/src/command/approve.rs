@@ -30,7 +30,17 @@ pub async fn run(common: &CommonOptions, args: &ApproveArgs) -> anyhow::Result<E
     let mut first_approvals = Vec::new();
     let mut refused = Vec::new();
     if args.all {
-        match bulk::approve_all(pool, &context, &account, args.note.clone(), None).await {
+        let left_out = left_out_on_disk(common);
+        let outcome = bulk::approve_all_leaving_out(
+            pool,
+            &context,
+            &account,
+            args.note.clone(),
+            None,
+            &left_out,
+        )
+        .await;
+        match outcome {
             Ok(outcome) => {
                 approved = outcome
                     .approved
@@ -170,4 +180,15 @@ fn print_outcome(
         }
     }
     Ok(())
+}
+
+/// The packages `--all` leaves out for a conflict with a package on disk that has validation
+/// errors; none without a packages directory, or when it cannot be read.
+fn left_out_on_disk(common: &CommonOptions) -> bulk::LeftOut {
+    let Some(dir) = common.packages.as_deref() else {
+        return bulk::LeftOut::new();
+    };
+    app::scanner::scan_dir(dir, common.base_schema.as_deref(), &common.domain_config())
+        .map(|catalog| bulk::left_out_on_disk(&catalog))
+        .unwrap_or_default()
 }

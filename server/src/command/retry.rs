@@ -9,7 +9,8 @@ use crate::command::lookup;
 use crate::database::Database;
 
 /// Moves the failed change back to `approved` (at the end of the approval order); exit 1 when
-/// refused (not an admin, not failed, replaced by a newer change).
+/// refused (not an admin, not failed, replaced by a newer change, or it would fail again as it
+/// is: the refusal says what to do instead).
 ///
 /// # Errors
 /// Database errors.

@@ -122,6 +122,7 @@ fn change_row(c: ChangeSummary, changes_requested: bool) -> ChangeRow {
     ChangeRow {
         changes_requested,
         held_back: None,
+        broken_conflicts: Vec::new(),
         items: c.items,
         findings: c.findings,
         conflicts: c.conflicts,
@@ -132,6 +133,25 @@ fn change_row(c: ChangeSummary, changes_requested: bool) -> ChangeRow {
         status: c.status.as_str().to_string(),
         risk: c.risk.as_str().to_string(),
     }
+}
+
+/// Marks each open change of `rows` whose package's entity a package with validation errors on
+/// disk declares differently. Nothing is marked when the packages on disk cannot be read.
+pub(super) async fn mark_broken_conflicts(
+    rows: &mut [ChangeRow],
+    inputs: crate::registry::scan::ScanInputs,
+) -> Result<(), AppError> {
+    let open = |row: &ChangeRow| row.status == "pending" || row.status == "approved";
+    if !rows.iter().any(open) {
+        return Ok(());
+    }
+    let Some(catalog) = crate::api::broken::disk_catalog_if_readable(inputs).await? else {
+        return Ok(());
+    };
+    for row in rows.iter_mut().filter(|row| open(row)) {
+        row.broken_conflicts = catalog.broken_conflicts(&row.package);
+    }
+    Ok(())
 }
 
 /// `t` as RFC 3339, as pages show times.
@@ -160,7 +180,11 @@ pub(super) async fn preflight(
     use crate::domain::review::ChangeStatus;
     use crate::registry::preflight;
     let max_age = preflight::settings().max_age;
-    let to_apply = matches!(c.status, ChangeStatus::Pending | ChangeStatus::Approved);
+    // A failed change is checked again too: whether Retry can succeed depends on it.
+    let to_apply = matches!(
+        c.status,
+        ChangeStatus::Pending | ChangeStatus::Approved | ChangeStatus::Failed
+    );
     Ok(match (&c.plan_sql, &schema.engine) {
         (Some(_), Some(engine)) if to_apply => {
             Some(preflight::current(pool, &engine.database, c, config, Some(max_age)).await?)
@@ -169,6 +193,45 @@ pub(super) async fn preflight(
             .await?
             .map(|(report, _)| report),
     })
+}
+
+/// What a failed change's page says to do next.
+#[derive(Debug, Default)]
+pub(super) struct FailureNext {
+    /// What to do before retrying, when a retry can cure it.
+    pub next: Option<String>,
+    /// Why a retry as it is would fail again, and what to do instead.
+    pub retry_blocked: Option<String>,
+}
+
+/// For failed change `c`: whether a retry can cure it (see
+/// [`crate::registry::apply::retry_blocker`]), and what to do either way.
+pub(super) async fn failure_next(
+    pool: &sqlx::PgPool,
+    c: &SchemaChange,
+    schema: &crate::registry::future::SchemaContext,
+    preflight: Option<&crate::domain::preflight::PreflightReport>,
+) -> Result<FailureNext, AppError> {
+    use crate::registry::apply::{next_step, retry_blocker};
+    if c.status != ChangeStatus::Failed {
+        return Ok(FailureNext::default());
+    }
+    let mut conn = pool.acquire().await?;
+    Ok(
+        match retry_blocker(&mut conn, c, schema, preflight).await? {
+            Some(blocker) => FailureNext {
+                next: None,
+                retry_blocked: Some(format!(
+                    "Retrying it as it is would fail again: {}. Instead, {}.",
+                    blocker.why, blocker.instead
+                )),
+            },
+            None => FailureNext {
+                next: Some(next_step(c.failure_reason.as_deref()).to_string()),
+                retry_blocked: None,
+            },
+        },
+    )
 }
 
 /// What the change page shows besides the change's own fields.
@@ -253,6 +316,7 @@ pub(super) fn change_detail(c: SchemaChange, viewer: &Account, gathered: Gathere
             changes_requested: !review.changes_requested_by.is_empty(),
             // The page says it in full (the lineage's `held_back`).
             held_back: None,
+            broken_conflicts: Vec::new(),
         },
         base_checksum: c.base_checksum.clone(),
         target_checksum: c.target_checksum.clone(),
@@ -283,6 +347,8 @@ pub(super) fn change_detail(c: SchemaChange, viewer: &Account, gathered: Gathere
         timeline,
         can_decide: is_admin && c.status == ChangeStatus::Pending,
         can_retry: is_admin && c.status == ChangeStatus::Failed,
+        failure_next: None,
+        retry_blocked: None,
         can_comment: viewer.role.allows(Role::Reviewer),
         needs_confirmation: c.risk.needs_confirmation() || !review.changes_requested_by.is_empty(),
         review,

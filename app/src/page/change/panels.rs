@@ -7,8 +7,6 @@ use crate::api::change::{ConflictView, DependencyView, EventView, SinceReview};
 use crate::component::badge::{Checksum, StatusBadge};
 use crate::component::diff::UnifiedDiff;
 use crate::component::text::LinkedText;
-use crate::domain::preflight::{Fact, PreflightReport};
-use crate::domain::sql_plan::PlannedStatement;
 
 fn change_link(id: &str) -> impl IntoView {
     let short: String = id.chars().take(8).collect();
@@ -123,6 +121,29 @@ pub fn Conflicts(conflicts: Vec<ConflictView>) -> impl IntoView {
     })
 }
 
+/// Entities of the package that a package with validation errors declares differently: no
+/// conflict in the registry yet, but one as soon as that package is fixed.
+#[component]
+pub fn BrokenConflicts(
+    conflicts: Vec<crate::domain::broken_conflict::BrokenConflict>,
+) -> impl IntoView {
+    (!conflicts.is_empty()).then(|| view! {
+        <section class="panel conflict" aria-labelledby="broken-conflict-h" data-testid="broken-conflicts">
+            <h2 id="broken-conflict-h">"⚠ Conflicts with packages that have errors"</h2>
+            <ul>
+                {conflicts.into_iter().map(|c| view! {
+                    <li data-testid="broken-conflict">
+                        <code>{c.entity.clone()}</code>" is also declared, differently, by "
+                        <a href=crate::api::broken::package_link(&c.package)>{c.package.clone()}</a>
+                        {format!(", whose file has {} error(s): ", c.errors)}<span class="error">{c.error.clone()}</span>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <p class="muted">"That package cannot be queued until its errors are fixed; then the two declarations conflict. Agree on one definition before approving. Bulk approval leaves this change out."</p>
+        </section>
+    })
+}
+
 /// What changed since the content the replaced change was reviewed at.
 #[component]
 pub fn SinceLastReview(since: Option<SinceReview>) -> impl IntoView {
@@ -158,155 +179,4 @@ pub fn EarlierComments(comments: Vec<EventView>) -> impl IntoView {
             }).collect_view()}
         </ol>
     })
-}
-
-/// SQL keywords shown emphasized in plans.
-const KEYWORDS: [&str; 40] = [
-    "ADD",
-    "ALTER",
-    "AND",
-    "AS",
-    "BY",
-    "CASCADE",
-    "COLUMN",
-    "CONSTRAINT",
-    "CREATE",
-    "DEFAULT",
-    "DELETE",
-    "DROP",
-    "ENABLE",
-    "EXISTS",
-    "FOR",
-    "FORCE",
-    "FOREIGN",
-    "FROM",
-    "IF",
-    "INDEX",
-    "INSERT",
-    "KEY",
-    "LEVEL",
-    "NOT",
-    "NULL",
-    "ON",
-    "OR",
-    "POLICY",
-    "PRIMARY",
-    "REFERENCES",
-    "ROW",
-    "SECURITY",
-    "SELECT",
-    "SET",
-    "TABLE",
-    "TO",
-    "TYPE",
-    "UNIQUE",
-    "UPDATE",
-    "USING",
-];
-
-/// A statement with its keywords emphasized (text only: nothing from the statement is markup).
-fn highlighted(sql: &str) -> impl IntoView {
-    let mut parts: Vec<(bool, String)> = Vec::new();
-    let mut word = String::new();
-    let flush = |word: &mut String, parts: &mut Vec<(bool, String)>| {
-        if !word.is_empty() {
-            parts.push((KEYWORDS.contains(&word.as_str()), std::mem::take(word)));
-        }
-    };
-    for c in sql.chars() {
-        if c.is_ascii_alphabetic() || c == '_' {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut parts);
-            parts.push((false, c.to_string()));
-        }
-    }
-    flush(&mut word, &mut parts);
-    parts
-        .into_iter()
-        .map(|(keyword, text)| {
-            if keyword {
-                view! { <span class="kw">{text}</span> }.into_any()
-            } else {
-                text.into_any()
-            }
-        })
-        .collect_view()
-}
-
-/// The SQL the change runs: each statement with the lock it takes, whether it rewrites the
-/// table, what else to know, and the items it implements; or the engine's refusal.
-#[component]
-pub fn SqlPlan(
-    plan: Vec<PlannedStatement>,
-    error: Option<String>,
-    refused: bool,
-    preflight: Option<PreflightReport>,
-) -> impl IntoView {
-    let checked = preflight.as_ref().map(|p| {
-        format!(
-            "Preflight: checked read-only on the {} database at {} ({} ms).",
-            p.source, p.checked_at, p.duration_ms
-        )
-    });
-    let facts_of = move |number: usize| -> Vec<Fact> {
-        preflight
-            .as_ref()
-            .map(|p| p.of_statement(number).cloned().collect())
-            .unwrap_or_default()
-    };
-    let lead = if refused {
-        "The plan check refuses this plan, so it cannot be approved: "
-    } else {
-        "Prisma's schema engine cannot plan this change, so it cannot be approved: "
-    };
-    view! {
-        <section class="panel" aria-labelledby="sql-h">
-            <h2 id="sql-h">{format!("SQL plan ({} statements)", plan.len())}</h2>
-            <p class="muted help-link"><a href="/help/sql-plans">"How plans are checked, linted and applied"</a></p>
-            {error.map(|error| view! {
-                <p class="flash error" role="alert" data-testid="plan-error">{lead}{error}</p>
-            })}
-            {checked.map(|text| view! { <p class="muted" data-testid="preflight-checked">{text}</p> })}
-            {facts_of(0).into_iter().map(|fact| view! {
-                <p class="preflight" data-testid="preflight-fact"><strong>"Live data: "</strong>{fact.summary()}</p>
-            }).collect_view()}
-            <ol class="sql-plan">
-                {plan.into_iter().enumerate().map(|(index, statement)| view! {
-                    <li id=format!("statement-{}", index + 1) class=if statement.refusal.is_some() { "statement refused" } else { "statement" } data-lock=statement.lock.as_str()>
-                        {statement.refusal.clone().map(|why| view! {
-                            <p class="refusal" data-testid="refused-statement"><strong>"Refused: "</strong>{why}</p>
-                        })}
-                        <pre class="sql"><code>{highlighted(&statement.sql)}</code></pre>
-                        <p class="facts">
-                            {if statement.new_table {
-                                view! { <span class="lock new-table" data-testid="new-table">"lock: none (new table: created by this migration, nobody waits for it)"</span> }.into_any()
-                            } else {
-                                view! { <span class="lock">{format!("lock: {} (blocks {})", statement.lock.as_str(), statement.lock.blocks())}</span> }.into_any()
-                            }}
-                            {statement.rewrites.then(|| view! { " · " <strong class="rewrite">"rewrites the table"</strong> })}
-                            {statement.table.clone().map(|t| view! { " · table " <code>{t}</code> })}
-                            {(!statement.items.is_empty()).then(|| view! { " · implements " <code>{statement.items.join(", ")}</code> })}
-                        </p>
-                        {statement.note.clone().map(|note| view! { <p class="note">{note}</p> })}
-                        {facts_of(index + 1).into_iter().map(|fact| view! {
-                            <p class=if fact.blocks() { "preflight fails" } else { "preflight" } data-testid="preflight-fact">
-                                <strong>"Live data: "</strong>{fact.summary()}
-                            </p>
-                        }).collect_view()}
-                        {(!statement.findings.is_empty()).then(|| view! {
-                            <ul class="findings">
-                                {statement.findings.iter().map(|f| view! {
-                                    <li data-risk=f.risk.as_str()>
-                                        <code class="rule">{f.rule.clone()}</code>" "{f.message.clone()}
-                                        {f.help.clone().map(|h| view! { <span class="muted">" ("{h}")"</span> })}
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        })}
-                    </li>
-                }).collect_view()}
-            </ol>
-        </section>
-    }
 }

@@ -9,13 +9,19 @@ use super::super::change::{authority_problem, locked_change, reread, SchemaChang
 use super::super::violates;
 use crate::domain::review::{ChangeEvent, ChangeStatus, IllegalTransition};
 
+mod check;
+
+pub use check::{next_step, retry_blocker, RetryBlocker};
+
 /// Sends failed change `id` back to the restart job, as `account` (an admin): `failed →
 /// approved` with a fresh place at the end of the approval order, audited (`change.retried`).
 /// Under four-eyes, a destructive, breaking or security change whose plan changed since its
-/// approval is refused.
+/// approval is refused. So is a change that would fail again as it is ([`retry_blocker`]; with
+/// a platform engine, preflight is checked afresh first): it says what to do instead.
 ///
 /// # Errors
-/// [`DecideError`]; refusals for lack of authority are audited (`change.retry_refused`).
+/// [`DecideError`]; refusals for lack of authority or because the retry cannot succeed are
+/// audited (`change.retry_refused`).
 pub async fn retry(
     pool: &PgPool,
     context: &super::super::future::SchemaContext,
@@ -23,11 +29,16 @@ pub async fn retry(
     id: &str,
 ) -> Result<SchemaChange, DecideError> {
     refuse_without_authority(pool, account, id).await?;
+    let preflight = fresh_preflight(pool, context, id).await?;
     let mut tx = pool.begin().await?;
     let change = locked_change(&mut tx, id).await?;
     refuse_superseded(&mut tx, &change).await?;
     let next = change.status.next(ChangeEvent::Retry)?;
-    super::super::future::check_approval(&mut tx, &change, context).await??;
+    refuse_new_plan_under_four_eyes(&mut tx, &change).await?;
+    if let Some(blocker) = retry_blocker(&mut tx, &change, context, preflight.as_ref()).await? {
+        drop(tx);
+        return Err(refuse_blocked(pool, account, &change, blocker).await?);
+    }
     if let Err((refusal, store)) =
         super::super::plan::check_plan(&mut tx, &change, context, None).await?
     {
@@ -37,7 +48,6 @@ pub async fn retry(
         }
         return Err(refusal.into());
     }
-    refuse_new_plan_under_four_eyes(&mut tx, &change).await?;
     approve_again(&mut tx, &change, next).await?;
     let details = serde_json::json!({
         "previous_reason": change.failure_reason.clone().unwrap_or_default(),
@@ -84,6 +94,53 @@ async fn refuse_without_authority(
         account: account.username.clone(),
         why,
     })
+}
+
+/// With a platform engine, the preflight facts of failed change `id`'s plan, checked now.
+async fn fresh_preflight(
+    pool: &PgPool,
+    context: &super::super::future::SchemaContext,
+    id: &str,
+) -> Result<Option<crate::domain::preflight::PreflightReport>, DecideError> {
+    let Some(engine) = &context.engine else {
+        return Ok(None);
+    };
+    let change = match super::super::change::get(pool, id).await? {
+        Some(change) if change.status == ChangeStatus::Failed && change.plan_sql.is_some() => {
+            change
+        }
+        _ => return Ok(None),
+    };
+    let report =
+        super::super::preflight::current(pool, &engine.database, &change, &context.config, None)
+            .await?;
+    Ok(Some(report))
+}
+
+/// The refusal of a retry that cannot succeed, audited (`change.retry_refused`).
+async fn refuse_blocked(
+    pool: &PgPool,
+    account: &Account,
+    change: &SchemaChange,
+    blocker: RetryBlocker,
+) -> Result<DecideError, DecideError> {
+    let refusal = DecideError::RetryCannotSucceed {
+        package: change.package.clone(),
+        why: blocker.why,
+        instead: blocker.instead,
+    };
+    audit::append_alone(
+        pool,
+        NewEvent {
+            actor: &account.username,
+            action: "change.retry_refused",
+            change_id: Some(&change.id),
+            package: Some(&change.package),
+            details: serde_json::json!({"why": refusal.to_string()}),
+        },
+    )
+    .await?;
+    Ok(refusal)
 }
 
 /// Refuses a superseded change that a newer one replaced: that one is what to apply.
