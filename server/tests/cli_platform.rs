@@ -708,6 +708,25 @@ fn a_change_whose_planned_state_did_not_come_to_pass_is_refused_as_plan_changed(
     );
     let db_status = json(&run_cli(&db, &["db", "status", "--json"], ""));
     assert!(db_status["drift"].is_null(), "{db_status}");
+
+    // Retry cures it: the first plans it again over what is applied and approved now (books v2
+    // failed, so shelves creates the shared table) and shows that SQL for review; the second
+    // sends it back with it, and the restart job applies it.
+    let first = run_cli(&db, &["retry", &shelves, "--as", "alice"], "");
+    assert_eq!(first.status.code(), Some(1));
+    let replanned = show(&db, &shelves);
+    assert_eq!(replanned["status"], "failed");
+    assert!(
+        replanned["plan_sql"]
+            .as_str()
+            .unwrap()
+            .contains("CREATE TABLE \"Label\""),
+        "{}",
+        replanned["plan_sql"]
+    );
+    stdout_of(&run_cli(&db, &["retry", &shelves, "--as", "alice"], ""));
+    apply(&db, &dir);
+    assert_eq!(show(&db, &shelves)["status"], "applied");
 }
 
 /// With only `DATABASE_URL`, the restart job migrates `<registry database>_platform`, created

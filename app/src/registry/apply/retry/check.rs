@@ -34,6 +34,7 @@ pub fn next_step(reason: Option<&str>) -> &'static str {
         Some("drift") => "Bring the platform database back to the applied state (the log shows the SQL that would), then retry.",
         Some("engine") => "Prisma's schema engine failed: once it runs again, retry.",
         Some("preflight") => "Preflight no longer finds rows that would make the plan fail: retry.",
+        Some("plan_changed") => "Retry plans it again over what is applied and approved now: the first Retry only shows the new SQL for review; once reviewed, Retry again sends it back with that SQL.",
         _ => "Fix the cause, then retry.",
     }
 }
@@ -50,10 +51,6 @@ fn permanent(reason: Option<&str>) -> Option<RetryBlocker> {
         "plan_refused" => (
             "the plan check refuses its approved SQL, and would refuse it again",
             "fix the package so that its plan touches only its own objects; a scan queues the new content as a new change",
-        ),
-        "plan_changed" => (
-            "the SQL planned against the live database differs from the approved SQL, and would again",
-            new_change,
         ),
         _ => return None,
     };
@@ -145,8 +142,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn integrity_refused_plans_and_changed_plans_are_never_retried() {
-        for reason in ["integrity", "plan_refused", "plan_changed"] {
+    fn integrity_and_refused_plans_are_never_retried() {
+        for reason in ["integrity", "plan_refused"] {
             assert!(permanent(Some(reason)).is_some(), "{reason}");
         }
         for reason in [
@@ -155,6 +152,7 @@ mod tests {
             "drift",
             "engine",
             "preflight",
+            "plan_changed",
             "render",
         ] {
             assert!(permanent(Some(reason)).is_none(), "{reason}");
