@@ -5,40 +5,17 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use app::domain::review::{ChangeStatus, Role};
 use app::registry::account::Account;
-use app::registry::apply::{self, ApplyOptions};
+use app::registry::apply;
 use app::registry::audit::{self, AuditFilter};
 use app::registry::change::{self, DecideError, Decision, SchemaChange};
 use app::registry::future::{self, DependencyState};
 use app::registry::{bulk, scan::ScanReport};
 use sqlx::PgPool;
-use support::{account_with_role, context, scan_packages};
-
-/// Declares `ForumThread`.
-const FORUM: &str = "
-entities:
-  - name: ForumThread
-    fields:
-      id: { type: cuid, primary: true, generated: true }
-      tenantId: { type: string, required: true }
-      title: { type: string, required: true, maxLength: 200 }
-    relations:
-      - { name: tenant, type: belongsTo, entity: Tenant, field: tenantId }
-";
-
-/// Relates to `ForumThread`, which forum declares.
-const NOTIFICATIONS: &str = "
-entities:
-  - name: Notification
-    fields:
-      id: { type: cuid, primary: true, generated: true }
-      threadId: { type: string, required: false }
-    relations:
-      - { name: thread, type: belongsTo, entity: ForumThread, field: threadId, optional: true }
-";
+use support::{
+    account_with_role, context, failing_for, scan_packages, work_dir, FORUM, NOTIFICATIONS,
+};
 
 /// Independent of both.
 const BILLING: &str = "
@@ -87,28 +64,6 @@ async fn approve(pool: &PgPool, admin: &Account, id: &str) -> Result<SchemaChang
 
 async fn status(pool: &PgPool, id: &str) -> ChangeStatus {
     change::get(pool, id).await.unwrap().expect("change").status
-}
-
-fn work_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/test-dirs")
-        .join(format!("registry-deps-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Apply options whose migrate command fails for the packages in `failing`.
-fn options(dir: &Path, failing: &[&str]) -> ApplyOptions {
-    let mut options = ApplyOptions::new(dir.join("schema.prisma"), "test-host pid 1");
-    let cases: String = failing
-        .iter()
-        .map(|p| format!("{p}) echo \"cannot migrate {p}\"; exit 1;; "))
-        .collect();
-    options.migrate_cmd = Some(format!(
-        "case \"$SCHEMAGATE_PACKAGE\" in {cases}*) true;; esac"
-    ));
-    options
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -194,10 +149,12 @@ async fn the_restart_job_applies_dependencies_first_whatever_the_approval_order(
     let (forum, notifications) = (created(&report, "forum"), created(&report, "notifications"));
     approve(&pool, &alice, &forum).await.unwrap();
     approve(&pool, &alice, &notifications).await.unwrap();
-    let dir = work_dir("order");
+    let dir = work_dir("registry-deps", "order");
 
     // forum fails: notifications, which needs it, is held back and stays approved.
-    let first = apply::run(&pool, &options(&dir, &["forum"])).await.unwrap();
+    let first = apply::run(&pool, &failing_for(&dir, &["forum"]))
+        .await
+        .unwrap();
     assert_eq!(first.failed.len(), 1, "{first:?}");
     assert_eq!(first.failed[0].package, "forum");
     assert!(first.applied.is_empty(), "{first:?}");
@@ -214,7 +171,7 @@ async fn the_restart_job_applies_dependencies_first_whatever_the_approval_order(
     apply::retry(&pool, &context(), &alice, &forum)
         .await
         .unwrap();
-    let second = apply::run(&pool, &options(&dir, &[])).await.unwrap();
+    let second = apply::run(&pool, &failing_for(&dir, &[])).await.unwrap();
     let order: Vec<&str> = second.applied.iter().map(|o| o.package.as_str()).collect();
     assert_eq!(order, ["forum", "notifications"], "{second:?}");
     assert!(second.failed.is_empty() && second.held_back.is_empty());
@@ -237,10 +194,10 @@ async fn a_failure_holds_back_only_the_changes_that_depend_on_it(pool: PgPool) {
             .await
             .unwrap();
     }
-    let dir = work_dir("dependents");
+    let dir = work_dir("registry-deps", "dependents");
 
     // The dependent (notifications) fails: forum and billing still apply, nothing is held.
-    let run = apply::run(&pool, &options(&dir, &["notifications"]))
+    let run = apply::run(&pool, &failing_for(&dir, &["notifications"]))
         .await
         .unwrap();
     let mut applied: Vec<&str> = run.applied.iter().map(|o| o.package.as_str()).collect();
@@ -269,9 +226,12 @@ async fn an_independent_change_applies_in_the_run_where_another_fails(pool: PgPo
             .await
             .unwrap();
     }
-    let run = apply::run(&pool, &options(&work_dir("independent"), &["forum"]))
-        .await
-        .unwrap();
+    let run = apply::run(
+        &pool,
+        &failing_for(&work_dir("registry-deps", "independent"), &["forum"]),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         run.applied
             .iter()
@@ -291,9 +251,12 @@ async fn content_that_failed_is_not_queued_again_and_new_content_supersedes_it_w
     let report = scan_packages(&pool, &[("billing", BILLING)]).await;
     let failed = created(&report, "billing");
     approve(&pool, &alice, &failed).await.unwrap();
-    apply::run(&pool, &options(&work_dir("requeue"), &["billing"]))
-        .await
-        .unwrap();
+    apply::run(
+        &pool,
+        &failing_for(&work_dir("registry-deps", "requeue"), &["billing"]),
+    )
+    .await
+    .unwrap();
     assert_eq!(status(&pool, &failed).await, ChangeStatus::Failed);
 
     let again = scan_packages(&pool, &[("billing", BILLING)]).await;
@@ -566,8 +529,8 @@ async fn a_failed_change_holds_back_its_dependents_and_blocks_no_other_approval(
     for id in [&a, &b, &d] {
         approve(&pool, &alice, id).await.unwrap();
     }
-    let dir = work_dir("contained");
-    let run = apply::run(&pool, &options(&dir, &["b"])).await.unwrap();
+    let dir = work_dir("registry-deps", "contained");
+    let run = apply::run(&pool, &failing_for(&dir, &["b"])).await.unwrap();
     assert_eq!(run.failed[0].package, "b", "{run:?}");
     assert_eq!(status(&pool, &a).await, ChangeStatus::Applied);
     assert_eq!(status(&pool, &b).await, ChangeStatus::Failed);
@@ -614,7 +577,7 @@ async fn a_failed_change_holds_back_its_dependents_and_blocks_no_other_approval(
     assert!(!rendered.contains("model Grandchild"), "{rendered}");
 
     // The next run holds d back instead of failing it, and applies x.
-    let next = apply::run(&pool, &options(&dir, &[])).await.unwrap();
+    let next = apply::run(&pool, &failing_for(&dir, &[])).await.unwrap();
     assert_eq!(
         next.applied
             .iter()
@@ -640,7 +603,7 @@ async fn a_failed_change_holds_back_its_dependents_and_blocks_no_other_approval(
         .unwrap()
         .is_empty());
     drop(conn);
-    let last = apply::run(&pool, &options(&dir, &[])).await.unwrap();
+    let last = apply::run(&pool, &failing_for(&dir, &[])).await.unwrap();
     assert_eq!(
         last.applied
             .iter()
@@ -660,9 +623,12 @@ async fn a_change_needing_what_a_failed_change_declares_is_refused_naming_it(poo
         .await
         .unwrap();
     approve(&pool, &alice, &b).await.unwrap();
-    apply::run(&pool, &options(&work_dir("root"), &["b"]))
-        .await
-        .unwrap();
+    apply::run(
+        &pool,
+        &failing_for(&work_dir("registry-deps", "root"), &["b"]),
+    )
+    .await
+    .unwrap();
     // d still validates with b's content on disk, but b's change failed.
     let later = scan_packages(&pool, &[("a", CHAIN_A), ("b", CHAIN_B), ("d", CHAIN_D)]).await;
     let d = created(&later, "d");

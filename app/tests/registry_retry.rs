@@ -5,38 +5,15 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use app::domain::review::{ChangeStatus, Role};
 use app::registry::account::Account;
-use app::registry::apply::{self, ApplyOptions};
+use app::registry::apply;
 use app::registry::audit::{self, AuditFilter};
 use app::registry::change::{self, DecideError, Decision};
 use sqlx::PgPool;
-use support::{account_with_role, context, scan_packages};
-
-/// Declares `ForumThread`.
-const FORUM: &str = "
-entities:
-  - name: ForumThread
-    fields:
-      id: { type: cuid, primary: true, generated: true }
-      tenantId: { type: string, required: true }
-      title: { type: string, required: true, maxLength: 200 }
-    relations:
-      - { name: tenant, type: belongsTo, entity: Tenant, field: tenantId }
-";
-
-/// Relates to `ForumThread`, which forum declares.
-const NOTIFICATIONS: &str = "
-entities:
-  - name: Notification
-    fields:
-      id: { type: cuid, primary: true, generated: true }
-      threadId: { type: string, required: false }
-    relations:
-      - { name: thread, type: belongsTo, entity: ForumThread, field: threadId, optional: true }
-";
+use support::{
+    account_with_role, context, failing_for, scan_packages, work_dir, FORUM, NOTIFICATIONS,
+};
 
 /// Scans `packages` and approves each change the scan created, in the given order.
 async fn approve_scanned(pool: &PgPool, admin: &Account, packages: &[(&str, &str)]) -> Vec<String> {
@@ -62,28 +39,6 @@ async fn approve_scanned(pool: &PgPool, admin: &Account, packages: &[(&str, &str
         ids.push(id);
     }
     ids
-}
-
-fn work_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/test-dirs")
-        .join(format!("registry-retry-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Apply options whose migrate command fails for the packages in `failing`.
-fn options(dir: &Path, failing: &[&str]) -> ApplyOptions {
-    let mut options = ApplyOptions::new(dir.join("schema.prisma"), "test-host pid 1");
-    let cases: String = failing
-        .iter()
-        .map(|p| format!("{p}) echo \"cannot migrate {p}\"; exit 1;; "))
-        .collect();
-    options.migrate_cmd = Some(format!(
-        "case \"$SCHEMAGATE_PACKAGE\" in {cases}*) true;; esac"
-    ));
-    options
 }
 
 async fn get(pool: &PgPool, id: &str) -> change::SchemaChange {
@@ -119,8 +74,8 @@ async fn a_change_that_failed_its_integrity_check_is_not_sent_back_and_stays_fai
         .execute(&pool)
         .await
         .unwrap();
-    let dir = work_dir("integrity");
-    let report = apply::run(&pool, &options(&dir, &[])).await.unwrap();
+    let dir = work_dir("registry-retry", "integrity");
+    let report = apply::run(&pool, &failing_for(&dir, &[])).await.unwrap();
     assert_eq!(report.failed[0].reason.as_deref(), Some("integrity"));
     assert!(blocker(&pool, &ids[0]).await.is_some());
 
@@ -143,8 +98,10 @@ async fn a_change_that_failed_its_integrity_check_is_not_sent_back_and_stays_fai
 async fn failures_the_restart_job_finds_every_time_are_never_sent_back(pool: PgPool) {
     let alice = account_with_role(&pool, "alice", Role::Admin).await;
     let ids = approve_scanned(&pool, &alice, &[("forum", FORUM)]).await;
-    let dir = work_dir("permanent");
-    let report = apply::run(&pool, &options(&dir, &["forum"])).await.unwrap();
+    let dir = work_dir("registry-retry", "permanent");
+    let report = apply::run(&pool, &failing_for(&dir, &["forum"]))
+        .await
+        .unwrap();
     assert_eq!(report.failed[0].reason.as_deref(), Some("migrate"));
     // A migrate failure is cured by fixing the database: Retry is offered.
     assert_eq!(blocker(&pool, &ids[0]).await, None);
@@ -184,8 +141,10 @@ async fn a_change_whose_dependency_failed_is_sent_back_only_after_the_dependency
     )
     .await;
     let (forum, notifications) = (&ids[0], &ids[1]);
-    let dir = work_dir("dependency");
-    let report = apply::run(&pool, &options(&dir, &["forum"])).await.unwrap();
+    let dir = work_dir("registry-retry", "dependency");
+    let report = apply::run(&pool, &failing_for(&dir, &["forum"]))
+        .await
+        .unwrap();
     assert_eq!(report.failed.len(), 1, "{report:?}");
     assert_eq!(report.held_back.len(), 1, "{report:?}");
     // As a failure of its own in an earlier run leaves it.
@@ -221,7 +180,7 @@ async fn a_change_whose_dependency_failed_is_sent_back_only_after_the_dependency
     apply::retry(&pool, &context(), &alice, notifications)
         .await
         .unwrap();
-    let report = apply::run(&pool, &options(&dir, &[])).await.unwrap();
+    let report = apply::run(&pool, &failing_for(&dir, &[])).await.unwrap();
     let order: Vec<&str> = report.applied.iter().map(|o| o.package.as_str()).collect();
     assert_eq!(order, ["forum", "notifications"], "{report:?}");
 }

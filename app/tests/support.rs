@@ -62,3 +62,50 @@ pub async fn database_url(pool: &PgPool) -> String {
     let query = base[path..].find('?').map_or(base.len(), |q| path + q);
     format!("{}/{name}{}", &base[..path], &base[query..])
 }
+
+/// Declares `ForumThread`.
+pub const FORUM: &str = "
+entities:
+  - name: ForumThread
+    fields:
+      id: { type: cuid, primary: true, generated: true }
+      tenantId: { type: string, required: true }
+      title: { type: string, required: true, maxLength: 200 }
+    relations:
+      - { name: tenant, type: belongsTo, entity: Tenant, field: tenantId }
+";
+
+/// Relates to `ForumThread`, which [`FORUM`] declares.
+pub const NOTIFICATIONS: &str = "
+entities:
+  - name: Notification
+    fields:
+      id: { type: cuid, primary: true, generated: true }
+      threadId: { type: string, required: false }
+    relations:
+      - { name: thread, type: belongsTo, entity: ForumThread, field: threadId, optional: true }
+";
+
+/// An empty work directory of its own under target/test-dirs: `<suite>-<name>-<pid>`.
+pub fn work_dir(suite: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/test-dirs")
+        .join(format!("{suite}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Apply options whose migrate command fails for the packages in `failing`.
+pub fn failing_for(dir: &std::path::Path, failing: &[&str]) -> app::registry::apply::ApplyOptions {
+    let mut options =
+        app::registry::apply::ApplyOptions::new(dir.join("schema.prisma"), "test-host pid 1");
+    let cases: String = failing
+        .iter()
+        .map(|p| format!("{p}) echo \"cannot migrate {p}\"; exit 1;; "))
+        .collect();
+    options.migrate_cmd = Some(format!(
+        "case \"$SCHEMAGATE_PACKAGE\" in {cases}*) true;; esac"
+    ));
+    options
+}
