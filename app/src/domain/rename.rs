@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Entity, Field};
+use super::model::{Entity, Field, RelationKind};
 
 #[cfg(feature = "domain")]
 mod constraints;
@@ -75,6 +75,23 @@ impl Renames {
             .iter()
             .find(|r| r.table == table && r.to_column == column)
             .map_or_else(|| column.to_string(), |r| r.from_column.clone())
+    }
+
+    /// The new name of field `name` of `entity` (by its new name), if it is renamed.
+    fn field_to(&self, entity: &str, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|r| r.entity == entity && r.from == name)
+            .map(|r| r.to.as_str())
+    }
+
+    /// `names`, fields of `entity` (by its new name), each by its new name.
+    fn rename_fields(&self, entity: &str, names: &mut [String]) {
+        for name in names.iter_mut() {
+            if let Some(to) = self.field_to(entity, name) {
+                *name = to.to_string();
+            }
+        }
     }
 
     /// The column `column` of `table` (the table after, the column before) is called after it.
@@ -154,52 +171,33 @@ pub fn renamed_state(before: &[Entity], renames: &Renames, after: &[Entity]) -> 
             entity.table_name = new.and_then(|e| e.table_name.clone());
         }
         let new_entity = after.iter().find(|e| e.name == entity.name);
-        let field_to = |name: &str| -> Option<String> {
-            renames
-                .fields
-                .iter()
-                .find(|r| r.entity == entity.name && r.from == name)
-                .map(|r| r.to.clone())
-        };
-        let rename_all = |names: &mut Vec<String>| {
-            for name in names.iter_mut() {
-                if let Some(to) = field_to(name) {
-                    *name = to;
-                }
-            }
-        };
         for field in &mut entity.fields {
-            if let Some(to) = field_to(&field.name) {
-                let new_field = new_entity.and_then(|e| e.field(&to));
+            if let Some(to) = renames.field_to(&entity.name, &field.name) {
+                let new_field = new_entity.and_then(|e| e.field(to));
                 field.column_name = new_field.and_then(|f| f.column_name.clone());
-                field.name = to;
+                field.name = to.to_string();
             }
         }
-        rename_all(&mut entity.primary_key);
+        renames.rename_fields(&entity.name, &mut entity.primary_key);
         for index in &mut entity.indexes {
-            rename_all(&mut index.fields);
+            renames.rename_fields(&entity.name, &mut index.fields);
         }
         for relation in &mut entity.relations {
             if let Some(rename) = entity_to(&relation.target) {
                 relation.target.clone_from(&rename.to);
             }
-            rename_all(&mut relation.fields);
-        }
-    }
-    // A relation's references name fields of its target, renamed with it.
-    for entity in &mut state {
-        for relation in &mut entity.relations {
-            let target = relation.target.clone();
-            if let Some(references) = &mut relation.references {
-                for name in references.iter_mut() {
-                    if let Some(r) = renames
-                        .fields
-                        .iter()
-                        .find(|r| r.entity == target && &r.from == name)
-                    {
-                        name.clone_from(&r.to);
-                    }
+            // A belongsTo holds its foreign key and references the target; a hasMany or hasOne
+            // names the target's foreign key and references this entity.
+            let (holder, referenced) = match relation.kind {
+                RelationKind::BelongsTo => (entity.name.as_str(), relation.target.as_str()),
+                RelationKind::HasMany | RelationKind::HasOne => {
+                    (relation.target.as_str(), entity.name.as_str())
                 }
+                RelationKind::ManyToMany => continue,
+            };
+            renames.rename_fields(holder, &mut relation.fields);
+            if let Some(references) = &mut relation.references {
+                renames.rename_fields(referenced, references);
             }
         }
     }

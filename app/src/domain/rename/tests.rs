@@ -274,3 +274,34 @@ CREATE UNIQUE INDEX "Article_subject_key" ON "Article"("subject");
         ]
     );
 }
+
+#[test]
+fn a_renamed_foreign_key_is_followed_by_both_sides_of_the_relation() {
+    let side = |key: &str, renamed: &str| {
+        format!(
+            "entities:
+  - name: A
+    fields:
+      id: {{ type: string, primary: true }}
+    relations:
+      - {{ name: bs, type: hasMany, entity: B, foreignKey: {key} }}
+  - name: B
+    fields:
+      id: {{ type: string, primary: true }}
+      {key}: {{ type: string, required: true{renamed} }}
+    relations:
+      - {{ name: a, type: belongsTo, entity: A, field: {key} }}
+"
+        )
+    };
+    let (before, after) = (
+        entities(&side("aId", "")),
+        entities(&side("ownerId", ", renamedFrom: aId")),
+    );
+    let state = renamed_state(&before, &renames(&before, &after), &after);
+    for entity in &state {
+        assert_eq!(entity.relations[0].fields, ["ownerId"], "{}", entity.name);
+    }
+    let rest = diff_entities(&state, &after);
+    assert!(rest.is_empty(), "{rest:?}");
+}
