@@ -8,14 +8,13 @@ mod support;
 use app::domain::base_schema::BaseSchema;
 use app::domain::config::Config;
 use app::domain::review::{ChangeStatus, Role};
-use app::registry::account::Account;
 use app::registry::audit::{self, AuditFilter};
-use app::registry::change::{self, DecideError, Decision, SchemaChange};
+use app::registry::change;
 use app::registry::scan::{scan, ScanReport};
 use app::registry::setting;
 use app::registry::verdict::{self, WithdrawError};
 use sqlx::PgPool;
-use support::{account_with_role, context, source};
+use support::{account_with_role, approve, source};
 
 /// A security change (public read access): four-eyes covers it.
 fn open_thread(owner: Option<&str>) -> String {
@@ -47,18 +46,6 @@ async fn scan_as(pool: &PgPool, actor: &str, yaml: &str) -> String {
         .iter()
         .find_map(|c| c.change.clone())
         .unwrap_or_else(|| panic!("a change in {report:?}"))
-}
-
-async fn approve(pool: &PgPool, admin: &Account, id: &str) -> Result<SchemaChange, DecideError> {
-    change::decide(
-        pool,
-        &context(),
-        admin,
-        id,
-        None,
-        &Decision::Approve { note: None },
-    )
-    .await
 }
 
 async fn first_approvers(pool: &PgPool, id: &str) -> Vec<String> {

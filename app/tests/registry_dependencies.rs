@@ -6,15 +6,14 @@
 mod support;
 
 use app::domain::review::{ChangeStatus, Role};
-use app::registry::account::Account;
 use app::registry::apply;
 use app::registry::audit::{self, AuditFilter};
-use app::registry::change::{self, DecideError, Decision, SchemaChange};
+use app::registry::change::{self, DecideError, Decision};
 use app::registry::future::{self, DependencyState};
 use app::registry::{bulk, scan::ScanReport};
 use sqlx::PgPool;
 use support::{
-    account_with_role, context, failing_for, scan_packages, work_dir, FORUM, NOTIFICATIONS,
+    account_with_role, approve, context, failing_for, scan_packages, work_dir, FORUM, NOTIFICATIONS,
 };
 
 /// Independent of both.
@@ -48,18 +47,6 @@ fn created(report: &ScanReport, package: &str) -> String {
         .find(|e| e.package == package)
         .and_then(|e| e.change.clone())
         .unwrap_or_else(|| panic!("a change for {package} in {report:?}"))
-}
-
-async fn approve(pool: &PgPool, admin: &Account, id: &str) -> Result<SchemaChange, DecideError> {
-    change::decide(
-        pool,
-        &context(),
-        admin,
-        id,
-        None,
-        &Decision::Approve { note: None },
-    )
-    .await
 }
 
 async fn status(pool: &PgPool, id: &str) -> ChangeStatus {

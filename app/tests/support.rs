@@ -109,3 +109,20 @@ pub fn failing_for(dir: &std::path::Path, failing: &[&str]) -> app::registry::ap
     ));
     options
 }
+
+/// Approves change `id` as `admin`, against the built-in base schema.
+pub async fn approve(
+    pool: &PgPool,
+    admin: &Account,
+    id: &str,
+) -> Result<app::registry::change::SchemaChange, app::registry::change::DecideError> {
+    app::registry::change::decide(
+        pool,
+        &context(),
+        admin,
+        id,
+        None,
+        &app::registry::change::Decision::Approve { note: None },
+    )
+    .await
+}

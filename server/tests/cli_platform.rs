@@ -3,20 +3,18 @@
 //! `information_schema` and `pg_catalog` against the schema Schemagate rendered; a second
 //! version's ALTER TABLE plan; drift; a plan that no longer holds; `db status`.
 
+mod apply_support;
 mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use apply_support::{created, json};
 use support::{fresh_database, fresh_dir, run_cli, schemagate, stdout_of, with_database};
 
 #[path = "../../app/tests/common/corpus.rs"]
 mod common;
 use common::corpus_dir;
-
-fn json(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_str(&stdout_of(output)).expect("one JSON document on stdout")
-}
 
 fn write_package(dir: &Path, id: &str, yaml: &str) {
     let schema = dir.join("packages").join(id).join("seed/schema");
@@ -509,18 +507,6 @@ fn shelf(entity: &str) -> String {
         field: tenantId
 "
     )
-}
-
-fn created(report: &serde_json::Value, package: &str) -> String {
-    report["created"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["package"] == package)
-        .unwrap_or_else(|| panic!("{package} not created: {report}"))["change"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 #[test]

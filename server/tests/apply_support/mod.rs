@@ -42,12 +42,18 @@ pub fn scan_for(db: &str, dir: &Path, package: &str) -> String {
         &["--packages", packages.to_str().unwrap(), "scan", "--json"],
         "",
     ));
-    scan["created"]
+    created(&scan, package)
+}
+
+/// The change a scan report (`scan --json`) created for `package`.
+#[track_caller]
+pub fn created(report: &serde_json::Value, package: &str) -> String {
+    report["created"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["package"] == package)
-        .unwrap_or_else(|| panic!("no change for {package}: {scan}"))["change"]
+        .unwrap_or_else(|| panic!("no change for {package}: {report}"))["change"]
         .as_str()
         .unwrap()
         .to_string()
