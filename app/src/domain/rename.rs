@@ -68,15 +68,6 @@ impl Renames {
             .map_or_else(|| table.to_string(), |r| r.to_table.clone())
     }
 
-    /// The column `column` of `table` (both after the change) was called before it.
-    #[must_use]
-    pub fn column_before(&self, table: &str, column: &str) -> String {
-        self.fields
-            .iter()
-            .find(|r| r.table == table && r.to_column == column)
-            .map_or_else(|| column.to_string(), |r| r.from_column.clone())
-    }
-
     /// The new name of field `name` of `entity` (by its new name), if it is renamed.
     fn field_to(&self, entity: &str, name: &str) -> Option<&str> {
         self.fields
